@@ -1,0 +1,46 @@
+# The two commands: `make demo` (run it) and `make test` (test it).
+# Everything runs from the project's own virtualenv, created from the locked
+# requirements on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+UV_VERSION := 0.13.9
+
+.PHONY: help venv demo airflow test lint unit lock clean
+
+help:
+	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
+	@echo "make airflow  embedded services + 'airflow standalone' (UI http://localhost:8080, admin/admin)"
+	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
+	@echo "make lock     re-lock requirements*.txt from requirements*.in"
+	@echo "make clean    remove the virtualenv and local state (.dev/)"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m extractorov.dev demo
+
+airflow: $(STAMP)
+	$(BIN)/python -m extractorov.dev airflow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+lock:
+	$(BIN)/uv pip compile -q requirements.in -o requirements.txt --python-version 3.11 --no-header
+	$(BIN)/uv pip compile -q requirements-dev.in -o requirements-dev.txt --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) .dev .pytest_cache .ruff_cache

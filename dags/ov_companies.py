@@ -1,0 +1,142 @@
+"""
+### Oficina Virtual post-processing for {display_name} (`{empresa}`)
+
+Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
+`{{ov_landing_root}}/{empresa}/oficina_virtual/processed/` and:
+
+1. **extract**: validates each request JSON, groups it with its detail PDF and
+   attachments by SGC number, moves bad files to `quarantine/` with a
+   `.reason.txt`, and registers every good file as `pending` in
+   `data_general.s3_files_registry`. Files handled by earlier runs are skipped.
+2. **load_db**: upserts the requests into `data_general.{table}` by
+   `numero_radicado` (inserted / updated / duplicate), in one transaction.
+3. **upload_s3**: uploads every `pending` or `error` file of `{empresa}` to
+   `s3://{{ov_s3_bucket}}/{{ov_s3_base_path}}/{empresa}/raw_data/{{numero_reclamo_sgc}}/`
+   through the `aws_default` connection, and records each outcome.
+4. **report_stats**: writes the run's counts to
+   `data_general.post_processing_runs` and logs them with registry-wide stats.
+
+**Param `database_only`** (toggle in the trigger form, default off): when on,
+`upload_s3` is skipped; files stay `pending` and the next run with S3 uploads
+that backlog. Use it when S3 is unavailable or credentials are not set yet.
+
+If any step fails the run fails (the `watcher` task), after `report_stats`
+has recorded what happened. Connections: `ov_postgres`, `aws_default`.
+Variables: `ov_s3_bucket`, `ov_s3_base_path`, `ov_landing_root`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, TriggerRule, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from extractorov.companies import COMPANIES, Company
+
+STEPS = ["extract", "load_db", "upload_s3"]
+
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+}
+
+
+def build_company_dag(company: Company) -> DAG:
+    """One DAG per registered company; tasks only call `extractorov` functions."""
+
+    @dag(
+        dag_id=company.dag_id,
+        description=f"Oficina Virtual {company.display_name}: landing → Postgres → S3 → stats",
+        doc_md=__doc__.format(
+            display_name=company.display_name, empresa=company.empresa, table=company.table
+        ),
+        schedule=CronDataIntervalTimetable("0 4 * * *", timezone="America/Bogota"),
+        start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["oficina-virtual", company.empresa, "s3", "postgres"],
+        params={
+            "database_only": Param(
+                False,
+                type="boolean",
+                title="Database only (skip S3 upload)",
+                description=(
+                    "On: load the requests into PostgreSQL and register the files, but do not "
+                    "upload to S3 (upload_s3 is skipped; files stay 'pending' for the next run). "
+                    "Off (default, and what scheduled runs use): upload to S3 as well."
+                ),
+            )
+        },
+    )
+    def company_dag() -> None:
+        @task
+        def extract(**context) -> dict:
+            from dataclasses import asdict
+
+            from extractorov import pipeline, runtime
+
+            with runtime.warehouse_connection() as conn:
+                summary = pipeline.extract(
+                    conn, company, runtime.settings_from_variables(), context["run_id"]
+                )
+            return asdict(summary)
+
+        @task
+        def load_db(extract_summary: dict) -> dict:
+            from dataclasses import asdict
+
+            from extractorov import pipeline, runtime
+
+            with runtime.warehouse_connection() as conn:
+                return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
+
+        @task
+        def upload_s3(**context) -> dict:
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+            from extractorov import pipeline, runtime
+
+            if context["params"]["database_only"]:
+                raise AirflowSkipException(
+                    "database_only=true: S3 upload skipped; registered files stay 'pending' "
+                    "and the next run with database_only=false uploads them"
+                )
+            settings = runtime.settings_from_variables()
+            client = runtime.s3_client(settings.aws_conn_id, workers=settings.upload_workers)
+            with runtime.warehouse_connection() as conn:
+                try:
+                    summary = pipeline.upload(
+                        conn, client, company, settings, run_id=context["run_id"]
+                    )
+                except pipeline.S3PreflightError as exc:
+                    # Configuration problems do not heal by retrying.
+                    raise AirflowFailException(str(exc)) from None
+            return summary.as_dict()
+
+        @task(trigger_rule=TriggerRule.ALL_DONE)
+        def report_stats(**context) -> dict:
+            from extractorov import runtime
+
+            return runtime.report_stats(company, context, STEPS)
+
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        def watcher() -> None:
+            """Fails the run when any step failed (report_stats alone would mark it green)."""
+            raise RuntimeError("a step of this run failed: see the failed task's log")
+
+        summary = extract()
+        steps = [summary, load_db(summary), upload_s3()]
+        steps[0] >> steps[1] >> steps[2] >> report_stats()
+        steps >> watcher()
+
+    return company_dag()
+
+
+for _company in COMPANIES.values():
+    globals()[_company.dag_id] = build_company_dag(_company)

@@ -1,0 +1,1 @@
+"""extractorov: Oficina Virtual PQR pipelines (afinia, aire) into PostgreSQL and S3."""

@@ -1,0 +1,320 @@
+"""One scraper JSON file → one validated, normalized request record.
+
+This module is pure: no I/O beyond the bytes it is given, no Airflow. It is
+also the one place that computes the two record hashes:
+
+* ``hash_registro``: the old system's formula, kept so rows it loaded compare
+  equal: SHA-256 hex of ``numero_radicado|fecha|tipo_pqr|nic|documento_identidad``
+  (``fecha`` as naive Bogotá-local ISO string, missing values as ``""``).
+* ``hash_contenido``: SHA-256 of the whole normalized record except the bot's
+  own metadata, which decides "changed" (updated) versus "duplicate".
+
+Rejections raise :class:`InvalidRecord` with a reason an operator can act on;
+reasons name fields, never their values (values may be personal data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from extractorov.companies import Company
+
+BOGOTA = ZoneInfo("America/Bogota")
+
+BOT_METADATA_FIELDS: tuple[str, ...] = (
+    "record_number",
+    "sgc_number",
+    "extraction_timestamp",
+    "page_url",
+    "page_title",
+)
+"""Written by the bot about its session: not content of the request."""
+
+CONTENT_FIELDS: tuple[str, ...] = (
+    "numero_radicado",
+    "numero_reclamo_sgc",
+    "fecha",
+    "estado_solicitud",
+    "tipo_pqr",
+    "nic",
+    "documento_identidad",
+    "nombres_apellidos",
+    "correo_electronico",
+    "telefono",
+    "celular",
+    "lectura",
+    "canal_respuesta",
+    "documento_prueba",
+    "cuerpo_reclamacion",
+)
+COMMON_FIELDS: tuple[str, ...] = BOT_METADATA_FIELDS + CONTENT_FIELDS
+
+MAX_JSON_BYTES = 1024 * 1024
+"""A request JSON is a few KB; anything past 1 MiB is not a scraper record."""
+
+SAFE_SGC = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_FECHA_FORMATS: tuple[str, ...] = (
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%Y/%m/%d %I:%M %p",
+    "%d/%m/%Y %I:%M %p",
+    "%Y/%m/%d",
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+)
+_MERIDIEM = re.compile(r"\b([ap])\.?\s*m\.?$", re.IGNORECASE)
+
+
+class InvalidRecord(ValueError):
+    """The file cannot become a request record; ``str(exc)`` is the reason."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """A normalized request, ready for the company table."""
+
+    numero_radicado: str
+    numero_reclamo_sgc: str
+    fecha: datetime
+    extraction_timestamp: datetime | None
+    values: dict[str, Any]
+    """Column name → normalized value for every common and company field."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Keys the table has no column for (``tabla_*``, unknown keys), kept as JSONB."""
+    hash_registro: str = ""
+    hash_contenido: str = ""
+    archivo_origen: str = ""
+
+    def to_manifest(self) -> dict[str, Any]:
+        """JSON-serializable form for the run manifest (a local file, never XCom)."""
+        return {
+            "numero_radicado": self.numero_radicado,
+            "numero_reclamo_sgc": self.numero_reclamo_sgc,
+            "fecha": self.fecha.isoformat(),
+            "extraction_timestamp": _iso_or_none(self.extraction_timestamp),
+            "values": {k: _jsonable(v) for k, v in self.values.items()},
+            "extras": self.extras,
+            "hash_registro": self.hash_registro,
+            "hash_contenido": self.hash_contenido,
+            "archivo_origen": self.archivo_origen,
+        }
+
+    @classmethod
+    def from_manifest(cls, data: dict[str, Any]) -> Record:
+        values = dict(data["values"])
+        for key in ("fecha", "extraction_timestamp"):
+            if values.get(key):
+                values[key] = datetime.fromisoformat(values[key])
+        return cls(
+            numero_radicado=data["numero_radicado"],
+            numero_reclamo_sgc=data["numero_reclamo_sgc"],
+            fecha=datetime.fromisoformat(data["fecha"]),
+            extraction_timestamp=(
+                datetime.fromisoformat(data["extraction_timestamp"])
+                if data["extraction_timestamp"]
+                else None
+            ),
+            values=values,
+            extras=data["extras"],
+            hash_registro=data["hash_registro"],
+            hash_contenido=data["hash_contenido"],
+            archivo_origen=data["archivo_origen"],
+        )
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def table_columns(company: Company) -> tuple[str, ...]:
+    """Typed columns a company's table holds for record fields, in table order."""
+    return COMMON_FIELDS + company.extra_fields
+
+
+def decode_json(raw: bytes) -> dict[str, Any]:
+    """Decode a scraper JSON file into an object, or explain why not."""
+    if not raw.strip():
+        raise InvalidRecord("empty file")
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidRecord(
+            f"file is {len(raw) / 1024 / 1024:.1f} MiB, over the "
+            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit for a request JSON"
+        )
+    try:
+        # utf-8-sig also accepts a leading BOM, which some editors add.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord(f"not UTF-8 text (byte offset {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(f"invalid JSON at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidRecord("invalid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"JSON is a {type(data).__name__}, expected an object")
+    return data
+
+
+def parse_fecha(value: str) -> datetime:
+    """Parse the portal's filing date; naive values are Bogotá local time."""
+    text = " ".join(value.split())
+    text = _MERIDIEM.sub(lambda m: m.group(1).upper() + "M", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        for fmt in _FECHA_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)  # naive: localized below
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise InvalidRecord("fecha is not a date in a known format (e.g. YYYY/MM/DD HH:MM)")
+    if not 2000 <= parsed.year <= 2100:
+        raise InvalidRecord("fecha is outside the years 2000-2100")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=BOGOTA)
+    return parsed
+
+
+def parse_bot_timestamp(value: str) -> datetime | None:
+    """``YYYYMMDD_HHMMSS`` on the bot's clock (Bogotá) → aware datetime."""
+    try:
+        return datetime.strptime(value, "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
+    except (TypeError, ValueError):
+        return None
+
+
+def _normalize_text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidRecord(f"field {name} must be text, got {_json_type(value)}")
+    text = str(value).strip()
+    if "\x00" in text:
+        raise InvalidRecord(f"field {name} contains a NUL character")
+    return text or None
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), "a value")
+
+
+def hash_registro(numero_radicado: str, fecha: datetime | None, tipo_pqr: str | None,
+                  nic: str | None, documento_identidad: str | None) -> str:
+    """The old system's record hash (kept so its rows compare equal)."""
+    fecha_text = fecha.astimezone(BOGOTA).replace(tzinfo=None).isoformat() if fecha else ""
+    joined = "|".join(
+        [numero_radicado or "", fecha_text, tipo_pqr or "", nic or "", documento_identidad or ""]
+    )
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def hash_contenido(values: dict[str, Any], extras: dict[str, Any]) -> str:
+    """Hash of everything but bot metadata: equal hashes mean "duplicate"."""
+    content = {k: _jsonable(v) for k, v in values.items() if k not in BOT_METADATA_FIELDS}
+    content["extras"] = extras
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_record(
+    raw: bytes,
+    *,
+    company: Company,
+    file_name: str,
+    file_sgc: str | None = None,
+    file_timestamp: datetime | None = None,
+) -> Record:
+    """Validate and normalize one scraper JSON file.
+
+    ``file_sgc`` and ``file_timestamp`` come from the file name and are the
+    last fallbacks for the SGC number and the extraction time.
+    """
+    data = decode_json(raw)
+    columns = table_columns(company)
+    values: dict[str, Any] = {}
+    for name in columns:
+        if name == "record_number":
+            values[name] = _normalize_record_number(data.get(name))
+        else:
+            values[name] = _normalize_text(name, data.get(name))
+    extras = {k: v for k, v in data.items() if k not in columns}
+
+    numero_radicado = values["numero_radicado"]
+    if not numero_radicado:
+        raise InvalidRecord("numero_radicado is missing or blank")
+    if len(numero_radicado) > 64:
+        raise InvalidRecord("numero_radicado is longer than 64 characters")
+
+    if not values["fecha"]:
+        raise InvalidRecord("fecha is missing or blank")
+    fecha = parse_fecha(values["fecha"])
+    values["fecha"] = fecha
+
+    sgc = values["numero_reclamo_sgc"] or values["sgc_number"] or file_sgc
+    source = (
+        "numero_reclamo_sgc" if values["numero_reclamo_sgc"]
+        else "sgc_number" if values["sgc_number"] else "the file name"
+    )
+    if not sgc:
+        raise InvalidRecord("no SGC number: numero_reclamo_sgc, sgc_number and file name are empty")
+    if not SAFE_SGC.match(sgc):
+        raise InvalidRecord(
+            f"SGC number from {source} is not a safe identifier "
+            "(letters, digits, '_' and '-', at most 64 characters)"
+        )
+    values["numero_reclamo_sgc"] = sgc
+
+    extraction = parse_bot_timestamp(values["extraction_timestamp"] or "") or file_timestamp
+    values["extraction_timestamp"] = extraction
+
+    return Record(
+        numero_radicado=numero_radicado,
+        numero_reclamo_sgc=sgc,
+        fecha=fecha,
+        extraction_timestamp=extraction,
+        values=values,
+        extras=extras,
+        hash_registro=hash_registro(
+            numero_radicado, fecha, values["tipo_pqr"], values["nic"],
+            values["documento_identidad"],
+        ),
+        hash_contenido=hash_contenido(values, extras),
+        archivo_origen=file_name,
+    )
+
+
+def _normalize_record_number(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidRecord("field record_number must be an integer, got a boolean")
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and abs(value) < 2**63:
+        return value
+    raise InvalidRecord("field record_number must be an integer")

@@ -1,0 +1,189 @@
+"""Reads and writes of ``data_general.s3_files_registry``: one row per file.
+
+Statuses: ``pending`` (known, not in S3 yet), ``uploaded``, ``pre_existing``
+(the same content was already in the bucket), ``error`` (last attempt
+failed; retried by the next upload). Sources: ``bot`` (landing folder),
+``manual``, ``pre_existing`` (found in the bucket by reconciliation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+TABLE = "data_general.s3_files_registry"
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """A file to register as ``pending``."""
+
+    filename: str
+    local_path: str
+    s3_bucket: str
+    s3_key: str
+    s3_url: str
+    numero_reclamo_sgc: str
+    empresa: str
+    file_size: int
+    file_type: str
+    content_type: str
+    file_hash: str
+    metadata: dict[str, Any]
+    upload_source: str = "bot"
+
+
+_ENTRY_COLUMNS = (
+    "filename", "local_path", "s3_bucket", "s3_key", "s3_url", "numero_reclamo_sgc", "empresa",
+    "file_size", "file_type", "content_type", "file_hash", "metadata", "upload_source",
+)
+
+
+def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
+    """Register files as ``pending`` in bulk; return how many rows are new.
+
+    A file already registered keeps its row; only a not-yet-uploaded row
+    whose local content changed is refreshed (new hash, size, path).
+    """
+    columns = ", ".join(_ENTRY_COLUMNS)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS ov_registry_stage ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {TABLE} WITH NO DATA"
+        )
+        cur.execute("TRUNCATE ov_registry_stage")
+        with cur.copy(f"COPY ov_registry_stage ({columns}) FROM STDIN") as copy:
+            for e in entries:
+                copy.write_row((
+                    e.filename, e.local_path, e.s3_bucket, e.s3_key, e.s3_url,
+                    e.numero_reclamo_sgc, e.empresa, e.file_size, e.file_type, e.content_type,
+                    e.file_hash, Jsonb(e.metadata), e.upload_source,
+                ))
+        cur.execute(
+            f"""
+            WITH written AS (
+                INSERT INTO {TABLE} AS r ({columns})
+                SELECT DISTINCT ON (s3_bucket, s3_key) {columns} FROM ov_registry_stage
+                ORDER BY s3_bucket, s3_key
+                ON CONFLICT (s3_bucket, s3_key) DO UPDATE
+                SET file_hash = EXCLUDED.file_hash, file_size = EXCLUDED.file_size,
+                    local_path = EXCLUDED.local_path, metadata = EXCLUDED.metadata,
+                    updated_at = now()
+                WHERE r.upload_status IN ('pending', 'error')
+                  AND r.file_hash IS DISTINCT FROM EXCLUDED.file_hash
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted) FROM written
+            """
+        )
+        return cur.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    numero_reclamo_sgc: str | None
+    file_type: str | None
+    loaded: bool
+    """For request JSONs: the record reached the company table."""
+
+
+def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
+    """File name → what the registry knows, for one company and bucket (one query)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL
+                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
+            (empresa, bucket),
+        )
+        return {row[0]: KnownFile(row[1], row[2], row[3]) for row in cur}
+
+
+def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:
+    """Record that these request JSONs reached the company table."""
+    if not filenames:
+        return 0
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} SET db_loaded_at = now(), updated_at = now()
+                WHERE empresa = %s AND s3_bucket = %s AND filename = ANY(%s)
+                  AND db_loaded_at IS NULL""",
+            (empresa, bucket, list(filenames)),
+        )
+        return cur.rowcount
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A registry row waiting for upload."""
+
+    id: int
+    filename: str
+    local_path: str
+    s3_key: str
+    numero_reclamo_sgc: str
+    empresa: str
+    file_size: int
+    content_type: str
+    file_hash: str
+
+
+def files_to_upload(conn: Connection, empresa: str, bucket: str) -> list[PendingFile]:
+    """Every ``pending`` or ``error`` file of a company, oldest first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id, filename, local_path, s3_key, numero_reclamo_sgc, empresa,
+                       file_size, content_type, file_hash
+                FROM {TABLE}
+                WHERE empresa = %s AND s3_bucket = %s AND upload_status IN ('pending', 'error')
+                ORDER BY id""",
+            (empresa, bucket),
+        )
+        return [PendingFile(*row) for row in cur]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one file in one upload attempt."""
+
+    id: int
+    status: str
+    """``uploaded``, ``pre_existing`` or ``error``."""
+    error: str | None = None
+    uploaded_at: datetime | None = None
+
+
+def record_upload_results(conn: Connection, results: Sequence[UploadResult],
+                          run_id: str) -> None:
+    """Write a batch of outcomes in one round trip (pipelined executemany)."""
+    if not results:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"""UPDATE {TABLE}
+                SET upload_status = %s, last_error = %s, attempts = attempts + 1,
+                    uploaded_at = COALESCE(%s, uploaded_at), last_run_id = %s,
+                    updated_at = now()
+                WHERE id = %s""",
+            [(r.status, r.error, r.uploaded_at, run_id, r.id) for r in results],
+        )
+
+
+def upload_counts_for_run(conn: Connection, empresa: str, run_id: str) -> dict[str, int]:
+    """Files per final status and bytes uploaded by one DAG run, across task retries."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT count(*) FILTER (WHERE upload_status = 'uploaded'),
+                       count(*) FILTER (WHERE upload_status = 'pre_existing'),
+                       count(*) FILTER (WHERE upload_status = 'error'),
+                       COALESCE(sum(file_size) FILTER (WHERE upload_status = 'uploaded'), 0)
+                FROM {TABLE} WHERE empresa = %s AND last_run_id = %s""",
+            (empresa, run_id),
+        )
+        uploaded, pre_existing, errors, size = cur.fetchone()
+    return {"s3_uploaded": uploaded, "s3_pre_existing": pre_existing, "s3_errors": errors,
+            "s3_bytes": int(size)}

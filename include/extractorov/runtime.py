@@ -1,0 +1,148 @@
+"""The bridge between Airflow and the plain pipeline functions.
+
+Only this module (and the DAG files) know Airflow: it reads the Variables,
+opens the ``ov_postgres`` connection through ``PostgresHook`` and the S3
+client through ``S3Hook`` (connection ``aws_default``). Airflow imports are
+local so importing the package at DAG-parse time stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from extractorov.pipeline import (
+    DEFAULT_BASE_PATH,
+    DEFAULT_BUCKET,
+    DEFAULT_LANDING_ROOT,
+    Settings,
+)
+
+log = logging.getLogger(__name__)
+
+POSTGRES_CONN_ID = "ov_postgres"
+AWS_CONN_ID = "aws_default"
+
+VARIABLES: dict[str, str] = {
+    "ov_s3_bucket": DEFAULT_BUCKET,
+    "ov_s3_base_path": DEFAULT_BASE_PATH,
+    "ov_landing_root": DEFAULT_LANDING_ROOT,
+    "ov_landing_settle_seconds": "30",
+    "ov_s3_upload_workers": "16",
+    "ov_s3_kms_key_id": "",
+}
+"""Every Variable the pipeline reads, with its default (read at run time only)."""
+
+
+def settings_from_variables() -> Settings:
+    from airflow.sdk import Variable
+
+    def get(key: str) -> str:
+        return str(Variable.get(key, default=VARIABLES[key])).strip()
+
+    return Settings(
+        landing_root=Path(get("ov_landing_root")),
+        bucket=get("ov_s3_bucket"),
+        base_path=get("ov_s3_base_path"),
+        settle_seconds=float(get("ov_landing_settle_seconds")),
+        upload_workers=max(1, int(get("ov_s3_upload_workers"))),
+        sse_kms_key_id=get("ov_s3_kms_key_id") or None,
+        aws_conn_id=AWS_CONN_ID,
+    )
+
+
+@contextmanager
+def warehouse_connection(conn_id: str = POSTGRES_CONN_ID) -> Iterator[Any]:
+    """A psycopg connection to the warehouse from ``PostgresHook``; closed on exit."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> Any:
+    """The boto3 S3 client of ``S3Hook``, with retries and a pool sized for ``workers``.
+
+    Values set in the connection's ``config_kwargs`` win; we only fill in
+    what it leaves unset (standard retry mode for throttling and 5xx).
+    """
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.config import Config
+
+    base = S3Hook(aws_conn_id=conn_id).config
+    defaults: dict[str, Any] = {}
+    if not getattr(base, "retries", None):
+        defaults["retries"] = {"mode": "standard", "max_attempts": 8}
+    if (getattr(base, "max_pool_connections", None) or 10) < workers + 2:
+        defaults["max_pool_connections"] = workers + 2
+    config = base.merge(Config(**defaults)) if defaults else base
+    return S3Hook(aws_conn_id=conn_id, config=config).get_conn()
+
+
+def task_states(context: dict[str, Any], task_ids: list[str]) -> dict[str, str]:
+    """States of this run's tasks, as the scheduler sees them now."""
+    ti = context["ti"]
+    run_id = context["run_id"]
+    try:
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=task_ids, run_ids=[run_id])
+    except Exception:  # the run report must still be written
+        log.warning("could not read task states; assuming upstream XComs tell the outcome")
+        return {}
+    by_task = states.get(run_id, states)
+    return {task_id: str(state) for task_id, state in by_task.items() if task_id in task_ids}
+
+
+def report_stats(company: Any, context: dict[str, Any], steps: list[str]) -> dict[str, Any]:
+    """Body of the ``report_stats`` task: record the run, log both tables, return them."""
+    from extractorov import registry, stats, warehouse
+
+    ti = context["ti"]
+    run_id = context["run_id"]
+    database_only = bool(context["params"].get("database_only", False))
+    summaries = {step: ti.xcom_pull(task_ids=step) for step in steps}
+    states = task_states(context, steps)
+    if not states:  # fall back on what the XComs tell
+        states = {step: "success" if summaries[step] is not None else "failed" for step in steps}
+        if database_only:
+            states["upload_s3"] = "skipped"
+    with warehouse_connection() as conn:
+        warehouse.ensure_schema(conn, [company])
+        conn.commit()
+        upload = summaries["upload_s3"]
+        if not database_only:
+            # Counted from the registry so a retried or partly failed upload still reports
+            # every file this run handled.
+            upload = {**(upload or {}), **registry.upload_counts_for_run(conn, company.empresa,
+                                                                         run_id)}
+        report = stats.build_run_report(
+            run_id=run_id,
+            empresa=company.empresa,
+            dag_id=company.dag_id,
+            logical_date=context.get("logical_date"),
+            data_interval_start=context.get("data_interval_start"),
+            data_interval_end=context.get("data_interval_end"),
+            database_only=database_only,
+            extract=summaries["extract"],
+            load=summaries["load_db"],
+            upload=upload,
+            task_states=states,
+        )
+        stats.record_run(conn, report)
+        registry_stats = stats.get_s3_registry_stats(conn)
+    log.info("run report\n%s", stats.format_run_report(report))
+    log.info("registry\n%s", stats.format_registry_stats(registry_stats))
+    return {"run": report.as_xcom(), "registry": registry_stats}
+
+
+def get_s3_registry_stats(conn_id: str = POSTGRES_CONN_ID, empresa: str | None = None) -> dict:
+    """The old ``get_s3_registry_stats()``, reading through the ``ov_postgres`` connection."""
+    from extractorov import stats
+
+    with warehouse_connection(conn_id) as conn:
+        return stats.get_s3_registry_stats(conn, empresa)

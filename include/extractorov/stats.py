@@ -1,0 +1,237 @@
+"""Per-run and registry-wide statistics: what operators read.
+
+``record_run`` writes one row per DAG run and company to
+``data_general.post_processing_runs`` (an upsert: rerunning the stats task
+rewrites the same row). ``get_s3_registry_stats`` is the counterpart of the
+old system's function of the same name and keeps its shape (``totals``,
+``by_company_status``). The stats page plugin reads through these same
+functions, so it shows the numbers the task logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+RUNS_TABLE = "data_general.post_processing_runs"
+REGISTRY_TABLE = "data_general.s3_files_registry"
+FAILED_STATES = {"failed", "upstream_failed"}
+
+
+@dataclass
+class RunReport:
+    """One run of one company: every step's counts, durations and the outcome."""
+
+    run_id: str
+    empresa: str
+    dag_id: str
+    logical_date: datetime | None
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    database_only: bool
+    status: str = "success"
+    files_found: int = 0
+    files_new: int = 0
+    files_quarantined: int = 0
+    files_in_progress: int = 0
+    files_registered: int = 0
+    records_found: int = 0
+    records_superseded: int = 0
+    db_inserted: int = 0
+    db_updated: int = 0
+    db_duplicates: int = 0
+    db_errors: int = 0
+    s3_skipped: bool = False
+    s3_uploaded: int = 0
+    s3_pre_existing: int = 0
+    s3_errors: int = 0
+    s3_bytes: int = 0
+    extract_seconds: float | None = None
+    load_seconds: float | None = None
+    upload_seconds: float | None = None
+    task_states: dict[str, str] = field(default_factory=dict)
+
+    def as_xcom(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("logical_date", "data_interval_start", "data_interval_end"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def build_run_report(
+    *,
+    run_id: str,
+    empresa: str,
+    dag_id: str,
+    logical_date: datetime | None,
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    database_only: bool,
+    extract: dict[str, Any] | None,
+    load: dict[str, Any] | None,
+    upload: dict[str, Any] | None,
+    task_states: dict[str, str],
+) -> RunReport:
+    """Combine the steps' XCom summaries and task states into one report."""
+    report = RunReport(run_id, empresa, dag_id, logical_date, data_interval_start,
+                       data_interval_end, database_only, task_states=dict(task_states))
+    names = {f.name for f in fields(RunReport)}
+    for summary in (extract, load, upload):
+        for key, value in (summary or {}).items():
+            if key in names and isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(report, key, value)
+    report.extract_seconds = (extract or {}).get("seconds")
+    report.load_seconds = (load or {}).get("seconds")
+    report.upload_seconds = (upload or {}).get("seconds")
+    report.s3_skipped = database_only or task_states.get("upload_s3") == "skipped"
+    if load is None and task_states.get("load_db") in FAILED_STATES:
+        report.db_errors = max(report.records_found - report.records_superseded, 0)
+    failed = sorted(t for t, s in task_states.items() if s in FAILED_STATES)
+    report.status = "failed" if failed else "success"
+    return report
+
+
+def record_run(conn: Connection, report: RunReport) -> None:
+    """Upsert the run's row (idempotent per run and company)."""
+    data = asdict(report)
+    data["task_states"] = Jsonb(data["task_states"])
+    columns = list(data)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in {"run_id", "empresa"})
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {RUNS_TABLE} ({", ".join(columns)})
+                VALUES ({", ".join(["%s"] * len(columns))})
+                ON CONFLICT (run_id, empresa) DO UPDATE SET {updates}, updated_at = now()""",
+            [data[c] for c in columns],
+        )
+    conn.commit()
+
+
+def get_s3_registry_stats(conn: Connection, empresa: str | None = None) -> dict[str, Any]:
+    """Files and bytes in the registry by company, status and source (one query).
+
+    Shape kept from the old system: ``totals.total_files``,
+    ``totals.total_size_bytes``, ``by_company_status[empresa][status].count``;
+    plus ``by_company_source`` and ``by_status``.
+    """
+    where, params = ("WHERE empresa = %s", (empresa,)) if empresa else ("", ())
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT empresa, upload_status, upload_source, count(*),
+                       COALESCE(sum(file_size), 0)
+                FROM {REGISTRY_TABLE} {where}
+                GROUP BY empresa, upload_status, upload_source
+                ORDER BY empresa, upload_status, upload_source""",
+            params,
+        )
+        rows = cur.fetchall()
+    stats: dict[str, Any] = {
+        "totals": {"total_files": 0, "total_size_bytes": 0},
+        "by_company_status": {},
+        "by_company_source": {},
+        "by_status": {},
+    }
+    for company, status, source, count, size in rows:
+        size = int(size)
+        stats["totals"]["total_files"] += count
+        stats["totals"]["total_size_bytes"] += size
+        for bucket, key in ((stats["by_company_status"].setdefault(company, {}), status),
+                            (stats["by_company_source"].setdefault(company, {}), source),
+                            (stats["by_status"], status)):
+            entry = bucket.setdefault(key, {"count": 0, "size_bytes": 0})
+            entry["count"] += count
+            entry["size_bytes"] += size
+    return stats
+
+
+def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The company's last runs, newest first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT run_id, logical_date, database_only, status, files_found, files_new,
+                       files_quarantined, db_inserted, db_updated, db_duplicates,
+                       s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, updated_at
+                FROM {RUNS_TABLE} WHERE empresa = %s
+                ORDER BY logical_date DESC NULLS LAST, updated_at DESC LIMIT %s""",
+            (empresa, limit),
+        )
+        names = [d.name for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+def uploads_per_day(conn: Connection, empresa: str, days: int = 30) -> list[tuple[str, int, int]]:
+    """(day, files, bytes) uploaded per Bogotá calendar day over the last ``days`` days."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT to_char(date_trunc('day', uploaded_at AT TIME ZONE 'America/Bogota'),
+                               'YYYY-MM-DD') AS day,
+                       count(*), COALESCE(sum(file_size), 0)
+                FROM {REGISTRY_TABLE}
+                WHERE empresa = %s AND upload_status = 'uploaded'
+                  AND uploaded_at >= now() - make_interval(days => %s)
+                GROUP BY 1 ORDER BY 1""",
+            (empresa, days),
+        )
+        return [(day, count, int(size)) for day, count, size in cur]
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    out = [line]
+    for i, row in enumerate(cells):
+        # Numbers read best right-aligned; the first column and the header left-aligned.
+        padded = [c.ljust(w) if i == 0 or j == 0 or not c[:1].isdigit() else c.rjust(w)
+                  for j, (c, w) in enumerate(zip(row, widths, strict=True))]
+        out.append("| " + " | ".join(padded) + " |")
+        if i == 0:
+            out.append(line)
+    out.append(line)
+    return "\n".join(out)
+
+
+def format_run_report(report: RunReport) -> str:
+    """A readable table of one run for the task log."""
+    skipped = "skipped (database_only)" if report.s3_skipped else ""
+    rows = [
+        ["extract", f"found {report.files_found}, new {report.files_new}, "
+                    f"quarantined {report.files_quarantined}, "
+                    f"in progress {report.files_in_progress}, "
+                    f"registered {report.files_registered}", _secs(report.extract_seconds)],
+        ["load_db", f"records {report.records_found} (superseded {report.records_superseded}), "
+                    f"inserted {report.db_inserted}, updated {report.db_updated}, "
+                    f"duplicates {report.db_duplicates}, errors {report.db_errors}",
+         _secs(report.load_seconds)],
+        ["upload_s3", skipped or f"uploaded {report.s3_uploaded}, pre_existing "
+                                 f"{report.s3_pre_existing}, errors {report.s3_errors}, "
+                                 f"{_mb(report.s3_bytes)}", _secs(report.upload_seconds)],
+    ]
+    title = (f"{report.dag_id} run {report.run_id}: {report.status.upper()}"
+             f" (database_only={str(report.database_only).lower()})")
+    return title + "\n" + _table(["step", "counts", "time"], rows)
+
+
+def format_registry_stats(stats: dict[str, Any]) -> str:
+    """Registry-wide files and bytes by company, status and source."""
+    rows = []
+    for company, by_status in sorted(stats["by_company_status"].items()):
+        for status, entry in sorted(by_status.items()):
+            rows.append([company, f"status={status}", entry["count"], _mb(entry["size_bytes"])])
+        for source, entry in sorted(stats["by_company_source"].get(company, {}).items()):
+            rows.append([company, f"source={source}", entry["count"], _mb(entry["size_bytes"])])
+    totals = stats["totals"]
+    rows.append(["ALL", "total", totals["total_files"], _mb(totals["total_size_bytes"])])
+    return "s3_files_registry\n" + _table(["empresa", "group", "files", "size"], rows)
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}s"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f} MB"

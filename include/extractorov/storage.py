@@ -1,0 +1,289 @@
+"""S3: the one key layout, the preflight check, and the concurrent uploader.
+
+Everything here takes a boto3 S3 client; the DAG gets it from ``S3Hook``
+(connection ``aws_default``), so endpoint, region, credentials and retry
+configuration all come from the Airflow connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    InvalidRegionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+
+from extractorov.companies import get_company
+from extractorov.records import SAFE_SGC
+from extractorov.registry import PendingFile, UploadResult
+
+log = logging.getLogger(__name__)
+
+SERVER_SIDE_ENCRYPTION = "AES256"
+
+
+class UnsafeKey(ValueError):
+    """A key component could escape its company prefix."""
+
+
+def s3_key(base_path: str, empresa: str, numero_reclamo_sgc: str, filename: str) -> str:
+    """``{base_path}/{empresa}/raw_data/{numero_reclamo_sgc}/{filename}``: the only layout.
+
+    Every component is checked so no key can leave its company's prefix.
+    """
+    get_company(empresa)
+    if not SAFE_SGC.match(numero_reclamo_sgc):
+        raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
+    if not filename or "/" in filename or "\\" in filename or filename in {".", ".."} or (
+        any(ord(ch) < 32 for ch in filename)
+    ):
+        raise UnsafeKey("file name is not a plain file name")
+    parts = [p for p in base_path.strip("/").split("/") if p]
+    if any(p in {".", ".."} for p in parts):
+        raise UnsafeKey("base path must not contain '.' or '..' segments")
+    return "/".join([*parts, empresa, "raw_data", numero_reclamo_sgc, filename])
+
+
+def company_prefix(base_path: str, empresa: str) -> str:
+    """Prefix under which every object of a company lives (ends with ``/``)."""
+    get_company(empresa)
+    parts = [p for p in base_path.strip("/").split("/") if p]
+    return "/".join([*parts, empresa, "raw_data"]) + "/"
+
+
+def s3_url(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def sha256_base64(hex_digest: str) -> str:
+    """S3 wants the SHA-256 checksum as base64 of the digest, not hex."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+class S3PreflightError(RuntimeError):
+    """S3 is not usable; the message says what to fix."""
+
+
+def _fix_hint(conn_id: str) -> str:
+    return (
+        f"Fix the Airflow connection '{conn_id}' (Admin → Connections), or trigger the DAG "
+        "with the param database_only=true to load the database only; files stay 'pending' "
+        "in the registry and the next run with S3 uploads them."
+    )
+
+
+def explain_s3_error(exc: BaseException, *, bucket: str, conn_id: str) -> str:
+    """Turn the seed guide's troubleshooting cases into one clear sentence each."""
+    hint = _fix_hint(conn_id)
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return (
+            f"No AWS credentials: connection '{conn_id}' has no access key id / secret access "
+            f"key and none were found in the environment. {hint}"
+        )
+    if isinstance(exc, InvalidRegionError):
+        return f"Invalid AWS region in connection '{conn_id}' (extra 'region_name'). {hint}"
+    if isinstance(exc, EndpointConnectionError):
+        return (
+            f"Cannot reach the S3 endpoint {exc.kwargs.get('endpoint_url', '')!s}: check the "
+            f"region_name / endpoint_url of connection '{conn_id}' and the network. {hint}"
+        )
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+            return (
+                f"AWS rejected the credentials of connection '{conn_id}' ({code}): check the "
+                f"access key id and secret. {hint}"
+            )
+        if code in {"AccessDenied", "403", "AllAccessDisabled"} or status == 403:
+            return (
+                f"Access denied to bucket '{bucket}' for the credentials of connection "
+                f"'{conn_id}': the IAM policy must allow s3:ListBucket, s3:GetObject and "
+                f"s3:PutObject on it (see include/aws/). {hint}"
+            )
+        if code in {"NoSuchBucket", "404", "NotFound"} or status == 404:
+            return (
+                f"Bucket '{bucket}' does not exist: create it or set the Airflow Variable "
+                f"'ov_s3_bucket'. {hint}"
+            )
+        if code in {"PermanentRedirect", "301", "AuthorizationHeaderMalformed",
+                    "IllegalLocationConstraintException", "InvalidRegion"} or status == 301:
+            return (
+                f"Bucket '{bucket}' is in another region than connection '{conn_id}' says "
+                f"({code}): set the connection's region_name to the bucket's region. {hint}"
+            )
+        return f"S3 error {code or status} on bucket '{bucket}'. {hint}"
+    return f"S3 check failed ({type(exc).__name__}). {hint}"
+
+
+def preflight(client: Any, bucket: str, *, conn_id: str) -> None:
+    """Check credentials, region and bucket with one HEAD request; raise a clear error."""
+    try:
+        client.head_bucket(Bucket=bucket)
+    except (ClientError, NoCredentialsError, PartialCredentialsError, InvalidRegionError,
+            EndpointConnectionError) as exc:
+        raise S3PreflightError(explain_s3_error(exc, bucket=bucket, conn_id=conn_id)) from None
+
+
+@dataclass
+class UploadTotals:
+    uploaded: int = 0
+    pre_existing: int = 0
+    errors: int = 0
+    bytes_uploaded: int = 0
+
+    def add(self, result: UploadResult, size: int) -> None:
+        if result.status == "uploaded":
+            self.uploaded += 1
+            self.bytes_uploaded += size
+        elif result.status == "pre_existing":
+            self.pre_existing += 1
+        else:
+            self.errors += 1
+
+
+class Progress:
+    """Logs done / total, rate and time left at most every ``every`` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 10.0,
+                 logger: logging.Logger = log) -> None:
+        self.label, self.total, self.every, self.log = label, total, every, logger
+        self.started = self.last = time.monotonic()
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = done / elapsed
+        left = (self.total - done) / rate if rate else float("inf")
+        self.log.info("%s: %d / %d (%.0f/s, %.0fs left)", self.label, done, self.total, rate,
+                      left if left != float("inf") else -1)
+
+
+def upload_one(client: Any, bucket: str, item: PendingFile, *,
+               sse_kms_key_id: str | None = None) -> UploadResult:
+    """Upload one file with a conditional PUT; never overwrite an object.
+
+    New key: one request. Key taken (412): one HEAD compares SHA-256 checksums;
+    the same content is ``pre_existing``, different content is an error that
+    needs a human (nothing is overwritten).
+    """
+    path = Path(item.local_path)
+    extra: dict[str, Any] = {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
+    if sse_kms_key_id:
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": sse_kms_key_id}
+    checksum = sha256_base64(item.file_hash)
+    try:
+        with path.open("rb") as body:
+            client.put_object(
+                Bucket=bucket,
+                Key=item.s3_key,
+                Body=body,
+                ContentType=item.content_type,
+                ChecksumSHA256=checksum,
+                Metadata={
+                    "empresa": item.empresa,
+                    "numero-reclamo-sgc": item.numero_reclamo_sgc,
+                    "file-hash": item.file_hash,
+                },
+                IfNoneMatch="*",
+                **extra,
+            )
+        return UploadResult(item.id, "uploaded", uploaded_at=datetime.now(UTC))
+    except FileNotFoundError:
+        return UploadResult(item.id, "error", error="local file is missing")
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code not in {"PreconditionFailed", "412"}:
+            if code == "BadDigest" or "checksum" in code.lower():
+                return UploadResult(item.id, "error",
+                                    error="local file changed since it was registered")
+            return UploadResult(item.id, "error",
+                                error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+    return _compare_existing(client, bucket, item, checksum)
+
+
+def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str) -> UploadResult:
+    try:
+        head = client.head_object(Bucket=bucket, Key=item.s3_key, ChecksumMode="ENABLED")
+    except ClientError as exc:
+        return UploadResult(item.id, "error",
+                            error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+    same = head.get("ChecksumSHA256", "").split("-")[0] == checksum or (
+        head.get("Metadata", {}).get("file-hash") == item.file_hash
+    )
+    if same:
+        return UploadResult(item.id, "pre_existing", uploaded_at=datetime.now(UTC))
+    return UploadResult(
+        item.id, "error",
+        error="a different object already exists at this key; it was not overwritten "
+              "(compare both and delete the wrong one)",
+    )
+
+
+def upload_files(
+    client: Any,
+    bucket: str,
+    items: Sequence[PendingFile],
+    *,
+    on_results: Callable[[list[UploadResult]], None],
+    workers: int = 16,
+    flush_every: int = 200,
+    sse_kms_key_id: str | None = None,
+    progress_every: float = 10.0,
+) -> UploadTotals:
+    """Upload concurrently with one client; hand results back in batches.
+
+    ``on_results`` is called from this thread (the caller's database
+    connection stays on one thread) every ``flush_every`` results and at
+    the end, so the registry lags S3 by at most one batch.
+    """
+    totals = UploadTotals()
+    progress = Progress("upload_s3", len(items), every=progress_every)
+    sizes = {item.id: item.file_size for item in items}
+    batch: list[UploadResult] = []
+    done = 0
+    queue: Iterable[PendingFile] = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-upload") as pool:
+        running: set[Future[UploadResult]] = set()
+
+        def refill() -> None:
+            for item in queue:
+                running.add(pool.submit(upload_one, client, bucket, item,
+                                        sse_kms_key_id=sse_kms_key_id))
+                if len(running) >= workers * 2:
+                    break
+
+        refill()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.discard(future)
+                result = future.result()
+                totals.add(result, sizes[result.id] or 0)
+                batch.append(result)
+                done += 1
+            if len(batch) >= flush_every:
+                on_results(batch)
+                batch = []
+            progress.update(done)
+            refill()
+    if batch:
+        on_results(batch)
+    progress.update(done, force=True)
+    return totals

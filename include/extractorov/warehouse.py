@@ -1,0 +1,175 @@
+"""The warehouse schema and the bulk upsert of request records.
+
+The pipeline creates what it needs itself, idempotently, from the versioned
+SQL files in ``sql/``: ``001_base.sql`` (schema, registry, runs) and
+``company_table.sql`` once per registered company. Applied versions are
+recorded in ``data_general.schema_migrations``; an advisory lock makes two
+tasks starting at once apply them only once.
+
+Company names never reach SQL as text: table names come from
+:mod:`extractorov.companies` and are quoted with ``psycopg.sql.Identifier``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
+
+from extractorov.companies import COMPANIES, Company
+from extractorov.records import Record, table_columns
+
+SCHEMA = "data_general"
+_SCHEMA_LOCK = 0x0E0C_5C4E  # advisory lock key for schema migrations
+BASE_MIGRATIONS: tuple[str, ...] = ("001_base.sql",)
+COMPANY_MIGRATION = "company_table.sql"
+
+
+def _sql_file(name: str) -> str:
+    return resources.files("extractorov").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def ensure_schema(conn: Connection, companies: Iterable[Company] | None = None) -> list[str]:
+    """Apply every migration not yet applied; return what was applied now.
+
+    Safe to call at the start of every task: after the first run it costs
+    one small query.
+    """
+    companies = list(COMPANIES.values() if companies is None else companies)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        cur.execute(
+            f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_migrations (
+                    version text NOT NULL,
+                    target text NOT NULL DEFAULT '',
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (version, target))"""
+        )
+        cur.execute(f"SELECT version, target FROM {SCHEMA}.schema_migrations")
+        applied = {(v, t) for v, t in cur.fetchall()}
+        done: list[str] = []
+        for name in BASE_MIGRATIONS:
+            if (name, "") not in applied:
+                cur.execute(_sql_file(name))
+                _record(cur, name, "")
+                done.append(name)
+        for company in companies:
+            if (COMPANY_MIGRATION, company.table) not in applied:
+                cur.execute(company_table_ddl(company))
+                _record(cur, COMPANY_MIGRATION, company.table)
+                done.append(f"{COMPANY_MIGRATION}:{company.table}")
+    return done
+
+
+def _record(cur, version: str, target: str) -> None:
+    cur.execute(
+        f"INSERT INTO {SCHEMA}.schema_migrations (version, target) VALUES (%s, %s)",
+        (version, target),
+    )
+
+
+def company_table_ddl(company: Company) -> sql.Composed:
+    extra = sql.SQL("").join(
+        sql.SQL("{} text,\n    ").format(sql.Identifier(name)) for name in company.extra_fields
+    )
+    return sql.SQL(_sql_file(COMPANY_MIGRATION)).format(
+        table=sql.Identifier(company.table),
+        extra_columns=extra,
+        sgc_index=sql.Identifier(f"{company.table}_numero_reclamo_sgc"),
+    )
+
+
+def load_columns(company: Company) -> tuple[str, ...]:
+    """Columns the loader writes, in COPY order: one place knows them."""
+    return (*table_columns(company), "extras", "hash_registro", "hash_contenido", "archivo_origen")
+
+
+def _row(record: Record, company: Company) -> tuple:
+    values = [record.values.get(name) for name in table_columns(company)]
+    return (*values, Jsonb(record.extras), record.hash_registro, record.hash_contenido,
+            record.archivo_origen)
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """How each record of a batch ended: the counts operators read."""
+
+    inserted: int
+    updated: int
+    duplicates: int
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.duplicates
+
+
+def upsert_records(conn: Connection, company: Company, records: Iterable[Record]) -> LoadOutcome:
+    """Upsert a batch by ``numero_radicado`` in one statement; classify each record.
+
+    Records stream into a temporary table with COPY (nothing is held in
+    memory), then one ``INSERT … ON CONFLICT`` writes them. A known
+    radicado is only rewritten when its content hash differs and the new
+    extraction is not older than the stored one; ``xmax = 0`` tells inserted
+    rows from updated ones. The caller owns the transaction, so a failure
+    leaves no half-written batch.
+    """
+    columns = load_columns(company)
+    table = sql.Identifier(SCHEMA, company.table)
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS ov_stage ON COMMIT DROP AS "
+                "SELECT {columns} FROM {table} WITH NO DATA"
+            ).format(columns=column_list, table=table)
+        )
+        cur.execute("TRUNCATE ov_stage")
+        staged = 0
+        with cur.copy(sql.SQL("COPY ov_stage ({}) FROM STDIN").format(column_list)) as copy:
+            for record in records:
+                copy.write_row(_row(record, company))
+                staged += 1
+        if staged == 0:
+            return LoadOutcome(0, 0, 0)
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(c))
+            for c in columns
+            if c != "numero_radicado"
+        )
+        cur.execute(
+            sql.SQL(
+                """
+                WITH upserted AS (
+                    INSERT INTO {table} AS t ({columns})
+                    SELECT DISTINCT ON (numero_radicado) {columns} FROM ov_stage
+                    ORDER BY numero_radicado, extraction_timestamp DESC NULLS LAST,
+                             archivo_origen DESC
+                    ON CONFLICT (numero_radicado) DO UPDATE
+                    SET {assignments}, updated_at = now()
+                    WHERE t.hash_contenido IS DISTINCT FROM EXCLUDED.hash_contenido
+                      AND (t.extraction_timestamp IS NULL
+                           OR EXCLUDED.extraction_timestamp IS NULL
+                           OR EXCLUDED.extraction_timestamp >= t.extraction_timestamp)
+                    RETURNING (xmax = 0) AS inserted
+                )
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                       (SELECT count(DISTINCT numero_radicado) FROM ov_stage)
+                FROM upserted
+                """
+            ).format(table=table, columns=column_list, assignments=assignments)
+        )
+        inserted, updated, distinct = cur.fetchone()
+    return LoadOutcome(inserted=inserted, updated=updated, duplicates=distinct - inserted - updated)
+
+
+def count_rows(conn: Connection, company: Company) -> int:
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(SCHEMA, company.table))
+        )
+        return cur.fetchone()[0]
+
