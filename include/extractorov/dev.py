@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -111,14 +112,13 @@ class MotoS3:
         import boto3
 
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id="testing",
+                            aws_secret_access_key="testing")  # noqa: S106 - moto's fake key
 
     def create_bucket(self, name: str = BUCKET) -> None:
         client = self.client()
-        try:
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
             client.create_bucket(Bucket=name)
-        except client.exceptions.BucketAlreadyOwnedByYou:
-            pass
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -144,7 +144,7 @@ def start_moto(port: int | None = None, *, env: dict[str, str] | None = None,
         if process.poll() is not None:
             raise RuntimeError(f"moto server exited with code {process.returncode}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
             return MotoS3(process=process, port=port, log_path=log_path)
         except OSError:
             time.sleep(0.2)

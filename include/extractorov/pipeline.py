@@ -37,6 +37,7 @@ from extractorov.registry import RegistryEntry
 from extractorov.storage import (
     S3PreflightError,
     UnsafeKey,
+    company_prefix,
     preflight,
     s3_key,
     s3_url,
@@ -390,7 +391,8 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
     started = time.monotonic()
     warehouse.ensure_schema(conn, [company])
     conn.commit()
-    preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id)
+    preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
+              prefix=company_prefix(settings.base_path, company.empresa))
     _acquire_upload_lock(conn, company, lock_wait_seconds)
     try:
         pending = registry.files_to_upload(conn, company.empresa, settings.bucket)

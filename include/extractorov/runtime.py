@@ -74,6 +74,9 @@ def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> Any:
     """
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    from extractorov.storage import S3PreflightError, explain_s3_error
 
     base = S3Hook(aws_conn_id=conn_id).config
     defaults: dict[str, Any] = {}
@@ -82,7 +85,10 @@ def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> Any:
     if (getattr(base, "max_pool_connections", None) or 10) < workers + 2:
         defaults["max_pool_connections"] = workers + 2
     config = base.merge(Config(**defaults)) if defaults else base
-    return S3Hook(aws_conn_id=conn_id, config=config).get_conn()
+    try:
+        return S3Hook(aws_conn_id=conn_id, config=config).get_conn()
+    except BotoCoreError as exc:  # e.g. a malformed region_name fails at client creation
+        raise S3PreflightError(explain_s3_error(exc, bucket="", conn_id=conn_id)) from None
 
 
 def task_states(context: dict[str, Any], task_ids: list[str]) -> dict[str, str]:

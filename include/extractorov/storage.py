@@ -8,6 +8,7 @@ configuration all come from the Airflow connection.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     EndpointConnectionError,
     InvalidRegionError,
@@ -32,6 +34,10 @@ from extractorov.registry import PendingFile, UploadResult
 log = logging.getLogger(__name__)
 
 SERVER_SIDE_ENCRYPTION = "AES256"
+CHANGED_LOCALLY = (
+    "local file changed since it was registered (SHA-256 differs): check it; if the new "
+    "content is right, delete its registry row and the next run registers it again"
+)
 
 
 class UnsafeKey(ValueError):
@@ -129,10 +135,14 @@ def explain_s3_error(exc: BaseException, *, bucket: str, conn_id: str) -> str:
     return f"S3 check failed ({type(exc).__name__}). {hint}"
 
 
-def preflight(client: Any, bucket: str, *, conn_id: str) -> None:
-    """Check credentials, region and bucket with one HEAD request; raise a clear error."""
+def preflight(client: Any, bucket: str, *, conn_id: str, prefix: str = "") -> None:
+    """Check credentials, region and bucket with one request; raise a clear error.
+
+    A one-key listing rather than HEAD: a GET returns an error body, so
+    "unknown key id", "access denied" and "no such bucket" stay distinct.
+    """
     try:
-        client.head_bucket(Bucket=bucket)
+        client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
     except (ClientError, NoCredentialsError, PartialCredentialsError, InvalidRegionError,
             EndpointConnectionError) as exc:
         raise S3PreflightError(explain_s3_error(exc, bucket=bucket, conn_id=conn_id)) from None
@@ -189,32 +199,39 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": sse_kms_key_id}
     checksum = sha256_base64(item.file_hash)
     try:
-        with path.open("rb") as body:
-            client.put_object(
-                Bucket=bucket,
-                Key=item.s3_key,
-                Body=body,
-                ContentType=item.content_type,
-                ChecksumSHA256=checksum,
-                Metadata={
-                    "empresa": item.empresa,
-                    "numero-reclamo-sgc": item.numero_reclamo_sgc,
-                    "file-hash": item.file_hash,
-                },
-                IfNoneMatch="*",
-                **extra,
-            )
+        # Scraper files are ~100 KB: read once, verify, send the same bytes.
+        body = path.read_bytes()
+        if hashlib.sha256(body).hexdigest() != item.file_hash:
+            return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
+        client.put_object(
+            Bucket=bucket,
+            Key=item.s3_key,
+            Body=body,
+            ContentType=item.content_type,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum,
+            Metadata={
+                "empresa": item.empresa,
+                "numero-reclamo-sgc": item.numero_reclamo_sgc,
+                "file-hash": item.file_hash,
+            },
+            IfNoneMatch="*",
+            **extra,
+        )
         return UploadResult(item.id, "uploaded", uploaded_at=datetime.now(UTC))
     except FileNotFoundError:
         return UploadResult(item.id, "error", error="local file is missing")
+    except OSError as exc:
+        return UploadResult(item.id, "error", error=f"cannot read local file ({exc.strerror})")
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code not in {"PreconditionFailed", "412"}:
             if code == "BadDigest" or "checksum" in code.lower():
-                return UploadResult(item.id, "error",
-                                    error="local file changed since it was registered")
+                return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
             return UploadResult(item.id, "error",
                                 error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+    except BotoCoreError as exc:  # connection lost after botocore's own retries
+        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
     return _compare_existing(client, bucket, item, checksum)
 
 
@@ -224,6 +241,8 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
     except ClientError as exc:
         return UploadResult(item.id, "error",
                             error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+    except BotoCoreError as exc:
+        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
     same = head.get("ChecksumSHA256", "").split("-")[0] == checksum or (
         head.get("Metadata", {}).get("file-hash") == item.file_hash
     )

@@ -1,0 +1,68 @@
+"""Helpers shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from extractorov.landing import company_folders
+from extractorov.records import BOGOTA
+
+
+def list_keys(client, bucket: str, prefix: str = "") -> dict[str, int]:
+    """Every object key under a prefix with its size (paginated listing)."""
+    keys: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            keys[obj["Key"]] = obj["Size"]
+    return keys
+
+
+def query(conn, sql: str, *params) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def write_request(
+    landing: Path,
+    empresa: str,
+    sgc: str,
+    radicado: str,
+    ts: str = "20251008_093221",
+    *,
+    pdf: bool = True,
+    adjunto: str | None = None,
+    **fields: Any,
+) -> list[Path]:
+    """Write one request as the scraper does: JSON, detail PDF, optional attachment."""
+    processed = company_folders(landing, empresa).processed
+    processed.mkdir(parents=True, exist_ok=True)
+    record = {
+        "record_number": 1, "sgc_number": sgc, "extraction_timestamp": ts,
+        "page_url": "https://caribemar.facture.co/x", "page_title": "Detalle",
+        "numero_radicado": radicado, "numero_reclamo_sgc": sgc, "fecha": "2025/10/07 14:05",
+        "estado_solicitud": "Finalizado", "tipo_pqr": "Reclamo", "nic": "1234567",
+        "documento_identidad": "1045678901", "nombres_apellidos": "María José Núñez Peña",
+        "correo_electronico": "maria.nunez@example.com", "telefono": "6053334455",
+        "celular": "3001234567", "lectura": "12345", "canal_respuesta": "Correo electrónico",
+        "documento_prueba": "", "cuerpo_reclamacion": "Cobro excesivo en la factura.",
+    }
+    record.update(fields)
+    paths = [processed / f"{sgc}_data_{ts}.json"]
+    paths[0].write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    if pdf:
+        paths.append(processed / f"{sgc}_{ts}.pdf")
+        paths[-1].write_bytes(b"%PDF-1.4\n% detalle " + sgc.encode() + b"\n%%EOF\n")
+    if adjunto:
+        paths.append(processed / f"{sgc}_adjunto_{ts}.{adjunto}")
+        paths[-1].write_bytes(b"adjunto " + sgc.encode() + b" " + ts.encode())
+    when = datetime.strptime(ts, "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA).timestamp()
+    for path in paths:
+        os.utime(path, (when, when))
+    return paths

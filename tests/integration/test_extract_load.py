@@ -1,0 +1,240 @@
+"""extract and load_db against a real PostgreSQL, through PostgresHook."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from extractorov import pipeline, warehouse
+from extractorov.companies import COMPANIES
+from extractorov.landing import company_folders
+from tests.helpers import query, write_request
+
+AFINIA = COMPANIES["afinia"]
+AIRE = COMPANIES["aire"]
+PERSONAL = ("María José Núñez Peña", "maria.nunez@example.com", "1045678901", "3001234567")
+
+
+def _run(db, settings, company=AFINIA, run_id="run-1"):
+    extracted = pipeline.extract(db, company, settings, run_id)
+    loaded = pipeline.load(db, company, extracted.manifest)
+    return extracted, loaded
+
+
+def test_schema_is_created_from_the_company_registry_once(db):
+    applied = warehouse.ensure_schema(db)
+    assert applied == ["001_base.sql", "company_table.sql:ov_afinia", "company_table.sql:ov_aire"]
+    assert warehouse.ensure_schema(db) == []  # idempotent
+    afinia_columns = {r[0] for r in query(
+        db, "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'data_general' AND table_name = 'ov_afinia'")}
+    aire_columns = {r[0] for r in query(
+        db, "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'data_general' AND table_name = 'ov_aire'")}
+    assert {"finalizar", "adjuntar_archivo", "comentarios", "extras", "hash_registro"} <= (
+        afinia_columns)
+    assert "comentarios" not in aire_columns
+    assert {"numero_radicado", "numero_reclamo_sgc", "fecha", "extras"} <= aire_columns
+
+
+def test_extract_registers_every_file_of_valid_requests_as_pending(db, settings, landing):
+    written = write_request(landing, "afinia", "RE2210202542239", "20251000001", adjunto="jpg")
+    written += write_request(landing, "afinia", "63643842", "20251000002")
+    summary = pipeline.extract(db, AFINIA, settings, "run-1")
+
+    assert (summary.files_new, summary.files_registered, summary.records) == (5, 5, 2)
+    rows = query(db, "SELECT filename, s3_key, file_hash, upload_status, upload_source, "
+                     "file_size, content_type, numero_reclamo_sgc FROM "
+                     "data_general.s3_files_registry ORDER BY filename")
+    assert len(rows) == 5
+    by_name = {r[0]: r for r in rows}
+    for path in written:
+        _, key, digest, status, source, size, _, sgc = by_name[path.name]
+        assert key == f"oficina-virtual/afinia/raw_data/{sgc}/{path.name}"
+        assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (status, source, size) == ("pending", "bot", path.stat().st_size)
+    assert by_name["RE2210202542239_adjunto_20251008_093221.jpg"][6] == "image/jpeg"
+
+    # The XCom summary carries counts and a path, never personal data.
+    xcom = json.dumps(asdict(summary), ensure_ascii=False)
+    assert not any(value in xcom for value in PERSONAL)
+
+
+def test_load_classifies_inserted_updated_duplicate(db, settings, landing):
+    write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")
+    write_request(landing, "afinia", "RE2", "R-2", "20251008_090100")
+    write_request(landing, "afinia", "RE3", "R-3", "20251008_090200")
+    _, first = _run(db, settings, run_id="day-1")
+    assert (first.db_inserted, first.db_updated, first.db_duplicates) == (3, 0, 0)
+    before = dict(query(db, "SELECT numero_radicado, updated_at FROM data_general.ov_afinia"))
+
+    # Next day: R-1 re-scraped with only bot metadata changed, R-2 changed, R-4 new.
+    write_request(landing, "afinia", "RE1", "R-1", "20251009_090000", record_number=7,
+                  page_title="otra")
+    write_request(landing, "afinia", "RE2", "R-2", "20251009_090100",
+                  estado_solicitud="Cerrado", comentarios="respuesta enviada")
+    write_request(landing, "afinia", "RE4", "R-4", "20251009_090200")
+    extracted, second = _run(db, settings, run_id="day-2")
+
+    assert extracted.files_handled_before == 6
+    assert (second.db_inserted, second.db_updated, second.db_duplicates) == (1, 1, 1)
+    rows = {r[0]: r[1:] for r in query(
+        db, "SELECT numero_radicado, estado_solicitud, comentarios, updated_at, record_number "
+            "FROM data_general.ov_afinia")}
+    assert rows["R-2"][:2] == ("Cerrado", "respuesta enviada")
+    assert rows["R-2"][2] > before["R-2"]
+    assert rows["R-1"][2] == before["R-1"]  # duplicate: untouched
+    assert rows["R-1"][3] == 1
+    assert len(rows) == 4
+
+
+def test_hash_registro_keeps_the_old_formula(db, settings, landing):
+    write_request(landing, "aire", "63643842", "AIR-2025-0000001", fecha="2025/10/07 14:05",
+                  tipo_pqr="Queja", nic="7654321", documento_identidad="22334455")
+    _run(db, settings, company=AIRE)
+    [(stored,)] = query(db, "SELECT hash_registro FROM data_general.ov_aire")
+    expected = hashlib.sha256(
+        b"AIR-2025-0000001|2025-10-07T14:05:00|Queja|7654321|22334455").hexdigest()
+    assert stored == expected
+
+
+def test_latest_extraction_wins_within_one_run(db, settings, landing):
+    write_request(landing, "afinia", "RE9", "R-9", "20251008_090000", estado_solicitud="Abierto")
+    write_request(landing, "afinia", "RE9", "R-9", "20251009_100000", estado_solicitud="Finalizado")
+    extracted, loaded = _run(db, settings)
+    assert (extracted.records_found, extracted.records, extracted.records_superseded) == (2, 1, 1)
+    assert loaded.db_inserted == 1
+    assert query(db, "SELECT estado_solicitud, archivo_origen FROM data_general.ov_afinia") == [
+        ("Finalizado", "RE9_data_20251009_100000.json")]
+    # Both JSON files are known and marked loaded: neither is processed again.
+    again, _ = _run(db, settings, run_id="run-2")
+    assert (again.files_new, again.files_handled_before) == (0, 4)
+
+
+def test_unknown_keys_and_tablas_are_kept_in_extras(db, settings, landing):
+    write_request(landing, "afinia", "RE5", "R-5", tabla_historial="2025-10-01 Radicado",
+                  campo_nuevo={"a": 1}, finalizar="Sí")
+    _run(db, settings)
+    [(extras, finalizar)] = query(db, "SELECT extras, finalizar FROM data_general.ov_afinia")
+    assert extras == {"tabla_historial": "2025-10-01 Radicado", "campo_nuevo": {"a": 1}}
+    assert finalizar == "Sí"
+
+
+def test_fecha_is_bogota_time(db, settings, landing):
+    write_request(landing, "aire", "555", "A-5", fecha="2025/10/07 23:30")
+    _run(db, settings, company=AIRE)
+    [(utc,)] = query(db, "SELECT to_char(fecha AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+                         "FROM data_general.ov_aire")
+    assert utc == "2025-10-08 04:30"
+
+
+def test_extract_quarantines_bad_files_with_reasons_and_keeps_the_rest(db, settings, landing):
+    processed = company_folders(landing, "afinia").processed
+    write_request(landing, "afinia", "GOOD1", "R-100")
+    write_request(landing, "afinia", "NORAD", "", pdf=True)  # blank radicado: JSON and its PDF
+    (processed / "BROKEN_data_20251008_093221.json").write_text("{not json", encoding="utf-8")
+    write_request(landing, "afinia", "BADDATE", "R-101", fecha="ayer por la tarde", pdf=False)
+    (processed / "ORPHAN_20251008_093221.pdf").write_bytes(b"%PDF-1.4 orphan")
+    (processed / "notas del operador.txt").write_text("hola")
+    (processed / "GOOD1_adjunto_20251008_093222.pdf").write_bytes(b"")
+    os.symlink("/etc/passwd", processed / "LINK_data_20251008_093221.json")
+
+    summary = pipeline.extract(db, AFINIA, settings, "run-q")
+    quarantine = company_folders(landing, "afinia").quarantine
+    reasons = {p.name.removesuffix(".reason.txt"): p.read_text()
+               for p in quarantine.glob("*.reason.txt")}
+    assert set(reasons) == {
+        "NORAD_data_20251008_093221.json", "NORAD_20251008_093221.pdf",
+        "BROKEN_data_20251008_093221.json", "BADDATE_data_20251008_093221.json",
+        "ORPHAN_20251008_093221.pdf", "notas del operador.txt",
+        "GOOD1_adjunto_20251008_093222.pdf", "LINK_data_20251008_093221.json",
+    }
+    assert "numero_radicado is missing or blank" in reasons["NORAD_data_20251008_093221.json"]
+    assert "was quarantined" in reasons["NORAD_20251008_093221.pdf"]
+    assert "invalid JSON at line 1" in reasons["BROKEN_data_20251008_093221.json"]
+    assert "fecha is not a date" in reasons["BADDATE_data_20251008_093221.json"]
+    assert "orphan" in reasons["ORPHAN_20251008_093221.pdf"]
+    assert "does not match" in reasons["notas del operador.txt"]
+    assert "empty file" in reasons["GOOD1_adjunto_20251008_093222.pdf"]
+    assert "symbolic link" in reasons["LINK_data_20251008_093221.json"]
+    assert os.path.exists("/etc/passwd")  # the link moved, never its target
+    for text in reasons.values():
+        assert "run_id: run-q" in text
+        assert not any(value in text for value in PERSONAL)
+
+    assert summary.files_quarantined == 8
+    assert summary.records == 1
+    assert sorted(os.listdir(processed)) == ["GOOD1_20251008_093221.pdf",
+                                             "GOOD1_data_20251008_093221.json"]
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry") == [(2,)]
+
+
+def test_companion_of_an_earlier_request_is_registered_under_its_sgc(db, settings, landing):
+    # The request JSON was handled yesterday; its attachment arrives today.
+    write_request(landing, "aire", "PQR_1_20251008_122537", "A-77", numero_reclamo_sgc="777",
+                  pdf=False)
+    _run(db, settings, company=AIRE)
+    late = company_folders(landing, "aire").processed / "PQR_1_20251008_122537_20251009_080000.pdf"
+    late.write_bytes(b"%PDF-1.4 late")
+    os.utime(late, (1_700_000_000, 1_700_000_000))
+    summary = pipeline.extract(db, AIRE, settings, "run-late")
+    assert (summary.files_new, summary.files_quarantined, summary.files_registered) == (1, 0, 1)
+    assert query(db, "SELECT s3_key FROM data_general.s3_files_registry WHERE filename = %s",
+                 late.name) == [(f"oficina-virtual/aire/raw_data/777/{late.name}",)]
+
+
+def test_files_still_being_written_wait_for_the_next_run(db, settings, landing):
+    paths = write_request(landing, "afinia", "FRESH", "R-200")
+    for path in paths:
+        os.utime(path)  # modified just now
+    fresh = pipeline.Settings(**{**asdict(settings), "settle_seconds": 300})
+    summary = pipeline.extract(db, AFINIA, fresh, "run-fresh")
+    assert (summary.files_in_progress, summary.files_new, summary.files_quarantined) == (2, 0, 0)
+    assert all(p.exists() for p in paths)
+    assert pipeline.extract(db, AFINIA, settings, "run-later").files_registered == 2
+
+
+def test_a_json_registered_but_not_loaded_is_processed_again(db, settings, landing):
+    write_request(landing, "afinia", "RE1", "R-1")
+    first = pipeline.extract(db, AFINIA, settings, "run-1")  # load_db never ran (crash)
+    second = pipeline.extract(db, AFINIA, settings, "run-2")
+    assert (first.records, second.records) == (1, 1)
+    assert second.files_handled_before == 1  # the PDF, already registered
+    loaded = pipeline.load(db, AFINIA, second.manifest)
+    assert loaded.db_inserted == 1
+    assert pipeline.extract(db, AFINIA, settings, "run-3").records == 0
+
+
+def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
+    for n in range(5):
+        write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+    lines = Path(extracted.manifest).read_text(encoding="utf-8").splitlines()
+    broken = json.loads(lines[3])
+    broken["record"]["values"]["record_number"] = "not a number"  # fails inside COPY
+    lines[3] = json.dumps(broken)
+    with open(extracted.manifest, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+    with pytest.raises(psycopg.Error):
+        pipeline.load(db, AFINIA, extracted.manifest)
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                     "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+
+
+def test_same_sgc_in_both_companies_stays_in_each_prefix(db, settings, landing):
+    write_request(landing, "afinia", "12345678", "R-1")
+    write_request(landing, "aire", "12345678", "R-1")
+    _run(db, settings, AFINIA)
+    _run(db, settings, AIRE)
+    keys = sorted(k for (k,) in query(db, "SELECT s3_key FROM data_general.s3_files_registry"))
+    assert [k.split("/")[1] for k in keys] == ["afinia", "afinia", "aire", "aire"]
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(1,)]
+    assert query(db, "SELECT count(*) FROM data_general.ov_aire") == [(1,)]

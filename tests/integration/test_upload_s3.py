@@ -1,0 +1,187 @@
+"""upload_s3 against a moto S3 server over HTTP, through S3Hook, with a real registry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import asdict
+
+import pytest
+
+from extractorov import dev, pipeline, runtime
+from extractorov.companies import COMPANIES
+from extractorov.storage import S3PreflightError, preflight
+from tests.helpers import list_keys, query, write_request
+
+AFINIA = COMPANIES["afinia"]
+
+
+def _prepare(db, settings, landing, n=3, **kwargs):
+    paths = []
+    for i in range(n):
+        paths += write_request(landing, "afinia", f"RE{i}", f"R-{i}", f"20251008_09000{i}",
+                               **kwargs)
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    return paths
+
+
+def _registry(db):
+    return {r[0]: r[1:] for r in query(
+        db, "SELECT filename, upload_status, attempts, last_error, uploaded_at, s3_key, "
+            "last_run_id FROM data_general.s3_files_registry")}
+
+
+def test_upload_puts_every_file_with_checksum_metadata_and_encryption(db, settings, landing,
+                                                                      s3, bucket):
+    paths = _prepare(db, settings, landing, adjunto="png")
+    summary = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+
+    assert (summary.files, summary.s3_uploaded, summary.s3_errors) == (9, 9, 0)
+    assert summary.s3_bytes == sum(p.stat().st_size for p in paths)
+    keys = list_keys(s3, bucket)
+    registry = _registry(db)
+    assert set(keys) == {row[4] for row in registry.values()}
+    for path in paths:
+        status, attempts, error, uploaded_at, key, run_id = registry[path.name]
+        assert (status, attempts, error, run_id) == ("uploaded", 1, None, "run-1")
+        assert uploaded_at is not None
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        assert head["ChecksumSHA256"] == base64.b64encode(digest).decode()
+        assert head["ServerSideEncryption"] == "AES256"
+        assert head["Metadata"] == {"empresa": "afinia", "numero-reclamo-sgc": key.split("/")[3],
+                                    "file-hash": digest.hex()}
+        assert keys[key] == path.stat().st_size
+    head = s3.head_object(Bucket=bucket, Key=registry["RE0_adjunto_20251008_090000.png"][4])
+    assert head["ContentType"] == "image/png"
+
+
+def test_second_upload_changes_nothing(db, settings, landing, s3, bucket):
+    _prepare(db, settings, landing)
+    pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    before_registry, before_keys = _registry(db), list_keys(s3, bucket)
+    again = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    assert (again.files, again.s3_uploaded, again.s3_pre_existing) == (0, 0, 0)
+    assert _registry(db) == before_registry
+    assert list_keys(s3, bucket) == before_keys
+
+
+def test_object_already_in_bucket_with_same_content_is_pre_existing(db, settings, landing, s3,
+                                                                    bucket):
+    paths = _prepare(db, settings, landing, n=1)
+    key = f"oficina-virtual/afinia/raw_data/RE0/{paths[0].name}"
+    s3.put_object(Bucket=bucket, Key=key, Body=paths[0].read_bytes(), ChecksumAlgorithm="SHA256")
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+
+    summary = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    assert (summary.s3_uploaded, summary.s3_pre_existing) == (1, 1)
+    assert _registry(db)[paths[0].name][0] == "pre_existing"
+    assert s3.head_object(Bucket=bucket, Key=key)["ETag"] == etag  # not uploaded again
+
+
+def test_different_object_at_the_key_is_never_overwritten(db, settings, landing, s3, bucket):
+    paths = _prepare(db, settings, landing, n=1)
+    key = f"oficina-virtual/afinia/raw_data/RE0/{paths[0].name}"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"someone else's bytes")
+
+    with pytest.raises(pipeline.UploadIncomplete, match="1 of 2 files failed"):
+        pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    status, attempts, error, *_ = _registry(db)[paths[0].name]
+    assert (status, attempts) == ("error", 1)
+    assert "different object already exists" in error
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"someone else's bytes"
+
+
+def test_partial_failure_records_all_then_retry_uploads_only_what_is_left(db, settings, landing,
+                                                                          s3, bucket):
+    paths = _prepare(db, settings, landing, n=3)
+    missing = paths[2]
+    content = missing.read_bytes()
+    missing.unlink()
+
+    with pytest.raises(pipeline.UploadIncomplete) as failure:
+        pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    message = str(failure.value)
+    assert "1 of 6 files failed" in message and "local file is missing" in message
+    assert failure.value.summary.s3_uploaded == 5
+    registry = _registry(db)
+    assert registry[missing.name][:3] == ("error", 1, "local file is missing")
+    assert sum(1 for row in registry.values() if row[0] == "uploaded") == 5
+
+    missing.write_bytes(content)
+    retry = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    assert (retry.files, retry.s3_uploaded, retry.s3_errors) == (1, 1, 0)
+    assert _registry(db)[missing.name][:3] == ("uploaded", 2, None)
+    assert len(list_keys(s3, bucket)) == 6
+
+
+def _preflight_error(settings, conn_json: str, monkeypatch, bucket: str | None = None) -> str:
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", conn_json)
+    with pytest.raises(S3PreflightError) as failure:
+        client = runtime.s3_client()  # a malformed region already fails here
+        preflight(client, bucket or settings.bucket, conn_id="aws_default")
+    message = str(failure.value)
+    assert "aws_default" in message and "database_only" in message
+    return message
+
+
+def test_preflight_no_credentials(settings, moto_server, monkeypatch):
+    conn = json.loads(moto_server.conn_json())
+    conn.pop("login"), conn.pop("password")
+    message = _preflight_error(settings, json.dumps(conn), monkeypatch)
+    assert message.startswith("No AWS credentials")
+
+
+def test_preflight_no_such_bucket(settings, moto_server, monkeypatch):
+    message = _preflight_error(settings, moto_server.conn_json(), monkeypatch,
+                               bucket="no-such-bucket-here")
+    assert "Bucket 'no-such-bucket-here' does not exist" in message
+    assert "ov_s3_bucket" in message
+
+
+def test_preflight_invalid_region(settings, moto_server, monkeypatch):
+    conn = json.loads(moto_server.conn_json())
+    conn["extra"]["region_name"] = "us east 1"
+    message = _preflight_error(settings, json.dumps(conn), monkeypatch)
+    assert message.startswith("Invalid AWS region")
+
+
+def test_preflight_access_denied(tmp_path, settings, monkeypatch):
+    # A separate moto server that enforces IAM: a user with no policy is denied.
+    server = dev.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    try:
+        admin = dict(endpoint_url=server.endpoint, region_name="us-east-1",
+                     aws_access_key_id="testing", aws_secret_access_key="testing")
+        import boto3
+
+        boto3.client("s3", **admin).create_bucket(Bucket="denied-bucket")
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="no-policy")
+        key = iam.create_access_key(UserName="no-policy")["AccessKey"]
+        conn = json.loads(server.conn_json())
+        conn["login"], conn["password"] = key["AccessKeyId"], key["SecretAccessKey"]
+        message = _preflight_error(settings, json.dumps(conn), monkeypatch, bucket="denied-bucket")
+        assert message.startswith("Access denied to bucket 'denied-bucket'")
+
+        conn["login"] = "AKIAUNKNOWNKEY000000"
+        message = _preflight_error(settings, json.dumps(conn), monkeypatch, bucket="denied-bucket")
+        assert "rejected the credentials" in message
+    finally:
+        server.stop()
+
+
+def test_preflight_failure_uploads_nothing_and_leaves_registry_pending(db, settings, landing,
+                                                                       moto_server, monkeypatch):
+    _prepare(db, settings, landing, n=1)
+    broken = pipeline.Settings(**{**asdict(settings), "bucket": "missing-bucket"})
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", moto_server.conn_json())
+    with pytest.raises(S3PreflightError):
+        pipeline.upload(db, runtime.s3_client(), AFINIA, broken, run_id="run-1")
+    assert {row[0] for row in _registry(db).values()} == {"pending"}
+
+
+def test_no_aws_environment_leaks_into_tests():
+    assert "AWS_ACCESS_KEY_ID" not in os.environ
