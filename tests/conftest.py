@@ -12,6 +12,7 @@ through ``PostgresHook`` and ``S3Hook`` exactly as the DAGs do.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ os.environ.update({
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     "AWS_EC2_METADATA_DISABLED": "true",
+    "XDG_RUNTIME_DIR": str(_AIRFLOW_HOME),
     "AWS_SHARED_CREDENTIALS_FILE": str(_AIRFLOW_HOME / "no-aws-credentials"),
     "AWS_CONFIG_FILE": str(_AIRFLOW_HOME / "no-aws-config"),
 })
@@ -52,6 +54,8 @@ def postgres() -> Iterator[dev.Postgres]:
     yield server
     server.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
+    # pgserver logs again from atexit, after pytest closed the streams.
+    logging.getLogger("pgserver").disabled = True
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,40}\Z")
 
 
 @dataclass(frozen=True)

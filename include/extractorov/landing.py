@@ -22,9 +22,9 @@ from extractorov.records import BOGOTA
 _TS = r"(?P<ts>\d{8}_\d{6})"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Order matters: an attachment name also matches the detail-PDF pattern.
-    ("data", re.compile(rf"^(?P<sgc>.+)_data_{_TS}\.json$")),
-    ("adjunto", re.compile(rf"^(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>pdf|jpe?g|png|docx?)$", re.I)),
-    ("detalle", re.compile(rf"^(?P<sgc>.+)_{_TS}\.pdf$", re.I)),
+    ("data", re.compile(rf"(?P<sgc>.+)_data_{_TS}\.json\Z")),
+    ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>pdf|jpe?g|png|docx?)\Z", re.I)),
+    ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 _IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
 
@@ -65,7 +65,7 @@ class FileName:
 def parse_file_name(name: str) -> FileName | None:
     """Classify a scraper file name, or ``None`` if it is none of the three kinds."""
     for kind, pattern in _PATTERNS:
-        match = pattern.match(name)
+        match = pattern.fullmatch(name)
         if match:
             try:
                 ts = datetime.strptime(match["ts"], "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
@@ -170,13 +170,19 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
     folders.quarantine.mkdir(parents=True, exist_ok=True)
     target = folders.quarantine / path.name
     counter = 1
-    while target.exists() or target.is_symlink():
+    while _taken(target) or _taken(target.with_name(target.name + ".reason.txt")):
         target = folders.quarantine / f"{path.name}.{counter}"
         counter += 1
     os.replace(path, target)
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    target.with_name(target.name + ".reason.txt").write_text(
-        f"file: {path.name}\nreason: {reason}\nrun_id: {run_id}\nquarantined_at: {when}\n",
-        encoding="utf-8",
-    )
+    text = f"file: {path.name}\nreason: {reason}\nrun_id: {run_id}\nquarantined_at: {when}\n"
+    # O_EXCL | O_NOFOLLOW: never overwrite, never write through a planted link.
+    fd = os.open(target.with_name(target.name + ".reason.txt"),
+                 os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return target
+
+
+def _taken(path: Path) -> bool:
+    return path.exists() or path.is_symlink()

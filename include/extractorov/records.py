@@ -58,7 +58,9 @@ COMMON_FIELDS: tuple[str, ...] = BOT_METADATA_FIELDS + CONTENT_FIELDS
 MAX_JSON_BYTES = 1024 * 1024
 """A request JSON is a few KB; anything past 1 MiB is not a scraper record."""
 
-SAFE_SGC = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SAFE_SGC = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+r"""Use with ``fullmatch``/``match``: ``\Z``, unlike ``$``, rejects a trailing newline."""
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 _FECHA_FORMATS: tuple[str, ...] = (
     "%Y/%m/%d %H:%M",
@@ -72,7 +74,9 @@ _FECHA_FORMATS: tuple[str, ...] = (
     "%d-%m-%Y %H:%M",
     "%d-%m-%Y %H:%M:%S",
     "%Y/%m/%d %I:%M %p",
+    "%Y/%m/%d %I:%M:%S %p",
     "%d/%m/%Y %I:%M %p",
+    "%d/%m/%Y %I:%M:%S %p",
     "%Y/%m/%d",
     "%Y-%m-%d",
     "%d/%m/%Y",
@@ -275,6 +279,9 @@ def parse_record(
     fecha = parse_fecha(values["fecha"])
     values["fecha"] = fecha
 
+    # The content hash uses the SGC as the portal showed it: a fallback taken from bot
+    # metadata (sgc_number, file name) must not make a re-scrape look changed.
+    content_hash = hash_contenido(values, extras)
     sgc = values["numero_reclamo_sgc"] or values["sgc_number"] or file_sgc
     source = (
         "numero_reclamo_sgc" if values["numero_reclamo_sgc"]
@@ -303,7 +310,7 @@ def parse_record(
             numero_radicado, fecha, values["tipo_pqr"], values["nic"],
             values["documento_identidad"],
         ),
-        hash_contenido=hash_contenido(values, extras),
+        hash_contenido=content_hash,
         archivo_origen=file_name,
     )
 
@@ -313,7 +320,7 @@ def _normalize_record_number(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise InvalidRecord("field record_number must be an integer, got a boolean")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int) and abs(value) < 2**63:
         return value

@@ -10,7 +10,7 @@ functions, so it shows the numbers the task logs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,14 @@ from psycopg.types.json import Jsonb
 RUNS_TABLE = "data_general.post_processing_runs"
 REGISTRY_TABLE = "data_general.s3_files_registry"
 FAILED_STATES = {"failed", "upstream_failed"}
+
+
+COUNT_FIELDS = frozenset({
+    "files_found", "files_new", "files_quarantined", "files_in_progress", "files_registered",
+    "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
+    "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes",
+})
+"""Counts a step summary may set on the run report (nothing else is copied)."""
 
 
 @dataclass
@@ -56,6 +64,7 @@ class RunReport:
     task_states: dict[str, str] = field(default_factory=dict)
 
     def as_xcom(self) -> dict[str, Any]:
+        """JSON-ready copy (datetimes as ISO strings) for XCom."""
         data = asdict(self)
         for key in ("logical_date", "data_interval_start", "data_interval_end"):
             data[key] = data[key].isoformat() if data[key] else None
@@ -79,10 +88,9 @@ def build_run_report(
     """Combine the steps' XCom summaries and task states into one report."""
     report = RunReport(run_id, empresa, dag_id, logical_date, data_interval_start,
                        data_interval_end, database_only, task_states=dict(task_states))
-    names = {f.name for f in fields(RunReport)}
     for summary in (extract, load, upload):
         for key, value in (summary or {}).items():
-            if key in names and isinstance(value, int | float) and not isinstance(value, bool):
+            if key in COUNT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
                 setattr(report, key, value)
     report.extract_seconds = (extract or {}).get("seconds")
     report.load_seconds = (load or {}).get("seconds")

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -50,10 +51,10 @@ def s3_key(base_path: str, empresa: str, numero_reclamo_sgc: str, filename: str)
     Every component is checked so no key can leave its company's prefix.
     """
     get_company(empresa)
-    if not SAFE_SGC.match(numero_reclamo_sgc):
+    if not SAFE_SGC.match(numero_reclamo_sgc or ""):
         raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
     if not filename or "/" in filename or "\\" in filename or filename in {".", ".."} or (
-        any(ord(ch) < 32 for ch in filename)
+        any(unicodedata.category(ch) == "Cc" for ch in filename)
     ):
         raise UnsafeKey("file name is not a plain file name")
     parts = [p for p in base_path.strip("/").split("/") if p]

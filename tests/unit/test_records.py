@@ -444,12 +444,6 @@ class TestTypes:
         data["record_number"] = value
         assert parse(data).values["record_number"] == expected
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ValueError,
-        reason="records.py:316: str.isdigit() accepts '²' and lstrip('-') accepts '--5', "
-               "then int() raises a plain ValueError instead of InvalidRecord",
-    )
     @pytest.mark.parametrize("value", ["²", "--5", "1²"])
     def test_record_number_odd_digits_are_invalid_record(self, value: str) -> None:
         data = afinia_record()
@@ -620,13 +614,6 @@ class TestHashContenido:
         int(record.hash_contenido, 16)
         assert record.hash_contenido != record.hash_registro
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="records.py:290: when numero_reclamo_sgc is blank, the SGC resolved from "
-               "bot metadata (sgc_number / file name) is written into "
-               "values['numero_reclamo_sgc'], which hash_contenido hashes",
-    )
     @pytest.mark.parametrize(
         ("first", "second"),
         [

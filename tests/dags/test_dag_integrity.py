@@ -1,0 +1,105 @@
+"""DAG integrity: the files import, the DAGs look as operators were promised."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from extractorov.companies import COMPANIES
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+STEPS = ["extract", "load_db", "upload_s3", "report_stats"]
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=DAGS)
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_one_dag_per_registered_company(dagbag):
+    company_dags = {d for d in dagbag.dag_ids if d != "ov_s3_reconcile"}
+    assert company_dags == {c.dag_id for c in COMPANIES.values()} == {"ov_afinia", "ov_aire"}
+
+
+@pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
+def test_task_order(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert set(dag.task_ids) == {*STEPS, "watcher"}
+    expected_downstream = {
+        "extract": {"load_db", "watcher"},
+        "load_db": {"upload_s3", "watcher"},
+        "upload_s3": {"report_stats", "watcher"},
+        "report_stats": set(),
+        "watcher": set(),
+    }
+    for task_id, downstream in expected_downstream.items():
+        assert dag.get_task(task_id).downstream_task_ids == downstream, task_id
+    assert dag.get_task("extract").upstream_task_ids == set()
+    assert dag.get_task("report_stats").trigger_rule == "all_done"
+    watcher = dag.get_task("watcher")
+    assert watcher.trigger_rule == "one_failed"
+    assert watcher.upstream_task_ids == {"extract", "load_db", "upload_s3"}
+    assert watcher.downstream_task_ids == set()
+
+
+@pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
+def test_database_only_param_is_a_documented_toggle(dagbag, dag_id):
+    param = dagbag.dags[dag_id].params.get_param("database_only")
+    assert param.value is False
+    assert param.schema["type"] == "boolean"
+    assert param.schema["title"]
+    assert "S3" in param.description and "pending" in param.description
+
+
+@pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
+def test_schedule_retries_owner_tags_and_docs(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    timetable = dag.timetable
+    assert isinstance(timetable, CronDataIntervalTimetable)
+    assert timetable._expression == "0 4 * * *"
+    assert str(timetable._timezone.name) == "America/Bogota"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    empresa = dag_id.removeprefix("ov_")
+    assert {"oficina-virtual", empresa} <= set(dag.tags)
+    for task in dag.tasks:
+        assert task.owner == "data-engineering"
+        if task.task_id != "watcher":
+            assert task.retries >= 2
+            assert task.retry_exponential_backoff == 2.0
+    assert f"`{empresa}`" in dag.doc_md and "database_only" in dag.doc_md
+
+
+def test_parsing_touches_no_database_or_network(tmp_path):
+    """Parse the DAG folder in a fresh interpreter where any socket connection fails."""
+    script = textwrap.dedent(f"""
+        import socket, sys
+        def refuse(*args, **kwargs):
+            raise AssertionError("network access while parsing DAGs")
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        import psycopg
+        psycopg.connect = refuse
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(DAGS)!r})
+        assert not bag.import_errors, bag.import_errors
+        print(sorted(bag.dag_ids))
+    """)
+    env = {**os.environ,
+           "AIRFLOW_CONN_OV_POSTGRES": "postgres://nobody@203.0.113.1:5432/none",
+           "AIRFLOW_CONN_AWS_DEFAULT": '{"conn_type": "aws"}'}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "'ov_afinia'" in result.stdout and "'ov_aire'" in result.stdout
