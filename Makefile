@@ -8,12 +8,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: help venv demo airflow test lint unit lock clean
+.PHONY: help venv demo airflow test lint lock clean e2e system-deps bench bench-quick
 
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
 	@echo "make airflow  embedded services + 'airflow standalone' (UI http://localhost:8080, admin/admin)"
 	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
+	@echo "make e2e      CeleryExecutor stack as processes + REST API + browser checks"
+	@echo "make bench    full benchmark (docs/performance.md); bench-quick: the small one"
 	@echo "make lock     re-lock requirements*.txt from requirements*.in"
 	@echo "make clean    remove the virtualenv and local state (.dev/)"
 
@@ -35,8 +37,20 @@ airflow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+system-deps:
+	./scripts/system-deps.sh
+
+test: lint system-deps
 	$(BIN)/pytest
+
+e2e: $(STAMP) system-deps
+	$(BIN)/pytest tests/system -v
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --full
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
 
 lock:
 	$(BIN)/uv pip compile -q requirements.in -o requirements.txt --python-version 3.11 --no-header
