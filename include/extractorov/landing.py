@@ -63,7 +63,14 @@ class FileName:
 
 
 def parse_file_name(name: str) -> FileName | None:
-    """Classify a scraper file name, or ``None`` if it is none of the three kinds."""
+    """Classify a scraper file name, or ``None`` if it is none of the three kinds.
+
+    The scraper never writes control or format characters (newline, tab, ESC,
+    bidi overrides) nor bytes that are not UTF-8 (surrogate escapes): such a name
+    is not its output, and could not be an S3 key or a line of a reason file.
+    """
+    if not name.isprintable():
+        return None
     for kind, pattern in _PATTERNS:
         match = pattern.fullmatch(name)
         if match:
@@ -168,16 +175,19 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
     The reason must not contain personal data: it names fields, not values.
     """
     folders.quarantine.mkdir(parents=True, exist_ok=True)
-    target = folders.quarantine / path.name
+    name = _quarantine_name(path.name)
+    target = folders.quarantine / name
     counter = 1
-    while _taken(target) or _taken(target.with_name(target.name + ".reason.txt")):
-        target = folders.quarantine / f"{path.name}.{counter}"
+    while _taken(target) or _taken(target.with_name(target.name + _REASON_SUFFIX)):
+        target = folders.quarantine / f"{name}.{counter}"
         counter += 1
     os.replace(path, target)
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    text = f"file: {path.name}\nreason: {reason}\nrun_id: {run_id}\nquarantined_at: {when}\n"
+    # One line per field: a name or reason with a newline must not add (or fake) a line.
+    text = (f"file: {printable(path.name)}\nreason: {printable(reason)}\n"
+            f"run_id: {printable(run_id)}\nquarantined_at: {when}\n")
     # O_EXCL | O_NOFOLLOW: never overwrite, never write through a planted link.
-    fd = os.open(target.with_name(target.name + ".reason.txt"),
+    fd = os.open(target.with_name(target.name + _REASON_SUFFIX),
                  os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -186,3 +196,40 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
 
 def _taken(path: Path) -> bool:
     return path.exists() or path.is_symlink()
+
+
+_REASON_SUFFIX = ".reason.txt"
+_NAME_MAX = 255
+"""Bytes in one file name (Linux, most file systems)."""
+
+
+def _quarantine_name(name: str) -> str:
+    """The name in ``quarantine/``: the original, unless ``.N.reason.txt`` would not fit.
+
+    A scraper name can use all 255 bytes; its reason file needs 11 more. Such a name
+    is cut and ends in a hash of the full one; the reason file keeps the full name.
+    """
+    raw = os.fsencode(name)
+    room = _NAME_MAX - len(_REASON_SUFFIX) - len(".99999")
+    if len(raw) <= room:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    return os.fsdecode(raw[: room - len(digest) - 1]) + "~" + digest
+
+
+def printable(text: str) -> str:
+    """``text`` on one visible line: non-printable characters become escapes.
+
+    A byte that was not UTF-8 in a file name (a surrogate escape) shows as ``\\xNN``.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            out.append(ascii(ch)[1:-1])
+    return "".join(out)

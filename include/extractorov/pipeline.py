@@ -35,6 +35,7 @@ from extractorov.landing import (
 from extractorov.records import MAX_JSON_BYTES, InvalidRecord, Record, parse_record
 from extractorov.registry import RegistryEntry
 from extractorov.storage import (
+    Progress,
     S3PreflightError,
     UnsafeKey,
     company_prefix,
@@ -151,7 +152,11 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     entries: list[RegistryEntry] = []
     sgc_from_registry: dict[str, str] | None = None
 
+    progress = Progress("extract", summary.files_new)
+    done = 0
     for file_sgc, group in groups.items():
+        done += len(group.data) + len(group.companions)
+        progress.update(done)
         valid: list[Record] = []
         for file, name in group.data:
             record, digest = _read_record(file, name, company, reject)
@@ -193,6 +198,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
                 continue
             entries.append(entry)
 
+    progress.update(done, force=summary.files_new > 0)
     summary.records = len(latest)
     summary.records_superseded = summary.records_found - len(latest)
     summary.bytes_new = sum(e.file_size for e in entries)
@@ -319,10 +325,12 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
     conn.commit()
     header, lines = _read_manifest(Path(manifest))
     filenames: list[str] = []
+    progress = Progress("load_db", header["records"])
 
     def records() -> Iterator[Record]:
-        for line in lines:
+        for done, line in enumerate(lines, start=1):
             filenames.extend(line["files"])
+            progress.update(done)
             yield Record.from_manifest(line["record"])
 
     try:
@@ -391,14 +399,16 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
     started = time.monotonic()
     warehouse.ensure_schema(conn, [company])
     conn.commit()
-    preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
-              prefix=company_prefix(settings.base_path, company.empresa))
-    _acquire_upload_lock(conn, company, lock_wait_seconds)
+    acquire_upload_lock(conn, company, lock_wait_seconds)
     try:
         pending = registry.files_to_upload(conn, company.empresa, settings.bucket)
         conn.commit()
         summary = UploadSummary(files=len(pending))
         log.info("upload_s3: %d files pending for %s", len(pending), company.empresa)
+        if pending:
+            # Only when there is work: a day with nothing new costs no S3 request.
+            preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
+                      prefix=company_prefix(settings.base_path, company.empresa))
 
         def record(results: list[registry.UploadResult]) -> None:
             registry.record_upload_results(conn, results, run_id)
@@ -412,7 +422,7 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
                               workers=settings.upload_workers,
                               sse_kms_key_id=settings.sse_kms_key_id)
     finally:
-        _release_upload_lock(conn, company)
+        release_upload_lock(conn, company)
     summary.s3_uploaded = totals.uploaded
     summary.s3_pre_existing = totals.pre_existing
     summary.s3_errors = totals.errors
@@ -423,7 +433,8 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
     return summary
 
 
-def _acquire_upload_lock(conn: Connection, company: Company, wait_seconds: float) -> None:
+def acquire_upload_lock(conn: Connection, company: Company, wait_seconds: float = 300.0) -> None:
+    """Take the company's upload lock (a session advisory lock), waiting up to ``wait_seconds``."""
     deadline = time.monotonic() + wait_seconds
     with conn.cursor() as cur:
         while True:
@@ -441,7 +452,7 @@ def _acquire_upload_lock(conn: Connection, company: Company, wait_seconds: float
             time.sleep(1.0)
 
 
-def _release_upload_lock(conn: Connection, company: Company) -> None:
+def release_upload_lock(conn: Connection, company: Company) -> None:
     if conn.closed:
         return
     conn.rollback()  # a session advisory lock survives rollback; a failed transaction would not

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +58,13 @@ COMMON_FIELDS: tuple[str, ...] = BOT_METADATA_FIELDS + CONTENT_FIELDS
 
 MAX_JSON_BYTES = 1024 * 1024
 """A request JSON is a few KB; anything past 1 MiB is not a scraper record."""
+
+MAX_JSON_DEPTH = 32
+"""Records are flat (``tabla_*`` values a few levels deep). A fixed limit keeps deep
+nesting from passing ``json.loads`` and then overflowing the stack of a later
+``json.dumps`` (the manifest, the JSONB column): that would fail every load."""
+MAX_JSON_INTEGER_DIGITS = 4300
+"""Python's own limit for converting integer text (``sys.get_int_max_str_digits``)."""
 
 SAFE_SGC = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 r"""Use with ``fullmatch``/``match``: ``\Z``, unlike ``$``, rejects a trailing newline."""
@@ -170,14 +178,91 @@ def decode_json(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InvalidRecord(f"not UTF-8 text (byte offset {exc.start})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_parse_int,
+                          parse_float=_parse_float, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidRecord(f"invalid JSON at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidRecord("invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidRecord(f"JSON is a {type(data).__name__}, expected an object")
+    _check_values(data)
     return data
+
+
+# json.loads accepts what UTF-8, PostgreSQL (text, jsonb) or our hashes cannot hold: these
+# hooks and _check_values turn it into a reason instead of a crash in a later step.
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise InvalidRecord(f"duplicate key {_field_label(key)}: the JSON has two values "
+                                "for it and it is not clear which one is right")
+        data[key] = value
+    return data
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise InvalidRecord(f"invalid JSON: a number is too long (over "
+                            f"{MAX_JSON_INTEGER_DIGITS} digits)")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidRecord("invalid JSON: a number is out of range")
+    return value
+
+
+def _reject_constant(text: str) -> Any:
+    raise InvalidRecord("invalid JSON: NaN and Infinity are not JSON numbers")
+
+
+def _check_values(data: dict[str, Any]) -> None:
+    """Reject NUL characters, unpaired surrogates and deep nesting anywhere in the record."""
+    for key, value in data.items():
+        _check_string(key, None)
+        label = _field_label(key)
+        stack: list[tuple[Any, int]] = [(value, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, str):
+                _check_string(node, label)
+            elif isinstance(node, dict | list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise InvalidRecord(
+                        f"invalid JSON: nested too deeply (over {MAX_JSON_DEPTH} levels)")
+                if isinstance(node, dict):
+                    for inner in node:
+                        _check_string(inner, label)
+                    stack.extend((inner, depth + 1) for inner in node.values())
+                else:
+                    stack.extend((inner, depth + 1) for inner in node)
+
+
+def _check_string(text: str, label: str | None) -> None:
+    where = f"field {label}" if label else "a field name"
+    if "\x00" in text:
+        raise InvalidRecord(f"{where} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRecord(
+            f"{where} contains an unpaired surrogate (a \\ud800-\\udfff escape, e.g. half "
+            "of an emoji cut in two): not valid Unicode"
+        ) from None
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _field_label(key: str) -> str:
+    """A key for a reason: shown when it looks like a field name, else not (it is input)."""
+    return key if _FIELD_NAME.fullmatch(key) else "(name not shown)"
 
 
 def parse_fecha(value: str) -> datetime:

@@ -9,6 +9,7 @@ local so importing the package at DAG-parse time stays cheap.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,3 +153,29 @@ def get_s3_registry_stats(conn_id: str = POSTGRES_CONN_ID, empresa: str | None =
 
     with warehouse_connection(conn_id) as conn:
         return stats.get_s3_registry_stats(conn, empresa)
+
+
+def reconcile_company(company: Any, run_id: str) -> dict[str, Any]:
+    """Body of a ``reconcile_{empresa}`` task: repair, record, fail if a human is needed."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from extractorov import reconcile
+    from extractorov.storage import S3PreflightError
+
+    settings = settings_from_variables()
+    try:
+        client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
+        with warehouse_connection() as conn:
+            report = reconcile.reconcile(conn, client, company, settings, run_id=run_id)
+    except S3PreflightError as exc:
+        raise AirflowFailException(str(exc)) from None
+    log.info("reconcile report\n%s", reconcile.format_report(report))
+    if report.needs_human:
+        kinds = Counter(f.kind for f in report.needs_human)
+        # A human is needed: retrying cannot help, so fail without retries.
+        raise AirflowFailException(
+            f"{len(report.needs_human)} finding(s) need a human for {company.empresa}: "
+            f"{dict(kinds)}; details in the log above and in {reconcile.FINDINGS_TABLE} "
+            f"(run_id {run_id})"
+        )
+    return report.as_xcom()

@@ -190,9 +190,11 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
                sse_kms_key_id: str | None = None) -> UploadResult:
     """Upload one file with a conditional PUT; never overwrite an object.
 
-    New key: one request. Key taken (412): one HEAD compares SHA-256 checksums;
-    the same content is ``pre_existing``, different content is an error that
-    needs a human (nothing is overwritten).
+    New key: one request. Key taken (412): one HEAD compares SHA-256 checksums:
+    our own object (metadata ``file-hash`` matches; a retry after a crash
+    between PUT and registry commit) is ``uploaded``, the same content put
+    there by someone else is ``pre_existing``, different content is an error
+    that needs a human (nothing is overwritten).
     """
     path = Path(item.local_path)
     extra: dict[str, Any] = {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
@@ -244,9 +246,11 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
                             error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
     except BotoCoreError as exc:
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
-    same = head.get("ChecksumSHA256", "").split("-")[0] == checksum or (
-        head.get("Metadata", {}).get("file-hash") == item.file_hash
-    )
+    ours = head.get("Metadata", {}).get("file-hash") == item.file_hash
+    same = ours or head.get("ChecksumSHA256", "").split("-")[0] == checksum
+    if same and ours:
+        # Our own PUT from an attempt that died before recording it: finish the record.
+        return UploadResult(item.id, "uploaded", uploaded_at=head.get("LastModified"))
     if same:
         return UploadResult(item.id, "pre_existing", uploaded_at=datetime.now(UTC))
     return UploadResult(

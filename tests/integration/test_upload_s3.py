@@ -175,12 +175,19 @@ def test_preflight_access_denied(tmp_path, settings, monkeypatch):
 
 def test_preflight_failure_uploads_nothing_and_leaves_registry_pending(db, settings, landing,
                                                                        moto_server, monkeypatch):
-    _prepare(db, settings, landing, n=1)
     broken = pipeline.Settings(**{**asdict(settings), "bucket": "missing-bucket"})
+    _prepare(db, broken, landing, n=1)
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", moto_server.conn_json())
     with pytest.raises(S3PreflightError):
         pipeline.upload(db, runtime.s3_client(), AFINIA, broken, run_id="run-1")
     assert {row[0] for row in _registry(db).values()} == {"pending"}
+
+
+def test_nothing_pending_means_no_s3_request(db, settings, landing, s3):
+    calls: list[str] = []
+    s3.meta.events.register("before-send.s3", lambda request, **_: calls.append(request.method))
+    summary = pipeline.upload(db, s3, AFINIA, settings, run_id="quiet-day")
+    assert (summary.files, calls) == (0, [])
 
 
 def test_no_aws_environment_leaks_into_tests():

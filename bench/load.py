@@ -1,0 +1,319 @@
+"""Database load benchmark: this project's ``load_db`` step against two baselines.
+
+Runs in a child process (``python -m bench.load SPEC OUT``) so its peak memory
+is its own: before each case the peak RSS (``VmHWM``) is reset through
+``/proc/self/clear_refs`` and read back after it. Methods, all starting from the
+same manifest written by ``pipeline.extract`` and opening their own connection
+through ``PostgresHook`` as a task would:
+
+* ``project``: ``pipeline.load`` (what the ``load_db`` task calls).
+* ``stock``: ``PostgresHook.insert_rows(..., replace=True,
+  replace_index="numero_radicado", executemany=True)``.
+* ``per_record``: the old system's way: per record, select by content hash,
+  select by radicado, then insert or update; commit every 100.
+
+Cases, in this order on an emptied table: ``all_new``; ``rerun`` (the same
+manifest again: all duplicates); ``changed`` (10 % of the records with edited
+content and a newer extraction time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import env
+
+CASES = ("all_new", "rerun", "changed")
+METHODS = ("project", "stock", "per_record")
+CHANGED_EVERY = 10
+"""Every 10th record of the ``changed`` manifest has new content (10 %)."""
+
+
+# --------------------------------------------------------------------------- manifests
+# Used by the parent process to derive the benchmark's manifests from extract's.
+
+
+def write_subset(source: Path, target: Path, size: int) -> int:
+    """The first ``size`` records of a manifest, as a manifest of their own."""
+    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
+        header = json.loads(src.readline())
+        lines = []
+        for line in src:
+            if len(lines) == size:
+                break
+            lines.append(line)
+        header["records"] = len(lines)
+        out.write(json.dumps(header) + "\n")
+        out.writelines(lines)
+    return len(lines)
+
+
+def write_changed(source: Path, target: Path) -> int:
+    """The same manifest with every 10th record re-scraped a day later with edited content.
+
+    The content hash is recomputed with :func:`extractorov.records.hash_contenido`,
+    exactly as ``parse_record`` would for the edited JSON. Returns how many changed.
+    """
+    from extractorov.records import Record, hash_contenido
+
+    changed = 0
+    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
+        out.write(src.readline())
+        for index, line in enumerate(src):
+            if index % CHANGED_EVERY == 0:
+                data = json.loads(line)
+                record = Record.from_manifest(data["record"])
+                values = dict(record.values)
+                values["cuerpo_reclamacion"] = (
+                    f"{values.get('cuerpo_reclamacion') or ''} Actualización: el cliente "
+                    "reitera la solicitud."
+                ).strip()
+                later = (record.extraction_timestamp + timedelta(days=1)
+                         if record.extraction_timestamp else None)
+                values["extraction_timestamp"] = later
+                record = dataclasses.replace(
+                    record, values=values, extraction_timestamp=later,
+                    hash_contenido=hash_contenido(values, record.extras),
+                )
+                data["record"] = record.to_manifest()
+                line = json.dumps(data, ensure_ascii=False) + "\n"
+                changed += 1
+            out.write(line)
+    return changed
+
+
+# --------------------------------------------------------------------------- child
+
+
+class _Progress(logging.Handler):
+    """Remembers when the pipeline logged progress (``label: done / total ...``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.times: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if " / " in record.getMessage():
+            self.times.append(time.monotonic())
+
+
+def silent_gap(started: float, ended: float, times: list[float]) -> float:
+    """Longest stretch without a progress line between ``started`` and ``ended``."""
+    marks = [started, *[t for t in times if started <= t <= ended], ended]
+    return round(max(b - a for a, b in itertools.pairwise(marks)), 3)
+
+
+def _rows(manifest: Path, columns: tuple[str, ...], jsonb: bool) -> Iterator[tuple]:
+    from psycopg.types.json import Jsonb
+
+    from extractorov.records import Record
+
+    typed = columns[:-4]
+    with manifest.open(encoding="utf-8") as handle:
+        handle.readline()
+        for line in handle:
+            record = Record.from_manifest(json.loads(line)["record"])
+            yield (*[record.values.get(name) for name in typed],
+                   Jsonb(record.extras) if jsonb else record.extras,
+                   record.hash_registro, record.hash_contenido, record.archivo_origen)
+
+
+class Runner:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from extractorov import registry, warehouse
+        from extractorov.companies import get_company
+
+        self.spec = spec
+        self.company = get_company(spec["empresa"])
+        self.table = f"{warehouse.SCHEMA}.{self.company.table}"
+        self.columns = warehouse.load_columns(self.company)
+        self.progress = _Progress()
+        logger = logging.getLogger("extractorov")
+        logger.setLevel(logging.INFO)
+        logger.addHandler(self.progress)
+        logger.propagate = False
+        # Time the two halves of pipeline.load: the streamed upsert and mark_loaded.
+        self.phase: dict[str, float] = {}
+        for module, name in ((warehouse, "upsert_records"), (registry, "mark_loaded")):
+            setattr(module, name, self._timed(name, getattr(module, name)))
+
+    def _timed(self, name: str, func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.phase[name] = round(time.perf_counter() - started, 3)
+        return wrapper
+
+    # ---- helpers
+
+    def _admin(self, *statements: str, autocommit: bool = False) -> list[Any]:
+        import psycopg
+
+        out = []
+        with psycopg.connect(self.spec["dsn"], autocommit=autocommit) as conn:
+            for statement in statements:
+                cur = conn.execute(statement)
+                out.append(cur.fetchone() if cur.description else None)
+        return out
+
+    def reset(self) -> None:
+        """Empty the company table and make the registry look freshly extracted."""
+        self._admin(
+            f"TRUNCATE {self.table}",
+            "UPDATE data_general.s3_files_registry SET db_loaded_at = NULL "
+            "WHERE db_loaded_at IS NOT NULL",
+            "DROP INDEX IF EXISTS data_general.bench_hash_contenido",
+        )
+        # Rewrite the registry compactly, as a bulk extract leaves it, then settle.
+        self._admin("VACUUM FULL data_general.s3_files_registry",
+                    f"VACUUM ANALYZE data_general.s3_files_registry, {self.table}",
+                    autocommit=True)
+
+    def checkpoint(self) -> None:
+        self._admin("CHECKPOINT", autocommit=True)
+
+    def count_rows(self) -> int:
+        return self._admin(f"SELECT count(*) FROM {self.table}")[0][0]
+
+    # ---- methods
+
+    def project(self, manifest: Path) -> dict[str, Any]:
+        from extractorov import pipeline, runtime
+
+        with runtime.warehouse_connection() as conn:
+            summary = pipeline.load(conn, self.company, manifest)
+        return {"inserted": summary.db_inserted, "updated": summary.db_updated,
+                "duplicates": summary.db_duplicates,
+                "json_files_marked_loaded": summary.json_files_loaded,
+                "upsert_seconds": self.phase.get("upsert_records"),
+                "mark_loaded_seconds": self.phase.get("mark_loaded")}
+
+    def stock(self, manifest: Path) -> dict[str, Any]:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        hook = PostgresHook(postgres_conn_id="ov_postgres")
+        hook.insert_rows(self.table, _rows(manifest, self.columns, jsonb=False),
+                         target_fields=list(self.columns), replace=True,
+                         replace_index="numero_radicado", executemany=True)
+        return {"inserted": None, "updated": None, "duplicates": None}
+
+    def per_record(self, manifest: Path) -> dict[str, Any]:
+        from extractorov import runtime
+
+        columns = self.columns
+        key = columns.index("numero_radicado")
+        content = columns.index("hash_contenido")
+        others = [i for i, c in enumerate(columns) if c != "numero_radicado"]
+        insert = (f"INSERT INTO {self.table} ({', '.join(columns)}) "
+                  f"VALUES ({', '.join(['%s'] * len(columns))})")
+        update = (f"UPDATE {self.table} SET "
+                  f"{', '.join(f'{columns[i]} = %s' for i in others)}, updated_at = now() "
+                  "WHERE numero_radicado = %s")
+        counts = {"inserted": 0, "updated": 0, "duplicates": 0}
+        with runtime.warehouse_connection() as conn, conn.cursor() as cur:
+            for done, row in enumerate(_rows(manifest, columns, jsonb=True), start=1):
+                cur.execute(f"SELECT 1 FROM {self.table} WHERE hash_contenido = %s",
+                            (row[content],))
+                if cur.fetchone():
+                    counts["duplicates"] += 1
+                else:
+                    cur.execute(f"SELECT 1 FROM {self.table} WHERE numero_radicado = %s",
+                                (row[key],))
+                    if cur.fetchone():
+                        cur.execute(update, [row[i] for i in others] + [row[key]])
+                        counts["updated"] += 1
+                    else:
+                        cur.execute(insert, row)
+                        counts["inserted"] += 1
+                if done % 100 == 0:
+                    conn.commit()
+            conn.commit()
+        return counts
+
+    # ---- one method over the three cases
+
+    def run(self, method: str, size: int, manifests: dict[str, str],
+            changed: int) -> list[dict[str, Any]]:
+        self.reset()
+        if method == "per_record":
+            # The old system looked duplicates up by hash: give it the index it needs.
+            self._admin(f"CREATE INDEX bench_hash_contenido ON {self.table} (hash_contenido)")
+        expected = {
+            "all_new": {"inserted": size, "updated": 0, "duplicates": 0},
+            "rerun": {"inserted": 0, "updated": 0, "duplicates": size},
+            "changed": {"inserted": 0, "updated": changed, "duplicates": size - changed},
+        }
+        results = []
+        for case in CASES:
+            manifest = Path(manifests["changed" if case == "changed" else "new"])
+            self.checkpoint()
+            self.phase.clear()
+            env.peak_rss_reset()
+            rss_before, _ = env.rss_mb()
+            started = time.monotonic()
+            outcome = getattr(self, method)(manifest)
+            ended = time.monotonic()
+            _, peak = env.rss_mb()
+            seconds = ended - started
+            counts = {k: outcome[k] for k in ("inserted", "updated", "duplicates")}
+            result = {
+                "method": method, "size": size, "case": case,
+                "seconds": round(seconds, 3),
+                "records_per_second": round(size / seconds, 1),
+                **outcome,
+                "expected": expected[case],
+                "counts_exact": (counts == expected[case]) if method != "stock" else None,
+                "rows_in_table": self.count_rows(),
+                "rss_before_mb": rss_before,
+                "peak_rss_mb": peak,
+                "peak_rss_increase_mb": round(peak - rss_before, 1),
+                "max_silent_seconds": silent_gap(started, ended, self.progress.times),
+            }
+            results.append(result)
+            print(f"  load {method:<10} {size:>7} {case:<8} {seconds:7.2f} s "
+                  f"{result['records_per_second']:>9.0f} rec/s  peak {peak:.0f} MiB",
+                  file=sys.stderr, flush=True)
+        if method == "per_record":
+            self._admin("DROP INDEX IF EXISTS data_general.bench_hash_contenido")
+        return results
+
+    def warm_up(self, manifest: Path) -> None:
+        """One tiny load per method so lazy imports are not timed."""
+        tiny = manifest.with_name("warmup.jsonl")
+        write_subset(manifest, tiny, 5)
+        for method in self.spec["methods"]:
+            self.reset()
+            getattr(self, method)(tiny)
+        self.reset()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spec = json.loads(Path(args[0]).read_text())
+    env.prepare()
+    env.quiet_airflow()
+    runner = Runner(spec)
+    first = spec["runs"][0]
+    runner.warm_up(Path(first["manifests"]["new"]))
+    results: list[dict[str, Any]] = []
+    for run in spec["runs"]:
+        for method in spec["methods"]:
+            results += runner.run(method, run["size"], run["manifests"], run["changed"])
+    Path(args[1]).write_text(json.dumps({"results": results,
+                                         "peak_rss_reset": env.peak_rss_reset()}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""
+### Hourly S3 verification (`ov_s3_reconcile`)
+
+Every hour from **04:00 to 22:00 America/Bogota**, for each company, compares
+`data_general.s3_files_registry` with the bucket (one listing of
+`{ov_s3_base_path}/{empresa}/raw_data/`) and with the request tables, and
+repairs what it can:
+
+| finding | action |
+|---|---|
+| registry `uploaded`, object missing | back to `pending`, uploaded again |
+| registry `uploaded`, object of another size | **needs a human** (never overwritten) |
+| object in S3 with no registry row | registered, status and source `pre_existing` |
+| `pending` / `error` files | uploaded |
+| request in a table whose source JSON is not in the registry | **needs a human** |
+
+Findings go to `data_general.reconcile_findings` and the task log. A task
+fails when something needs a human; its log says what. It takes the same
+per-company lock as `upload_s3`, so it never races a daily run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from extractorov.companies import COMPANIES
+
+
+@dag(
+    dag_id="ov_s3_reconcile",
+    description="Hourly: registry vs bucket vs request tables, repaired where possible",
+    doc_md=__doc__,
+    schedule=CronTriggerTimetable("0 4-22 * * *", timezone="America/Bogota"),
+    start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=55),
+    default_args={
+        "owner": "data-engineering",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+    },
+    tags=["oficina-virtual", "s3", "reconcile"],
+)
+def ov_s3_reconcile() -> None:
+    for company in COMPANIES.values():
+
+        @task(task_id=f"reconcile_{company.empresa}")
+        def reconcile(empresa: str = company.empresa, **context) -> dict:
+            from extractorov import runtime
+
+            return runtime.reconcile_company(COMPANIES[empresa], context["run_id"])
+
+        reconcile()
+
+
+ov_s3_reconcile()

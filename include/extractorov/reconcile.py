@@ -1,0 +1,239 @@
+"""Hourly verification: the registry, the bucket and the request tables must agree.
+
+For one company, under the per-company upload lock:
+
+* registry says ``uploaded``/``pre_existing`` but the object is missing, or
+  its size differs → back to ``pending`` (the next upload repairs it, or
+  flags a different object that needs a human);
+* an object under the company prefix with no registry row → registered as
+  ``pre_existing`` (source ``pre_existing``), its hash read from S3;
+* ``pending`` / ``error`` files → uploaded (the normal uploader);
+* requests in the company table whose source JSON is not in the registry
+  → reported.
+
+The bucket is read by listing the company prefix (1 request per 1,000
+objects), never one request per registered file. Every finding is written to
+``data_general.reconcile_findings``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
+
+from extractorov import pipeline, registry, warehouse
+from extractorov.companies import Company
+from extractorov.landing import parse_file_name
+from extractorov.records import SAFE_SGC
+from extractorov.storage import company_prefix, preflight, s3_url
+
+log = logging.getLogger(__name__)
+
+FINDINGS_TABLE = "data_general.reconcile_findings"
+
+
+@dataclass
+class Finding:
+    kind: str
+    s3_key: str | None
+    detail: str
+    repaired: bool
+    needs_human: bool
+
+
+@dataclass
+class ReconcileReport:
+    empresa: str
+    objects_listed: int = 0
+    registry_rows: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    upload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_human(self) -> list[Finding]:
+        return [f for f in self.findings if f.needs_human]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(f.kind for f in self.findings))
+
+    def as_xcom(self) -> dict[str, Any]:
+        return {
+            "empresa": self.empresa,
+            "objects_listed": self.objects_listed,
+            "registry_rows": self.registry_rows,
+            "findings": self.counts(),
+            "needs_human": len(self.needs_human),
+            "upload": self.upload,
+        }
+
+
+def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
+    """Key → size for every object under ``prefix`` (paginated, 1,000 per request)."""
+    objects: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            objects[obj["Key"]] = obj["Size"]
+    return objects
+
+
+def reconcile(conn: Connection, client: Any, company: Company, settings: pipeline.Settings,
+              *, run_id: str, upload: bool = True) -> ReconcileReport:
+    """Compare and repair one company; write findings; return the report."""
+    warehouse.ensure_schema(conn, [company])
+    conn.commit()
+    report = ReconcileReport(company.empresa)
+    prefix = company_prefix(settings.base_path, company.empresa)
+    preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
+    pipeline.acquire_upload_lock(conn, company)
+    try:
+        objects = list_objects(client, settings.bucket, prefix)
+        report.objects_listed = len(objects)
+        _compare_registry(conn, company, settings, objects, report)
+        _register_unknown_objects(conn, client, company, settings, objects, report)
+        _requests_without_files(conn, company, report)
+        conn.commit()
+    finally:
+        pipeline.release_upload_lock(conn, company)
+    if upload:
+        try:
+            summary = pipeline.upload(conn, client, company, settings, run_id=run_id)
+            report.upload = summary.as_dict()
+        except pipeline.UploadIncomplete as exc:
+            report.upload = exc.summary.as_dict()
+            report.findings.append(Finding("upload_failed", None, str(exc), False, True))
+    _write_findings(conn, company, run_id, report)
+    return report
+
+
+def _compare_registry(conn: Connection, company: Company, settings: pipeline.Settings,
+                      objects: dict[str, int], report: ReconcileReport) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id, s3_key, upload_status, file_size FROM {registry.TABLE}
+                WHERE empresa = %s AND s3_bucket = %s""",
+            (company.empresa, settings.bucket),
+        )
+        rows = cur.fetchall()
+    report.registry_rows = len(rows)
+    back_to_pending: list[int] = []
+    for row_id, key, status, size in rows:
+        if status not in {"uploaded", "pre_existing"}:
+            continue
+        if key not in objects:
+            back_to_pending.append(row_id)
+            report.findings.append(Finding("object_missing", key,
+                                           f"registry said {status}; object not in the bucket",
+                                           True, False))
+        elif size is not None and objects[key] != size:
+            back_to_pending.append(row_id)
+            report.findings.append(Finding(
+                "object_different", key,
+                f"registry size {size}, bucket size {objects[key]}; the upload will not "
+                "overwrite it: compare both and delete the wrong one", False, True))
+    if back_to_pending:
+        with conn.cursor() as cur:
+            cur.execute(
+                f"""UPDATE {registry.TABLE}
+                    SET upload_status = 'pending', last_error = 'reconcile: object missing or '
+                        || 'different in the bucket', updated_at = now()
+                    WHERE id = ANY(%s)""",
+                (back_to_pending,),
+            )
+
+
+def _register_unknown_objects(conn: Connection, client: Any, company: Company,
+                              settings: pipeline.Settings, objects: dict[str, int],
+                              report: ReconcileReport) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT s3_key FROM {registry.TABLE} WHERE s3_bucket = %s AND empresa = %s",
+                    (settings.bucket, company.empresa))
+        known = {key for (key,) in cur}
+    prefix = company_prefix(settings.base_path, company.empresa)
+    for key in sorted(set(objects) - known):
+        rest = key[len(prefix):].split("/")
+        if len(rest) != 2 or not SAFE_SGC.match(rest[0]) or not rest[1]:
+            report.findings.append(Finding("object_outside_layout", key,
+                                           "object does not follow {sgc}/{file name}",
+                                           False, True))
+            continue
+        sgc, filename = rest
+        head = client.head_object(Bucket=settings.bucket, Key=key, ChecksumMode="ENABLED")
+        digest = head.get("Metadata", {}).get("file-hash") or _hex(head.get("ChecksumSHA256"))
+        name = parse_file_name(filename)
+        with conn.cursor() as cur:
+            cur.execute(
+                f"""INSERT INTO {registry.TABLE}
+                    (filename, s3_bucket, s3_key, s3_url, numero_reclamo_sgc, empresa, file_size,
+                     file_type, content_type, file_hash, upload_status, upload_source,
+                     uploaded_at, metadata)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pre_existing',
+                            'pre_existing', %s, %s)
+                    ON CONFLICT (s3_bucket, s3_key) DO NOTHING""",
+                (filename, settings.bucket, key, s3_url(settings.bucket, key), sgc,
+                 company.empresa, objects[key], name.extension if name else None,
+                 head.get("ContentType"), digest, head.get("LastModified"),
+                 Jsonb({"found_by": "reconcile", "kind": name.kind.value if name else None})),
+            )
+        report.findings.append(Finding("object_unregistered", key,
+                                       "registered as pre_existing", True, False))
+
+
+def _hex(checksum: str | None) -> str | None:
+    if not checksum or "-" in checksum:
+        return None
+    return base64.b64decode(checksum).hex()
+
+
+def _requests_without_files(conn: Connection, company: Company, report: ReconcileReport) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                """SELECT numero_radicado, archivo_origen FROM {table} t
+                   WHERE NOT EXISTS (SELECT 1 FROM {registry} r
+                                     WHERE r.empresa = %s AND r.filename = t.archivo_origen)
+                   ORDER BY numero_radicado LIMIT 1000"""
+            ).format(table=sql.Identifier(warehouse.SCHEMA, company.table),
+                     registry=sql.SQL(registry.TABLE)),
+            (company.empresa,),
+        )
+        for radicado, source in cur.fetchall():
+            report.findings.append(Finding(
+                "request_without_file", None,
+                f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
+                "is not in the registry", False, True))
+
+
+def _write_findings(conn: Connection, company: Company, run_id: str,
+                    report: ReconcileReport) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {FINDINGS_TABLE} WHERE run_id = %s AND empresa = %s",
+                    (run_id, company.empresa))  # a rerun of the same run replaces its findings
+        cur.executemany(
+            f"""INSERT INTO {FINDINGS_TABLE}
+                (run_id, empresa, kind, s3_key, detail, repaired, needs_human)
+                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            [(run_id, company.empresa, f.kind, f.s3_key, f.detail, f.repaired, f.needs_human)
+             for f in report.findings],
+        )
+    conn.commit()
+
+
+def format_report(report: ReconcileReport) -> str:
+    lines = [f"{report.empresa}: {report.objects_listed} objects listed, "
+             f"{report.registry_rows} registry rows, findings {report.counts() or 'none'}"]
+    if report.upload:
+        lines.append(f"  upload: uploaded {report.upload.get('s3_uploaded', 0)}, pre_existing "
+                     f"{report.upload.get('s3_pre_existing', 0)}, errors "
+                     f"{report.upload.get('s3_errors', 0)}")
+    for finding in report.findings[:50]:
+        flag = "NEEDS HUMAN" if finding.needs_human else ("repaired" if finding.repaired else "")
+        lines.append(f"  [{finding.kind}] {finding.s3_key or ''} {finding.detail} {flag}")
+    if len(report.findings) > 50:
+        lines.append(f"  … {len(report.findings) - 50} more in {FINDINGS_TABLE}")
+    return "\n".join(lines)

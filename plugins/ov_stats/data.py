@@ -1,0 +1,167 @@
+"""What the stats page shows, read from the warehouse (no Airflow web imports here).
+
+``load_snapshot`` opens the ``ov_postgres`` connection through
+``extractorov.runtime.warehouse_connection`` (``PostgresHook``), makes the
+session read-only with a statement timeout, and calls the same
+``extractorov.stats`` functions the ``report_stats`` task uses. Every failure
+an operator can meet before or during setup is turned into a
+:class:`StatsUnavailable` with a readable message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+KNOWN_STATUSES = ("uploaded", "pre_existing", "pending", "error")
+"""Upload statuses of ``data_general.s3_files_registry``, in display order."""
+
+RUNS_LIMIT = 10
+DAYS = 30
+STATEMENT_TIMEOUT_MS = 15_000
+
+
+class StatsUnavailable(Exception):
+    """The numbers cannot be read; ``kind`` tells why, ``message`` tells the operator."""
+
+    def __init__(self, kind: str, message: str, *, http_status: int = 503) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.http_status = http_status
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
+                     runs_limit: int = RUNS_LIMIT, days: int = DAYS) -> dict[str, Any]:
+    """One company's numbers: registry files/bytes by status, last runs, uploads per day."""
+    from extractorov import stats
+
+    by_status_raw = registry["by_company_status"].get(company.empresa, {})
+    statuses = [*KNOWN_STATUSES, *sorted(set(by_status_raw) - set(KNOWN_STATUSES))]
+    by_status = {
+        status: {"count": int(by_status_raw.get(status, {}).get("count", 0)),
+                 "size_bytes": int(by_status_raw.get(status, {}).get("size_bytes", 0))}
+        for status in statuses
+    }
+    runs = [{key: _json_value(value) for key, value in run.items()}
+            for run in stats.recent_runs(conn, company.empresa, limit=runs_limit)]
+    per_day = [{"day": day, "files": files, "bytes": size}
+               for day, files, size in stats.uploads_per_day(conn, company.empresa, days=days)]
+    return {
+        "empresa": company.empresa,
+        "display_name": company.display_name,
+        "dag_id": company.dag_id,
+        "by_status": by_status,
+        "totals": {"count": sum(s["count"] for s in by_status.values()),
+                   "size_bytes": sum(s["size_bytes"] for s in by_status.values())},
+        "recent_runs": runs,
+        "uploads_per_day": per_day,
+    }
+
+
+def snapshot(conn: Any, companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
+             days: int = DAYS) -> dict[str, Any]:
+    """The whole page's numbers from an open warehouse connection (JSON-ready)."""
+    from extractorov import stats
+
+    companies = list(companies)
+    registry = stats.get_s3_registry_stats(conn)
+    result = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "days": days,
+        "runs_limit": runs_limit,
+        "companies": [company_snapshot(conn, c, registry, runs_limit=runs_limit, days=days)
+                      for c in companies],
+    }
+    conn.rollback()  # end the read-only transaction
+    return result
+
+
+def load_snapshot(companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
+                  days: int = DAYS) -> dict[str, Any]:
+    """Open ``ov_postgres``, read the snapshot, close; failures become StatsUnavailable."""
+    import psycopg
+    from psycopg import errors as pg_errors
+
+    from extractorov import runtime
+
+    conn_id = runtime.POSTGRES_CONN_ID
+    try:
+        with runtime.warehouse_connection(conn_id) as conn:
+            _read_only(conn)
+            return snapshot(conn, companies, runs_limit=runs_limit, days=days)
+    except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName) as exc:
+        raise StatsUnavailable(
+            "no_schema",
+            "No statistics yet: the warehouse has no Oficina Virtual tables "
+            f"({_first_line(exc)}). The first run of an ov_* DAG creates them.",
+            http_status=200,
+        ) from None
+    except pg_errors.QueryCanceled:
+        raise StatsUnavailable(
+            "timeout",
+            f"The warehouse (connection '{conn_id}') did not answer the statistics queries "
+            f"within {STATEMENT_TIMEOUT_MS // 1000} s. Try again later.",
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise StatsUnavailable(
+            "unreachable",
+            f"The warehouse (connection '{conn_id}') is unreachable: {_first_line(exc)}",
+        ) from None
+    except psycopg.Error as exc:
+        log.exception("ov_stats: warehouse query failed")
+        raise StatsUnavailable(
+            "query_failed",
+            f"Reading the statistics from the warehouse failed: {_first_line(exc)}",
+        ) from None
+    except Exception as exc:
+        if type(exc).__name__ == "AirflowNotFoundException":
+            raise StatsUnavailable(
+                "no_connection",
+                f"The Airflow connection '{conn_id}' is not defined. Define it (Admin → "
+                f"Connections, or AIRFLOW_CONN_{conn_id.upper()}) to see the statistics.",
+            ) from None
+        log.exception("ov_stats: could not read the statistics")
+        raise StatsUnavailable(
+            "error", f"Could not read the statistics ({type(exc).__name__}); see the "
+                     "api-server log for details.",
+        ) from None
+
+
+def _read_only(conn: Any) -> None:
+    """Read-only session with a statement timeout (psycopg 3; best effort otherwise)."""
+    with contextlib.suppress(Exception):  # older drivers: the queries are SELECTs anyway
+        conn.read_only = True
+    with conn.cursor() as cur:
+        cur.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_MS)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def day_axis(per_day: list[dict[str, Any]], days: int, today: date) -> list[dict[str, Any]]:
+    """Every day of the window, oldest first, with zeros where nothing was uploaded."""
+    known = {row["day"]: row for row in per_day}
+    axis = []
+    for offset in range(days - 1, -1, -1):
+        day = (today - timedelta(days=offset)).isoformat()
+        row = known.get(day, {"day": day, "files": 0, "bytes": 0})
+        axis.append({"day": day, "files": int(row["files"]), "bytes": int(row["bytes"])})
+    # Days outside the window (clock skew between the api-server and the warehouse).
+    extra = [row for day, row in sorted(known.items()) if day > today.isoformat()]
+    return axis + extra

@@ -1,0 +1,269 @@
+"""HTML for the stats page: plain server-side rendering, inline CSS and SVG, no scripts.
+
+Nothing here is fetched from the internet (no CDN). Every value that comes
+from the database or the request goes through :func:`esc`. The markup keeps
+``data-*`` attributes with the raw numbers so tests (and curious operators)
+can read exact values next to the human-friendly ones.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .data import DAYS, day_axis
+
+BOGOTA = ZoneInfo("America/Bogota")
+
+STATUS_LABELS = {
+    "uploaded": "uploaded",
+    "pre_existing": "already in S3",
+    "pending": "pending",
+    "error": "error",
+}
+
+CSS = """
+:root { color-scheme: light dark; --fg:#1a202c; --muted:#5a6577; --line:#d8dee8;
+  --card:#f5f7fa; --bar:#2b6cb0; --ok:#2f855a; --warn:#b7791f; --bad:#c53030; }
+@media (prefers-color-scheme: dark) { :root { --fg:#e2e8f0; --muted:#a0aec0;
+  --line:#4a5568; --card:#2d3748; --bar:#63b3ed; --ok:#68d391; --warn:#f6e05e;
+  --bad:#fc8181; } }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--fg); margin: 0; padding: 16px 24px 40px; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line);
+  padding-bottom: 4px; }
+h2 small { color: var(--muted); font-weight: normal; font-size: 13px; margin-left: 8px; }
+h3 { font-size: 14px; margin: 16px 0 6px; }
+.meta, .hint { color: var(--muted); font-size: 12px; }
+a { color: var(--bar); }
+.notice { border: 1px solid var(--warn); background: var(--card); padding: 12px 14px;
+  border-radius: 6px; margin: 16px 0; max-width: 900px; }
+.notice.error { border-color: var(--bad); }
+.notice strong { display: block; margin-bottom: 4px; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.card { background: var(--card); border-radius: 6px; padding: 8px 12px; min-width: 120px; }
+.card .label { color: var(--muted); font-size: 12px; }
+.card .value { font-size: 18px; font-weight: 600; }
+.grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left;
+  white-space: nowrap; }
+th { color: var(--muted); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tfoot td { font-weight: 600; }
+.runs-wrap { overflow-x: auto; max-width: 100%; }
+.state-success { color: var(--ok); font-weight: 600; }
+.state-failed { color: var(--bad); font-weight: 600; }
+svg.chart { max-width: 100%; height: auto; }
+svg.chart .bar { fill: var(--bar); }
+svg.chart text { fill: var(--muted); font-size: 10px; }
+svg.chart line { stroke: var(--line); }
+"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything (quotes too: values also go into attributes)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def fmt_int(value: Any) -> str:
+    return f"{int(value or 0):,}"
+
+
+def fmt_time(value: Any) -> str:
+    """ISO timestamp → 'YYYY-MM-DD HH:MM' in Bogotá time ('-' when missing)."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BOGOTA)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def page(body: str, *, title: str = "Oficina Virtual stats") -> str:
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta name=\"robots\" content=\"noindex\">"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def header(generated_at: str | None) -> str:
+    when = f" · generated {esc(fmt_time(generated_at))} (America/Bogota)" if generated_at else ""
+    return (
+        "<header><h1>Oficina Virtual: uploads and runs</h1>"
+        "<p class=\"meta\">Read from the data warehouse through the Airflow connection "
+        f"<code>ov_postgres</code>{when} · <a href=\"./\">refresh</a> · "
+        "<a href=\"api/stats\">JSON</a></p></header>"
+    )
+
+
+def notice(kind: str, message: str) -> str:
+    css = "notice" if kind == "no_schema" else "notice error"
+    title = {"no_schema": "No statistics yet", "no_access": "Nothing to show"}.get(
+        kind, "Statistics unavailable")
+    return (f"<div class=\"{css}\" role=\"alert\" data-kind=\"{esc(kind)}\">"
+            f"<strong>{esc(title)}</strong>{esc(message)}</div>")
+
+
+def stats_page(snapshot: dict[str, Any], *, today: date | None = None) -> str:
+    today = today or datetime.now(BOGOTA).date()
+    parts = [header(snapshot.get("generated_at"))]
+    if not snapshot["companies"]:
+        parts.append(notice("no_access", "You may not read the runs of any Oficina Virtual "
+                                         "DAG, or no company is registered."))
+    for company in snapshot["companies"]:
+        parts.append(company_section(company, days=snapshot.get("days", DAYS), today=today))
+    return page("\n".join(parts))
+
+
+def unavailable_page(kind: str, message: str) -> str:
+    return page(header(None) + notice(kind, message))
+
+
+def company_section(company: dict[str, Any], *, days: int, today: date) -> str:
+    empresa = esc(company["empresa"])
+    dag_id = esc(company["dag_id"])
+    by_status = company["by_status"]
+    totals = company["totals"]
+    cards = [("files in registry", fmt_int(totals["count"]), "total-files"),
+             ("size in registry", human_bytes(totals["size_bytes"]), "total-size")]
+    for status in ("uploaded", "pending", "error"):
+        entry = by_status.get(status, {"count": 0})
+        cards.append((f"files {STATUS_LABELS[status]}", fmt_int(entry["count"]),
+                      f"card-{status}"))
+    cards_html = "".join(
+        f"<div class=\"card\" data-card=\"{esc(key)}\"><div class=\"label\">{esc(label)}</div>"
+        f"<div class=\"value\">{esc(value)}</div></div>"
+        for label, value, key in cards)
+    return (
+        f"<section class=\"company\" id=\"company-{empresa}\" data-empresa=\"{empresa}\">"
+        f"<h2>{esc(company['display_name'])}<small>empresa <code>{empresa}</code> · DAG "
+        f"<a href=\"../dags/{dag_id}\" target=\"_top\">{dag_id}</a></small></h2>"
+        f"<div class=\"cards\">{cards_html}</div>"
+        "<div class=\"grid\"><div>"
+        "<h3>Files and bytes by upload status</h3>"
+        f"{status_table(by_status, totals)}</div><div>"
+        f"<h3>Uploads per day (last {int(days)} days, America/Bogota)</h3>"
+        f"{uploads_chart(company['uploads_per_day'], days=days, today=today)}</div></div>"
+        f"<h3>Last runs</h3>{runs_table(company['recent_runs'])}"
+        "</section>"
+    )
+
+
+def status_table(by_status: dict[str, dict[str, int]], totals: dict[str, int]) -> str:
+    rows = []
+    for status, entry in by_status.items():
+        rows.append(
+            f"<tr data-status=\"{esc(status)}\"><td>{esc(STATUS_LABELS.get(status, status))}</td>"
+            f"<td class=\"num\" data-field=\"count\" data-value=\"{int(entry['count'])}\">"
+            f"{esc(fmt_int(entry['count']))}</td>"
+            f"<td class=\"num\" data-field=\"size_bytes\" data-value=\"{int(entry['size_bytes'])}\""
+            f" title=\"{esc(fmt_int(entry['size_bytes']))} bytes\">"
+            f"{esc(human_bytes(entry['size_bytes']))}</td></tr>")
+    return (
+        "<table class=\"by-status\"><thead><tr><th>status</th><th class=\"num\">files</th>"
+        "<th class=\"num\">size</th></tr></thead><tbody>" + "".join(rows) + "</tbody>"
+        "<tfoot><tr data-status=\"total\"><td>total</td>"
+        f"<td class=\"num\" data-field=\"count\" data-value=\"{int(totals['count'])}\">"
+        f"{esc(fmt_int(totals['count']))}</td>"
+        f"<td class=\"num\" data-field=\"size_bytes\" data-value=\"{int(totals['size_bytes'])}\""
+        f" title=\"{esc(fmt_int(totals['size_bytes']))} bytes\">"
+        f"{esc(human_bytes(totals['size_bytes']))}</td></tr></tfoot></table>"
+    )
+
+
+RUN_COLUMNS: list[tuple[str, str, bool]] = [
+    ("files_found", "found", True),
+    ("files_new", "new", True),
+    ("files_quarantined", "quarantined", True),
+    ("db_inserted", "inserted", True),
+    ("db_updated", "updated", True),
+    ("db_duplicates", "duplicates", True),
+    ("s3_uploaded", "uploaded", True),
+    ("s3_pre_existing", "already in S3", True),
+    ("s3_errors", "S3 errors", True),
+]
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "<p class=\"hint\" data-empty=\"runs\">No runs recorded yet.</p>"
+    head = "".join(f"<th class=\"num\">{esc(label)}</th>" for _, label, _ in RUN_COLUMNS)
+    rows = []
+    for run in runs:
+        status = str(run.get("status") or "")
+        mode = "database only" if run.get("database_only") else "database + S3"
+        cells = "".join(
+            f"<td class=\"num\" data-field=\"{esc(key)}\" data-value=\"{int(run.get(key) or 0)}\">"
+            f"{esc(fmt_int(run.get(key)))}</td>" for key, _, _ in RUN_COLUMNS)
+        s3_bytes = int(run.get("s3_bytes") or 0)
+        rows.append(
+            f"<tr data-run-id=\"{esc(run.get('run_id'))}\">"
+            f"<td><code>{esc(run.get('run_id'))}</code></td>"
+            f"<td>{esc(fmt_time(run.get('logical_date')))}</td>"
+            f"<td data-field=\"database_only\" data-value=\"{esc(bool(run.get('database_only')))}\""
+            f">{esc(mode)}{' (S3 skipped)' if run.get('s3_skipped') else ''}</td>"
+            f"<td data-field=\"status\" class=\"state-{esc(status)}\">{esc(status)}</td>"
+            f"{cells}"
+            f"<td class=\"num\" data-field=\"s3_bytes\" data-value=\"{s3_bytes}\" "
+            f"title=\"{esc(fmt_int(s3_bytes))} bytes\">{esc(human_bytes(s3_bytes))}</td>"
+            f"<td>{esc(fmt_time(run.get('updated_at')))}</td></tr>")
+    return (
+        "<div class=\"runs-wrap\"><table class=\"runs\"><thead><tr><th>run</th>"
+        "<th>logical date</th><th>mode</th><th>status</th>"
+        f"{head}<th class=\"num\">bytes uploaded</th><th>recorded</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table></div>"
+    )
+
+
+def uploads_chart(per_day: list[dict[str, Any]], *, days: int, today: date) -> str:
+    """Inline SVG bar chart of files uploaded per day (the bar's tooltip has bytes too)."""
+    axis = day_axis(per_day, days, today)
+    width, height, left, bottom, top = 560, 170, 36, 22, 10
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = max([row["files"] for row in axis] + [1])
+    step = plot_w / max(len(axis), 1)
+    bar_w = max(step * 0.7, 1.0)
+    parts = [
+        f"<svg class=\"chart\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" "
+        f"height=\"{height}\" aria-label=\"Files uploaded per day\">",
+        f"<line x1=\"{left}\" y1=\"{top + plot_h}\" x2=\"{width - 8}\" y2=\"{top + plot_h}\"/>",
+        f"<text x=\"{left - 4}\" y=\"{top + 8}\" text-anchor=\"end\">{esc(fmt_int(peak))}</text>",
+        f"<text x=\"{left - 4}\" y=\"{top + plot_h}\" text-anchor=\"end\">0</text>",
+    ]
+    for i, row in enumerate(axis):
+        bar_h = plot_h * row["files"] / peak
+        x = left + i * step + (step - bar_w) / 2
+        y = top + plot_h - bar_h
+        parts.append(
+            f"<rect class=\"bar\" x=\"{x:.1f}\" y=\"{y:.1f}\" width=\"{bar_w:.1f}\" "
+            f"height=\"{bar_h:.1f}\" data-day=\"{esc(row['day'])}\" "
+            f"data-files=\"{int(row['files'])}\" data-bytes=\"{int(row['bytes'])}\">"
+            f"<title>{esc(row['day'])}: {esc(fmt_int(row['files']))} files, "
+            f"{esc(human_bytes(row['bytes']))}</title></rect>")
+    for i in (0, len(axis) // 2, len(axis) - 1) if axis else ():
+        x = left + i * step + step / 2
+        parts.append(f"<text x=\"{x:.1f}\" y=\"{height - 6}\" text-anchor=\"middle\">"
+                     f"{esc(axis[i]['day'][5:])}</text>")
+    parts.append("</svg>")
+    total = sum(row["files"] for row in axis)
+    caption = (f"<p class=\"hint\" data-field=\"uploads-total\" data-value=\"{int(total)}\">"
+               f"{esc(fmt_int(total))} files uploaded in the last {int(days)} days</p>")
+    return "".join(parts) + caption

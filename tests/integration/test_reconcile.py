@@ -1,0 +1,107 @@
+"""ov_s3_reconcile against a bucket damaged on purpose (real PostgreSQL, moto over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from extractorov import pipeline, reconcile
+from extractorov.companies import COMPANIES
+from tests.helpers import list_keys, query, write_request
+
+AFINIA = COMPANIES["afinia"]
+PREFIX = "oficina-virtual/afinia/raw_data/"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _damage(db, settings, landing, s3, bucket) -> dict[str, str]:
+    """Three uploaded requests, then every kind of disagreement the old system had."""
+    for n in range(3):
+        write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+
+    missing = f"{PREFIX}RE0/RE0_20251008_090000.pdf"
+    different = f"{PREFIX}RE1/RE1_20251008_090001.pdf"
+    stray = f"{PREFIX}RE77/RE77_data_20251001_080000.json"
+    s3.delete_object(Bucket=bucket, Key=missing)
+    s3.put_object(Bucket=bucket, Key=different, Body=b"%PDF-1.4 tampered, longer than before")
+    s3.put_object(Bucket=bucket, Key=stray, Body=b'{"numero_radicado": "OLD-1"}',
+                  ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}loose-file.txt", Body=b"x")
+    # A request loaded by hand (or by the old system) whose JSON nobody registered.
+    db.execute("INSERT INTO data_general.ov_afinia (numero_radicado, numero_reclamo_sgc, fecha, "
+               "hash_registro, hash_contenido, archivo_origen) VALUES "
+               "('R-GHOST', 'RE9', now(), 'h', 'h', 'RE9_data_20250101_000000.json')")
+    # And a new request registered by a database_only run: pending.
+    write_request(landing, "afinia", "RE5", "R-5", "20251009_090000")
+    extracted = pipeline.extract(db, AFINIA, settings, "day-2")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    db.commit()
+    return {"missing": missing, "different": different, "stray": stray}
+
+
+def test_reconcile_repairs_what_it_can_and_flags_the_rest(db, settings, landing, s3, bucket):
+    keys = _damage(db, settings, landing, s3, bucket)
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    text = reconcile.format_report(report)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "reconcile-report.txt").write_text(text + "\n")
+    print(text)
+
+    assert report.counts() == {
+        "object_missing": 1, "object_different": 1, "object_unregistered": 1,
+        "object_outside_layout": 1, "request_without_file": 1, "upload_failed": 1,
+    }
+    assert {f.kind for f in report.needs_human} == {
+        "object_different", "object_outside_layout", "request_without_file", "upload_failed"}
+    # Repaired: the missing object is back, the new request's files are uploaded.
+    bucket_keys = list_keys(s3, bucket)
+    assert keys["missing"] in bucket_keys
+    assert report.upload["s3_uploaded"] == 3  # the missing PDF + RE5's JSON and PDF
+    status = dict(query(db, "SELECT s3_key, upload_status FROM data_general.s3_files_registry"))
+    assert status[keys["missing"]] == "uploaded"
+    assert status[keys["stray"]] == "pre_existing"
+    assert status[keys["different"]] == "error"  # never overwritten
+    assert s3.get_object(Bucket=bucket, Key=keys["different"])["Body"].read().startswith(
+        b"%PDF-1.4 tampered")
+    [(source, digest)] = query(db, "SELECT upload_source, file_hash FROM "
+                                   "data_general.s3_files_registry WHERE s3_key = %s",
+                               keys["stray"])
+    assert source == "pre_existing" and len(digest) == 64
+    # Findings are in the table, and a rerun of the same check replaces them.
+    stored = query(db, "SELECT kind, needs_human FROM data_general.reconcile_findings "
+                       "WHERE run_id = 'check-1' ORDER BY kind")
+    assert len(stored) == 6
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    again = query(db, "SELECT kind FROM data_general.reconcile_findings WHERE run_id = 'check-1'")
+    # The tampered object is now an 'error' row: the failed upload keeps flagging it.
+    assert sorted(k for (k,) in again) == ["object_outside_layout", "request_without_file",
+                                           "upload_failed"]
+
+
+def test_clean_state_has_no_findings(db, settings, landing, s3, bucket):
+    write_request(landing, "afinia", "RE1", "R-1")
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check")
+    assert (report.findings, report.objects_listed, report.registry_rows) == ([], 2, 2)
+
+
+@pytest.mark.e2e
+def test_reconcile_dag_fails_when_a_human_is_needed(airflow_db, db, settings, landing, s3,
+                                                    bucket):
+    _damage(db, settings, landing, s3, bucket)
+    dag = DagBag(dag_folder=Path(__file__).resolve().parents[2] / "dags").dags["ov_s3_reconcile"]
+    run = dag.test(logical_date=datetime(2025, 10, 9, 15, tzinfo=UTC))
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed"
+    assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success"}
+    kinds = {k for (k,) in query(db, "SELECT DISTINCT kind FROM data_general.reconcile_findings "
+                                     "WHERE empresa = 'afinia'")}
+    assert "object_missing" in kinds and "request_without_file" in kinds

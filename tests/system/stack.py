@@ -1,0 +1,408 @@
+"""The distributed Airflow stack of the system tests: processes, services, REST API.
+
+Used by ``conftest.py`` (fixtures ``airflow_stack`` and ``api_runs``) and by the
+tests, always imported as ``tests.system.stack`` so every module shares one
+:data:`SUMMARY`. See conftest.py for what the stack is made of.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from extractorov import dev
+from extractorov.sample import SampleSummary
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "system"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AIRFLOW = Path(sys.executable).with_name("airflow")
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_DB = int(os.environ.get("OV_SYSTEM_REDIS_DB", "5"))
+CHROMIUM = Path(os.environ.get("OV_SYSTEM_CHROMIUM", "/usr/bin/chromium"))
+BUCKET = dev.BUCKET
+USER, PASSWORD = dev.UI_USER, dev.UI_PASSWORD
+DAG_IDS = ("ov_afinia", "ov_aire")
+
+STARTUP_TIMEOUT = 180.0
+PARSE_TIMEOUT = 180.0
+RUN_TIMEOUT = 420.0
+STOP_GRACE = 20.0
+
+SUMMARY: dict[str, Any] = {}
+"""Outcome numbers the tests record; written to summary.json and printed at the end."""
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail under CI where scripts/system-deps.sh must have provided it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: scripts/system-deps.sh should have provided it)")
+    pytest.skip(reason)
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _die_with_parent() -> None:
+    """In the child: own process group, and SIGTERM if pytest itself dies (Linux)."""
+    os.setsid()
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, sig)
+
+
+def start(name: str, args: list[str], env: dict[str, str], cwd: Path) -> Proc:
+    log_path = ARTIFACTS / f"{name}.log"
+    out = log_path.open("ab")
+    popen = subprocess.Popen(  # preexec_fn: own process group + parent-death signal
+        args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    out.close()
+    return Proc(name, popen, log_path)
+
+
+def stop_all(procs: list[Proc]) -> dict[str, int | None]:
+    """SIGTERM every group, wait up to STOP_GRACE, SIGKILL what is left; exit codes."""
+    for proc in procs:
+        proc.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.popen.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    for proc in procs:
+        proc.signal_group(signal.SIGKILL)  # the group: also children the leader left behind
+        if proc.alive():
+            proc.popen.wait(timeout=10)
+    return {proc.name: proc.popen.returncode for proc in procs}
+
+
+# ----------------------------------------------------------------------------- services
+
+
+def pg_dsn(dbname: str = "postgres") -> str:
+    return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=5"
+
+
+def check_postgres() -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(pg_dsn(), autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        unavailable(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as user {PG_USER} "
+                    f"({str(exc).strip().splitlines()[0]}); start it: scripts/system-deps.sh")
+
+
+def check_redis() -> None:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=3) as sock:
+            sock.sendall(b"PING\r\n")
+            answer = sock.recv(64)
+    except OSError as exc:
+        unavailable(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} ({exc}); "
+                    "start it: scripts/system-deps.sh")
+    if not answer.startswith(b"+PONG"):
+        unavailable(f"Redis at {REDIS_HOST}:{REDIS_PORT} answered {answer!r} to PING")
+
+
+def create_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clean_redis_queue(queue: str) -> None:
+    """Remove this session's queue keys (other keys and databases are left alone)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"*{queue}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+# ----------------------------------------------------------------------------- REST API
+
+
+class AirflowApi:
+    """The Airflow REST API (v2) with a SimpleAuthManager token."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = httpx.Client(base_url=self.base_url, timeout=30.0)
+        self._token: str | None = None
+
+    def token(self) -> str:
+        if self._token is None:
+            response = self.client.post("/auth/token",
+                                        json={"username": USER, "password": PASSWORD})
+            assert response.status_code in (200, 201), response.text
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token()}", **kwargs.pop("headers", {})}
+        response = self.client.request(method, path, headers=headers, **kwargs)
+        if response.status_code == 401:  # expired: get a new token once
+            self._token = None
+            headers["Authorization"] = f"Bearer {self.token()}"
+            response = self.client.request(method, path, headers=headers, **kwargs)
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.request("GET", path, params=params or None)
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def dag(self, dag_id: str) -> dict[str, Any] | None:
+        response = self.request("GET", f"/api/v2/dags/{dag_id}")
+        return response.json() if response.status_code == 200 else None
+
+    def import_errors(self) -> list[dict[str, Any]]:
+        return self.get("/api/v2/importErrors")["import_errors"]
+
+    def unpause(self, dag_id: str) -> None:
+        response = self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        assert response.status_code == 200, response.text
+        assert response.json()["is_paused"] is False
+
+    def trigger(self, dag_id: str, conf: dict[str, Any]) -> dict[str, Any]:
+        body = {"logical_date": datetime.now(UTC).isoformat(), "conf": conf,
+                "note": "triggered by tests/system through the REST API"}
+        response = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)
+        assert response.status_code == 200, f"trigger {dag_id}: {response.text}"
+        return response.json()
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns", order_by="-run_after",
+                        limit=100)["dag_runs"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                        limit=100)["task_instances"]
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = RUN_TIMEOUT,
+                 on_wait: Callable[[], None] | None = None) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.dag_run(dag_id, run_id)
+            if run["state"] in ("success", "failed"):
+                return run
+            if time.monotonic() > deadline:
+                states = {ti["task_id"]: ti["state"]
+                          for ti in self.task_instances(dag_id, run_id)}
+                raise AssertionError(f"{dag_id} run {run_id} still {run['state']} after "
+                                     f"{timeout:.0f}s; task states {states}")
+            if on_wait:
+                on_wait()
+            time.sleep(2)
+
+
+# ----------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class AirflowStack:
+    base_url: str
+    home: Path
+    landing: Path
+    sample: SampleSummary
+    env: dict[str, str]
+    queue: str
+    workers: list[str]
+    warehouse_db: str
+    metadata_db: str
+    moto: dev.MotoS3
+    procs: list[Proc] = field(default_factory=list)
+    api: AirflowApi = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = AirflowApi(self.base_url)
+
+    def warehouse(self):
+        import psycopg
+
+        return psycopg.connect(pg_dsn(self.warehouse_db))
+
+    def s3(self):
+        return self.moto.client()
+
+    def check_alive(self) -> None:
+        dead = [p for p in self.procs if not p.alive()]
+        if dead:
+            details = "\n\n".join(f"--- {p.name} exited with {p.popen.returncode}; log tail:\n"
+                                  f"{p.tail()}" for p in dead)
+            raise AssertionError(f"Airflow components died:\n{details}")
+
+
+def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehouse_db: str,
+               moto: dev.MotoS3, queue: str) -> dict[str, str]:
+    base_url = f"http://127.0.0.1:{port}"
+    ours = {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER":
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__CORE__FERNET_KEY": fernet_key(),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
+            f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{metadata_db}",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        "AIRFLOW__CELERY__RESULT_BACKEND":
+            f"db+postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{metadata_db}",
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        "AIRFLOW__API__BASE_URL": f"{base_url}/",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        # Runs are made by the tests only: no scheduled run appears when a DAG is unpaused.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW_CONN_OV_POSTGRES": json.dumps({
+            "conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER,
+            "schema": warehouse_db}),
+        "AIRFLOW_CONN_AWS_DEFAULT": moto.conn_json(),
+        "AIRFLOW_VAR_OV_LANDING_ROOT": str(landing),
+        "AIRFLOW_VAR_OV_S3_BUCKET": BUCKET,
+        "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS": "0",
+        "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS": "4",
+    }
+    # Nothing from the calling environment's Airflow settings (the unit-test conftest sets
+    # UNIT_TEST_MODE, a developer's shell may set more) leaks into the stack.
+    inherited = [k for k in os.environ
+                 if k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and k not in ours]
+    env = dev.airflow_env(home, landing, ours)  # also writes the SimpleAuthManager passwords
+    for key in inherited:
+        env.pop(key, None)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "include"), str(ROOT)])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def wait_http(url: str, stack: AirflowStack, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer 200 within {timeout:.0f}s (last: {last})")
+
+
+def sigterm_to_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def keep_task_logs(home: Path) -> None:
+    logs = home / "logs"
+    if logs.is_dir():
+        shutil.copytree(logs, ARTIFACTS / "airflow-logs", dirs_exist_ok=True)
+
+
+def write_summary() -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str) + "\n")
+
+
+# ----------------------------------------------------------------------------- the runs
+
+
+@dataclass
+class RunOutcome:
+    dag_id: str
+    conf: dict[str, Any]
+    run: dict[str, Any]
+    task_instances: list[dict[str, Any]]
+    wall_seconds: float
+
+    @property
+    def states(self) -> dict[str, str]:
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances}
+
+
+def wait_for_dags(api: AirflowApi, stack: AirflowStack) -> float:
+    started = time.monotonic()
+    deadline = started + PARSE_TIMEOUT
+    while True:
+        stack.check_alive()
+        if all(api.dag(dag_id) for dag_id in DAG_IDS):
+            return time.monotonic() - started
+        errors = api.import_errors()
+        assert not errors, f"DAG import errors: {errors}"
+        assert time.monotonic() < deadline, f"{DAG_IDS} not parsed within {PARSE_TIMEOUT:.0f}s"
+        time.sleep(2)
+
+

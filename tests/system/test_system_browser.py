@@ -1,0 +1,245 @@
+"""The Airflow UI in a real browser: the trigger form, and the stats page from the menu.
+
+Playwright drives Debian's Chromium (``/usr/bin/chromium``; Playwright's own
+browser download is never used) against the api-server of the running stack.
+The run is triggered in the UI only; the REST API and the warehouse are read
+to confirm what the UI shows. Screenshots go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from tests.helpers import query
+from tests.system.stack import (
+    CHROMIUM,
+    PASSWORD,
+    SCREENSHOTS,
+    SUMMARY,
+    USER,
+    AirflowStack,
+    unavailable,
+)
+
+pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PARAM_TITLE = "Database only (skip S3 upload)"
+VIEW_NAME = "Oficina Virtual stats"
+UI_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing: install Debian's chromium (scripts/system-deps.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui(browser, airflow_stack: AirflowStack, api_runs) -> Iterator:
+    """A signed-in page (SimpleAuthManager login form), after the REST API runs finished."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(base_url=airflow_stack.base_url,
+                                  viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    with snapshot_on_failure(page, "login"):
+        page.goto("/")
+        page.wait_for_url(re.compile(r"/auth/login"))
+        page.get_by_label("Username").fill(USER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+    yield page
+    context.close()
+
+
+@contextlib.contextmanager
+def snapshot_on_failure(page, name: str) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=SCREENSHOTS / f"failure-{name}.png", full_page=True)
+        raise
+
+
+def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: AirflowStack):
+    from playwright.sync_api import expect
+
+    api = airflow_stack.api
+    param = api.get("/api/v2/dags/ov_afinia/details")["params"]["database_only"]
+    description = param["description"]
+    page = ui
+    with snapshot_on_failure(page, "trigger-form"):
+        page.goto("/dags/ov_afinia")
+        page.get_by_role("button", name="Trigger Dag").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_role("heading")).to_contain_text("ov_afinia")
+
+        # The toggle is found by its label (the param's title) and carries its description.
+        toggle = dialog.get_by_role("checkbox", name=PARAM_TITLE)
+        expect(toggle).to_have_count(1)
+        expect(toggle).not_to_be_checked()
+        helper = toggle.evaluate(
+            "e => document.getElementById(e.getAttribute('aria-describedby')).textContent")
+        assert helper.strip() == description
+        expect(dialog.get_by_text(description)).to_be_visible()
+
+        toggle.locator("xpath=ancestor::label[1]").click()  # the visible switch
+        expect(toggle).to_be_checked()
+        page.screenshot(path=SCREENSHOTS / "trigger-form-database-only-on.png")
+
+        before = {run["dag_run_id"] for run in api.dag_runs("ov_afinia")}
+        clicked = time.monotonic()
+        dialog.get_by_role("button", name="Trigger", exact=True).click()
+        page.wait_for_url(re.compile(r"/dags/ov_afinia/runs/"))
+        run_id = unquote(page.url.split("/runs/", 1)[1].split("/")[0].split("?")[0])
+        assert run_id not in before
+
+    # Confirm through the REST API what the form sent, and wait for the run to finish.
+    run = api.dag_run("ov_afinia", run_id)
+    assert run["run_type"] == "manual"
+    assert run["conf"] == {"database_only": True}
+    finished = api.wait_run("ov_afinia", run_id, on_wait=airflow_stack.check_alive)
+    wall = round(time.monotonic() - clicked, 1)
+
+    with snapshot_on_failure(page, "finished-run"):
+        page.reload()
+        expect(page.get_by_text("Success").first).to_be_visible()
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name="upload_s3",
+                                                                   exact=True))
+        expect(row).to_contain_text("Skipped")
+        for task_id in ("extract", "load_db", "report_stats"):
+            expect(page.get_by_role("row").filter(
+                has=page.get_by_role("link", name=task_id, exact=True))).to_contain_text(
+                "Success")
+        page.screenshot(path=SCREENSHOTS / "run-finished-upload-skipped.png")
+
+    states = {ti["task_id"]: ti["state"]
+              for ti in api.task_instances("ov_afinia", run_id)}
+    assert finished["state"] == "success", states
+    assert states == {"extract": "success", "load_db": "success", "upload_s3": "skipped",
+                      "report_stats": "success", "watcher": "skipped"}
+    with airflow_stack.warehouse() as conn:
+        assert query(conn, "SELECT database_only, s3_skipped, status FROM "
+                           "data_general.post_processing_runs WHERE run_id = %s",
+                     run_id) == [(True, True, "success")]
+
+    per_worker: Counter[str] = Counter()
+    for dag_id in ("ov_afinia", "ov_aire"):
+        for dag_run in api.dag_runs(dag_id):
+            for ti in api.task_instances(dag_id, dag_run["dag_run_id"]):
+                if ti["hostname"]:
+                    per_worker[ti["hostname"]] += 1
+    SUMMARY["ui_run"] = {"run_id": run_id, "state": finished["state"],
+                         "duration_seconds": finished.get("duration"),
+                         "click_to_done_seconds": wall, "task_states": states}
+    SUMMARY["tasks_per_worker_all_runs"] = dict(sorted(per_worker.items()))
+    assert set(per_worker) == set(airflow_stack.workers), per_worker
+
+
+def _warehouse_numbers(stack: AirflowStack) -> dict:
+    with stack.warehouse() as conn:
+        registry = {(e, s): (n, int(b)) for e, s, n, b in query(
+            conn, "SELECT empresa, upload_status, count(*), COALESCE(sum(file_size), 0) "
+                  "FROM data_general.s3_files_registry GROUP BY 1, 2")}
+        runs = {}
+        for empresa in ("afinia", "aire"):
+            runs[empresa] = query(
+                conn, "SELECT run_id, database_only, status, files_new, db_inserted, "
+                      "s3_uploaded, s3_bytes FROM data_general.post_processing_runs "
+                      "WHERE empresa = %s ORDER BY logical_date DESC NULLS LAST, "
+                      "updated_at DESC LIMIT 10", empresa)
+        uploads = dict(query(
+            conn, "SELECT empresa, count(*) FROM data_general.s3_files_registry "
+                  "WHERE upload_status = 'uploaded' "
+                  "AND uploaded_at >= now() - interval '30 days' GROUP BY 1"))
+    return {"registry": registry, "runs": runs, "uploads": uploads}
+
+
+def test_stats_page_opened_from_the_menu_matches_the_warehouse(ui, airflow_stack):
+    from playwright.sync_api import expect
+
+    page = ui
+    with snapshot_on_failure(page, "stats-page"):
+        page.goto("/")
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name=VIEW_NAME).click()
+        page.wait_for_url(re.compile(r"/plugin/ov-stats"))
+        frame = page.frame_locator(f"iframe[title='{VIEW_NAME}']")
+        expect(frame.locator("h1")).to_have_text("Oficina Virtual: uploads and runs")
+        db = _warehouse_numbers(airflow_stack)
+
+        for empresa in ("afinia", "aire"):
+            section = frame.locator(f"section[data-empresa='{empresa}']")
+            expect(section).to_have_count(1)
+            total_count = total_bytes = 0
+            for status in ("uploaded", "pre_existing", "pending", "error"):
+                count, size = db["registry"].get((empresa, status), (0, 0))
+                total_count, total_bytes = total_count + count, total_bytes + size
+                row = section.locator(f"table.by-status tr[data-status='{status}']")
+                cell = row.locator("td[data-field='count']")
+                expect(cell).to_have_text(f"{count:,}")
+                expect(cell).to_have_attribute("data-value", str(count))
+                expect(row.locator("td[data-field='size_bytes']")).to_have_attribute(
+                    "data-value", str(size))
+            total = section.locator("table.by-status tr[data-status='total']")
+            expect(total.locator("td[data-field='count']")).to_have_text(f"{total_count:,}")
+            expect(total.locator("td[data-field='size_bytes']")).to_have_attribute(
+                "data-value", str(total_bytes))
+
+            runs = db["runs"][empresa]
+            assert runs, f"no run recorded for {empresa}"
+            rows = section.locator("table.runs tbody tr")
+            expect(rows).to_have_count(len(runs))
+            for i, (run_id, database_only, status, files_new, inserted, uploaded,
+                    s3_bytes) in enumerate(runs):
+                row = rows.nth(i)
+                expect(row).to_have_attribute("data-run-id", run_id)
+                expect(row.locator("td[data-field='status']")).to_have_text(status)
+                expect(row.locator("td[data-field='database_only']")).to_have_attribute(
+                    "data-value", str(database_only))
+                for field, value in (("files_new", files_new), ("db_inserted", inserted),
+                                     ("s3_uploaded", uploaded), ("s3_bytes", s3_bytes)):
+                    expect(row.locator(f"td[data-field='{field}']")).to_have_attribute(
+                        "data-value", str(value))
+
+            uploads = db["uploads"].get(empresa, 0)
+            expect(section.locator("[data-field='uploads-total']")).to_have_attribute(
+                "data-value", str(uploads))
+            bars = section.locator("svg.chart rect.bar")
+            assert sum(int(bars.nth(i).get_attribute("data-files"))
+                       for i in range(bars.count())) == uploads
+
+        page.set_viewport_size({"width": 1400, "height": 1700})
+        page.wait_for_timeout(300)
+        page.screenshot(path=SCREENSHOTS / "stats-page.png")
+
+    # The JSON endpoint gives the same numbers, with the browser's session cookie.
+    data = page.request.get(f"{airflow_stack.base_url}/ov-stats/api/stats").json()
+    by_empresa = {c["empresa"]: c for c in data["companies"]}
+    for (empresa, status), (count, size) in db["registry"].items():
+        assert by_empresa[empresa]["by_status"][status] == {"count": count, "size_bytes": size}
+    # Without a session or token the page is refused.
+    assert httpx.get(f"{airflow_stack.base_url}/ov-stats/", timeout=10).status_code == 401
+    SUMMARY["stats_page"] = {f"{e}/{s}": {"files": n, "bytes": b}
+                             for (e, s), (n, b) in sorted(db["registry"].items())}
