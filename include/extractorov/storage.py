@@ -235,19 +235,20 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
                                 error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
     except BotoCoreError as exc:  # connection lost after botocore's own retries
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
-    return _compare_existing(client, bucket, item, checksum)
+    return _compare_existing(client, bucket, item, checksum, body)
 
 
-def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str) -> UploadResult:
+def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str,
+                      body: bytes) -> UploadResult:
     try:
         head = client.head_object(Bucket=bucket, Key=item.s3_key, ChecksumMode="ENABLED")
+        ours = head.get("Metadata", {}).get("file-hash") == item.file_hash
+        same = ours or _same_content(client, bucket, item.s3_key, head, checksum, body)
     except ClientError as exc:
         return UploadResult(item.id, "error",
                             error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
     except BotoCoreError as exc:
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
-    ours = head.get("Metadata", {}).get("file-hash") == item.file_hash
-    same = ours or head.get("ChecksumSHA256", "").split("-")[0] == checksum
     if same and ours:
         # Our own PUT from an attempt that died before recording it: finish the record.
         return UploadResult(item.id, "uploaded", uploaded_at=head.get("LastModified"))
@@ -258,6 +259,26 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
         error="a different object already exists at this key; it was not overwritten "
               "(compare both and delete the wrong one)",
     )
+
+
+def _same_content(client: Any, bucket: str, key: str, head: dict[str, Any], checksum: str,
+                  body: bytes) -> bool:
+    """Decide "same content" by SHA-256; older objects without one are checked by bytes.
+
+    Objects uploaded by the old system carry no SHA-256 checksum: a plain
+    (single-part, non-KMS) ETag is the MD5 of the bytes; otherwise read the
+    object once and hash it.
+    """
+    stored = head.get("ChecksumSHA256")
+    if stored and "-" not in stored:
+        return stored == checksum
+    if head.get("ContentLength") is not None and head["ContentLength"] != len(body):
+        return False
+    etag = str(head.get("ETag", "")).strip('"')
+    if etag and "-" not in etag and head.get("ServerSideEncryption") != "aws:kms":
+        return etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
+    remote = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return hashlib.sha256(remote).digest() == hashlib.sha256(body).digest()
 
 
 def upload_files(

@@ -1,0 +1,127 @@
+"""The IAM policy in include/aws/ is exactly what the code needs.
+
+A moto server with IAM enforcement runs the whole S3 side of the pipeline
+(preflight, uploads, a taken key, reconcile) as a user that holds only
+``include/aws/iam-policy.json``: every call must be allowed. The S3
+operations seen on the wire are mapped to IAM actions, and the policy must
+grant no action the code never used.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from extractorov import dev, pipeline, reconcile, runtime
+from extractorov.companies import COMPANIES
+from tests.helpers import write_request
+
+AWS_DIR = Path(__file__).resolve().parents[2] / "include" / "aws"
+OPERATION_ACTION = {
+    "ListObjectsV2": "s3:ListBucket",
+    "PutObject": "s3:PutObject",
+    "HeadObject": "s3:GetObject",
+    "GetObject": "s3:GetObject",
+}
+
+
+def _policy(bucket: str) -> dict:
+    text = (AWS_DIR / "iam-policy.json").read_text().replace("extractorov-data", bucket)
+    return json.loads(text)
+
+
+def _allowed_actions(policy: dict) -> set[str]:
+    actions: set[str] = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions.update(statement["Action"])
+    return actions
+
+
+@pytest.fixture
+def enforcing_s3(monkeypatch):
+    """Start a moto server enforcing IAM, with one user holding the given policy."""
+    servers: list[dev.MotoS3] = []
+
+    def start(policy_for=_policy) -> tuple[dev.MotoS3, str]:
+        # The first four calls (bucket, user, policy, key) are made before enforcement.
+        server = dev.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
+        servers.append(server)
+        bucket = "policy-test-bucket"
+        admin = {"endpoint_url": server.endpoint, "region_name": "us-east-1",
+                 "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        boto3.client("s3", **admin).create_bucket(Bucket=bucket)
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="extractorov-s3-uploader")
+        iam.put_user_policy(UserName="extractorov-s3-uploader", PolicyName="extractorov",
+                            PolicyDocument=json.dumps(policy_for(bucket)))
+        key = iam.create_access_key(UserName="extractorov-s3-uploader")["AccessKey"]
+        conn = json.loads(server.conn_json())
+        conn["login"], conn["password"] = key["AccessKeyId"], key["SecretAccessKey"]
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW_VAR_OV_S3_BUCKET", bucket)
+        return server, bucket
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, landing):
+    _, bucket = enforcing_s3()
+    settings = runtime.settings_from_variables()
+    client = runtime.s3_client()
+    operations: list[str] = []
+    client.meta.events.register("before-call.s3",
+                                lambda model, **_: operations.append(model.name))
+    afinia = COMPANIES["afinia"]
+
+    paths = write_request(landing, "afinia", "RE1", "R-1", adjunto="pdf")
+    write_request(landing, "afinia", "RE2", "R-2")
+    extracted = pipeline.extract(db, afinia, settings, "run-1")
+    pipeline.load(db, afinia, extracted.manifest)
+    # One key already taken by the same bytes: exercises the HEAD path.
+    taken = f"oficina-virtual/afinia/raw_data/RE1/{paths[0].name}"
+    client.put_object(Bucket=bucket, Key=taken, Body=paths[0].read_bytes(),
+                      ServerSideEncryption="AES256")
+    summary = pipeline.upload(db, client, afinia, settings, run_id="run-1")
+    assert (summary.s3_uploaded, summary.s3_pre_existing, summary.s3_errors) == (4, 1, 0)
+    client.put_object(Bucket=bucket, Key="oficina-virtual/afinia/raw_data/RE9/RE9_x.pdf",
+                      Body=b"%PDF", ServerSideEncryption="AES256")
+    report = reconcile.reconcile(db, client, afinia, settings, run_id="check")
+    assert report.counts() == {"object_unregistered": 1}
+
+    used = {OPERATION_ACTION[op] for op in operations}
+    assert {"ListObjectsV2", "PutObject", "HeadObject"} <= set(operations)
+    assert used == _allowed_actions(_policy(bucket)), "policy must grant exactly what is used"
+
+
+def test_a_policy_without_put_is_denied_with_a_clear_message(enforcing_s3, db, landing):
+    def without_put(bucket: str) -> dict:
+        weaker = _policy(bucket)
+        weaker["Statement"][1]["Action"] = ["s3:GetObject"]
+        return weaker
+
+    enforcing_s3(without_put)
+    settings = runtime.settings_from_variables()
+    write_request(landing, "aire", "55", "A-1", pdf=False)
+    aire = COMPANIES["aire"]
+    extracted = pipeline.extract(db, aire, settings, "run-1")
+    pipeline.load(db, aire, extracted.manifest)
+    with pytest.raises(pipeline.UploadIncomplete, match="Access denied"):
+        pipeline.upload(db, runtime.s3_client(), aire, settings, run_id="run-1")
+
+
+def test_bucket_policy_keeps_the_seed_restriction_and_enforces_encryption():
+    policy = json.loads((AWS_DIR / "bucket-policy.json").read_text())
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["RestrictToExtractorOVUser"]["NotPrincipal"]["AWS"].endswith(
+        ":user/extractorov-s3-uploader")
+    assert sids["DenyUnencryptedUploads"]["Condition"] == {
+        "Null": {"s3:x-amz-server-side-encryption": "true"}}
+    assert all(s["Effect"] == "Deny" for s in policy["Statement"])
+    lifecycle = json.loads((AWS_DIR / "lifecycle.json").read_text())
+    assert lifecycle["Rules"][0]["Filter"]["Prefix"] == "oficina-virtual/"
