@@ -117,6 +117,10 @@ def build_company_dag(company: Company) -> DAG:
                 except pipeline.S3PreflightError as exc:
                     # Configuration problems do not heal by retrying.
                     raise AirflowFailException(str(exc)) from None
+                except pipeline.UploadIncomplete as exc:
+                    if exc.retryable:
+                        raise  # Airflow retries; only the failed files are tried again
+                    raise AirflowFailException(f"{exc} Retrying cannot fix these.") from None
             return summary.as_dict()
 
         @task(trigger_rule=TriggerRule.ALL_DONE)

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 
 from extractorov.records import BOGOTA
@@ -26,7 +28,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>pdf|jpe?g|png|docx?)\Z", re.I)),
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
-_IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
 
 CONTENT_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -48,6 +50,9 @@ class FileKind(StrEnum):
     """The customer's evidence file."""
 
 
+_KINDS: dict[str, FileKind] = {kind.value: kind for kind in FileKind}
+
+
 @dataclass(frozen=True)
 class FileName:
     """What a scraper file name says: kind, SGC number, timestamp, extension."""
@@ -66,25 +71,43 @@ def parse_file_name(name: str) -> FileName | None:
     """Classify a scraper file name, or ``None`` if it is none of the three kinds.
 
     The scraper never writes control or format characters (newline, tab, ESC,
-    bidi overrides) nor bytes that are not UTF-8 (surrogate escapes): such a name
-    is not its output, and could not be an S3 key or a line of a reason file.
+    bidi overrides), bytes that are not UTF-8 (surrogate escapes) or a backslash
+    (a Windows path unzipped on Linux): such a name is not its output, and could
+    not be an S3 key or one line of a reason file.
     """
-    if not name.isprintable():
+    if not name.isprintable() or "\\" in name:
         return None
     for kind, pattern in _PATTERNS:
         match = pattern.fullmatch(name)
         if match:
-            try:
-                ts = datetime.strptime(match["ts"], "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
-            except ValueError:
-                ts = None
             return FileName(
-                kind=FileKind(kind),
+                kind=_KINDS[kind],
                 sgc=match["sgc"],
-                timestamp=ts,
+                timestamp=_file_timestamp(match["ts"]),
                 extension=name.rsplit(".", 1)[-1].lower(),
             )
     return None
+
+
+def _file_timestamp(text: str) -> datetime | None:
+    """``YYYYMMDD_HHMMSS`` (Bogotá) → aware datetime, or ``None`` if no such moment.
+
+    Every file of a scan goes through here, so the common case (ASCII digits) is
+    built directly, ~5x faster than ``strptime``; the result is the same: each
+    field is exactly two (year: four) digits and ``datetime`` rejects what
+    ``strptime`` rejects. Other digits (``\\d`` also matches non-ASCII ones) take
+    the ``strptime`` path.
+    """
+    if text.isascii():
+        try:
+            return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]),
+                            int(text[11:13]), int(text[13:15]), tzinfo=BOGOTA)
+        except ValueError:
+            return None
+    try:
+        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -95,7 +118,7 @@ class LandingFile:
     size: int
     mtime: float
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.path.name
 
@@ -138,21 +161,29 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None) ->
     result = Scan(files=[], in_progress=[], not_regular=[])
     if not processed.is_dir():
         return result
+    found: list[tuple[str, os.stat_result]] = []
     with os.scandir(processed) as entries:
         for entry in entries:
             if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
-            if entry.name.startswith(".") or entry.name.endswith(_IN_PROGRESS_SUFFIXES):
+            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
                 result.in_progress.append(entry.name)
                 continue
             stat = entry.stat(follow_symlinks=False)
             if now - stat.st_mtime < settle_seconds:
                 result.in_progress.append(entry.name)
                 continue
-            result.files.append(LandingFile(Path(entry.path), stat.st_size, stat.st_mtime))
-    result.files.sort(key=lambda f: f.name)
+            found.append((entry.name, stat))
+    # A backlog folder holds hundreds of thousands of files: build the Path of each
+    # file from the folder's (no re-parsing of the whole path) and sort on plain names.
+    found.sort(key=itemgetter(0))
+    child = getattr(processed, "_make_child_relpath", processed.joinpath)
+    for name, stat in found:
+        file = LandingFile(child(name), stat.st_size, stat.st_mtime)
+        file.__dict__["name"] = name  # the cached ``name``: the same as ``path.name``
+        result.files.append(file)
     return result
 
 

@@ -18,15 +18,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import Connection
 
 from extractorov import registry, warehouse
 from extractorov.companies import Company
 from extractorov.landing import (
+    IN_PROGRESS_SUFFIXES,
     FileKind,
     LandingFile,
     company_folders,
     parse_file_name,
+    printable,
     quarantine,
     scan,
     sha256_bytes,
@@ -77,6 +80,7 @@ class ExtractSummary:
     files_new: int = 0
     files_in_progress: int = 0
     files_quarantined: int = 0
+    files_vanished: int = 0
     files_registered: int = 0
     records_found: int = 0
     records: int = 0
@@ -119,11 +123,21 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     known = registry.known_files(conn, company.empresa, settings.bucket)
 
     def reject(path: Path, reason: str) -> None:
-        quarantine(path, reason, folders, run_id=run_id)
+        try:
+            quarantine(path, reason, folders, run_id=run_id)
+        except FileNotFoundError:
+            vanished(path)
+            return
         summary.files_quarantined += 1
         key = reason.split(":")[0]
         summary.quarantine_reasons[key] = summary.quarantine_reasons.get(key, 0) + 1
-        log.warning("quarantined %s: %s", path.name, reason)
+        log.warning("quarantined %s: %s", printable(path.name), reason)
+
+    def vanished(path: Path) -> None:
+        # Moved away by someone while we ran: nothing to track; a later run sees it if back.
+        summary.files_vanished += 1
+        log.warning("%s disappeared from processed/ during the run; skipped",
+                    printable(path.name))
 
     for path in found.not_regular:
         reject(path, "not a regular file (symbolic link or device); links are never followed: "
@@ -147,6 +161,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
         (group.data if name.kind is FileKind.DATA else group.companions).append((file, name))
     summary.files_new = sum(len(g.data) + len(g.companions) for g in groups.values())
 
+    writing_sgcs = _sgcs_being_written(found.in_progress)
     latest: dict[str, Record] = {}
     files_of: dict[str, list[str]] = {}
     entries: list[RegistryEntry] = []
@@ -159,16 +174,16 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
         progress.update(done)
         valid: list[Record] = []
         for file, name in group.data:
-            record, digest = _read_record(file, name, company, reject)
+            record, digest = _read_record(file, name, company, reject, vanished)
             if record is None:
                 continue
-            valid.append(record)
-            summary.records_found += 1
             entry = _entry(file, name, record.numero_reclamo_sgc, digest, company, settings,
                            {"kind": name.kind.value, "numero_radicado": record.numero_radicado})
             if entry is None:
                 reject(file.path, "file name cannot be used in an S3 key")
                 continue
+            valid.append(record)
+            summary.records_found += 1
             entries.append(entry)
             files_of.setdefault(record.numero_radicado, []).append(file.name)
             current = latest.get(record.numero_radicado)
@@ -185,13 +200,25 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
             if sgc_from_registry is None:
                 sgc_from_registry = _sgc_of_known_files(known)
             sgc = sgc_from_registry.get(file_sgc)
+            if sgc is None and file_sgc in writing_sgcs:
+                # Its JSON is still being written: wait for it rather than call these orphans.
+                summary.files_in_progress += len(group.companions)
+                continue
             if sgc is None:
                 for file, _ in group.companions:
                     reject(file.path, "no request JSON with the same SGC number in processed/ "
                                       "or in the registry (orphan file)")
                 continue
         for file, name in group.companions:
-            entry = _entry(file, name, sgc, sha256_file(file.path), company, settings,
+            try:
+                digest = sha256_file(file.path)
+            except FileNotFoundError:
+                vanished(file.path)
+                continue
+            except OSError as exc:
+                reject(file.path, f"cannot read file ({exc.strerror})")
+                continue
+            entry = _entry(file, name, sgc, digest, company, settings,
                            {"kind": name.kind.value})
             if entry is None:
                 reject(file.path, "file name cannot be used in an S3 key")
@@ -212,14 +239,30 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     return summary
 
 
+def _sgcs_being_written(names: list[str]) -> set[str]:
+    """SGC numbers whose request JSON is still being written (temp suffix or too recent)."""
+    sgcs: set[str] = set()
+    for raw in names:
+        name = raw.lstrip(".")
+        for suffix in IN_PROGRESS_SUFFIXES:
+            name = name.removesuffix(suffix)
+        parsed = parse_file_name(name)
+        if parsed is not None and parsed.kind is FileKind.DATA:
+            sgcs.add(parsed.sgc)
+    return sgcs
+
+
 def _read_record(file: LandingFile, name: Any, company: Company,
-                 reject: Any) -> tuple[Record | None, str]:
+                 reject: Any, vanished: Any) -> tuple[Record | None, str]:
     if file.size > MAX_JSON_BYTES:
         reject(file.path, f"file is {file.size / 1024 / 1024:.1f} MiB, over the "
                           f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit for a request JSON")
         return None, ""
     try:
         raw = file.path.read_bytes()
+    except FileNotFoundError:
+        vanished(file.path)
+        return None, ""
     except OSError as exc:
         reject(file.path, f"cannot read file ({exc.strerror})")
         return None, ""
@@ -307,6 +350,10 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]
 # --------------------------------------------------------------------------- load
 
 
+class LoadFailed(RuntimeError):
+    """The batch was rolled back; the message carries no row values."""
+
+
 @dataclass
 class LoadSummary:
     records: int = 0
@@ -337,8 +384,16 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
         outcome = warehouse.upsert_records(conn, company, records())
         loaded = registry.mark_loaded(conn, company.empresa, header["bucket"], filenames)
         conn.commit()
-    except BaseException:
+    except psycopg.Error as exc:
         conn.rollback()  # nothing of the batch is kept
+        # psycopg messages can quote row values (personal data): keep only the error class.
+        raise LoadFailed(
+            f"load_db failed for {company.empresa}: {type(exc).__name__} "
+            f"(SQLSTATE {exc.sqlstate or 'n/a'}); the transaction was rolled back, no row of "
+            "this batch was written; rerun the task once the database is reachable"
+        ) from None
+    except BaseException:
+        conn.rollback()
         raise
     return LoadSummary(
         records=outcome.total,
@@ -360,6 +415,7 @@ class UploadSummary:
     s3_pre_existing: int = 0
     s3_errors: int = 0
     s3_bytes: int = 0
+    s3_errors_retryable: int = 0
     seconds: float = 0.0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -379,6 +435,11 @@ class UploadIncomplete(RuntimeError):
             "(column last_error) and the next attempt uploads only those."
         )
         self.summary = summary
+
+    @property
+    def retryable(self) -> bool:
+        """True when some failure may pass by itself (network, throttling, 5xx)."""
+        return self.summary.s3_errors_retryable > 0
 
 
 _UPLOAD_LOCK_BASE = 0x0E0C_0000
@@ -414,6 +475,8 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
             registry.record_upload_results(conn, results, run_id)
             conn.commit()
             for r in results:
+                if r.error and r.retryable:
+                    summary.s3_errors_retryable += 1
                 if r.error:
                     reason = r.error.split(":")[0][:120]
                     summary.errors_by_reason[reason] = summary.errors_by_reason.get(reason, 0) + 1

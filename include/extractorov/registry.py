@@ -155,6 +155,8 @@ class UploadResult:
     """``uploaded``, ``pre_existing`` or ``error``."""
     error: str | None = None
     uploaded_at: datetime | None = None
+    retryable: bool = False
+    """An error a later attempt may not hit (network, throttling, 5xx)."""
 
 
 def record_upload_results(conn: Connection, results: Sequence[UploadResult],

@@ -54,7 +54,7 @@ def s3_key(base_path: str, empresa: str, numero_reclamo_sgc: str, filename: str)
     if not SAFE_SGC.match(numero_reclamo_sgc or ""):
         raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
     if not filename or "/" in filename or "\\" in filename or filename in {".", ".."} or (
-        any(unicodedata.category(ch) == "Cc" for ch in filename)
+        not filename.isprintable() or any(unicodedata.category(ch) == "Cc" for ch in filename)
     ):
         raise UnsafeKey("file name is not a plain file name")
     parts = [p for p in base_path.strip("/").split("/") if p]
@@ -232,10 +232,20 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
             if code == "BadDigest" or "checksum" in code.lower():
                 return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
             return UploadResult(item.id, "error",
-                                error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+                                error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"),
+                                retryable=_transient(exc))
     except BotoCoreError as exc:  # connection lost after botocore's own retries
-        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
+        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
+                            retryable=True)
     return _compare_existing(client, bucket, item, checksum, body)
+
+
+def _transient(exc: ClientError) -> bool:
+    """Throttling and server errors may pass; denied, missing bucket, conflicts will not."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return status >= 500 or code in {"SlowDown", "Throttling", "RequestTimeout",
+                                     "ConditionalRequestConflict"} or status == 409
 
 
 def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str,
@@ -246,9 +256,11 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
         same = ours or _same_content(client, bucket, item.s3_key, head, checksum, body)
     except ClientError as exc:
         return UploadResult(item.id, "error",
-                            error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"))
+                            error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"),
+                            retryable=_transient(exc))
     except BotoCoreError as exc:
-        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}")
+        return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
+                            retryable=True)
     if same and ours:
         # Our own PUT from an attempt that died before recording it: finish the record.
         return UploadResult(item.id, "uploaded", uploaded_at=head.get("LastModified"))

@@ -112,9 +112,6 @@ class Case:
     why: str
     """How a scraper or a person ends up producing it."""
     entries: tuple[Entry, ...]
-    issue: str = ""
-    """Today's outcome is safe but not the ideal one; ``desired`` is what it should be."""
-    desired: dict[str, Outcome] = field(default_factory=dict)
 
     @property
     def companies(self) -> tuple[str, ...]:
@@ -385,11 +382,8 @@ CASES: tuple[Case, ...] = (
          (
              Entry(data_name("HX19") + ".part", Outcome.WAITING, js(record("HX19")),
                    becomes=data_name("HX19"), then=Outcome.LOADED),
-             q(pdf_name("HX19"), pdf_bytes("HX19"), ORPHAN),
-         ),
-         issue="a finished PDF whose JSON is still being written is quarantined as an orphan; "
-               "it should wait for the next run like its JSON",
-         desired={pdf_name("HX19"): Outcome.WAITING}),
+             Entry(pdf_name("HX19"), Outcome.WAITING, pdf_bytes("HX19"), then=Outcome.STORED),
+         )),
     Case("links_and_devices", "a person linked files in instead of copying them", (
         Entry(data_name("HX20"), Outcome.QUARANTINED, reason=NOT_REGULAR, kind="symlink",
               target="outside-file"),
@@ -415,6 +409,11 @@ CASES: tuple[Case, ...] = (
         q(data_name("HX22\x1b[2J"), js(record("HX22C")), BAD_NAME),
         q(data_name("HX22\u202egpj"), js(record("HX22D")), BAD_NAME),
         q(data_name("HX22\x7f"), js(record("HX22E")), BAD_NAME),
+    )),
+    Case("windows_path_in_name", "a zip made on Windows, unzipped on Linux: the folder and "
+                                 "the backslashes become part of the name", (
+        q("descargas\\" + data_name("HX36"), js(record("HX36")), BAD_NAME),
+        q("descargas\\" + pdf_name("HX36"), pdf_bytes("HX36"), BAD_NAME),
     )),
     Case("non_utf8_file_name", "copied from a Windows share with a Latin-1 code page", (
         q(data_name("HX23\udcd1"), js(record("HX23")), BAD_NAME),
