@@ -8,6 +8,7 @@ registry and bucket as running it once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -385,7 +386,8 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
         loaded = registry.mark_loaded(conn, company.empresa, header["bucket"], filenames)
         conn.commit()
     except psycopg.Error as exc:
-        conn.rollback()  # nothing of the batch is kept
+        with contextlib.suppress(psycopg.Error):  # a lost connection has rolled back already
+            conn.rollback()  # nothing of the batch is kept
         # psycopg messages can quote row values (personal data): keep only the error class.
         raise LoadFailed(
             f"load_db failed for {company.empresa}: {type(exc).__name__} "
@@ -516,8 +518,8 @@ def acquire_upload_lock(conn: Connection, company: Company, wait_seconds: float 
 
 
 def release_upload_lock(conn: Connection, company: Company) -> None:
-    if conn.closed:
-        return
+    if conn.closed or conn.broken:
+        return  # the server dropped the session, and its advisory lock with it
     conn.rollback()  # a session advisory lock survives rollback; a failed transaction would not
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_unlock(%s)", (upload_lock_key(company),))

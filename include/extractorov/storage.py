@@ -132,6 +132,9 @@ def explain_s3_error(exc: BaseException, *, bucket: str, conn_id: str) -> str:
                 f"Bucket '{bucket}' is in another region than connection '{conn_id}' says "
                 f"({code}): set the connection's region_name to the bucket's region. {hint}"
             )
+        if (status and status >= 500) or code in {"SlowDown", "Throttling", "RequestTimeout"}:
+            return (f"S3 is throttling or failing ({code or status}) on bucket '{bucket}' even "
+                    "after the client's retries with backoff; the task's retry tries again")
         return f"S3 error {code or status} on bucket '{bucket}'. {hint}"
     return f"S3 check failed ({type(exc).__name__}). {hint}"
 
