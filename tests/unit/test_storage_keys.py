@@ -280,9 +280,15 @@ class TestExplainS3Error:
         assert f"'{CONN}'" in message and "database_only" in message
 
     def test_unknown_client_error(self) -> None:
-        message = explain_s3_error(client_error("SlowDown", 503), bucket=BUCKET, conn_id=CONN)
-        assert message.startswith("S3 error SlowDown on bucket 'extractorov-data'")
+        message = explain_s3_error(client_error("InvalidObjectState", 400), bucket=BUCKET,
+                                   conn_id=CONN)
+        assert message.startswith("S3 error InvalidObjectState on bucket 'extractorov-data'")
         assert f"'{CONN}'" in message and "database_only" in message
+
+    def test_throttling_is_explained_as_transient(self) -> None:
+        message = explain_s3_error(client_error("SlowDown", 503), bucket=BUCKET, conn_id=CONN)
+        assert message.startswith("S3 is throttling or failing (SlowDown)")
+        assert "retry" in message
 
     def test_other_exception(self) -> None:
         message = explain_s3_error(TimeoutError("boom"), bucket=BUCKET, conn_id=CONN)
