@@ -42,7 +42,7 @@ if [ -x /usr/bin/chromium ]; then
 elif command -v apt-get >/dev/null 2>&1; then
     say "installing Debian chromium"
     as_root env DEBIAN_FRONTEND=noninteractive sh -c \
-        'apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null' \
+        'apt-get update -qq && apt-get install -y -qq chromium >/dev/null' \
         || say "chromium install failed (browser tests will skip)"
 else
     say "no apt-get: cannot install chromium (browser tests will skip)"

@@ -200,6 +200,9 @@ def airflow_env(home: Path, landing_root: Path, extra: dict[str, str]) -> dict[s
         "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT / "include"),
                                                     env.get("PYTHONPATH")])),
+        # `airflow standalone` starts its components as `airflow …` from PATH.
+        "PATH": os.pathsep.join(filter(None, [str(Path(sys.executable).parent),
+                                              env.get("PATH")])),
     })
     env.setdefault("AIRFLOW_VAR_OV_LANDING_ROOT", str(landing_root))
     env.update(extra)

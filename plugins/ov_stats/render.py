@@ -55,6 +55,11 @@ th { color: var(--muted); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; }
 .runs-wrap { overflow-x: auto; max-width: 100%; }
+table.runs { font-size: 12px; }
+table.runs th, table.runs td { padding: 4px 6px; }
+table.runs th { white-space: normal; vertical-align: bottom; }
+table.runs td.run-id { white-space: normal; overflow-wrap: anywhere; min-width: 17em;
+  max-width: 24em; }
 .state-success { color: var(--ok); font-weight: 600; }
 .state-failed { color: var(--bad); font-weight: 600; }
 svg.chart { max-width: 100%; height: auto; }
@@ -209,14 +214,14 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     rows = []
     for run in runs:
         status = str(run.get("status") or "")
-        mode = "database only" if run.get("database_only") else "database + S3"
+        mode = "DB only" if run.get("database_only") else "DB + S3"
         cells = "".join(
             f"<td class=\"num\" data-field=\"{esc(key)}\" data-value=\"{int(run.get(key) or 0)}\">"
             f"{esc(fmt_int(run.get(key)))}</td>" for key, _, _ in RUN_COLUMNS)
         s3_bytes = int(run.get("s3_bytes") or 0)
         rows.append(
             f"<tr data-run-id=\"{esc(run.get('run_id'))}\">"
-            f"<td><code>{esc(run.get('run_id'))}</code></td>"
+            f"<td class=\"run-id\"><code>{esc(run.get('run_id'))}</code></td>"
             f"<td>{esc(fmt_time(run.get('logical_date')))}</td>"
             f"<td data-field=\"database_only\" data-value=\"{esc(bool(run.get('database_only')))}\""
             f">{esc(mode)}{' (S3 skipped)' if run.get('s3_skipped') else ''}</td>"
@@ -262,8 +267,11 @@ def uploads_chart(per_day: list[dict[str, Any]], *, days: int, today: date) -> s
         x = left + i * step + step / 2
         parts.append(f"<text x=\"{x:.1f}\" y=\"{height - 6}\" text-anchor=\"middle\">"
                      f"{esc(axis[i]['day'][5:])}</text>")
-    parts.append("</svg>")
     total = sum(row["files"] for row in axis)
+    if not total:
+        parts.append(f"<text x=\"{left + plot_w / 2:.1f}\" y=\"{top + plot_h / 2:.1f}\" "
+                     "text-anchor=\"middle\">no uploads in this period</text>")
+    parts.append("</svg>")
     caption = (f"<p class=\"hint\" data-field=\"uploads-total\" data-value=\"{int(total)}\">"
                f"{esc(fmt_int(total))} files uploaded in the last {int(days)} days</p>")
     return "".join(parts) + caption

@@ -59,11 +59,13 @@ from tests.system.stack import (
     SUMMARY,
     AirflowStack,
     RunOutcome,
+    check_celery_provider,
     check_postgres,
     check_redis,
     clean_redis_queue,
     create_database,
     drop_database,
+    drop_stale_databases,
     keep_task_logs,
     sigterm_to_interrupt,
     stack_env,
@@ -71,6 +73,7 @@ from tests.system.stack import (
     stop_all,
     wait_for_dags,
     wait_http,
+    wait_workers_ready,
     write_summary,
 )
 
@@ -84,6 +87,9 @@ def pytest_configure(config: Any) -> None:
 def airflow_stack() -> Iterator[AirflowStack]:
     check_postgres()
     check_redis()
+    check_celery_provider()
+    if stale := drop_stale_databases():
+        SUMMARY["dropped_stale_databases"] = stale
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     started = time.monotonic()
@@ -150,6 +156,7 @@ def airflow_stack() -> Iterator[AirflowStack]:
                 worker_env, tmp))
 
         wait_http(f"{stack.base_url}/api/v2/monitor/health", stack, STARTUP_TIMEOUT)
+        wait_workers_ready(stack, STARTUP_TIMEOUT)
         SUMMARY["stack_startup_seconds"] = round(time.monotonic() - started, 1)
         yield stack
 

@@ -119,6 +119,22 @@ def stop_all(procs: list[Proc]) -> dict[str, int | None]:
 # ----------------------------------------------------------------------------- services
 
 
+def check_celery_provider() -> None:
+    """Fail early, and say why, when the installed celery breaks Airflow's Celery provider."""
+    import importlib
+
+    try:
+        importlib.import_module("airflow.providers.celery.executors.celery_executor_utils")
+    except ImportError as exc:
+        from importlib.metadata import version
+
+        pytest.fail(
+            f"Airflow's Celery provider ({version('apache-airflow-providers-celery')}) cannot "
+            f"import with the installed celery ({version('celery')}): {exc}. The workers would "
+            "crash at start. Pin a celery release the provider supports in requirements.in "
+            "(celery<5.7 for provider 3.26.0) and re-lock (make lock).", pytrace=False)
+
+
 def pg_dsn(dbname: str = "postgres") -> str:
     return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=5"
 
@@ -159,6 +175,33 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(pg_dsn(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_stale_databases() -> list[str]:
+    """Drop databases left by an earlier session that was killed (its pytest pid is gone)."""
+    import psycopg
+
+    dropped = []
+    with psycopg.connect(pg_dsn(), autocommit=True) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname ~ '^ov_sys_(meta|wh)_[0-9]+_'")]
+        for name in names:
+            pid = int(name.split("_")[3])
+            if pid == os.getpid() or _pid_alive(pid):
+                continue
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            dropped.append(name)
+    return dropped
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def clean_redis_queue(queue: str) -> None:
@@ -244,9 +287,13 @@ class AirflowApi:
             run = self.dag_run(dag_id, run_id)
             if run["state"] in ("success", "failed"):
                 return run
+            states = {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+            # The DAGs retry failed tasks after minutes: fail now, with the states.
+            broken = {t: s for t, s in states.items() if s in ("up_for_retry", "failed")}
+            if broken:
+                raise AssertionError(f"{dag_id} run {run_id}: {broken} (all: {states}); task "
+                                     f"logs are kept in {ARTIFACTS / 'airflow-logs'}")
             if time.monotonic() > deadline:
-                states = {ti["task_id"]: ti["state"]
-                          for ti in self.task_instances(dag_id, run_id)}
                 raise AssertionError(f"{dag_id} run {run_id} still {run['state']} after "
                                      f"{timeout:.0f}s; task states {states}")
             if on_wait:
@@ -375,6 +422,23 @@ def keep_task_logs(home: Path) -> None:
 def write_summary() -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str) + "\n")
+
+
+def wait_workers_ready(stack: AirflowStack, timeout: float) -> None:
+    """Both Celery workers consume the queue (else one could take every task)."""
+    deadline = time.monotonic() + timeout
+    names = {name: ARTIFACTS / f"{name.split('@')[0]}.log" for name in stack.workers}
+    while names:
+        stack.check_alive()
+        for name, log_path in list(names.items()):
+            with contextlib.suppress(OSError):
+                if f"{name} ready." in log_path.read_text(errors="replace"):
+                    del names[name]
+        if names and time.monotonic() > deadline:
+            raise AssertionError(f"Celery workers not ready within {timeout:.0f}s: "
+                                 f"{sorted(names)} (see their logs in {ARTIFACTS})")
+        if names:
+            time.sleep(0.5)
 
 
 # ----------------------------------------------------------------------------- the runs

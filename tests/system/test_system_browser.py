@@ -103,6 +103,7 @@ def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: A
             "e => document.getElementById(e.getAttribute('aria-describedby')).textContent")
         assert helper.strip() == description
         expect(dialog.get_by_text(description)).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "trigger-form-default.png")
 
         toggle.locator("xpath=ancestor::label[1]").click()  # the visible switch
         expect(toggle).to_be_checked()

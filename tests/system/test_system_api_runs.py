@@ -16,6 +16,7 @@ from tests.system.stack import BUCKET, SUMMARY
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 
+
 def test_both_dags_are_parsed_and_listed(airflow_stack, api_runs):
     api = airflow_stack.api
     for dag_id in ("ov_afinia", "ov_aire"):
@@ -65,9 +66,10 @@ def test_rows_objects_and_registry_are_in_place(airflow_stack, api_runs):
         registry = dict(((e, s), n) for e, s, n in query(
             conn, "SELECT empresa, upload_status, count(*) FROM data_general.s3_files_registry "
                   "GROUP BY 1, 2"))
+        run_ids = [outcome.run["dag_run_id"] for outcome in api_runs.values()]
         runs = {row[0]: row[1:] for row in query(
             conn, "SELECT empresa, database_only, s3_skipped, status, s3_uploaded "
-                  "FROM data_general.post_processing_runs")}
+                  "FROM data_general.post_processing_runs WHERE run_id = ANY(%s)", run_ids)}
     assert registry == {("afinia", "uploaded"): sample.by_company["afinia"],
                         ("aire", "pending"): sample.by_company["aire"]}
     afinia_files = sample.by_company["afinia"]

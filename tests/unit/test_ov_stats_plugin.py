@@ -1,0 +1,190 @@
+"""The stats page plugin (plugins/ov_stats) without an api-server.
+
+Rendering and registration are checked as plain code; the FastAPI app through
+Starlette's TestClient with the Airflow user dependency overridden. The tests
+marked ``integration`` read a real warehouse (the shared pgserver fixtures).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+if str(PLUGINS) not in sys.path:  # as Airflow does with its plugins folder
+    sys.path.append(str(PLUGINS))
+
+from ov_stats import data, render  # noqa: E402
+from ov_stats.plugin import LazyASGIApp, OvStatsPlugin  # noqa: E402
+
+from extractorov.companies import COMPANIES  # noqa: E402
+
+EVIL = "<script>alert('x')</script>\"&"
+
+
+def test_plugin_declares_the_app_and_a_browse_menu_entry():
+    [app] = OvStatsPlugin.fastapi_apps
+    assert app["url_prefix"] == "/ov-stats"
+    assert not app["url_prefix"].startswith(("/api/v2", "/ui", "/execution", "/auth",
+                                              "/pluginsv2"))
+    assert isinstance(app["app"], LazyASGIApp)
+    [view] = OvStatsPlugin.external_views
+    assert view == {"name": "Oficina Virtual stats", "href": "ov-stats/", "destination": "nav",
+                    "category": "browse", "url_route": "ov-stats"}
+
+
+def test_airflow_loads_the_plugin_once_from_the_plugins_folder():
+    from airflow._shared.plugins_manager.plugins_manager import (
+        _load_plugins_from_plugin_directory,
+    )
+
+    plugins, errors = _load_plugins_from_plugin_directory(str(PLUGINS))
+    assert errors == {}
+    assert [p.name for p in plugins] == ["ov_stats"]
+
+
+def _company(**overrides):
+    company = {
+        "empresa": "afinia", "display_name": "Afinia", "dag_id": "ov_afinia",
+        "by_status": {"uploaded": {"count": 1234, "size_bytes": 5 * 1024 * 1024},
+                      "pre_existing": {"count": 0, "size_bytes": 0},
+                      "pending": {"count": 2, "size_bytes": 10},
+                      "error": {"count": 0, "size_bytes": 0}},
+        "totals": {"count": 1236, "size_bytes": 5 * 1024 * 1024 + 10},
+        "recent_runs": [{"run_id": "manual__2025-10-10",
+                         "logical_date": "2025-10-10T09:00:00+00:00",
+                         "database_only": False, "status": "success", "files_found": 3,
+                         "files_new": 3, "s3_uploaded": 3, "s3_bytes": 2048,
+                         "s3_skipped": False, "updated_at": "2025-10-10T09:05:00+00:00"}],
+        "uploads_per_day": [{"day": "2025-10-10", "files": 3, "bytes": 2048}],
+    }
+    company.update(overrides)
+    return company
+
+
+def test_page_shows_counts_and_exact_bytes():
+    html = render.stats_page({"generated_at": "2025-10-10T14:00:00+00:00", "days": 30,
+                              "companies": [_company()]}, today=date(2025, 10, 10))
+    assert 'data-status="uploaded"' in html
+    assert '>1,234</td>' in html
+    assert f'data-value="{5 * 1024 * 1024}"' in html and "5.00 MiB" in html
+    assert 'data-day="2025-10-10" data-files="3" data-bytes="2048"' in html
+    assert "generated 2025-10-10 09:00 (America/Bogota)" in html
+    assert "<script" not in html  # no scripts at all, and nothing fetched from elsewhere
+    assert "http://" not in html and "https://" not in html
+
+
+def test_everything_rendered_is_escaped():
+    run = {**_company()["recent_runs"][0], "run_id": EVIL, "status": EVIL}
+    html = render.stats_page({"generated_at": None, "days": 30, "companies": [
+        _company(display_name=EVIL, empresa=EVIL, dag_id=EVIL, recent_runs=[run],
+                 by_status={EVIL: {"count": 1, "size_bytes": 1}})]}, today=date(2025, 10, 10))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&quot;&amp;" in html
+    assert render.unavailable_page("unreachable", EVIL).count("&lt;script&gt;") == 1
+
+
+def test_day_axis_fills_missing_days_with_zeros():
+    axis = data.day_axis([{"day": "2025-10-09", "files": 2, "bytes": 5}], 3, date(2025, 10, 10))
+    assert axis == [{"day": "2025-10-08", "files": 0, "bytes": 0},
+                    {"day": "2025-10-09", "files": 2, "bytes": 5},
+                    {"day": "2025-10-10", "files": 0, "bytes": 0}]
+
+
+@pytest.mark.parametrize(("size", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.00 KiB"),
+                                            (3 * 1024**3, "3.00 GiB")])
+def test_human_bytes(size, text):
+    assert render.human_bytes(size) == text
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@pytest.fixture
+def client(monkeypatch):
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.testclient import TestClient
+    from ov_stats import app as app_module
+
+    app = app_module.create_app()
+    app.dependency_overrides[get_user] = lambda: "tester"
+    monkeypatch.setattr(app_module, "readable_companies",
+                        lambda request, user: list(COMPANIES.values()))
+    return TestClient(app)
+
+
+def test_without_a_session_the_page_is_refused():
+    from fastapi.testclient import TestClient
+    from ov_stats.app import create_app
+
+    client = TestClient(create_app())
+    assert client.get("/").status_code == 401
+    assert client.get("/api/stats").status_code == 401
+
+
+def test_unreachable_warehouse_gives_a_message_not_a_trace(client, monkeypatch):
+    from extractorov import dev
+
+    port = dev.free_port()  # nothing listens there
+    monkeypatch.setenv("AIRFLOW_CONN_OV_POSTGRES",
+                       f'{{"conn_type": "postgres", "host": "127.0.0.1", "port": {port}, '
+                       '"login": "postgres", "schema": "nowhere"}')
+    page = client.get("/")
+    assert page.status_code == 503
+    assert "Statistics unavailable" in page.text and "is unreachable" in page.text
+    assert "Traceback" not in page.text
+    body = client.get("/api/stats")
+    assert body.status_code == 503
+    assert body.json()["error"] == "unreachable"
+
+
+def test_missing_connection_is_explained(client, monkeypatch, airflow_db):
+    monkeypatch.delenv("AIRFLOW_CONN_OV_POSTGRES", raising=False)
+    response = client.get("/api/stats")
+    assert response.status_code == 503
+    assert response.json()["error"] == "no_connection"
+    assert "connection &#x27;ov_postgres&#x27; is not defined" in client.get("/").text
+
+
+@pytest.mark.integration
+def test_empty_warehouse_says_no_statistics_yet(client, warehouse):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "No statistics yet" in page.text
+    assert client.get("/api/stats").json()["error"] == "no_schema"
+
+
+@pytest.mark.integration
+def test_page_and_json_show_what_the_warehouse_holds(client, db, landing):
+    from extractorov import pipeline, stats
+    from extractorov.sample import generate_landing
+
+    generate_landing(landing, companies=["afinia"], days=1, requests_per_day=4)
+    afinia = COMPANIES["afinia"]
+    settings = pipeline.Settings(landing_root=landing, settle_seconds=0)
+    summary = pipeline.extract(db, afinia, settings, "run-1")
+    report = stats.build_run_report(
+        run_id="run-<1>", empresa="afinia", dag_id="ov_afinia",
+        logical_date=datetime(2025, 10, 10, 9, tzinfo=UTC), data_interval_start=None,
+        data_interval_end=None, database_only=True,
+        extract={"files_new": summary.files_new, "files_found": summary.files_found},
+        load=None, upload=None, task_states={"upload_s3": "skipped"})
+    stats.record_run(db, report)
+    registry = stats.get_s3_registry_stats(db)
+
+    body = client.get("/api/stats").json()
+    afinia_json = next(c for c in body["companies"] if c["empresa"] == "afinia")
+    pending = registry["by_company_status"]["afinia"]["pending"]
+    assert afinia_json["by_status"]["pending"] == pending
+    assert afinia_json["by_status"]["uploaded"] == {"count": 0, "size_bytes": 0}
+    assert [r["run_id"] for r in afinia_json["recent_runs"]] == ["run-<1>"]
+    assert afinia_json["recent_runs"][0]["files_new"] == summary.files_new
+
+    page = client.get("/").text
+    assert f'data-value="{pending["count"]}">{pending["count"]:,}</td>' in page
+    assert f'data-value="{pending["size_bytes"]}"' in page
+    assert 'data-run-id="run-&lt;1&gt;"' in page
+    assert 'data-empresa="aire"' in page  # every registered company has its section
