@@ -76,29 +76,6 @@ _WINDOW_SECONDS = 55 * 60
 _MAX_STEP_SECONDS = 24.0
 """Average seconds between two requests when the day is not crowded."""
 
-_COMMON_FIELDS: tuple[str, ...] = (
-    "record_number",
-    "sgc_number",
-    "extraction_timestamp",
-    "page_url",
-    "page_title",
-    "numero_radicado",
-    "numero_reclamo_sgc",
-    "fecha",
-    "estado_solicitud",
-    "tipo_pqr",
-    "nic",
-    "documento_identidad",
-    "nombres_apellidos",
-    "correo_electronico",
-    "telefono",
-    "celular",
-    "lectura",
-    "canal_respuesta",
-    "documento_prueba",
-    "cuerpo_reclamacion",
-)
-_AFINIA_EXTRA_FIELDS: tuple[str, ...] = ("finalizar", "adjuntar_archivo", "comentarios")
 _TABLE_LABELS: tuple[str, ...] = ("historial", "lecturas", "pagos", "visitas", "consumos")
 
 _HOMBRES = (
