@@ -30,6 +30,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,38 +237,93 @@ def print_report(dsn_env: dict[str, str]) -> None:
         print(stats.format_registry_stats(stats.get_s3_registry_stats(conn)))
 
 
+def _deliver(scraped: Path, landing: Path, days: set[date]) -> int:
+    """Copy the scraper's files of the given days into the landing folder (as the bot would)."""
+    from extractorov.landing import parse_file_name
+
+    copied = 0
+    for source in sorted(scraped.glob("*/oficina_virtual/processed/*")):
+        name = parse_file_name(source.name)
+        if name is None or name.timestamp is None or name.timestamp.date() not in days:
+            continue
+        target = landing / source.relative_to(scraped)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        copied += 1
+    return copied
+
+
+def _plant_bad_files(landing: Path) -> None:
+    """What a real landing folder also holds: a truncated JSON and a PDF with no JSON."""
+    for empresa in ("afinia", "aire"):
+        processed = landing / empresa / "oficina_virtual" / "processed"
+        (processed / "RE0000000000001_data_20251007_235959.json").write_text(
+            '{"numero_radicado": "2025', encoding="utf-8")
+        (processed / "99999999_20251007_235959.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+        for path in processed.glob("*_20251007_235959.*"):
+            os.utime(path, (1_759_900_000, 1_759_900_000))
+
+
+def _run_dags(state: Path, env: dict[str, str], step: str, database_only: bool) -> int:
+    for dag_id in ("ov_afinia", "ov_aire"):
+        log_file = state / f"{step}-{dag_id}.log"
+        with log_file.open("w") as out:
+            result = subprocess.run(
+                [str(Path(sys.executable).with_name("airflow")), "dags", "test", dag_id,
+                 "-c", json.dumps({"database_only": database_only})],
+                env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
+            )
+        print(f"airflow dags test {dag_id} -c '{{\"database_only\": "
+              f"{str(database_only).lower()}}}': exit code {result.returncode} (log: {log_file})",
+              flush=True)
+        if result.returncode != 0:
+            print(log_file.read_text()[-4000:])
+            return result.returncode
+    return 0
+
+
 def demo(argv: argparse.Namespace) -> int:
+    """Two mornings: day 1 with S3 off (database_only), then the next days with S3 on."""
     from extractorov.sample import generate_landing
 
     state = DEV_DIR / "demo"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    landing = state / "landing"
-    summary = generate_landing(landing, days=argv.days, requests_per_day=argv.requests_per_day)
-    print(f"sample landing data in {landing}: {summary.requests} requests, "
-          f"{summary.json_files} JSON, {summary.pdf_files} PDF, {summary.attachments} attachments")
+    scraped, landing = state / "scraper-output", state / "landing"
+    start = date(2025, 10, 7)
+    summary = generate_landing(scraped, days=argv.days, requests_per_day=argv.requests_per_day,
+                               start=start)
+    print(f"sample scraper output: {summary.requests} requests, {summary.json_files} JSON, "
+          f"{summary.pdf_files} PDF, {summary.attachments} attachments over {argv.days} days "
+          f"({summary.rescraped_same} identical and {summary.rescraped_changed} changed "
+          "re-scrapes)")
     with services(state) as stack:
         env = airflow_env(state / "airflow", landing, stack.env)
         airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL)
-        for dag_id in ("ov_afinia", "ov_aire"):
-            print(f"\n=== airflow dags test {dag_id} ===", flush=True)
-            log_file = state / f"{dag_id}.log"
-            with log_file.open("w") as out:
-                result = subprocess.run(
-                    [str(Path(sys.executable).with_name("airflow")), "dags", "test", dag_id,
-                     "-c", json.dumps({"database_only": False})],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
-                )
-            print(f"{dag_id}: exit code {result.returncode} (full log: {log_file})")
-            if result.returncode != 0:
-                print(log_file.read_text()[-4000:])
-                return result.returncode
+
+        files = _deliver(scraped, landing, {start})
+        _plant_bad_files(landing)
+        print(f"\n=== morning 1: {files} files of {start} + 2 bad files per company; "
+              "database_only=true (S3 off) ===", flush=True)
+        if code := _run_dags(state, env, "1", database_only=True):
+            return code
+        print_report(stack.env)
+
+        later = {start + timedelta(days=d) for d in range(1, argv.days)}
+        files = _deliver(scraped, landing, later)
+        print(f"\n=== morning 2: {files} files of the next {len(later)} days; database_only=false "
+              "(uploads today's files and morning 1's backlog) ===", flush=True)
+        if code := _run_dags(state, env, "2", database_only=False):
+            return code
         print_report(stack.env)
         if stack.moto:
             client = stack.moto.client()
             pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
             count = sum(page.get("KeyCount", 0) for page in pages)
             print(f"\nobjects in s3://{BUCKET}: {count}")
+        quarantined = sorted(p.name for p in landing.glob("*/oficina_virtual/quarantine/*.txt"))
+        print(f"quarantine reason files: {len(quarantined)} (e.g. "
+              f"{landing / 'afinia/oficina_virtual/quarantine' / quarantined[0]})")
     return 0
 
 
