@@ -17,13 +17,18 @@ _AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOK
                   "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION")
 
 
-def prepare() -> Path:
-    """Set the environment for Airflow hooks outside a scheduler; return AIRFLOW_HOME."""
-    if os.environ.get("EXTRACTOROV_BENCH_HOME"):
-        home = Path(os.environ["EXTRACTOROV_BENCH_HOME"])
-    else:
+def prepare() -> tuple[Path, bool]:
+    """Set the environment for Airflow hooks outside a scheduler.
+
+    Returns AIRFLOW_HOME and whether this call created it (child processes reuse
+    their parent's, named by ``EXTRACTOROV_BENCH_HOME``).
+    """
+    created = not os.environ.get("EXTRACTOROV_BENCH_HOME")
+    if created:
         home = Path(tempfile.mkdtemp(prefix="ov-bench-airflow-"))
         os.environ["EXTRACTOROV_BENCH_HOME"] = str(home)
+    else:
+        home = Path(os.environ["EXTRACTOROV_BENCH_HOME"])
     os.environ.update({
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
@@ -36,7 +41,7 @@ def prepare() -> Path:
     })
     for name in _AWS_VARIABLES:
         os.environ.pop(name, None)
-    return home
+    return home, created
 
 
 def peak_rss_reset() -> bool:

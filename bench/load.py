@@ -220,21 +220,25 @@ class Runner:
         update = (f"UPDATE {self.table} SET "
                   f"{', '.join(f'{columns[i]} = %s' for i in others)}, updated_at = now() "
                   "WHERE numero_radicado = %s")
+        by_hash = f"SELECT 1 FROM {self.table} WHERE hash_contenido = %s"
+        by_key = f"SELECT 1 FROM {self.table} WHERE numero_radicado = %s"
         counts = {"inserted": 0, "updated": 0, "duplicates": 0}
+        # prepare=False: every statement planned afresh, as with the old system's psycopg2.
+        # (A server-side prepared plan made while the table is empty keeps seq-scanning it
+        # as it grows: that would make this baseline quadratic, i.e. unfairly slow.)
         with runtime.warehouse_connection() as conn, conn.cursor() as cur:
             for done, row in enumerate(_rows(manifest, columns, jsonb=True), start=1):
-                cur.execute(f"SELECT 1 FROM {self.table} WHERE hash_contenido = %s",
-                            (row[content],))
+                cur.execute(by_hash, (row[content],), prepare=False)
                 if cur.fetchone():
                     counts["duplicates"] += 1
                 else:
-                    cur.execute(f"SELECT 1 FROM {self.table} WHERE numero_radicado = %s",
-                                (row[key],))
+                    cur.execute(by_key, (row[key],), prepare=False)
                     if cur.fetchone():
-                        cur.execute(update, [row[i] for i in others] + [row[key]])
+                        cur.execute(update, [row[i] for i in others] + [row[key]],
+                                    prepare=False)
                         counts["updated"] += 1
                     else:
-                        cur.execute(insert, row)
+                        cur.execute(insert, row, prepare=False)
                         counts["inserted"] += 1
                 if done % 100 == 0:
                     conn.commit()

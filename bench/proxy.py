@@ -67,8 +67,14 @@ async def _forward_delayed(reader: asyncio.StreamReader, writer: asyncio.StreamW
 
 
 async def _serve(upstream_port: int, delay: float) -> None:
+    running: set[asyncio.Task] = set()  # strong references: asyncio keeps only weak ones
+
     async def handle(client_reader: asyncio.StreamReader,
                      client_writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
+            task.add_done_callback(running.discard)
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
         except OSError:

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -312,7 +313,7 @@ def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
                 "vs_per_record": round(rate / by["per_record"]["records_per_second"], 2),
             })
     return {"dataset": {"empresa": LOAD_EMPRESA, "requests": requests,
-                        "files": extracted.files_found, **gen},
+                        "files": extracted.files_found, "generation": gen},
             "backfill_extract": extract, "results": results, "ratios": ratios,
             "peak_rss_measured_per_case": child["peak_rss_reset"]}
 
@@ -433,7 +434,7 @@ def bench_s3(mode: Mode, stack: Services, data: Path, progress: ProgressLog) -> 
     log(f"  s3 moto ceiling (no proxy, 16 threads): {results['moto_ceiling']['files_per_second']}")
 
     return {"dataset": {"empresa": S3_EMPRESA, "files": n, "bytes": size,
-                        "average_kib": round(size / n / 1024, 1), **gen},
+                        "average_kib": round(size / n / 1024, 1), "generation": gen},
             "proxy_delay_ms": PROXY_DELAY * 1000, "round_trip": rtt, **results,
             "ratio_vs_stock": round(results["project_new"]["files_per_second"]
                                     / results["stock_new"]["files_per_second"], 2)}
@@ -771,7 +772,8 @@ def _versions() -> dict[str, str]:
 
 
 def run(mode: Mode, output: Path, data: Path) -> dict[str, Any]:
-    env.prepare()
+    home, created_home = env.prepare()
+    warnings.simplefilter("ignore", DeprecationWarning)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
@@ -802,6 +804,8 @@ def run(mode: Mode, output: Path, data: Path) -> dict[str, Any]:
         results["dag_parsing"] = bench_dag_parsing(mode)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if created_home:
+            shutil.rmtree(home, ignore_errors=True)
     results["targets"] = evaluate(mode, results)
     results["seconds"] = round(time.monotonic() - started, 1)
     output.parent.mkdir(parents=True, exist_ok=True)

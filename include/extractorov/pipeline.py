@@ -118,6 +118,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     conn.commit()
     folders = company_folders(settings.landing_root, company.empresa)
     summary = ExtractSummary()
+    log.info("extract: scanning %s", folders.processed)
     found = scan(folders.processed, settle_seconds=settings.settle_seconds)
     summary.files_in_progress = len(found.in_progress)
     summary.files_found = len(found.files) + len(found.not_regular)
@@ -144,8 +145,12 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
         reject(path, "not a regular file (symbolic link or device); links are never followed: "
                      "copy the real file into processed/")
 
+    log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
+             len(known))
     groups: dict[str, _Group] = {}
-    for file in found.files:
+    classify = Progress("extract (classify)", len(found.files))
+    for scanned, file in enumerate(found.files, start=1):
+        classify.update(scanned)
         name = parse_file_name(file.name)
         if name is None:
             reject(file.path, "file name does not match the scraper's patterns "
@@ -234,6 +239,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     path = manifest_path(settings, company, run_id)
     _write_manifest(path, company, settings, latest, files_of)
     summary.manifest = str(path)
+    log.info("extract: registering %d files as pending", len(entries))
     summary.files_registered = registry.register_pending(conn, entries)
     conn.commit()
     summary.seconds = round(time.monotonic() - started, 3)
@@ -376,10 +382,14 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
     progress = Progress("load_db", header["records"])
 
     def records() -> Iterator[Record]:
+        done = 0
         for done, line in enumerate(lines, start=1):
             filenames.extend(line["files"])
             progress.update(done)
             yield Record.from_manifest(line["record"])
+        progress.update(done, force=True)
+        log.info("load_db: %d records staged; upserting and marking their JSON files loaded",
+                 done)
 
     try:
         outcome = warehouse.upsert_records(conn, company, records())

@@ -100,7 +100,7 @@ def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownF
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
             (empresa, bucket),
         )
-        return {row[0]: KnownFile(row[1], row[2], row[3]) for row in cur}
+        return {row[0]: KnownFile(row[1], row[2], row[3]) for row in cur.fetchall()}
 
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:

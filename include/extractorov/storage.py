@@ -172,7 +172,7 @@ class UploadTotals:
 class Progress:
     """Logs done / total, rate and time left at most every ``every`` seconds."""
 
-    def __init__(self, label: str, total: int, every: float = 10.0,
+    def __init__(self, label: str, total: int, every: float = 5.0,
                  logger: logging.Logger = log) -> None:
         self.label, self.total, self.every, self.log = label, total, every, logger
         self.started = self.last = time.monotonic()
@@ -305,7 +305,7 @@ def upload_files(
     workers: int = 16,
     flush_every: int = 200,
     sse_kms_key_id: str | None = None,
-    progress_every: float = 10.0,
+    progress_every: float = 5.0,
 ) -> UploadTotals:
     """Upload concurrently with one client; hand results back in batches.
 

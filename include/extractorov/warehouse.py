@@ -24,7 +24,11 @@ from extractorov.records import Record, table_columns
 
 SCHEMA = "data_general"
 _SCHEMA_LOCK = 0x0E0C_5C4E  # advisory lock key for schema migrations
-BASE_MIGRATIONS: tuple[str, ...] = ("001_base.sql", "002_reconcile.sql")
+BASE_MIGRATIONS: tuple[str, ...] = (
+    "001_base.sql",
+    "002_reconcile.sql",
+    "003_registry_fillfactor.sql",
+)
 COMPANY_MIGRATION = "company_table.sql"
 
 

@@ -28,7 +28,8 @@ def _run(db, settings, company=AFINIA, run_id="run-1"):
 
 def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
-    assert applied == ["001_base.sql", "002_reconcile.sql", "company_table.sql:ov_afinia",
+    assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
+                       "company_table.sql:ov_afinia",
                        "company_table.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
     afinia_columns = {r[0] for r in query(

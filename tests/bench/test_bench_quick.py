@@ -1,0 +1,120 @@
+"""Runs the quick benchmark once so it never rots (``make bench-quick``).
+
+Asserts the structure of ``results.json`` and that every count is exact; never
+a timing (timings depend on the machine; ``docs/performance.md`` has them).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("bench")
+    output = tmp / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--output", str(output),
+         "--data-dir", str(tmp / "data")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "## Targets" in done.stdout  # the printed table
+    return json.loads(output.read_text())
+
+
+def test_results_have_every_section(results):
+    assert results["mode"] == "quick"
+    for key in ("started", "seconds", "parameters", "machine", "load", "s3", "incremental",
+                "dag_parsing", "targets"):
+        assert key in results, key
+    for target in results["targets"]:
+        assert set(target) == {"target", "value", "met"}
+        assert isinstance(target["met"], bool)
+
+
+def test_load_counts_are_exact_for_every_method_size_and_case(results):
+    load = results["load"]
+    sizes = results["parameters"]["load_sizes"]
+    by = {(r["method"], r["size"], r["case"]): r for r in load["results"]}
+    assert len(by) == len(load["results"]) == 3 * 3 * len(sizes)
+    for size in sizes:
+        changed = size // 10
+        expected = {"all_new": (size, 0, 0), "rerun": (0, 0, size),
+                    "changed": (0, changed, size - changed)}
+        for case, counts in expected.items():
+            for method in ("project", "per_record"):
+                r = by[(method, size, case)]
+                assert (r["inserted"], r["updated"], r["duplicates"]) == counts, (method, case)
+                assert r["counts_exact"] is True
+                assert r["rows_in_table"] == size
+            stock = by[("stock", size, case)]
+            assert stock["counts_exact"] is None and stock["rows_in_table"] == size
+            for method in ("project", "stock", "per_record"):
+                r = by[(method, size, case)]
+                assert r["seconds"] > 0 and r["records_per_second"] > 0
+                assert r["peak_rss_mb"] > 0
+        assert by[("project", size, "all_new")]["json_files_marked_loaded"] == size
+        assert by[("project", size, "rerun")]["json_files_marked_loaded"] == 0
+    ratios = {(r["size"], r["case"]) for r in load["ratios"]}
+    assert ratios == {(s, c) for s in sizes for c in ("all_new", "rerun", "changed")}
+    extract = load["backfill_extract"]
+    assert extract["files"] == 2 * load["dataset"]["requests"]
+    assert extract["records"] == load["dataset"]["requests"]
+
+
+def test_s3_request_counts_per_file(results):
+    s3 = results["s3"]
+    n = results["parameters"]["s3_files"]
+    assert s3["dataset"]["files"] == n
+    new = s3["project_new"]
+    assert (new["files"], new["uploaded"], new["errors"]) == (n, n, 0)
+    assert new["requests"] == {"ListObjectsV2": 1, "PutObject": n}  # preflight + one PUT each
+    assert new["requests_per_file"] == 1.0
+    assert s3["project_registered"]["files"] == 0
+    assert s3["project_registered"]["requests_total"] == 0
+    again = s3["project_in_bucket_not_registry"]
+    # Objects this pipeline put itself are recorded "uploaded", others "pre_existing".
+    assert (again["pre_existing"] + again["uploaded"], again["errors"]) == (n, 0)
+    assert again["requests"] == {"ListObjectsV2": 1, "PutObject": n, "HeadObject": n}
+    assert s3["stock_new"]["requests"] == {"PutObject": n}
+    sample = s3["stock_already_uploaded"]
+    assert sample["requests"] == {"PutObject": sample["files"]}
+    assert s3["moto_ceiling"]["files"] == n
+
+
+def test_incremental_run_touches_nothing_of_the_backlog(results):
+    params = results["parameters"]
+    rows = results["incremental"]["results"]
+    new_files = 2 * params["incremental_new_requests"]
+    assert [(r["handled_files"], r["case"]) for r in rows] == [
+        (h, case) for h in params["incremental_handled"]
+        for case in (f"{new_files}_new", "nothing_new")]
+    for r in rows:
+        assert r["files_handled_before"] >= r["handled_files"]
+        assert r["rows_written_for_backlog"] == 0
+        assert r["s3_requests_for_backlog"] == 0
+        if r["case"] == "nothing_new":
+            assert (r["new_files"], r["rows_written"], r["s3_requests_total"]) == (0, 0, 0)
+        else:
+            assert r["new_files"] == new_files
+            assert r["db_inserted"] == params["incremental_new_requests"]
+            assert r["s3_uploaded"] == new_files
+            assert r["s3_requests"] == {"ListObjectsV2": 1, "PutObject": new_files}
+
+
+def test_every_dag_file_is_parsed(results):
+    files = {f["file"]: f for f in results["dag_parsing"]["files"]}
+    assert set(files) == {f"dags/{p.name}" for p in (ROOT / "dags").glob("*.py")}
+    for f in files.values():
+        assert f["dags"], f["file"]
+        assert f["parse_beyond_import_airflow_ms"] > 0
