@@ -240,10 +240,19 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     _write_manifest(path, company, settings, latest, files_of)
     summary.manifest = str(path)
     log.info("extract: registering %d files as pending", len(entries))
-    summary.files_registered = registry.register_pending(conn, entries)
+    summary.files_registered = registry.register_pending(
+        conn, _with_progress("extract (register)", entries))
     conn.commit()
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
+
+
+def _with_progress(label: str, items: list[RegistryEntry]) -> Iterator[RegistryEntry]:
+    progress = Progress(label, len(items))
+    for done, item in enumerate(items, start=1):
+        progress.update(done)
+        yield item
+    progress.update(len(items), force=bool(items))
 
 
 def _sgcs_being_written(names: list[str]) -> set[str]:
