@@ -165,6 +165,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
             continue
         group = groups.setdefault(name.sgc, _Group())
         (group.data if name.kind is FileKind.DATA else group.companions).append((file, name))
+    classify.update(len(found.files), force=bool(found.files))
     summary.files_new = sum(len(g.data) + len(g.companions) for g in groups.values())
 
     writing_sgcs = _sgcs_being_written(found.in_progress)
