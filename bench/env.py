@@ -11,10 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from extractorov import dev
+
 ROOT = Path(__file__).resolve().parents[1]
 
-_AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                  "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION")
 
 
 def prepare() -> tuple[Path, bool]:
@@ -29,18 +29,7 @@ def prepare() -> tuple[Path, bool]:
         os.environ["EXTRACTOROV_BENCH_HOME"] = str(home)
     else:
         home = Path(os.environ["EXTRACTOROV_BENCH_HOME"])
-    os.environ.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "XDG_RUNTIME_DIR": str(home),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-    })
-    for name in _AWS_VARIABLES:
-        os.environ.pop(name, None)
+    dev.isolate_process(home)
     return home, created
 
 

@@ -23,26 +23,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 # Airflow reads its configuration when first imported: set it before any test imports it.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ov-airflow-home-"))
-os.environ.update({
-    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "XDG_RUNTIME_DIR": str(_AIRFLOW_HOME),
-    "AWS_SHARED_CREDENTIALS_FILE": str(_AIRFLOW_HOME / "no-aws-credentials"),
-    "AWS_CONFIG_FILE": str(_AIRFLOW_HOME / "no-aws-config"),
-})
-for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-              "AWS_DEFAULT_REGION", "AWS_REGION"):
-    os.environ.pop(_name, None)
+# (extractorov.dev imports only the standard library at module level.)
+from extractorov import dev
 
-from extractorov import dev  # noqa: E402  (after the environment is set)
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ov-airflow-home-"))
+dev.isolate_process(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 _counter = itertools.count()
 

@@ -188,17 +188,41 @@ def services(state_dir: Path, *, fresh: bool = True) -> Iterator[LocalStack]:
         yield stack
 
 
-def airflow_env(home: Path, landing_root: Path, extra: dict[str, str]) -> dict[str, str]:
-    """Environment for Airflow commands run against this project."""
-    env = dict(os.environ)
-    env.update({
+AMBIENT_AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                         "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION")
+
+
+def project_airflow_settings(home: Path) -> dict[str, str]:
+    """Airflow pointed at this project's dags/ and plugins/, with its home in ``home``."""
+    return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def isolate_process(home: Path) -> None:
+    """For tests and benchmarks: this project's Airflow, and no AWS credentials from the
+    machine (files, variables, instance metadata), so only the connections count."""
+    os.environ.update({
+        **project_airflow_settings(home),
+        "XDG_RUNTIME_DIR": str(home),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+    })
+    for name in AMBIENT_AWS_VARIABLES:
+        os.environ.pop(name, None)
+
+
+def airflow_env(home: Path, landing_root: Path, extra: dict[str, str]) -> dict[str, str]:
+    """Environment for Airflow commands run against this project."""
+    env = dict(os.environ)
+    env.update({
+        **project_airflow_settings(home),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
-        "AWS_EC2_METADATA_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT / "include"),
                                                     env.get("PYTHONPATH")])),
         # `airflow standalone` starts its components as `airflow …` from PATH.

@@ -190,11 +190,3 @@ _UPSERT = """
     FROM upserted
 """
 
-
-def count_rows(conn: Connection, company: Company) -> int:
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(SCHEMA, company.table))
-        )
-        return cur.fetchone()[0]
-

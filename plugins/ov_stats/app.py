@@ -62,6 +62,14 @@ async def read_stats(companies: list[Any]) -> dict[str, Any]:
         ) from None
 
 
+async def stats_for(request: Request, user: Any) -> dict[str, Any]:
+    """The snapshot of the companies this user may read (empty when none)."""
+    companies = await asyncio.to_thread(readable_companies, request, user)
+    if not companies:
+        return {"generated_at": None, "days": DAYS, "companies": []}
+    return await read_stats(companies)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Oficina Virtual stats",
@@ -72,10 +80,8 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     async def stats_page(request: Request, user: GetUserDep) -> HTMLResponse:
-        companies = await asyncio.to_thread(readable_companies, request, user)
         try:
-            snapshot = await read_stats(companies) if companies else {
-                "generated_at": None, "days": DAYS, "companies": []}
+            snapshot = await stats_for(request, user)
         except StatsUnavailable as exc:
             return HTMLResponse(render.unavailable_page(exc.kind, exc.message),
                                 status_code=exc.http_status, headers=NO_STORE)
@@ -83,10 +89,8 @@ def create_app() -> FastAPI:
 
     @app.get("/api/stats")
     async def stats_json(request: Request, user: GetUserDep) -> JSONResponse:
-        companies = await asyncio.to_thread(readable_companies, request, user)
         try:
-            snapshot = await read_stats(companies) if companies else {
-                "generated_at": None, "days": DAYS, "companies": []}
+            snapshot = await stats_for(request, user)
         except StatsUnavailable as exc:
             return JSONResponse({"error": exc.kind, "message": exc.message, "companies": []},
                                 status_code=exc.http_status, headers=NO_STORE)
