@@ -34,6 +34,12 @@ VARIABLES: dict[str, str] = {
     "ov_landing_settle_seconds": "30",
     "ov_s3_upload_workers": "16",
     "ov_s3_kms_key_id": "",
+    "ov_bot_timezone": "America/Bogota",
+    "ov_orphan_after_hours": "72",
+    "ov_bot_workdir": "",
+    "ov_bot_timeout_minutes": "90",
+    "ov_landing_quiet_minutes": "10",
+    "ov_landing_wait_minutes": "120",
 }
 """Every Variable the pipeline reads, with its default (read at run time only)."""
 
