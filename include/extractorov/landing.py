@@ -9,11 +9,13 @@ Layout per company (``domain.md``)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import mimetypes
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from functools import cached_property
 from operator import itemgetter
@@ -23,9 +25,19 @@ from extractorov.records import BOGOTA
 
 _TS = r"(?P<ts>\d{8}_\d{6})"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # Order matters: an attachment name also matches the detail-PDF pattern.
+    # Order matters: the first match wins.
+    # The download manager's list of a session's requests (a JSON array), before
+    # ``{sgc}_data_{ts}`` which it also matches (with "sgc" ``{empresa}_pqr``).
+    ("lista", re.compile(rf"(?P<sgc>[A-Za-z0-9]+)_pqr_data_{_TS}\.json\Z")),
+    # An older bot: ``pqr_data_{sgc}_{ts}.json``.
+    ("data", re.compile(rf"pqr_data_(?P<sgc>.+)_{_TS}\.json\Z")),
+    # The bot's request JSON (also an older bot's ``pqr_{n}_data_{ts}.json``).
     ("data", re.compile(rf"(?P<sgc>.+)_data_{_TS}\.json\Z")),
-    ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>pdf|jpe?g|png|docx?)\Z", re.I)),
+    # Attachments keep the portal file's extension, case and all: any 1-10 letters/digits.
+    # Before the detail PDF: ``{sgc}_adjunto_{ts}.pdf`` also matches ``{sgc}_{ts}.pdf``.
+    ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>[A-Za-z0-9]{{1,10}})\Z")),
+    # An older bot's detail PDF: ``{sgc}_PQR_{n}_{ts}.pdf``.
+    ("detalle", re.compile(rf"(?P<sgc>.+?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
@@ -36,9 +48,41 @@ CONTENT_TYPES: dict[str, str] = {
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
     "png": "image/png",
+    "gif": "image/gif",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+    "heic": "image/heic",
+    "webp": "image/webp",
+    "txt": "text/plain",
+    "csv": "text/csv",
     "doc": "application/msword",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "zip": "application/zip",
+    "rar": "application/vnd.rar",
+    "7z": "application/x-7z-compressed",
+    "msg": "application/vnd.ms-outlook",
+    "eml": "message/rfc822",
+    "mp3": "audio/mpeg",
+    "mp4": "video/mp4",
 }
+"""Content types by lower-case extension. Python's built-in table (never the host's
+``/etc/mime.types``, so every worker agrees) answers the rest; unknown ones are
+``application/octet-stream``."""
+
+_BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())
+
+
+def content_type_for(extension: str) -> str:
+    ext = extension.lower()
+    known = CONTENT_TYPES.get(ext)
+    if known:
+        return known
+    guessed, _ = _BUILTIN_TYPES.guess_type(f"file.{ext}", strict=False)
+    return guessed or "application/octet-stream"
 
 
 class FileKind(StrEnum):
@@ -48,9 +92,13 @@ class FileKind(StrEnum):
     """The detail page printed to PDF."""
     ADJUNTO = "adjunto"
     """The customer's evidence file."""
+    LISTA = "lista"
+    """The download manager's list of a session's requests: not one request."""
 
 
 _KINDS: dict[str, FileKind] = {kind.value: kind for kind in FileKind}
+DOCUMENT_KINDS = frozenset({FileKind.DETALLE, FileKind.ADJUNTO})
+"""The files that belong to a request JSON and go to its S3 folder."""
 
 
 @dataclass(frozen=True)
@@ -59,21 +107,24 @@ class FileName:
 
     kind: FileKind
     sgc: str
+    """The SGC part of the name: a real SGC or the bot's placeholder (``PQR_4_ERROR``)."""
     timestamp: datetime | None
     extension: str
+    """Lower case (the name itself keeps its case)."""
 
     @property
     def content_type(self) -> str:
-        return CONTENT_TYPES.get(self.extension, "application/octet-stream")
+        return content_type_for(self.extension)
 
 
-def parse_file_name(name: str) -> FileName | None:
-    """Classify a scraper file name, or ``None`` if it is none of the three kinds.
+def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None:
+    """Classify a scraper file name, or ``None`` if it is none of the known kinds.
 
     The scraper never writes control or format characters (newline, tab, ESC,
     bidi overrides), bytes that are not UTF-8 (surrogate escapes) or a backslash
     (a Windows path unzipped on Linux): such a name is not its output, and could
-    not be an S3 key or one line of a reason file.
+    not be an S3 key or one line of a reason file. ``bot_timezone`` is the zone of
+    the bot host's naive clock (Variable ``ov_bot_timezone``).
     """
     if not name.isprintable() or "\\" in name:
         return None
@@ -83,14 +134,14 @@ def parse_file_name(name: str) -> FileName | None:
             return FileName(
                 kind=_KINDS[kind],
                 sgc=match["sgc"],
-                timestamp=_file_timestamp(match["ts"]),
+                timestamp=_file_timestamp(match["ts"], bot_timezone),
                 extension=name.rsplit(".", 1)[-1].lower(),
             )
     return None
 
 
-def _file_timestamp(text: str) -> datetime | None:
-    """``YYYYMMDD_HHMMSS`` (Bogotá) → aware datetime, or ``None`` if no such moment.
+def _file_timestamp(text: str, tz: tzinfo = BOGOTA) -> datetime | None:
+    """``YYYYMMDD_HHMMSS`` (the bot's clock) → aware datetime, or ``None`` if no such moment.
 
     Every file of a scan goes through here, so the common case (ASCII digits) is
     built directly, ~5x faster than ``strptime``; the result is the same: each
@@ -101,11 +152,11 @@ def _file_timestamp(text: str) -> datetime | None:
     if text.isascii():
         try:
             return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]),
-                            int(text[11:13]), int(text[13:15]), tzinfo=BOGOTA)
+                            int(text[11:13]), int(text[13:15]), tzinfo=tz)
         except ValueError:
             return None
     try:
-        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
+        return datetime.strptime(text, "%Y%m%d_%H%M%S").replace(tzinfo=tz)
     except ValueError:
         return None
 
@@ -264,3 +315,68 @@ def printable(text: str) -> str:
         else:
             out.append(ascii(ch)[1:-1])
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    """A file in ``quarantine/`` and what its reason file says."""
+
+    path: Path
+    reason_path: Path
+    original_name: str
+    """The name it had in ``processed/`` (the reason file's ``file:`` line)."""
+    reason: str
+
+
+def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
+    """Every quarantined file that still has its reason file (one small read each)."""
+    if not folders.quarantine.is_dir():
+        return []
+    found: list[QuarantinedFile] = []
+    with os.scandir(folders.quarantine) as entries:
+        reason_files = [e.name for e in entries
+                        if e.name.endswith(_REASON_SUFFIX) and e.is_file(follow_symlinks=False)]
+    for reason_name in sorted(reason_files):
+        reason_path = folders.quarantine / reason_name
+        try:
+            fields = _reason_fields(reason_path)
+        except (OSError, UnicodeDecodeError):
+            continue
+        original = fields.get("file", "")
+        path = reason_path.with_name(reason_name.removesuffix(_REASON_SUFFIX))
+        if original and os.path.lexists(path):
+            found.append(QuarantinedFile(path, reason_path, original, fields.get("reason", "")))
+    return found
+
+
+def _reason_fields(path: Path) -> dict[str, str]:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, encoding="utf-8") as handle:
+        text = handle.read(64 * 1024)
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key not in fields:
+            fields[key] = value
+    return fields
+
+
+def readmit(entry: QuarantinedFile, folders: CompanyFolders) -> bool:
+    """Move a quarantined file back to ``processed/`` under its name; drop its reason.
+
+    Only a regular file whose original name is printable (so the reason file spells
+    it exactly) and free in ``processed/`` comes back; anything else stays as it is.
+    """
+    name = entry.original_name
+    if (not name.isprintable() or "/" in name or "\\" in name or name in {".", ".."}
+            or entry.path.is_symlink() or not entry.path.is_file()):
+        return False
+    target = folders.processed / name
+    if os.path.lexists(target):
+        return False
+    folders.processed.mkdir(parents=True, exist_ok=True)
+    os.replace(entry.path, target)
+    # A crash here leaves a reason file without its file: harmless, read_quarantine skips it.
+    with contextlib.suppress(FileNotFoundError):
+        entry.reason_path.unlink()
+    return True

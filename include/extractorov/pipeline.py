@@ -16,6 +16,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,25 @@ from psycopg import Connection
 from extractorov import registry, warehouse
 from extractorov.companies import Company
 from extractorov.landing import (
+    DOCUMENT_KINDS,
     IN_PROGRESS_SUFFIXES,
+    CompanyFolders,
     FileKind,
+    FileName,
     LandingFile,
+    Scan,
     company_folders,
     parse_file_name,
     printable,
     quarantine,
+    read_quarantine,
+    readmit,
     scan,
     sha256_bytes,
     sha256_file,
 )
-from extractorov.records import MAX_JSON_BYTES, InvalidRecord, Record, parse_record
+from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
+from extractorov.records import BOGOTA, MAX_JSON_BYTES, InvalidRecord, Record, parse_record
 from extractorov.registry import RegistryEntry
 from extractorov.storage import (
     Progress,
@@ -44,8 +52,11 @@ from extractorov.storage import (
     UnsafeKey,
     company_prefix,
     preflight,
+    request_folder,
     s3_key,
     s3_url,
+    sgc_of_folder,
+    split_key,
     upload_files,
 )
 
@@ -68,6 +79,10 @@ class Settings:
     upload_workers: int = 16
     sse_kms_key_id: str | None = None
     aws_conn_id: str = "aws_default"
+    bot_timezone: tzinfo = BOGOTA
+    """Zone of the bot host's naive clock (file-name stamps, ``extraction_timestamp``)."""
+    orphan_after_hours: float = 72.0
+    """A document waiting longer than this for its request JSON is reported by reconcile."""
 
 
 # --------------------------------------------------------------------------- extract
@@ -80,23 +95,23 @@ class ExtractSummary:
     files_handled_before: int = 0
     files_new: int = 0
     files_in_progress: int = 0
+    files_waiting: int = 0
+    """Documents left in ``processed/`` for a later run: their request JSON is not there
+    yet, or which request owns them cannot be told for sure."""
+    files_readmitted: int = 0
+    """Files an earlier version quarantined under rules since retired, moved back."""
     files_quarantined: int = 0
     files_vanished: int = 0
     files_registered: int = 0
     records_found: int = 0
     records: int = 0
     records_superseded: int = 0
+    records_incomplete: int = 0
+    """Records loaded with fields the bot left blank (``fecha``, a real SGC)."""
+    incomplete_fields: dict[str, int] = field(default_factory=dict)
     bytes_new: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-@dataclass
-class _Group:
-    """The new files of one SGC number (from the file names) in this run."""
-
-    data: list[tuple[LandingFile, Any]] = field(default_factory=list)
-    companions: list[tuple[LandingFile, Any]] = field(default_factory=list)
 
 
 def manifest_path(settings: Settings, company: Company, run_id: str) -> Path:
@@ -107,145 +122,324 @@ def manifest_path(settings: Settings, company: Company, run_id: str) -> Path:
     )
 
 
+# Quarantine reasons: "<code>: <what to do>". The code (before the colon) is what the
+# run summary counts; the rest tells the operator what to do. Never a value.
+NAME_NOT_RECOGNISED = (
+    "file name not recognised: it matches none of the bot's patterns ({sgc}_data_{ts}.json, "
+    "{sgc}_{ts}.pdf, {sgc}_adjunto_{ts}.{ext} with a 1-10 letter/digit extension, and the "
+    "older pqr_data_{sgc}_{ts}.json, pqr_{n}_data_{ts}.json, {sgc}_PQR_{n}_{ts}.pdf)"
+)
+LIST_FILE = (
+    "download manager's list file: {empresa}_pqr_data_{ts}.json is the bot's list of a "
+    "session's requests (a JSON array), not one request; each request arrives as its own "
+    "{sgc}_data_{ts}.json, so nothing in it is lost by leaving it here"
+)
+EMPTY_FILE = "empty file: 0 bytes (the bot was stopped while writing it)"
+NOT_REGULAR = ("not a regular file: a symbolic link or device; links are never followed: "
+               "copy the real file into processed/")
+UNSAFE_NAME = "file name cannot be used in an S3 key"
+
+RETIRED_REASONS = (
+    "no request JSON with the same SGC number",
+    "its request JSON (same SGC in the file name) was quarantined",
+    "file name does not match the scraper's patterns",
+)
+"""Reasons earlier versions quarantined files for that the current rules do not: such
+files are moved back to ``processed/`` so an upgrade needs no manual file moves."""
+
+
+@dataclass
+class _Run:
+    """What one extract run carries between its phases."""
+
+    company: Company
+    settings: Settings
+    run_id: str
+    folders: CompanyFolders
+    summary: ExtractSummary
+    entries: list[RegistryEntry] = field(default_factory=list)
+    latest: dict[str, Record] = field(default_factory=dict)
+    files_of: dict[str, list[str]] = field(default_factory=dict)
+
+    def parse(self, name: str) -> FileName | None:
+        return parse_file_name(name, self.settings.bot_timezone)
+
+    def reject(self, path: Path, reason: str) -> bool:
+        """Quarantine with a reason; False when the file vanished meanwhile."""
+        try:
+            quarantine(path, reason, self.folders, run_id=self.run_id)
+        except FileNotFoundError:
+            self.vanished(path)
+            return False
+        self.summary.files_quarantined += 1
+        code = reason.split(":")[0]
+        self.summary.quarantine_reasons[code] = self.summary.quarantine_reasons.get(code, 0) + 1
+        log.warning("quarantined %s: %s", printable(path.name), reason)
+        return True
+
+    def vanished(self, path: Path) -> None:
+        # Moved away by someone while we ran: nothing to track; a later run sees it if back.
+        self.summary.files_vanished += 1
+        log.warning("%s disappeared from processed/ during the run; skipped",
+                    printable(path.name))
+
+    def key(self, folder: str, filename: str) -> str:
+        return s3_key(self.settings.base_path, self.company.empresa, folder, filename)
+
+
 def extract(conn: Connection, company: Company, settings: Settings, run_id: str) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
 
-    Files the registry already has (and, for request JSONs, already loaded)
-    are skipped without being read, so the cost follows new data only.
+    Phases: re-admit files retired rules quarantined → classify → read the
+    request JSONs → place the PDFs and attachments with their requests →
+    register and write the manifest. Files the registry already has (and, for
+    request JSONs, already loaded) are skipped without being read, so the cost
+    follows new data only.
     """
     started = time.monotonic()
     warehouse.ensure_schema(conn)
     conn.commit()
-    folders = company_folders(settings.landing_root, company.empresa)
-    summary = ExtractSummary()
-    log.info("extract: scanning %s", folders.processed)
-    found = scan(folders.processed, settle_seconds=settings.settle_seconds)
+    run = _Run(company, settings, run_id, company_folders(settings.landing_root, company.empresa),
+               ExtractSummary())
+    summary = run.summary
+    log.info("extract: scanning %s", run.folders.processed)
+    known = registry.known_files(conn, company.empresa, settings.bucket)
+    found = scan(run.folders.processed, settle_seconds=settings.settle_seconds)
+    if _readmit_quarantined(run, found, known):
+        found = scan(run.folders.processed, settle_seconds=settings.settle_seconds)
     summary.files_in_progress = len(found.in_progress)
     summary.files_found = len(found.files) + len(found.not_regular)
-    known = registry.known_files(conn, company.empresa, settings.bucket)
-
-    def reject(path: Path, reason: str) -> None:
-        try:
-            quarantine(path, reason, folders, run_id=run_id)
-        except FileNotFoundError:
-            vanished(path)
-            return
-        summary.files_quarantined += 1
-        key = reason.split(":")[0]
-        summary.quarantine_reasons[key] = summary.quarantine_reasons.get(key, 0) + 1
-        log.warning("quarantined %s: %s", printable(path.name), reason)
-
-    def vanished(path: Path) -> None:
-        # Moved away by someone while we ran: nothing to track; a later run sees it if back.
-        summary.files_vanished += 1
-        log.warning("%s disappeared from processed/ during the run; skipped",
-                    printable(path.name))
-
     for path in found.not_regular:
-        reject(path, "not a regular file (symbolic link or device); links are never followed: "
-                     "copy the real file into processed/")
-
+        run.reject(path, NOT_REGULAR)
     log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
              len(known))
-    groups: dict[str, _Group] = {}
-    classify = Progress("extract (classify)", len(found.files))
-    for scanned, file in enumerate(found.files, start=1):
+
+    new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
+    marks = _json_marks(run, known, found.in_progress, empty_jsons)
+    progress = Progress("extract", summary.files_new)
+    _read_requests(run, new_jsons, marks, progress)
+    _place_documents(run, new_docs, known, marks, progress)
+    progress.update(summary.files_new, force=summary.files_new > 0)
+    # "New" is what this run filed (registered or quarantined); a waiting document is
+    # counted as waiting, run after run, until its request JSON files it.
+    summary.files_new -= summary.files_waiting
+
+    summary.records = len(run.latest)
+    summary.records_superseded = summary.records_found - len(run.latest)
+    for record in run.latest.values():
+        if record.incomplete:
+            summary.records_incomplete += 1
+            for name in record.incomplete:
+                summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
+    summary.bytes_new = sum(e.file_size for e in run.entries)
+    path = manifest_path(settings, company, run_id)
+    _write_manifest(path, company, settings, run.latest, run.files_of)
+    summary.manifest = str(path)
+    log.info("extract: registering %d files as pending", len(run.entries))
+    summary.files_registered = registry.register_pending(
+        conn, _with_progress("extract (register)", run.entries))
+    conn.commit()
+    if summary.files_waiting:
+        log.info("extract: %d documents wait in processed/ for their request JSON; a later "
+                 "run files them (ov_s3_reconcile reports any that wait over %g hours)",
+                 summary.files_waiting, settings.orphan_after_hours)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile]) -> int:
+    """Move back files quarantined for reasons the current rules retired; return how many.
+
+    Documents come back once a request JSON with their SGC part is anywhere
+    (``processed/``, the registry, ``quarantine/``); then the normal rules place
+    them. Request JSONs and other names the old patterns refused come back at once.
+    """
+    quarantined = read_quarantine(run.folders)
+    if not quarantined:
+        return 0
+    json_sgcs: set[str] = set()
+    names = [f.name for f in found.files] + [n.lstrip(".") for n in found.in_progress]
+    names += list(known) + [q.original_name for q in quarantined]
+    for raw in names:
+        parsed = run.parse(_strip_in_progress(raw))
+        if parsed is not None and parsed.kind is FileKind.DATA:
+            json_sgcs.add(parsed.sgc)
+    moved = 0
+    for entry in quarantined:
+        if not entry.reason.startswith(RETIRED_REASONS):
+            continue
+        parsed = run.parse(entry.original_name)
+        if parsed is None or parsed.kind is FileKind.LISTA:
+            continue  # still refused by today's rules: it stays with its reason
+        if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
+            continue
+        if readmit(entry, run.folders):
+            moved += 1
+            log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
+                     printable(entry.original_name))
+    run.summary.files_readmitted = moved
+    return moved
+
+
+def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
+              ) -> tuple[list[tuple[LandingFile, FileName]], list[tuple[LandingFile, FileName]],
+                         list[tuple[LandingFile, FileName]]]:
+    """Split new files into request JSONs and documents; refuse what is not the bot's."""
+    new_jsons: list[tuple[LandingFile, FileName]] = []
+    new_docs: list[tuple[LandingFile, FileName]] = []
+    empty_jsons: list[tuple[LandingFile, FileName]] = []
+    classify = Progress("extract (classify)", len(files))
+    for scanned, file in enumerate(files, start=1):
         classify.update(scanned)
-        name = parse_file_name(file.name)
+        name = run.parse(file.name)
         if name is None:
-            reject(file.path, "file name does not match the scraper's patterns "
-                              "({sgc}_data_{ts}.json, {sgc}_{ts}.pdf, {sgc}_adjunto_{ts}.{ext})")
+            run.reject(file.path, NAME_NOT_RECOGNISED)
+            continue
+        if name.kind is FileKind.LISTA:
+            run.reject(file.path, LIST_FILE)
             continue
         seen = known.get(file.name)
         if seen is not None and (name.kind is not FileKind.DATA or seen.loaded):
-            summary.files_handled_before += 1
+            run.summary.files_handled_before += 1
             continue
         if file.size == 0:
-            reject(file.path, "empty file (0 bytes)")
+            if run.reject(file.path, EMPTY_FILE) and name.kind is FileKind.DATA:
+                empty_jsons.append((file, name))
             continue
-        group = groups.setdefault(name.sgc, _Group())
-        (group.data if name.kind is FileKind.DATA else group.companions).append((file, name))
-    classify.update(len(found.files), force=bool(found.files))
-    summary.files_new = sum(len(g.data) + len(g.companions) for g in groups.values())
+        (new_jsons if name.kind is FileKind.DATA else new_docs).append((file, name))
+    classify.update(len(files), force=bool(files))
+    run.summary.files_new = len(new_jsons) + len(new_docs)
+    return new_jsons, new_docs, empty_jsons
 
-    writing_sgcs = _sgcs_being_written(found.in_progress)
-    latest: dict[str, Record] = {}
-    files_of: dict[str, list[str]] = {}
-    entries: list[RegistryEntry] = []
-    sgc_from_registry: dict[str, str] | None = None
 
-    progress = Progress("extract", summary.files_new)
-    done = 0
-    for file_sgc, group in groups.items():
-        done += len(group.data) + len(group.companions)
+_Marks = dict[str, dict[str, JsonMark]]
+"""File-name SGC part → request JSON name → its mark."""
+
+
+def _json_marks(run: _Run, known: dict[str, registry.KnownFile], in_progress: list[str],
+                empty_jsons: list[tuple[LandingFile, FileName]]) -> _Marks:
+    """Every request JSON the pairing may need, except this run's (added as they are read)."""
+    marks: _Marks = {}
+    prefix = company_prefix(run.settings.base_path, run.company.empresa)
+    for filename, info in known.items():
+        parsed = run.parse(filename)
+        if parsed is None or parsed.kind is not FileKind.DATA or not info.s3_key:
+            continue
+        where = split_key(prefix, info.s3_key)
+        if where is not None:
+            marks.setdefault(parsed.sgc, {})[filename] = JsonMark(
+                filename, parsed.timestamp, JsonState.LOADED, where[0])
+    for raw in in_progress:
+        parsed = run.parse(_strip_in_progress(raw.lstrip(".")))
+        if parsed is not None and parsed.kind is FileKind.DATA:
+            name = _strip_in_progress(raw.lstrip("."))
+            marks.setdefault(parsed.sgc, {})[name] = JsonMark(name, parsed.timestamp,
+                                                              JsonState.WRITING)
+    for file, parsed in empty_jsons:
+        marks.setdefault(parsed.sgc, {})[file.name] = JsonMark(
+            file.name, parsed.timestamp, JsonState.QUARANTINED)
+    return marks
+
+
+def _read_requests(run: _Run, new_jsons: list[tuple[LandingFile, FileName]], marks: _Marks,
+                   progress: Progress) -> None:
+    """Validate each new request JSON; register the good ones, quarantine the rest."""
+    for done, (file, name) in enumerate(new_jsons, start=1):
         progress.update(done)
-        valid: list[Record] = []
-        for file, name in group.data:
-            record, digest = _read_record(file, name, company, reject, vanished)
-            if record is None:
-                continue
-            entry = _entry(file, name, record.numero_reclamo_sgc, digest, company, settings,
-                           {"kind": name.kind.value, "numero_radicado": record.numero_radicado})
-            if entry is None:
-                reject(file.path, "file name cannot be used in an S3 key")
-                continue
-            valid.append(record)
-            summary.records_found += 1
-            entries.append(entry)
-            files_of.setdefault(record.numero_radicado, []).append(file.name)
-            current = latest.get(record.numero_radicado)
-            if current is None or _newer(record, current):
-                latest[record.numero_radicado] = record
-
-        if valid:
-            sgc = max(valid, key=_order_key).numero_reclamo_sgc
-        elif group.data:
-            for file, _ in group.companions:
-                reject(file.path, "its request JSON (same SGC in the file name) was quarantined")
-            continue
-        else:
-            if sgc_from_registry is None:
-                sgc_from_registry = _sgc_of_known_files(known)
-            sgc = sgc_from_registry.get(file_sgc)
-            if sgc is None and file_sgc in writing_sgcs:
-                # Its JSON is still being written: wait for it rather than call these orphans.
-                summary.files_in_progress += len(group.companions)
-                continue
-            if sgc is None:
-                for file, _ in group.companions:
-                    reject(file.path, "no request JSON with the same SGC number in processed/ "
-                                      "or in the registry (orphan file)")
-                continue
-        for file, name in group.companions:
+        record, digest, quarantined = _read_record(run, file, name)
+        folder = None
+        if record is not None:
             try:
-                digest = sha256_file(file.path)
-            except FileNotFoundError:
-                vanished(file.path)
-                continue
-            except OSError as exc:
-                reject(file.path, f"cannot read file ({exc.strerror})")
-                continue
-            entry = _entry(file, name, sgc, digest, company, settings,
-                           {"kind": name.kind.value})
-            if entry is None:
-                reject(file.path, "file name cannot be used in an S3 key")
-                continue
-            entries.append(entry)
+                folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
+                key = run.key(folder, file.name)
+            except UnsafeKey as exc:
+                quarantined = run.reject(file.path, f"{UNSAFE_NAME}: {exc}")
+                folder = None
+            else:
+                run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc,
+                                          digest, {"kind": name.kind.value,
+                                                   "numero_radicado": record.numero_radicado}))
+                run.summary.records_found += 1
+                run.files_of.setdefault(record.numero_radicado, []).append(file.name)
+                current = run.latest.get(record.numero_radicado)
+                if current is None or _newer(record, current):
+                    run.latest[record.numero_radicado] = record
+        if folder is not None:
+            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                file.name, name.timestamp, JsonState.LOADED, folder)
+        elif quarantined:
+            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                file.name, name.timestamp, JsonState.QUARANTINED)
 
-    progress.update(done, force=summary.files_new > 0)
-    summary.records = len(latest)
-    summary.records_superseded = summary.records_found - len(latest)
-    summary.bytes_new = sum(e.file_size for e in entries)
 
-    path = manifest_path(settings, company, run_id)
-    _write_manifest(path, company, settings, latest, files_of)
-    summary.manifest = str(path)
-    log.info("extract: registering %d files as pending", len(entries))
-    summary.files_registered = registry.register_pending(
-        conn, _with_progress("extract (register)", entries))
-    conn.commit()
-    summary.seconds = round(time.monotonic() - started, 3)
-    return summary
+def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
+                     known: dict[str, registry.KnownFile], marks: _Marks,
+                     progress: Progress) -> None:
+    """File each new PDF and attachment with its request, or leave it waiting."""
+    if not new_docs:
+        return
+    by_sgc: dict[str, list[tuple[LandingFile, FileName]]] = {}
+    for file, name in new_docs:
+        by_sgc.setdefault(name.sgc, []).append((file, name))
+    # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
+    for entry in read_quarantine(run.folders):
+        parsed = run.parse(entry.original_name)
+        if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
+            marks.setdefault(parsed.sgc, {}).setdefault(entry.original_name, JsonMark(
+                entry.original_name, parsed.timestamp, JsonState.QUARANTINED))
+    folders_named = frozenset(m.folder for group in marks.values() for m in group.values()
+                              if m.folder)
+    known_docs: dict[str, list[Document]] = {}
+    for filename in known:
+        parsed = run.parse(filename)
+        if parsed is not None and parsed.kind in DOCUMENT_KINDS and parsed.sgc in by_sgc:
+            known_docs.setdefault(parsed.sgc, []).append(
+                Document(filename, parsed.kind, parsed.timestamp))
+    done = run.summary.files_new - len(new_docs)
+    for sgc, docs in by_sgc.items():
+        documents = [Document(f.name, n.kind, n.timestamp) for f, n in docs]
+        placements = place_documents(sgc, documents + known_docs.get(sgc, []),
+                                     marks.get(sgc, {}).values(), folders_named=folders_named)
+        for file, name in docs:
+            done += 1
+            progress.update(done)
+            _file_document(run, file, name, placements[file.name])
+
+
+def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Placement) -> None:
+    outcome = placement.outcome
+    if outcome in (Outcome.WAITING, Outcome.UNDECIDED):
+        run.summary.files_waiting += 1
+        log.info("%s waits in processed/: %s", printable(file.name), placement.why)
+        return
+    if outcome is Outcome.QUARANTINE:
+        run.reject(file.path, (
+            f"request JSON quarantined, no real SGC: its request JSON "
+            f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
+            f"file names ({printable(name.sgc)}) is the bot's placeholder, so no S3 folder can "
+            "be known; fix the JSON and move both back to processed/"))
+        return
+    try:
+        digest = sha256_file(file.path)
+    except FileNotFoundError:
+        run.vanished(file.path)
+        return
+    except OSError as exc:
+        run.reject(file.path, f"cannot read file: {exc.strerror}")
+        return
+    assert placement.folder is not None
+    try:
+        key = run.key(placement.folder, file.name)
+    except UnsafeKey as exc:
+        run.reject(file.path, f"{UNSAFE_NAME}: {exc}")
+        return
+    metadata: dict[str, Any] = {"kind": name.kind.value}
+    if placement.request_json:
+        metadata["request_json"] = placement.request_json
+    if outcome is Outcome.FOLDER_JSON_QUARANTINED:
+        metadata["request_json_status"] = "quarantined"
+    run.entries.append(_entry(run, file, name, key, sgc_of_folder(placement.folder), digest,
+                              metadata))
 
 
 def _with_progress(label: str, items: list[RegistryEntry]) -> Iterator[RegistryEntry]:
@@ -256,40 +450,33 @@ def _with_progress(label: str, items: list[RegistryEntry]) -> Iterator[RegistryE
     progress.update(len(items), force=bool(items))
 
 
-def _sgcs_being_written(names: list[str]) -> set[str]:
-    """SGC numbers whose request JSON is still being written (temp suffix or too recent)."""
-    sgcs: set[str] = set()
-    for raw in names:
-        name = raw.lstrip(".")
-        for suffix in IN_PROGRESS_SUFFIXES:
-            name = name.removesuffix(suffix)
-        parsed = parse_file_name(name)
-        if parsed is not None and parsed.kind is FileKind.DATA:
-            sgcs.add(parsed.sgc)
-    return sgcs
+def _strip_in_progress(name: str) -> str:
+    for suffix in IN_PROGRESS_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name
 
 
-def _read_record(file: LandingFile, name: Any, company: Company,
-                 reject: Any, vanished: Any) -> tuple[Record | None, str]:
+def _read_record(run: _Run, file: LandingFile, name: FileName
+                 ) -> tuple[Record | None, str, bool]:
+    """``(record, SHA-256 of its bytes, quarantined)``; no record when refused or vanished."""
     if file.size > MAX_JSON_BYTES:
-        reject(file.path, f"file is {file.size / 1024 / 1024:.1f} MiB, over the "
-                          f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit for a request JSON")
-        return None, ""
+        return None, "", run.reject(file.path, (
+            f"request JSON too large: {file.size / 1024 / 1024:.1f} MiB, over the "
+            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit"))
     try:
         raw = file.path.read_bytes()
     except FileNotFoundError:
-        vanished(file.path)
-        return None, ""
+        run.vanished(file.path)
+        return None, "", False
     except OSError as exc:
-        reject(file.path, f"cannot read file ({exc.strerror})")
-        return None, ""
+        return None, "", run.reject(file.path, f"cannot read file: {exc.strerror}")
     try:
-        record = parse_record(raw, company=company, file_name=file.name, file_sgc=name.sgc,
-                              file_timestamp=name.timestamp)
+        record = parse_record(raw, company=run.company, file_name=file.name, file_sgc=name.sgc,
+                              file_timestamp=name.timestamp,
+                              bot_timezone=run.settings.bot_timezone)
     except InvalidRecord as exc:
-        reject(file.path, f"invalid request JSON: {exc}")
-        return None, ""
-    return record, sha256_bytes(raw)
+        return None, "", run.reject(file.path, f"invalid request JSON: {exc}")
+    return record, sha256_bytes(raw), False
 
 
 def _order_key(record: Record) -> tuple[str, str]:
@@ -301,30 +488,16 @@ def _newer(a: Record, b: Record) -> bool:
     return _order_key(a) > _order_key(b)
 
 
-def _sgc_of_known_files(known: dict[str, registry.KnownFile]) -> dict[str, str]:
-    """File-name SGC → the S3 folder (SGC) the registry filed its request under."""
-    result: dict[str, str] = {}
-    for filename, info in known.items():
-        name = parse_file_name(filename)
-        if name is not None and name.kind is FileKind.DATA and info.numero_reclamo_sgc:
-            result[name.sgc] = info.numero_reclamo_sgc
-    return result
-
-
-def _entry(file: LandingFile, name: Any, sgc: str, digest: str, company: Company,
-           settings: Settings, metadata: dict[str, Any]) -> RegistryEntry | None:
-    try:
-        key = s3_key(settings.base_path, company.empresa, sgc, file.name)
-    except UnsafeKey:
-        return None
+def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | None,
+           digest: str, metadata: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry(
         filename=file.name,
         local_path=str(file.path),
-        s3_bucket=settings.bucket,
+        s3_bucket=run.settings.bucket,
         s3_key=key,
-        s3_url=s3_url(settings.bucket, key),
+        s3_url=s3_url(run.settings.bucket, key),
         numero_reclamo_sgc=sgc,
-        empresa=company.empresa,
+        empresa=run.company.empresa,
         file_size=file.size,
         file_type=name.extension,
         content_type=name.content_type,

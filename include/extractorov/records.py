@@ -20,7 +20,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,17 @@ MAX_JSON_INTEGER_DIGITS = 4300
 
 SAFE_SGC = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 r"""Use with ``fullmatch``/``match``: ``\Z``, unlike ``$``, rejects a trailing newline."""
+
+_PLACEHOLDER_SGC = re.compile(r"(?:pqr_[0-9]+(?:_.*)?|sin_sgc)\Z", re.IGNORECASE | re.DOTALL)
+"""The bot's stand-ins when it could not read the SGC: ``PQR_{n}_ERROR``,
+``PQR_{n}_{YYYYMMDD_HHMMSS}``, an older bot's ``pqr_{n}``. ``n`` is a row on a result
+page, so unrelated requests share them: they never identify a request. ``sin_sgc``
+is the S3 folder of such requests and so can never be a real SGC either."""
+
+
+def is_placeholder_sgc(sgc: str | None) -> bool:
+    """True for the bot's fallback SGCs (and blanks): not a request identifier."""
+    return not sgc or bool(_PLACEHOLDER_SGC.match(sgc))
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 _FECHA_FORMATS: tuple[str, ...] = (
@@ -102,8 +113,10 @@ class Record:
     """A normalized request, ready for the company table."""
 
     numero_radicado: str
-    numero_reclamo_sgc: str
-    fecha: datetime
+    numero_reclamo_sgc: str | None
+    """``None`` when the bot wrote only a placeholder (``PQR_4_ERROR``): see ``extras``."""
+    fecha: datetime | None
+    """``None`` when the portal page showed no date (a known bot failure)."""
     extraction_timestamp: datetime | None
     values: dict[str, Any]
     """Column name → normalized value for every common and company field."""
@@ -112,19 +125,22 @@ class Record:
     hash_registro: str = ""
     hash_contenido: str = ""
     archivo_origen: str = ""
+    incomplete: tuple[str, ...] = ()
+    """Names of fields the bot left blank that the table would want (never values)."""
 
     def to_manifest(self) -> dict[str, Any]:
         """JSON-serializable form for the run manifest (a local file, never XCom)."""
         return {
             "numero_radicado": self.numero_radicado,
             "numero_reclamo_sgc": self.numero_reclamo_sgc,
-            "fecha": self.fecha.isoformat(),
+            "fecha": _iso_or_none(self.fecha),
             "extraction_timestamp": _iso_or_none(self.extraction_timestamp),
             "values": {k: _jsonable(v) for k, v in self.values.items()},
             "extras": self.extras,
             "hash_registro": self.hash_registro,
             "hash_contenido": self.hash_contenido,
             "archivo_origen": self.archivo_origen,
+            "incomplete": list(self.incomplete),
         }
 
     @classmethod
@@ -136,7 +152,7 @@ class Record:
         return cls(
             numero_radicado=data["numero_radicado"],
             numero_reclamo_sgc=data["numero_reclamo_sgc"],
-            fecha=datetime.fromisoformat(data["fecha"]),
+            fecha=datetime.fromisoformat(data["fecha"]) if data["fecha"] else None,
             extraction_timestamp=(
                 datetime.fromisoformat(data["extraction_timestamp"])
                 if data["extraction_timestamp"]
@@ -147,6 +163,7 @@ class Record:
             hash_registro=data["hash_registro"],
             hash_contenido=data["hash_contenido"],
             archivo_origen=data["archivo_origen"],
+            incomplete=tuple(data.get("incomplete", ())),
         )
 
 
@@ -289,10 +306,14 @@ def parse_fecha(value: str) -> datetime:
     return parsed
 
 
-def parse_bot_timestamp(value: str) -> datetime | None:
-    """``YYYYMMDD_HHMMSS`` on the bot's clock (Bogotá) → aware datetime."""
+def parse_bot_timestamp(value: str, bot_timezone: tzinfo = BOGOTA) -> datetime | None:
+    """``YYYYMMDD_HHMMSS`` on the bot host's naive clock → aware datetime.
+
+    The Windows bot hosts run on Bogotá time; a bot on a Linux host without TZ
+    writes UTC: Variable ``ov_bot_timezone`` says which.
+    """
     try:
-        return datetime.strptime(value, "%Y%m%d_%H%M%S").replace(tzinfo=BOGOTA)
+        return datetime.strptime(value, "%Y%m%d_%H%M%S").replace(tzinfo=bot_timezone)
     except (TypeError, ValueError):
         return None
 
@@ -337,11 +358,16 @@ def parse_record(
     file_name: str,
     file_sgc: str | None = None,
     file_timestamp: datetime | None = None,
+    bot_timezone: tzinfo = BOGOTA,
 ) -> Record:
     """Validate and normalize one scraper JSON file.
 
     ``file_sgc`` and ``file_timestamp`` come from the file name and are the
-    last fallbacks for the SGC number and the extraction time.
+    last fallbacks for the SGC number and the extraction time. Blank fields are
+    what the bot writes when a page element did not render: a blank ``fecha``
+    loads as NULL and a placeholder SGC as NULL (kept in ``extras``), both listed
+    in :attr:`Record.incomplete`; only a blank ``numero_radicado`` (the business
+    key) rejects the record.
     """
     data = decode_json(raw)
     columns = table_columns(company)
@@ -359,29 +385,39 @@ def parse_record(
     if len(numero_radicado) > 64:
         raise InvalidRecord("numero_radicado is longer than 64 characters")
 
-    if not values["fecha"]:
-        raise InvalidRecord("fecha is missing or blank")
-    fecha = parse_fecha(values["fecha"])
+    incomplete: list[str] = []
+    fecha = parse_fecha(values["fecha"]) if values["fecha"] else None
+    if fecha is None:
+        incomplete.append("fecha")
     values["fecha"] = fecha
 
     # The content hash uses the SGC as the portal showed it: a fallback taken from bot
     # metadata (sgc_number, file name) must not make a re-scrape look changed.
     content_hash = hash_contenido(values, extras)
-    sgc = values["numero_reclamo_sgc"] or values["sgc_number"] or file_sgc
-    source = (
-        "numero_reclamo_sgc" if values["numero_reclamo_sgc"]
-        else "sgc_number" if values["sgc_number"] else "the file name"
+    candidates = (
+        ("numero_reclamo_sgc", values["numero_reclamo_sgc"]),
+        ("sgc_number", values["sgc_number"]),
+        ("the file name", file_sgc),
     )
-    if not sgc:
-        raise InvalidRecord("no SGC number: numero_reclamo_sgc, sgc_number and file name are empty")
-    if not SAFE_SGC.match(sgc):
-        raise InvalidRecord(
-            f"SGC number from {source} is not a safe identifier "
-            "(letters, digits, '_' and '-', at most 64 characters)"
-        )
+    sgc: str | None = None
+    for source, candidate in candidates:
+        if candidate and not is_placeholder_sgc(candidate):
+            if not SAFE_SGC.match(candidate):
+                raise InvalidRecord(
+                    f"SGC number from {source} is not a safe identifier "
+                    "(letters, digits, '_' and '-', at most 64 characters)"
+                )
+            sgc = candidate
+            break
+    if sgc is None:
+        incomplete.append("numero_reclamo_sgc")
+        placeholder = next((c for _, c in candidates if c), None)
+        if placeholder:
+            extras = {**extras, PLACEHOLDER_KEY: placeholder}
     values["numero_reclamo_sgc"] = sgc
 
-    extraction = parse_bot_timestamp(values["extraction_timestamp"] or "") or file_timestamp
+    extraction = (parse_bot_timestamp(values["extraction_timestamp"] or "", bot_timezone)
+                  or file_timestamp)
     values["extraction_timestamp"] = extraction
 
     return Record(
@@ -397,7 +433,12 @@ def parse_record(
         ),
         hash_contenido=content_hash,
         archivo_origen=file_name,
+        incomplete=tuple(incomplete),
     )
+
+
+PLACEHOLDER_KEY = "sgc_placeholder"
+"""Key in ``extras`` holding the bot's placeholder SGC of a request without a real one."""
 
 
 def _normalize_record_number(value: Any) -> int | None:

@@ -28,7 +28,8 @@ class RegistryEntry:
     s3_bucket: str
     s3_key: str
     s3_url: str
-    numero_reclamo_sgc: str
+    numero_reclamo_sgc: str | None
+    """``None`` for a request without a real SGC (filed under ``sin_sgc/``)."""
     empresa: str
     file_size: int
     file_type: str
@@ -90,17 +91,18 @@ class KnownFile:
     file_type: str | None
     loaded: bool
     """For request JSONs: the record reached the company table."""
+    s3_key: str | None = None
 
 
 def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
     """File name → what the registry knows, for one company and bucket (one query)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL
+            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL, s3_key
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
             (empresa, bucket),
         )
-        return {row[0]: KnownFile(row[1], row[2], row[3]) for row in cur.fetchall()}
+        return {row[0]: KnownFile(row[1], row[2], row[3], row[4]) for row in cur.fetchall()}
 
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:
@@ -125,7 +127,7 @@ class PendingFile:
     filename: str
     local_path: str
     s3_key: str
-    numero_reclamo_sgc: str
+    numero_reclamo_sgc: str | None
     empresa: str
     file_size: int
     content_type: str

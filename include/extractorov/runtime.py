@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from extractorov.pipeline import (
     DEFAULT_BASE_PATH,
@@ -58,7 +59,19 @@ def settings_from_variables() -> Settings:
         upload_workers=max(1, int(get("ov_s3_upload_workers"))),
         sse_kms_key_id=get("ov_s3_kms_key_id") or None,
         aws_conn_id=AWS_CONN_ID,
+        bot_timezone=_zone(get("ov_bot_timezone")),
+        orphan_after_hours=float(get("ov_orphan_after_hours")),
     )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(
+            f"Variable ov_bot_timezone={name!r} is not an IANA time zone: set it to the zone "
+            "of the bot host's clock, e.g. America/Bogota (Windows hosts) or UTC"
+        ) from None
 
 
 @contextmanager
@@ -185,3 +198,64 @@ def reconcile_company(company: Any, run_id: str) -> dict[str, Any]:
             f"(run_id {run_id})"
         )
     return report.as_xcom()
+
+
+def scrape(company: Any, context: dict[str, Any]) -> Any:
+    """Body of the ``scrape`` sensor (reschedule mode): see ``extractorov.bot``.
+
+    Command mode (Variable ``ov_bot_command_{empresa}`` set): run the bot, done.
+    Quiet mode: done when ``processed/`` is quiet or the wait limit is reached;
+    otherwise reschedule for when it would turn quiet (at most a minute away).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.sdk import PokeReturnValue, Variable
+    from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+
+    from extractorov import bot
+
+    def get(key: str) -> str:
+        return str(Variable.get(key, default=VARIABLES.get(key, "")) or "").strip()
+
+    empresa = company.empresa
+    command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
+    try:
+        if command := get(command_variable):
+            argv = bot.parse_command(command, empresa)
+            minutes = bot.parse_minutes(get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes")
+            hard_limit = context["task"].execution_timeout
+            if hard_limit and minutes * 60 > hard_limit.total_seconds() - 300:
+                minutes = max(1.0, hard_limit.total_seconds() / 60 - 5)
+                log.warning("ov_bot_timeout_minutes is above the scrape task's execution_timeout"
+                            " (%s): the bot gets %g min", hard_limit, minutes)
+            workdir = Path(get("ov_bot_workdir")) if get("ov_bot_workdir") else None
+            log.info("scrape %s: command mode (Variable %s is set): %s, working directory %s, "
+                     "timeout %g min", empresa, command_variable, bot.describe_command(argv),
+                     workdir or "(the worker's)", minutes)
+            try:
+                result = bot.run_bot(argv, empresa=empresa, workdir=workdir,
+                                     timeout_minutes=minutes)
+            except bot.BotFailed as exc:
+                ti = context["ti"]
+                retries_left = (ti.max_tries or 0) - ti.try_number + 1
+                raise RuntimeError(f"{exc}; the task will be retried" if retries_left > 0 else
+                                   f"{exc}; no retries left: fix the bot and clear the task"
+                                   ) from None
+            log.info("bot for %s finished in %.1f s (%d output lines)", empresa, result.seconds,
+                     result.lines)
+            return PokeReturnValue(is_done=True, xcom_value=result.as_xcom())
+        quiet = bot.parse_minutes(get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes")
+        wait = bot.parse_minutes(get("ov_landing_wait_minutes"), "ov_landing_wait_minutes")
+    except bot.BotConfigError as exc:
+        raise AirflowFailException(str(exc)) from None  # configuration: retrying cannot help
+    log.info("scrape %s: quiet mode (Variable %s is not set: the bot runs elsewhere)",
+             empresa, command_variable)
+    # Counted from this task's first poke: for a scheduled run the run's start (scrape is
+    # its first task); clearing the task starts a new count.
+    now = datetime.now(UTC)
+    since = context["ti"].get_first_reschedule_date(context) or now
+    check = bot.check_landing(get("ov_landing_root"), empresa, waiting_since=since.timestamp(),
+                              quiet_minutes=quiet, wait_minutes=wait, now=now.timestamp())
+    if not check.done:
+        raise AirflowRescheduleException(now + timedelta(seconds=check.next_check_in))
+    return PokeReturnValue(is_done=True, xcom_value=check.as_xcom(quiet, wait))

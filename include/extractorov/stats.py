@@ -24,6 +24,7 @@ FAILED_STATES = {"failed", "upstream_failed"}
 
 COUNT_FIELDS = frozenset({
     "files_found", "files_new", "files_quarantined", "files_in_progress", "files_registered",
+    "files_waiting", "files_readmitted", "records_incomplete",
     "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
     "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes",
 })
@@ -47,8 +48,14 @@ class RunReport:
     files_quarantined: int = 0
     files_in_progress: int = 0
     files_registered: int = 0
+    files_waiting: int = 0
+    """Documents left in processed/ until their request JSON arrives."""
+    files_readmitted: int = 0
     records_found: int = 0
     records_superseded: int = 0
+    records_incomplete: int = 0
+    incomplete_fields: dict[str, int] = field(default_factory=dict)
+    """Field name → records loaded with it blank (names only, never values)."""
     db_inserted: int = 0
     db_updated: int = 0
     db_duplicates: int = 0
@@ -92,6 +99,9 @@ def build_run_report(
         for key, value in (summary or {}).items():
             if key in COUNT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
                 setattr(report, key, value)
+    fields = (extract or {}).get("incomplete_fields") or {}
+    report.incomplete_fields = {str(k): int(v) for k, v in fields.items()
+                                if isinstance(v, int) and not isinstance(v, bool)}
     report.extract_seconds = (extract or {}).get("seconds")
     report.load_seconds = (load or {}).get("seconds")
     report.upload_seconds = (upload or {}).get("seconds")
@@ -107,6 +117,7 @@ def record_run(conn: Connection, report: RunReport) -> None:
     """Upsert the run's row (idempotent per run and company)."""
     data = asdict(report)
     data["task_states"] = Jsonb(data["task_states"])
+    data["incomplete_fields"] = Jsonb(data["incomplete_fields"])
     columns = list(data)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in {"run_id", "empresa"})
     with conn.cursor() as cur:
@@ -161,7 +172,8 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT run_id, logical_date, database_only, status, files_found, files_new,
-                       files_quarantined, db_inserted, db_updated, db_duplicates,
+                       files_quarantined, files_waiting, records_incomplete, incomplete_fields,
+                       db_inserted, db_updated, db_duplicates,
                        s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, updated_at
                 FROM {RUNS_TABLE} WHERE empresa = %s
                 ORDER BY logical_date DESC NULLS LAST, updated_at DESC LIMIT %s""",
@@ -210,8 +222,12 @@ def format_run_report(report: RunReport) -> str:
         ["extract", f"found {report.files_found}, new {report.files_new}, "
                     f"quarantined {report.files_quarantined}, "
                     f"in progress {report.files_in_progress}, "
-                    f"registered {report.files_registered}", _secs(report.extract_seconds)],
-        ["load_db", f"records {report.records_found} (superseded {report.records_superseded}), "
+                    f"waiting for their JSON {report.files_waiting}, "
+                    f"registered {report.files_registered}"
+                    + (f", re-admitted {report.files_readmitted}" if report.files_readmitted
+                       else ""), _secs(report.extract_seconds)],
+        ["load_db", f"records {report.records_found} (superseded {report.records_superseded}, "
+                    f"incomplete {report.records_incomplete}{_fields(report.incomplete_fields)}), "
                     f"inserted {report.db_inserted}, updated {report.db_updated}, "
                     f"duplicates {report.db_duplicates}, errors {report.db_errors}",
          _secs(report.load_seconds)],
@@ -235,6 +251,11 @@ def format_registry_stats(stats: dict[str, Any]) -> str:
     totals = stats["totals"]
     rows.append(["ALL", "total", totals["total_files"], _mb(totals["total_size_bytes"])])
     return "s3_files_registry\n" + _table(["empresa", "group", "files", "size"], rows)
+
+
+def _fields(counts: dict[str, int]) -> str:
+    return (": " + ", ".join(f"{n} × {f} blank" for f, n in sorted(counts.items()))
+            if counts else "")
 
 
 def _secs(value: float | None) -> str:

@@ -45,14 +45,51 @@ class UnsafeKey(ValueError):
     """A key component could escape its company prefix."""
 
 
-def s3_key(base_path: str, empresa: str, numero_reclamo_sgc: str, filename: str) -> str:
-    """``{base_path}/{empresa}/raw_data/{numero_reclamo_sgc}/{filename}``: the only layout.
+NO_SGC_FOLDER = "sin_sgc"
+"""Requests whose SGC the bot could not read (a placeholder such as ``PQR_4_ERROR``)
+are filed under ``sin_sgc/{numero_radicado}/``: one folder per request, the same for
+every re-scrape, whatever placeholder each scrape got."""
 
+
+def request_folder(numero_reclamo_sgc: str | None, numero_radicado: str) -> str:
+    """The folder of a request under its company's ``raw_data/``: the only rule.
+
+    ``{numero_reclamo_sgc}`` for a real SGC, else ``sin_sgc/{numero_radicado}``.
+    """
+    if numero_reclamo_sgc:
+        if not SAFE_SGC.match(numero_reclamo_sgc):
+            raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
+        return numero_reclamo_sgc
+    if not SAFE_SGC.match(numero_radicado or ""):
+        raise UnsafeKey(
+            "the request has no real SGC and its numero_radicado cannot name an S3 folder "
+            "(letters, digits, '_' and '-', at most 64 characters)"
+        )
+    return f"{NO_SGC_FOLDER}/{numero_radicado}"
+
+
+def sgc_of_folder(folder: str) -> str | None:
+    """The ``numero_reclamo_sgc`` a folder stands for (``None`` for ``sin_sgc/...``)."""
+    return None if folder.startswith(NO_SGC_FOLDER + "/") else folder
+
+
+def _check_folder(folder: str) -> None:
+    parts = folder.split("/")
+    if parts[0] == NO_SGC_FOLDER:
+        if len(parts) != 2 or not SAFE_SGC.match(parts[1]):
+            raise UnsafeKey("a sin_sgc folder is sin_sgc/{numero_radicado}")
+    elif len(parts) != 1 or not SAFE_SGC.match(folder):
+        raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
+
+
+def s3_key(base_path: str, empresa: str, folder: str, filename: str) -> str:
+    """``{base_path}/{empresa}/raw_data/{folder}/{filename}``: the only layout.
+
+    ``folder`` comes from :func:`request_folder`: the SGC, or ``sin_sgc/{radicado}``.
     Every component is checked so no key can leave its company's prefix.
     """
     get_company(empresa)
-    if not SAFE_SGC.match(numero_reclamo_sgc or ""):
-        raise UnsafeKey("numero_reclamo_sgc is not a safe identifier")
+    _check_folder(folder or "")
     if not filename or "/" in filename or "\\" in filename or filename in {".", ".."} or (
         not filename.isprintable() or any(unicodedata.category(ch) == "Cc" for ch in filename)
     ):
@@ -60,7 +97,19 @@ def s3_key(base_path: str, empresa: str, numero_reclamo_sgc: str, filename: str)
     parts = [p for p in base_path.strip("/").split("/") if p]
     if any(p in {".", ".."} for p in parts):
         raise UnsafeKey("base path must not contain '.' or '..' segments")
-    return "/".join([*parts, empresa, "raw_data", numero_reclamo_sgc, filename])
+    return "/".join([*parts, empresa, "raw_data", folder, filename])
+
+
+def split_key(prefix: str, key: str) -> tuple[str, str] | None:
+    """``(folder, file name)`` of a key under a company prefix, or ``None`` off the layout."""
+    if not key.startswith(prefix):
+        return None
+    folder, _, filename = key[len(prefix):].rpartition("/")
+    try:
+        _check_folder(folder)
+    except UnsafeKey:
+        return None
+    return (folder, filename) if filename else None
 
 
 def company_prefix(base_path: str, empresa: str) -> str:
@@ -218,7 +267,7 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
             ChecksumSHA256=checksum,
             Metadata={
                 "empresa": item.empresa,
-                "numero-reclamo-sgc": item.numero_reclamo_sgc,
+                "numero-reclamo-sgc": item.numero_reclamo_sgc or "",
                 "file-hash": item.file_hash,
             },
             IfNoneMatch="*",

@@ -28,8 +28,10 @@ BASE_MIGRATIONS: tuple[str, ...] = (
     "001_base.sql",
     "002_reconcile.sql",
     "003_registry_fillfactor.sql",
+    "004_bot_output.sql",
 )
-COMPANY_MIGRATION = "company_table.sql"
+COMPANY_MIGRATIONS: tuple[str, ...] = ("company_table.sql", "company_002_blank_fields.sql")
+"""Applied once per company table, in order (``{table}`` filled in from the registry)."""
 
 
 def _sql_file(name: str) -> str:
@@ -62,10 +64,11 @@ def ensure_schema(conn: Connection, companies: Iterable[Company] | None = None) 
                 _record(cur, name, "")
                 done.append(name)
         for company in companies:
-            if (COMPANY_MIGRATION, company.table) not in applied:
-                cur.execute(company_table_ddl(company))
-                _record(cur, COMPANY_MIGRATION, company.table)
-                done.append(f"{COMPANY_MIGRATION}:{company.table}")
+            for name in COMPANY_MIGRATIONS:
+                if (name, company.table) not in applied:
+                    cur.execute(company_table_ddl(company, name))
+                    _record(cur, name, company.table)
+                    done.append(f"{name}:{company.table}")
     return done
 
 
@@ -76,11 +79,11 @@ def _record(cur, version: str, target: str) -> None:
     )
 
 
-def company_table_ddl(company: Company) -> sql.Composed:
+def company_table_ddl(company: Company, migration: str = COMPANY_MIGRATIONS[0]) -> sql.Composed:
     extra = sql.SQL("").join(
         sql.SQL("{} text,\n    ").format(sql.Identifier(name)) for name in company.extra_fields
     )
-    return sql.SQL(_sql_file(COMPANY_MIGRATION)).format(
+    return sql.SQL(_sql_file(migration)).format(
         table=sql.Identifier(company.table),
         extra_columns=extra,
         sgc_index=sql.Identifier(f"{company.table}_numero_reclamo_sgc"),

@@ -198,6 +198,8 @@ RUN_COLUMNS: list[tuple[str, str, bool]] = [
     ("files_found", "found", True),
     ("files_new", "new", True),
     ("files_quarantined", "quarantined", True),
+    ("files_waiting", "waiting for JSON", True),
+    ("records_incomplete", "incomplete", True),
     ("db_inserted", "inserted", True),
     ("db_updated", "updated", True),
     ("db_duplicates", "duplicates", True),
@@ -205,6 +207,18 @@ RUN_COLUMNS: list[tuple[str, str, bool]] = [
     ("s3_pre_existing", "already in S3", True),
     ("s3_errors", "S3 errors", True),
 ]
+
+
+def _count_cell(run: dict[str, Any], key: str) -> str:
+    value = int(run.get(key) or 0)
+    text = esc(fmt_int(run.get(key)))
+    if key == "records_incomplete" and run.get("incomplete_fields"):
+        # Which fields the bot left blank, by name (never a value).
+        fields = sorted(run["incomplete_fields"].items())
+        detail = ", ".join(f"{name} {int(n)}" for name, n in fields)
+        text += (f"<br><small class=\"hint\" data-field=\"incomplete_fields\">"
+                 f"{esc(detail)}</small>")
+    return f"<td class=\"num\" data-field=\"{esc(key)}\" data-value=\"{value}\">{text}</td>"
 
 
 def runs_table(runs: list[dict[str, Any]]) -> str:
@@ -215,9 +229,7 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         status = str(run.get("status") or "")
         mode = "DB only" if run.get("database_only") else "DB + S3"
-        cells = "".join(
-            f"<td class=\"num\" data-field=\"{esc(key)}\" data-value=\"{int(run.get(key) or 0)}\">"
-            f"{esc(fmt_int(run.get(key)))}</td>" for key, _, _ in RUN_COLUMNS)
+        cells = "".join(_count_cell(run, key) for key, _, _ in RUN_COLUMNS)
         s3_bytes = int(run.get("s3_bytes") or 0)
         rows.append(
             f"<tr data-run-id=\"{esc(run.get('run_id'))}\">"

@@ -194,11 +194,15 @@ def _at(day: int, hour: int, minute: int, second: int = 0, tz: Any = BOGOTA) -> 
 
 
 # Reason fragments, as the pipeline words them.
-BAD_NAME = "file name does not match the scraper's patterns"
-ORPHAN = "(orphan file)"
-SIBLING = "its request JSON (same SGC in the file name) was quarantined"
-NOT_REGULAR = "not a regular file (symbolic link or device)"
-EMPTY = "empty file (0 bytes)"
+BAD_NAME = "file name not recognised"
+NOT_REGULAR = "not a regular file: a symbolic link or device"
+EMPTY = "empty file: 0 bytes"
+UNSAFE_KEY = "file name cannot be used in an S3 key"
+
+
+def waiting(name: str, data: bytes, **kw: Any) -> Entry:
+    """A document whose request JSON is not there: it stays in processed/, never quarantined."""
+    return Entry(name, Outcome.WAITING, data, **kw)
 UNSAFE_SGC = "is not a safe identifier (letters, digits, '_' and '-', at most 64 characters)"
 
 # A name of the longest SGC the file system allows in a data file name: 255 bytes in all.
@@ -210,7 +214,7 @@ CASES: tuple[Case, ...] = (
     Case("empty_files", "the bot crashed right after opening the files; a disk ran full", (
         q(data_name("HX01"), b"", EMPTY),
         q(data_name("HX01B"), b"  \r\n\t \n", "invalid request JSON: empty file"),
-        q(pdf_name("HX01"), pdf_bytes("HX01"), ORPHAN),
+        stored(pdf_name("HX01")),  # its JSON was quarantined; the SGC is real: uploaded
     )),
     Case("not_json", "a truncated write, a saved HTML error page, a Python repr, two "
                      "objects appended, a PDF saved under the .json name", (
@@ -250,7 +254,7 @@ CASES: tuple[Case, ...] = (
           "numero_radicado is missing or blank"),
         q(data_name("HX07E"), js(record("HX07E", numero_radicado="R" * 65)),
           "numero_radicado is longer than 64 characters"),
-        q(pdf_name("HX07"), pdf_bytes("HX07"), SIBLING),
+        stored(pdf_name("HX07")),
     )),
     Case("fecha_unparseable", "free text, impossible dates, an epoch number, empty", (
         q(data_name("HX08"), js(record("HX08", fecha="ayer por la tarde")),
@@ -261,7 +265,7 @@ CASES: tuple[Case, ...] = (
           "fecha is not a date in a known format"),
         q(data_name("HX08D"), js(record("HX08D", fecha=1759863900)),
           "fecha is not a date in a known format"),
-        q(data_name("HX08E"), js(record("HX08E", fecha="")), "fecha is missing or blank"),
+        loaded(data_name("HX08E"), js(record("HX08E", fecha="")), row={"fecha": None}),
         q(data_name("HX08F"), js(record("HX08F", fecha="1899/12/31 23:59")),
           "fecha is outside the years 2000-2100"),
     )),
@@ -283,8 +287,8 @@ CASES: tuple[Case, ...] = (
     )),
     Case("huge_text_field", "a customer pasted a whole document into the request body", (
         q(data_name("HX10"), js(record("HX10", cuerpo_reclamacion="x" * (5 * 1024 * 1024))),
-          "file is 5.0 MiB, over the 1 MiB limit for a request JSON"),
-        q(pdf_name("HX10"), pdf_bytes("HX10"), SIBLING),
+          "request JSON too large: 5.0 MiB, over the 1 MiB limit"),
+        stored(pdf_name("HX10")),
         loaded(data_name("HX10B"), js(record("HX10B", cuerpo_reclamacion="á" * 450_000)),
                row={"cuerpo_reclamacion": "á" * 450_000}),
     )),
@@ -309,7 +313,7 @@ CASES: tuple[Case, ...] = (
                                               "full-width digits or a pasted paragraph", (
         q(data_name("HX12"), js(record("HX12", numero_reclamo_sgc="../../../etc")),
           "SGC number from numero_reclamo_sgc " + UNSAFE_SGC),
-        q(pdf_name("HX12"), pdf_bytes("HX12"), SIBLING),
+        stored(pdf_name("HX12")),
         q(data_name("HX12B"), js(record("HX12B", numero_reclamo_sgc="RE/2210/../../afinia")),
           "SGC number from numero_reclamo_sgc " + UNSAFE_SGC),
         q(data_name("HX12C"), js(record("HX12C", numero_reclamo_sgc="RE 2210")),
@@ -342,10 +346,10 @@ CASES: tuple[Case, ...] = (
           "SGC number from the file name " + UNSAFE_SGC),
         q(data_name("L" * 229), js(record("HX14L", numero_reclamo_sgc="", sgc_number="")),
           "SGC number from the file name " + UNSAFE_SGC),
-        q(pdf_name("L" * 229), pdf_bytes("HX14L"), SIBLING),
+        q(pdf_name("L" * 229), pdf_bytes("HX14L"), UNSAFE_KEY),
         loaded(data_name("PQR_14_ERROR"), js(record("HX14P", numero_reclamo_sgc="",
                                                     sgc_number="")),
-               row={"numero_reclamo_sgc": "PQR_14_ERROR"}),
+               row={"numero_reclamo_sgc": None}),
     )),
     Case("same_radicado_twice", "re-scraped within one run with a changed state", (
         Entry(data_name("HX15"), Outcome.SUPERSEDED,
@@ -397,8 +401,8 @@ CASES: tuple[Case, ...] = (
         Entry(data_name("HX20D"), Outcome.QUARANTINED, reason=NOT_REGULAR, kind="fifo"),
     )),
     Case("orphans_and_lonely_json", "the JSON was deleted by hand, or the request had no files", (
-        q(adjunto_name("HX21", "jpg"), b"\xff\xd8\xff\xe0 jpeg", ORPHAN),
-        q(pdf_name("HX21B"), pdf_bytes("HX21B"), ORPHAN),
+        waiting(adjunto_name("HX21", "jpg"), b"\xff\xd8\xff\xe0 jpeg"),
+        waiting(pdf_name("HX21B"), pdf_bytes("HX21B")),
         loaded(data_name("HX21C"), js(record("HX21C"))),
     )),
     Case("control_characters_in_names", "names built from page text with newlines, tabs, "
@@ -423,7 +427,8 @@ CASES: tuple[Case, ...] = (
                                               "extensions, unsupported attachment types", (
         q(data_name("HX24").replace(".json", " (1).json"), js(record("HX24")), BAD_NAME),
         q(data_name("HX24B").replace(".json", ".JSON"), js(record("HX24B")), BAD_NAME),
-        q(adjunto_name("HX24C", "heic"), b"ftypheic", BAD_NAME),
+        loaded(data_name("HX24C"), js(record("HX24C"))),
+        stored(adjunto_name("HX24C", "heic"), b"ftypheic"),  # any 1-10 letter extension
         q("Thumbs.db", b"\xd0\xcf\x11\xe0", BAD_NAME),
         q("HX24 notas del operador.txt", b"revisar luego", BAD_NAME),
         q(pdf_name("HX24D") + ":Zone.Identifier", b"[ZoneTransfer]\r\nZoneId=3\r\n", BAD_NAME),

@@ -216,8 +216,12 @@ def check_keys(state: State, landing: Path) -> None:
         prefix = f"oficina-virtual/{empresa}/raw_data/"
         key, sgc = row["s3_key"], row["numero_reclamo_sgc"]
         assert key.startswith(prefix), key
-        assert SAFE_SGC.fullmatch(sgc), sgc
-        assert key == f"{prefix}{sgc}/{filename}", key
+        if sgc is None:  # no real SGC: one folder per request, by its radicado
+            radicado = row["metadata"].get("numero_radicado") or key.split("/")[-2]
+            assert key == f"{prefix}sin_sgc/{radicado}/{filename}", key
+        else:
+            assert SAFE_SGC.fullmatch(sgc), sgc
+            assert key == f"{prefix}{sgc}/{filename}", key
         assert posixpath.normpath(key) == key and "//" not in key, key
         assert "/" not in filename and "\\" not in filename and filename.isprintable(), key
         assert row["s3_url"] == f"s3://{row['s3_bucket']}/{key}"
@@ -226,6 +230,9 @@ def check_keys(state: State, landing: Path) -> None:
     registered = {row["s3_key"] for row in state.registry.values()}
     for key in state.keys:
         parts = key.split("/")
+        if len(parts) == 6:
+            assert parts[3] == "sin_sgc", key
+            del parts[3]
         assert len(parts) == 5 and parts[0] == "oficina-virtual", key
         assert parts[1] in EMPRESAS and parts[2] == "raw_data", key
         assert SAFE_SGC.fullmatch(parts[3]) and parts[4] not in {"", ".", ".."}, key
@@ -348,7 +355,8 @@ def test_all_cases_in_one_landing_folder(db, s3, bucket, landing, outside, hosti
     by = {o: [e for e in first if e.outcome is o] for o in Outcome}
     good_files = sum(len(es) for es in GOOD.values())
     assert runs.total("extract", "files_quarantined", run=1) == len(by[Outcome.QUARANTINED])
-    assert runs.total("extract", "files_in_progress", run=1) == len(by[Outcome.WAITING])
+    assert (runs.total("extract", "files_in_progress", run=1)
+            + runs.total("extract", "files_waiting", run=1)) == len(by[Outcome.WAITING])
     reached_1 = len(by[Outcome.LOADED]) + len(by[Outcome.SUPERSEDED]) + len(by[Outcome.STORED])
     assert runs.total("upload", "s3_uploaded", run=1) == reached_1 + good_files
     assert runs.total("extract", "records_superseded", run=1) == len(by[Outcome.SUPERSEDED])
@@ -407,13 +415,12 @@ def test_file_removed_by_someone_during_the_run(victim, db, s3, bucket, landing,
 def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, landing, outside,
                                                              hostile_settings, caplog):
     """Quarantine is a way back, not a dead end: fixed files load on the next run."""
-    from tests.hostile.corpus import data_name, js, pdf_bytes, pdf_name, q, record
+    from tests.hostile.corpus import data_name, js, pdf_bytes, pdf_name, q, record, stored, waiting
 
-    orphan_reason = "(orphan file)"
     bad = Case("to_fix", "a bad date; a PDF that arrived before its JSON", (
         q(data_name("HX40"), js(record("HX40", fecha="ayer")), "fecha is not a date"),
-        q(pdf_name("HX40"), pdf_bytes("HX40"), "its request JSON"),
-        q(pdf_name("HX41"), pdf_bytes("HX41"), orphan_reason),
+        stored(pdf_name("HX40"), pdf_bytes("HX40")),  # real SGC: filed although its JSON is not
+        waiting(pdf_name("HX41"), pdf_bytes("HX41")),  # waits for its JSON
     ))
     materialize([bad, _good_case()], landing, outside)
     runs = Runs()
@@ -429,7 +436,7 @@ def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, lan
         Entry(data_name("HX41"), Outcome.LOADED, js(record("HX41"))),
         Entry(pdf_name("HX41"), Outcome.STORED, pdf_bytes("HX41")),
     ))
-    for name in (data_name("HX40"), pdf_name("HX40"), pdf_name("HX41")):
+    for name in (data_name("HX40"),):
         os.replace(folders.quarantine / name, folders.processed / name)
         (folders.quarantine / f"{name}.reason.txt").unlink()
     materialize([Case("fix", "", fixed.entries[0::2])], landing, outside)  # the two JSONs

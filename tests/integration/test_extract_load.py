@@ -29,8 +29,9 @@ def _run(db, settings, company=AFINIA, run_id="run-1"):
 def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
     assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
-                       "company_table.sql:ov_afinia",
-                       "company_table.sql:ov_aire"]
+                       "004_bot_output.sql",
+                       "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
+                       "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
     afinia_columns = {r[0] for r in query(
         db, "SELECT column_name FROM information_schema.columns "
@@ -151,17 +152,15 @@ def test_extract_quarantines_bad_files_with_reasons_and_keeps_the_rest(db, setti
     reasons = {p.name.removesuffix(".reason.txt"): p.read_text()
                for p in quarantine.glob("*.reason.txt")}
     assert set(reasons) == {
-        "NORAD_data_20251008_093221.json", "NORAD_20251008_093221.pdf",
+        "NORAD_data_20251008_093221.json",
         "BROKEN_data_20251008_093221.json", "BADDATE_data_20251008_093221.json",
-        "ORPHAN_20251008_093221.pdf", "notas del operador.txt",
+        "notas del operador.txt",
         "GOOD1_adjunto_20251008_093222.pdf", "LINK_data_20251008_093221.json",
     }
     assert "numero_radicado is missing or blank" in reasons["NORAD_data_20251008_093221.json"]
-    assert "was quarantined" in reasons["NORAD_20251008_093221.pdf"]
     assert "invalid JSON at line 1" in reasons["BROKEN_data_20251008_093221.json"]
     assert "fecha is not a date" in reasons["BADDATE_data_20251008_093221.json"]
-    assert "orphan" in reasons["ORPHAN_20251008_093221.pdf"]
-    assert "does not match" in reasons["notas del operador.txt"]
+    assert "not recognised" in reasons["notas del operador.txt"]
     assert "empty file" in reasons["GOOD1_adjunto_20251008_093222.pdf"]
     assert "symbolic link" in reasons["LINK_data_20251008_093221.json"]
     assert os.path.exists("/etc/passwd")  # the link moved, never its target
@@ -169,25 +168,49 @@ def test_extract_quarantines_bad_files_with_reasons_and_keeps_the_rest(db, setti
         assert "run_id: run-q" in text
         assert not any(value in text for value in PERSONAL)
 
-    assert summary.files_quarantined == 8
-    assert summary.records == 1
+    assert summary.files_quarantined == 6
+    assert (summary.records, summary.files_waiting) == (1, 1)
+    # NORAD's PDF is filed under its real SGC although its JSON was quarantined; the orphan
+    # PDF waits in processed/ for a JSON (never quarantined for arriving first).
     assert sorted(os.listdir(processed)) == ["GOOD1_20251008_093221.pdf",
-                                             "GOOD1_data_20251008_093221.json"]
-    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry") == [(2,)]
+                                             "GOOD1_data_20251008_093221.json",
+                                             "NORAD_20251008_093221.pdf",
+                                             "ORPHAN_20251008_093221.pdf"]
+    assert query(db, "SELECT filename, s3_key, metadata->>'request_json_status' "
+                     "FROM data_general.s3_files_registry ORDER BY filename") == [
+        ("GOOD1_20251008_093221.pdf",
+         "oficina-virtual/afinia/raw_data/GOOD1/GOOD1_20251008_093221.pdf", None),
+        ("GOOD1_data_20251008_093221.json",
+         "oficina-virtual/afinia/raw_data/GOOD1/GOOD1_data_20251008_093221.json", None),
+        ("NORAD_20251008_093221.pdf",
+         "oficina-virtual/afinia/raw_data/NORAD/NORAD_20251008_093221.pdf", "quarantined"),
+    ]
 
 
 def test_companion_of_an_earlier_request_is_registered_under_its_sgc(db, settings, landing):
-    # The request JSON was handled yesterday; its attachment arrives today.
-    write_request(landing, "aire", "PQR_1_20251008_122537", "A-77", numero_reclamo_sgc="777",
-                  pdf=False)
+    # The request JSON was handled yesterday; today's re-scrape writes its PDF first.
+    write_request(landing, "aire", "777", "A-77", pdf=False)
     _run(db, settings, company=AIRE)
-    late = company_folders(landing, "aire").processed / "PQR_1_20251008_122537_20251009_080000.pdf"
+    late = company_folders(landing, "aire").processed / "777_20251009_080000.pdf"
     late.write_bytes(b"%PDF-1.4 late")
     os.utime(late, (1_700_000_000, 1_700_000_000))
     summary = pipeline.extract(db, AIRE, settings, "run-late")
     assert (summary.files_new, summary.files_quarantined, summary.files_registered) == (1, 0, 1)
     assert query(db, "SELECT s3_key FROM data_general.s3_files_registry WHERE filename = %s",
                  late.name) == [(f"oficina-virtual/aire/raw_data/777/{late.name}",)]
+
+
+def test_a_placeholder_document_newer_than_every_json_waits(db, settings, landing):
+    # PQR_1_ERROR is shared by unrelated requests: a PDF written after the only JSON with
+    # that placeholder belongs to a request whose JSON is not written yet.
+    write_request(landing, "aire", "PQR_1_ERROR", "A-77", pdf=False, ts="20251008_122537")
+    _run(db, settings, company=AIRE)
+    late = company_folders(landing, "aire").processed / "PQR_1_ERROR_20251009_080000.pdf"
+    late.write_bytes(b"%PDF-1.4 late")
+    os.utime(late, (1_700_000_000, 1_700_000_000))
+    summary = pipeline.extract(db, AIRE, settings, "run-late")
+    assert (summary.files_new, summary.files_waiting, summary.files_registered) == (1, 1, 0)
+    assert late.exists()
 
 
 def test_files_still_being_written_wait_for_the_next_run(db, settings, landing):

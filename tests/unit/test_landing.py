@@ -102,8 +102,6 @@ class TestParseFileName:
             "RE1_data_20251008_122537.JSON.part",
             "RE1_20251008_122537.json",
             "RE1_20251008_122537.jpg",
-            "RE1_adjunto_20251008_122537.gif",
-            "RE1_adjunto_20251008_122537.exe",
             "RE1_adjunto_20251008_122537.pdf.exe",
             "RE1_adjunto_20251008_122537",
             "RE1_data_20251008_122537json",

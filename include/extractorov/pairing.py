@@ -1,0 +1,164 @@
+"""Which request does a PDF or attachment belong to? Pure rules, no I/O.
+
+The bot writes, for each request, the detail PDF first, then the attachment,
+then the request JSON **last**, each stamped with its own clock reading, so the
+three stamps of one request differ by seconds (minutes when an attachment
+download is retried). The file names share an SGC part, which is the request's
+real SGC or one of the bot's placeholders (``PQR_4_ERROR``,
+``PQR_{n}_{YYYYMMDD_HHMMSS}``, an older bot's ``pqr_{n}``) that unrelated
+requests share.
+
+* **Real SGC**: the SGC identifies the request's folder. A document goes with the
+  first JSON of its SGC written at or after it; with none yet, it goes to the
+  folder of an earlier JSON of the SGC (a re-scrape of the same request) or of any
+  JSON that named that SGC; while a JSON of its SGC is still being written, or
+  none has been seen at all, it **waits**.
+* **Placeholder**: a document belongs to the first JSON with the same placeholder
+  written *after* it, and only when that is certain: no JSON with the very same
+  stamp, at most one detail PDF and one attachment between the previous JSON and
+  that one, and at most :data:`MAX_DOCUMENT_TO_JSON` between them. Otherwise it
+  waits (and ``ov_s3_reconcile`` reports it once it has waited too long): a
+  document is never guessed into another customer's folder.
+
+A document whose request JSON was quarantined still goes to its folder when the
+SGC is real (as the old uploader did); with a placeholder it follows the JSON
+into quarantine, since nothing names its folder.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from extractorov.landing import FileKind
+from extractorov.records import is_placeholder_sgc
+
+MAX_DOCUMENT_TO_JSON = timedelta(minutes=30)
+"""Longest wait seen between a placeholder request's first document and its JSON
+(attachment retries take up to 30 s an attempt); past it the pairing is not certain."""
+
+
+class JsonState(StrEnum):
+    LOADED = "loaded"
+    """Valid: its request has a folder."""
+    QUARANTINED = "quarantined"
+    WRITING = "writing"
+    """Still being written (temp suffix or modified within the settle time)."""
+
+
+@dataclass(frozen=True)
+class JsonMark:
+    """A request JSON as far as pairing cares: when, and where its request is filed."""
+
+    name: str
+    timestamp: datetime | None
+    state: JsonState
+    folder: str | None = None
+    """Folder under ``raw_data/`` (``LOADED`` only)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    kind: FileKind
+    timestamp: datetime | None
+
+
+class Outcome(StrEnum):
+    FOLDER = "folder"
+    """Upload to :attr:`Placement.folder`."""
+    FOLDER_JSON_QUARANTINED = "folder_json_quarantined"
+    """Upload to the real SGC's folder although the request JSON was quarantined."""
+    QUARANTINE = "quarantine"
+    """Placeholder SGC and its JSON was quarantined: no folder can be known."""
+    WAITING = "waiting"
+    """No JSON yet (or still being written): stays in ``processed/`` for a later run."""
+    UNDECIDED = "undecided"
+    """Several requests could own it: stays in ``processed/``, never guessed."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    outcome: Outcome
+    folder: str | None = None
+    request_json: str | None = None
+    why: str = ""
+    """For waiting/undecided documents: a reason for the log (no personal data)."""
+
+
+def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[JsonMark],
+                    *, folders_named: frozenset[str] = frozenset()) -> dict[str, Placement]:
+    """Place every document of one file-name SGC part; key: document name.
+
+    ``documents`` are every document with that SGC part the pipeline knows (new
+    and registered: both count as rivals); ``jsons`` every request JSON with it
+    (this run's, the registry's, those being written, the quarantined ones).
+    ``folders_named`` are the folders any valid JSON resolved to (a JSON named
+    ``PQR_1_ERROR_data_…`` can carry the real SGC in its ``numero_reclamo_sgc``).
+    """
+    marks = sorted((m for m in jsons if m.timestamp is not None),
+                   key=lambda m: (m.timestamp, m.name))
+    undated = [m for m in jsons if m.timestamp is None]
+    docs = list(documents)
+    if is_placeholder_sgc(sgc):
+        stamps = [m.timestamp for m in marks]
+        by_kind: dict[FileKind, list[datetime]] = {}
+        for d in docs:
+            if d.timestamp is not None:
+                by_kind.setdefault(d.kind, []).append(d.timestamp)
+        for times in by_kind.values():
+            times.sort()
+        return {d.name: _place_placeholder(d, marks, stamps, by_kind.get(d.kind, []))
+                for d in docs}
+    return {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
+
+
+def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[JsonMark],
+                folders_named: frozenset[str]) -> Placement:
+    def at_or_after(mark: JsonMark) -> bool:
+        return mark.timestamp is None or doc.timestamp is None or mark.timestamp >= doc.timestamp
+
+    if any(m.state is JsonState.WRITING and at_or_after(m) for m in (*marks, *undated)):
+        return Placement(Outcome.WAITING, why="its request JSON is still being written")
+    later = [m for m in marks if at_or_after(m)]
+    earlier = [m for m in marks if not at_or_after(m)]
+    # Its own JSON first; else the newest earlier scrape of the same SGC; else any.
+    for mark in (*later, *reversed(earlier), *undated):
+        if mark.state is JsonState.LOADED:
+            return Placement(Outcome.FOLDER, mark.folder, mark.name)
+        if mark.state is JsonState.QUARANTINED:
+            return Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc, mark.name)
+    if sgc in folders_named:
+        return Placement(Outcome.FOLDER, sgc)
+    return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
+
+
+def _place_placeholder(doc: Document, marks: list[JsonMark], stamps: list[datetime],
+                       same_kind: list[datetime]) -> Placement:
+    if doc.timestamp is None:
+        return Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "
+                                                "moment, so its request cannot be told")
+    after = bisect.bisect_right(stamps, doc.timestamp)
+    if after > 0 and stamps[after - 1] == doc.timestamp:
+        return Placement(Outcome.UNDECIDED, why="a request JSON with the same placeholder has "
+                                                "the same time stamp: either request may own it")
+    if after == len(marks):
+        return Placement(Outcome.WAITING, why="no request JSON with this placeholder written "
+                                              "after it yet")
+    owner = marks[after]
+    if owner.timestamp - doc.timestamp > MAX_DOCUMENT_TO_JSON:
+        return Placement(Outcome.UNDECIDED, why="the next request JSON with this placeholder "
+                                                "was written over 30 minutes later")
+    previous = stamps[after - 1] if after > 0 else None
+    low = 0 if previous is None else bisect.bisect_right(same_kind, previous)
+    if bisect.bisect_left(same_kind, owner.timestamp) - low > 1:
+        return Placement(Outcome.UNDECIDED, why=f"another {doc.kind.value} file with this "
+                                                "placeholder was written before the same JSON")
+    if owner.state is JsonState.WRITING:
+        return Placement(Outcome.WAITING, why="its request JSON is still being written")
+    if owner.state is JsonState.QUARANTINED:
+        return Placement(Outcome.QUARANTINE, request_json=owner.name)
+    return Placement(Outcome.FOLDER, owner.folder, owner.name)

@@ -1,0 +1,7 @@
+-- The bot's real output: documents that wait for their request JSON, files re-admitted
+-- from quarantine, records loaded with blank fields (counted by field name).
+ALTER TABLE data_general.post_processing_runs
+    ADD COLUMN IF NOT EXISTS files_waiting      integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS files_readmitted   integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS records_incomplete integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS incomplete_fields  jsonb   NOT NULL DEFAULT '{}'::jsonb;
