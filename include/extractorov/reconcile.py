@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +30,8 @@ from psycopg.types.json import Jsonb
 
 from extractorov import pipeline, registry, warehouse
 from extractorov.companies import Company
-from extractorov.landing import parse_file_name
-from extractorov.records import SAFE_SGC
-from extractorov.storage import company_prefix, preflight, s3_url
+from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
+from extractorov.storage import company_prefix, preflight, s3_url, sgc_of_folder, split_key
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def reconcile(conn: Connection, client: Any, company: Company, settings: pipelin
         _compare_registry(conn, company, settings, objects, report)
         _register_unknown_objects(conn, client, company, settings, objects, report)
         _requests_without_files(conn, company, report)
+        _documents_waiting_too_long(conn, company, settings, report)
         conn.commit()
     finally:
         pipeline.release_upload_lock(conn, company)
@@ -156,13 +157,15 @@ def _register_unknown_objects(conn: Connection, client: Any, company: Company,
         known = {key for (key,) in cur}
     prefix = company_prefix(settings.base_path, company.empresa)
     for key in sorted(set(objects) - known):
-        rest = key[len(prefix):].split("/")
-        if len(rest) != 2 or not SAFE_SGC.match(rest[0]) or not rest[1]:
-            report.findings.append(Finding("object_outside_layout", key,
-                                           "object does not follow {sgc}/{file name}",
-                                           False, True))
+        where = split_key(prefix, key)
+        if where is None:
+            report.findings.append(Finding(
+                "object_outside_layout", key,
+                "object does not follow {sgc}/{file name} or sin_sgc/{numero_radicado}/{file name}",
+                False, True))
             continue
-        sgc, filename = rest
+        folder, filename = where
+        sgc = sgc_of_folder(folder)
         head = client.head_object(Bucket=settings.bucket, Key=key, ChecksumMode="ENABLED")
         digest = head.get("Metadata", {}).get("file-hash") or _hex(head.get("ChecksumSHA256"))
         name = parse_file_name(filename)
@@ -207,6 +210,38 @@ def _requests_without_files(conn: Connection, company: Company, report: Reconcil
                 "request_without_file", None,
                 f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
                 "is not in the registry", False, True))
+
+
+def _documents_waiting_too_long(conn: Connection, company: Company, settings: pipeline.Settings,
+                                report: ReconcileReport, *, now: float | None = None) -> None:
+    """PDFs and attachments that have waited in ``processed/`` over ``orphan_after_hours``.
+
+    ``extract`` never quarantines a document for lacking its request JSON: it waits.
+    One that waits this long needs a human (its JSON was lost, or which request owns
+    it cannot be told); it is reported by file name and still not moved.
+    """
+    processed = company_folders(settings.landing_root, company.empresa).processed
+    now = time.time() if now is None else now
+    limit = settings.orphan_after_hours * 3600
+    old = [f for f in scan(processed, settle_seconds=limit, now=now).files]
+    if not old:
+        return
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT filename FROM {registry.TABLE} WHERE empresa = %s AND s3_bucket = %s "
+                    "AND filename = ANY(%s)",
+                    (company.empresa, settings.bucket, [f.name for f in old]))
+        registered = {name for (name,) in cur}
+    for file in old:
+        name = parse_file_name(file.name, settings.bot_timezone)
+        if name is None or name.kind not in DOCUMENT_KINDS or file.name in registered:
+            continue
+        hours = (now - file.mtime) / 3600
+        report.findings.append(Finding(
+            "document_waiting", None,
+            f"{printable(file.name)} has waited {hours:.0f} h in processed/ for its request "
+            f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
+            "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
+            False, True))
 
 
 def _write_findings(conn: Connection, company: Company, run_id: str,

@@ -1,0 +1,126 @@
+"""Which request owns a PDF or attachment: the rules of ``extractorov.pairing``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from extractorov.landing import FileKind
+from extractorov.pairing import (
+    Document,
+    JsonMark,
+    JsonState,
+    Outcome,
+    place_documents,
+)
+from extractorov.records import BOGOTA
+
+T0 = datetime(2025, 10, 8, 4, 0, tzinfo=BOGOTA)
+
+
+def at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def pdf(sgc: str, seconds: int) -> Document:
+    return Document(f"{sgc}_{seconds}.pdf", FileKind.DETALLE, at(seconds))
+
+
+def adj(sgc: str, seconds: int) -> Document:
+    return Document(f"{sgc}_adjunto_{seconds}.jpg", FileKind.ADJUNTO, at(seconds))
+
+
+def loaded(sgc: str, seconds: int, folder: str) -> JsonMark:
+    return JsonMark(f"{sgc}_data_{seconds}.json", at(seconds), JsonState.LOADED, folder)
+
+
+class TestPlaceholder:
+    """``PQR_4_ERROR`` is shared by unrelated requests: only the write order ties files."""
+
+    def test_three_requests_sharing_a_placeholder_each_get_their_own_documents(self) -> None:
+        sgc = "PQR_4_ERROR"
+        docs = [pdf(sgc, 0), adj(sgc, 3), pdf(sgc, 20), pdf(sgc, 40), adj(sgc, 42)]
+        jsons = [loaded(sgc, 5, "sin_sgc/R1"), loaded(sgc, 25, "sin_sgc/R2"),
+                 loaded(sgc, 45, "sin_sgc/R3")]
+        placed = place_documents(sgc, docs, jsons)
+        assert {name: (p.outcome, p.folder) for name, p in placed.items()} == {
+            docs[0].name: (Outcome.FOLDER, "sin_sgc/R1"),
+            docs[1].name: (Outcome.FOLDER, "sin_sgc/R1"),
+            docs[2].name: (Outcome.FOLDER, "sin_sgc/R2"),
+            docs[3].name: (Outcome.FOLDER, "sin_sgc/R3"),
+            docs[4].name: (Outcome.FOLDER, "sin_sgc/R3"),
+        }
+
+    def test_a_document_newer_than_every_json_waits(self) -> None:
+        placed = place_documents("PQR_4_ERROR", [pdf("PQR_4_ERROR", 60)],
+                                 [loaded("PQR_4_ERROR", 5, "sin_sgc/R1")])
+        assert placed["PQR_4_ERROR_60.pdf"].outcome is Outcome.WAITING
+
+    def test_two_pdfs_before_one_json_are_never_guessed(self) -> None:
+        # The first request's JSON was never written (bot killed); either PDF may be the
+        # second request's.
+        docs = [pdf("PQR_7_ERROR", 0), pdf("PQR_7_ERROR", 30)]
+        placed = place_documents("PQR_7_ERROR", docs, [loaded("PQR_7_ERROR", 35, "sin_sgc/R9")])
+        assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
+
+    def test_same_stamp_as_a_json_is_undecided(self) -> None:
+        placed = place_documents("PQR_1_ERROR", [pdf("PQR_1_ERROR", 10)],
+                                 [loaded("PQR_1_ERROR", 10, "sin_sgc/A"),
+                                  loaded("PQR_1_ERROR", 20, "sin_sgc/B")])
+        assert placed["PQR_1_ERROR_10.pdf"].outcome is Outcome.UNDECIDED
+
+    def test_json_over_30_minutes_later_is_undecided(self) -> None:
+        placed = place_documents("PQR_1_ERROR", [pdf("PQR_1_ERROR", 0)],
+                                 [loaded("PQR_1_ERROR", 31 * 60, "sin_sgc/A")])
+        assert placed["PQR_1_ERROR_0.pdf"].outcome is Outcome.UNDECIDED
+
+    def test_registered_documents_count_as_rivals(self) -> None:
+        known = pdf("PQR_2_ERROR", 0)
+        new = pdf("PQR_2_ERROR", 2)
+        placed = place_documents("PQR_2_ERROR", [new, known],
+                                 [loaded("PQR_2_ERROR", 5, "sin_sgc/A")])
+        assert placed[new.name].outcome is Outcome.UNDECIDED
+
+    @pytest.mark.parametrize(("state", "outcome"), [
+        (JsonState.WRITING, Outcome.WAITING), (JsonState.QUARANTINED, Outcome.QUARANTINE)])
+    def test_owner_being_written_or_quarantined(self, state: JsonState, outcome: Outcome) -> None:
+        mark = JsonMark("PQR_3_ERROR_data_5.json", at(5), state)
+        placed = place_documents("PQR_3_ERROR", [pdf("PQR_3_ERROR", 0)], [mark])
+        assert placed["PQR_3_ERROR_0.pdf"].outcome is outcome
+
+    def test_a_real_sgc_read_into_the_json_field_is_the_folder(self) -> None:
+        placed = place_documents("PQR_1_20251008_040000", [pdf("PQR_1_20251008_040000", 0)],
+                                 [loaded("PQR_1_20251008_040000", 5, "RE77")])
+        assert placed["PQR_1_20251008_040000_0.pdf"].folder == "RE77"
+
+
+class TestRealSgc:
+    def test_goes_with_its_own_json(self) -> None:
+        placed = place_documents("RE1", [pdf("RE1", 0)], [loaded("RE1", 5, "RE1")])
+        assert (placed["RE1_0.pdf"].outcome, placed["RE1_0.pdf"].folder) == (Outcome.FOLDER,
+                                                                             "RE1")
+
+    def test_a_rescrape_pdf_before_its_json_goes_to_the_known_folder(self) -> None:
+        placed = place_documents("RE1", [pdf("RE1", 86_400)], [loaded("RE1", 5, "RE1")])
+        assert placed["RE1_86400.pdf"].folder == "RE1"
+
+    def test_waits_while_its_json_is_being_written(self) -> None:
+        writing = JsonMark("RE1_data_9.json", at(9), JsonState.WRITING)
+        placed = place_documents("RE1", [pdf("RE1", 0)], [loaded("RE1", -100, "RE1"), writing])
+        assert placed["RE1_0.pdf"].outcome is Outcome.WAITING
+
+    def test_waits_with_no_json_at_all(self) -> None:
+        assert place_documents("RE1", [pdf("RE1", 0)], [])["RE1_0.pdf"].outcome is (
+            Outcome.WAITING)
+
+    def test_a_json_quarantined_still_files_a_real_sgc(self) -> None:
+        mark = JsonMark("RE1_data_5.json", at(5), JsonState.QUARANTINED)
+        placed = place_documents("RE1", [adj("RE1", 0)], [mark])
+        assert (placed["RE1_adjunto_0.jpg"].outcome, placed["RE1_adjunto_0.jpg"].folder) == (
+            Outcome.FOLDER_JSON_QUARANTINED, "RE1")
+
+    def test_an_older_writer_pdf_follows_a_json_that_named_its_sgc(self) -> None:
+        # pqr_3_data_… (placeholder name) carried RE5 in its field; RE5_PQR_3_….pdf is RE5's.
+        placed = place_documents("RE5", [pdf("RE5", 0)], [], folders_named=frozenset({"RE5"}))
+        assert placed["RE5_0.pdf"].folder == "RE5"
