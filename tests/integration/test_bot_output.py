@@ -125,7 +125,7 @@ def test_a_quarantined_json_still_files_its_real_sgc_documents(db, s3, bucket, s
                                                                  landing):
     real = bot_request(landing, "RE600", "", 0)  # every field blank but the SGC: no radicado
     fake = bot_request(landing, "PQR_6_ERROR", "", 30)
-    extracted, _, uploaded = run_all(db, s3, settings, "run-1")
+    _, _, uploaded = run_all(db, s3, settings, "run-1")
     quarantine = company_folders(landing, "afinia").quarantine
     reasons = {p.name.removesuffix(".reason.txt"): p.read_text()
                for p in quarantine.glob("*.reason.txt")}
@@ -183,7 +183,7 @@ def test_older_writers_and_the_list_file(db, s3, bucket, settings, landing):
     for name, text in files.items():
         (processed / name).write_text(text, encoding="utf-8")
         os.utime(processed / name, (OLD.timestamp(), OLD.timestamp()))
-    extracted, loaded, _ = run_all(db, s3, settings, "run-1")
+    _, loaded, _ = run_all(db, s3, settings, "run-1")
     keys = keys_by_name(db)
     assert keys == {
         f"pqr_data_RE900_{stamp(5)}.json": f"{PREFIX}RE900/pqr_data_RE900_{stamp(5)}.json",
