@@ -1,6 +1,6 @@
 """The landing folder the scraper writes: scanning, file names, quarantine.
 
-Layout per company (``domain.md``)::
+Layout per company (``docs/data-contract.md``)::
 
     {landing_root}/{empresa}/oficina_virtual/processed/    the scraper's output (read)
     {landing_root}/{empresa}/oficina_virtual/quarantine/   rejected files + ``.reason.txt``

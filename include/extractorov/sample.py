@@ -1,7 +1,7 @@
 """Deterministic generator of realistic scraper output ("landing data").
 
 Used by the demo, the tests and the benchmarks. It writes what the scraper bot
-writes (see ``docs/domain.md``), one flat folder per company::
+writes (see ``docs/data-contract.md``), one flat folder per company::
 
     {root}/{empresa}/oficina_virtual/processed/
         {sgc}_data_{YYYYMMDD_HHMMSS}.json       the request's fields
