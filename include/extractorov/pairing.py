@@ -14,9 +14,11 @@ requests share.
   JSON that named that SGC; while a JSON of its SGC is still being written, or
   none has been seen at all, it **waits**.
 * **Placeholder**: a document belongs to the first JSON with the same placeholder
-  written *after* it, and only when that is certain: no JSON with the very same
-  stamp, at most one detail PDF and one attachment between the previous JSON and
-  that one, and at most :data:`MAX_DOCUMENT_TO_JSON` between them. Otherwise it
+  written at or *after* it (the same second counts: the next request's first file
+  cannot be written within the second its predecessor's JSON was), and only when
+  that is certain: at most one detail PDF and one attachment since the previous
+  JSON with that placeholder, and at most :data:`MAX_DOCUMENT_TO_JSON` between
+  them. Otherwise it
   waits (and ``ov_s3_reconcile`` reports it once it has waited too long): a
   document is never guessed into another customer's folder.
 
@@ -141,10 +143,8 @@ def _place_placeholder(doc: Document, marks: list[JsonMark], stamps: list[dateti
     if doc.timestamp is None:
         return Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "
                                                 "moment, so its request cannot be told")
-    after = bisect.bisect_right(stamps, doc.timestamp)
-    if after > 0 and stamps[after - 1] == doc.timestamp:
-        return Placement(Outcome.UNDECIDED, why="a request JSON with the same placeholder has "
-                                                "the same time stamp: either request may own it")
+    # The JSON is written last, possibly within the same second as its documents.
+    after = bisect.bisect_left(stamps, doc.timestamp)
     if after == len(marks):
         return Placement(Outcome.WAITING, why="no request JSON with this placeholder written "
                                               "after it yet")
@@ -154,7 +154,7 @@ def _place_placeholder(doc: Document, marks: list[JsonMark], stamps: list[dateti
                                                 "was written over 30 minutes later")
     previous = stamps[after - 1] if after > 0 else None
     low = 0 if previous is None else bisect.bisect_right(same_kind, previous)
-    if bisect.bisect_left(same_kind, owner.timestamp) - low > 1:
+    if bisect.bisect_right(same_kind, owner.timestamp) - low > 1:
         return Placement(Outcome.UNDECIDED, why=f"another {doc.kind.value} file with this "
                                                 "placeholder was written before the same JSON")
     if owner.state is JsonState.WRITING:

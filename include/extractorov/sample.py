@@ -483,10 +483,15 @@ class _Company:
     def _write_request(self, request: _Request, record_number: int, midnight: datetime,
                        second: int, session: str) -> None:
         rng = self.rng
-        json_at = midnight + timedelta(seconds=second)
-        pdf_at = json_at + timedelta(seconds=rng.randint(0, 2))
+        # The bot's order: the detail PDF, then the attachment, then the JSON last, each
+        # stamped with its own clock reading; a placeholder SGC is stamped when the SGC
+        # could not be read, just before the PDF.
+        pdf_at = midnight + timedelta(seconds=second)
+        ext = request.attachment_ext
+        att_at = pdf_at + timedelta(seconds=rng.randint(0, 3)) if ext else pdf_at
+        json_at = att_at + timedelta(seconds=rng.randint(0, 2))
         ts = f"{json_at:%Y%m%d_%H%M%S}"
-        sgc = request.sgc or f"PQR_{record_number}_{ts}"
+        sgc = request.sgc or f"PQR_{record_number}_{pdf_at:%Y%m%d_%H%M%S}"
         content = request.content
         radicado = content["numero_radicado"]
         record: dict[str, Any] = {
@@ -514,9 +519,7 @@ class _Company:
         self._write(f"{sgc}_{pdf_at:%Y%m%d_%H%M%S}.pdf", self.pdf.make(lines), pdf_at)
         self.totals.pdf_files += 1
 
-        ext = request.attachment_ext
         if ext:
-            att_at = pdf_at + timedelta(seconds=rng.randint(0, 3))
             att = _attachment(ext, sgc, content["documento_prueba"], self.pdf)
             self._write(f"{sgc}_adjunto_{att_at:%Y%m%d_%H%M%S}.{ext}", att, att_at)
             self.totals.attachments += 1

@@ -64,11 +64,18 @@ class TestPlaceholder:
         placed = place_documents("PQR_7_ERROR", docs, [loaded("PQR_7_ERROR", 35, "sin_sgc/R9")])
         assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
 
-    def test_same_stamp_as_a_json_is_undecided(self) -> None:
+    def test_written_within_the_second_of_its_json(self) -> None:
         placed = place_documents("PQR_1_ERROR", [pdf("PQR_1_ERROR", 10)],
                                  [loaded("PQR_1_ERROR", 10, "sin_sgc/A"),
                                   loaded("PQR_1_ERROR", 20, "sin_sgc/B")])
-        assert placed["PQR_1_ERROR_10.pdf"].outcome is Outcome.UNDECIDED
+        assert placed["PQR_1_ERROR_10.pdf"].folder == "sin_sgc/A"
+
+    def test_same_second_with_a_rival_is_undecided(self) -> None:
+        # Two PDFs up to the second of one JSON: one of them is the next request's.
+        docs = [pdf("PQR_1_ERROR", 8), pdf("PQR_1_ERROR", 10)]
+        placed = place_documents("PQR_1_ERROR", docs, [loaded("PQR_1_ERROR", 10, "sin_sgc/A"),
+                                                       loaded("PQR_1_ERROR", 20, "sin_sgc/B")])
+        assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
 
     def test_json_over_30_minutes_later_is_undecided(self) -> None:
         placed = place_documents("PQR_1_ERROR", [pdf("PQR_1_ERROR", 0)],
