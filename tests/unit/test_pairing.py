@@ -131,3 +131,21 @@ class TestRealSgc:
         # pqr_3_data_… (placeholder name) carried RE5 in its field; RE5_PQR_3_….pdf is RE5's.
         placed = place_documents("RE5", [pdf("RE5", 0)], [], folders_named=frozenset({"RE5"}))
         assert placed["RE5_0.pdf"].folder == "RE5"
+
+
+@pytest.mark.parametrize("name", [
+    "RE1_data_20251008_090000.json", "RE1_20251008_090000.pdf", "RE1_20251008_090000.PDF",
+    "RE1_adjunto_20251008_090000.JPG", "RE1_adjunto_20251008_090000.qwe123",
+    "PQR_4_ERROR_data_20251008_090000.json", "PQR_4_ERROR_adjunto_20251008_090000.pdf",
+    "PQR_4_20251008_085959_20251008_090000.pdf", "pqr_3_data_20251008_090000.json",
+    "pqr_data_RE9_20251008_090000.json", "RE9_PQR_3_20251008_090000.pdf",
+    "RE9_PQR_3_PQR_4_20251008_090000.pdf", "X_data_Y_data_20251008_090000.json",
+    "HX13#?%+&=;'\"_data_20251008_090000.json", "Ñandú_adjunto_20251008_090000.gif",
+])
+def test_the_cheap_sgc_filter_never_misses_a_parsed_sgc(name: str) -> None:
+    from extractorov.landing import parse_file_name
+    from extractorov.pipeline import _sgc_candidates
+
+    parsed = parse_file_name(name)
+    assert parsed is not None
+    assert parsed.sgc in _sgc_candidates(name)
