@@ -543,20 +543,23 @@ def _company(corpus: Corpus, empresa: str) -> None:
                 doc_expect=("waiting",))
 
     # Placeholders whose owner cannot be told: two PQR_7_ERROR PDFs before one JSON; a
-    # PDF with the same stamp as another request's JSON; a JSON over 30 minutes later.
+    # PDF with the same stamp as another request's JSON (then both PDFs up to that JSON
+    # are rivals and wait); a JSON over 30 minutes later.
     first = at(D1, 18, 0)
     bot.add(f"PQR_7_ERROR_{stamp(first)}.pdf", bot.pdf_bytes("x"), first, ("waiting",),
             "two PDFs before one JSON")
     bot.request("two PDFs before one JSON", "PQR_7_ERROR", first + timedelta(seconds=20),
                 json_after=10, doc_expect=("waiting",))
     a = at(D1, 18, 30)
-    bot.request("same stamp", "PQR_8_ERROR", a, json_after=8)
+    bot.request("same stamp", "PQR_8_ERROR", a, json_after=8, doc_expect=("waiting",))
     b_pdf = a + timedelta(seconds=8)
     radicado_b = bot.radicado()
     bot.add(f"PQR_8_ERROR_{stamp(b_pdf)}.pdf", bot.pdf_bytes("b"), b_pdf, ("waiting",),
             "same stamp")
     bot.request("same stamp", "PQR_8_ERROR", b_pdf + timedelta(seconds=4), pdf=False,
                 radicado=radicado_b, adjunto="jpg", adjunto_after=0, json_after=3)
+    # A fast request: its PDF and its JSON written within the same second are one request.
+    bot.request("PDF and JSON in one second", "PQR_9_ERROR", at(D1, 18, 45), json_after=0)
     bot.request("JSON over 30 minutes later", "PQR_3_ERROR", at(D1, 19, 0),
                 json_after=31 * 60, doc_expect=("waiting",))
     # An attachment retried for minutes: still certain (within 30 minutes).
