@@ -4,6 +4,28 @@
 Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
 `{{ov_landing_root}}/{empresa}/oficina_virtual/processed/` and:
 
+0. **scrape**: gets the scraper's output in place, in one of two modes, chosen
+   *when the task runs* (a DAG file cannot read Variables while it is parsed, so
+   this page cannot say which mode is in force: look at Admin → Variables, or at
+   the first lines of the `scrape` log, which name the mode):
+   - **command mode**, when Variable `ov_bot_command_{empresa}` is set: runs that
+     command line (no shell; POSIX quoting) in `ov_bot_workdir` (empty: the
+     worker's directory), streams its output to the task log with personal data
+     masked (names, documents, e-mails, phone numbers), never logs its arguments,
+     and kills its whole process group after `ov_bot_timeout_minutes` (default
+     90). A non-zero exit fails the task, which is retried; a missing program or
+     working directory fails it at once.
+   - **quiet mode**, when that Variable is unset or empty (the bot runs elsewhere,
+     e.g. a Windows scheduled task writing to a shared folder): waits, in
+     reschedule mode (no worker slot held between looks), until no file in
+     `processed/` has changed for `ov_landing_quiet_minutes` (default 10). After
+     `ov_landing_wait_minutes` (default 120) it goes on with what is settled and
+     logs a warning "wait limit reached"; files still being written are left for
+     the next run.
+
+   **Switching**: set Variable `ov_bot_command_{empresa}` (e.g.
+   `/opt/bot/.venv/bin/python main.py --empresa {empresa}`) for command mode;
+   delete it, or make it empty, for quiet mode. The next run uses the new mode.
 1. **extract**: validates each request JSON, groups it with its detail PDF and
    attachments by SGC number, moves bad files to `quarantine/` with a
    `.reason.txt`, and registers every good file as `pending` in
@@ -21,8 +43,10 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
 that backlog. Use it when S3 is unavailable or credentials are not set yet.
 
 If any step fails the run fails (the `watcher` task), after `report_stats`
-has recorded what happened. Connections: `ov_postgres`, `aws_default`.
-Variables: `ov_s3_bucket`, `ov_s3_base_path`, `ov_landing_root`.
+has recorded what happened; after a failed `scrape`, `extract` does not run.
+Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
+`ov_s3_base_path`, `ov_landing_root`, `ov_bot_command_{empresa}`, `ov_bot_workdir`,
+`ov_bot_timeout_minutes`, `ov_landing_quiet_minutes`, `ov_landing_wait_minutes`.
 """
 
 from __future__ import annotations
@@ -30,12 +54,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param, TriggerRule, dag, task
+from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from extractorov.companies import COMPANIES, Company
 
 STEPS = ["extract", "load_db", "upload_s3"]
+
+SCRAPE_EXECUTION_TIMEOUT = timedelta(minutes=90 + 30)
+"""Default ``ov_bot_timeout_minutes`` plus a margin: a backstop, the bot's own timeout
+kills its process group first (a larger Variable is capped to this, with a warning)."""
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -75,6 +103,13 @@ def build_company_dag(company: Company) -> DAG:
         },
     )
     def company_dag() -> None:
+        @task.sensor(mode="reschedule", poke_interval=60,
+                     execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
+        def scrape(**context) -> PokeReturnValue:
+            from extractorov import runtime
+
+            return runtime.scrape(company, context)
+
         @task
         def extract(**context) -> dict:
             from dataclasses import asdict
@@ -134,10 +169,11 @@ def build_company_dag(company: Company) -> DAG:
             """Fails the run when any step failed (report_stats alone would mark it green)."""
             raise RuntimeError("a step of this run failed: see the failed task's log")
 
+        scraped = scrape()
         summary = extract()
         steps = [summary, load_db(summary), upload_s3()]
-        steps[0] >> steps[1] >> steps[2] >> report_stats()
-        steps >> watcher()
+        scraped >> steps[0] >> steps[1] >> steps[2] >> report_stats()
+        [scraped, *steps] >> watcher()
 
     return company_dag()
 

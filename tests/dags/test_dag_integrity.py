@@ -35,8 +35,9 @@ def test_one_dag_per_registered_company(dagbag):
 @pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
 def test_task_order(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    assert set(dag.task_ids) == {*STEPS, "watcher"}
+    assert set(dag.task_ids) == {"scrape", *STEPS, "watcher"}
     expected_downstream = {
+        "scrape": {"extract", "watcher"},
         "extract": {"load_db", "watcher"},
         "load_db": {"upload_s3", "watcher"},
         "upload_s3": {"report_stats", "watcher"},
@@ -45,12 +46,26 @@ def test_task_order(dagbag, dag_id):
     }
     for task_id, downstream in expected_downstream.items():
         assert dag.get_task(task_id).downstream_task_ids == downstream, task_id
-    assert dag.get_task("extract").upstream_task_ids == set()
+    assert dag.get_task("scrape").upstream_task_ids == set()
+    assert dag.get_task("extract").trigger_rule == "all_success"
     assert dag.get_task("report_stats").trigger_rule == "all_done"
     watcher = dag.get_task("watcher")
     assert watcher.trigger_rule == "one_failed"
-    assert watcher.upstream_task_ids == {"extract", "load_db", "upload_s3"}
+    assert watcher.upstream_task_ids == {"scrape", "extract", "load_db", "upload_s3"}
     assert watcher.downstream_task_ids == set()
+
+
+@pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
+def test_scrape_is_a_rescheduling_sensor_with_a_timeout_and_documented_modes(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    scrape = dag.get_task("scrape")
+    assert scrape.mode == "reschedule"
+    assert scrape.execution_timeout is not None
+    assert scrape.execution_timeout.total_seconds() > 90 * 60  # above the default bot timeout
+    empresa = dag_id.removeprefix("ov_")
+    for text in (f"ov_bot_command_{empresa}", "command mode", "quiet mode", "Switching",
+                 "ov_landing_quiet_minutes", "ov_landing_wait_minutes", "ov_bot_timeout_minutes"):
+        assert text in dag.doc_md, text
 
 
 @pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])

@@ -138,7 +138,8 @@ def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: A
     states = {ti["task_id"]: ti["state"]
               for ti in api.task_instances("ov_afinia", run_id)}
     assert finished["state"] == "success", states
-    assert states == {"extract": "success", "load_db": "success", "upload_s3": "skipped",
+    assert states == {"scrape": "success", "extract": "success", "load_db": "success",
+                      "upload_s3": "skipped",
                       "report_stats": "success", "watcher": "skipped"}
     with airflow_stack.warehouse() as conn:
         assert query(conn, "SELECT database_only, s3_skipped, status FROM "

@@ -1,0 +1,249 @@
+"""The scrape step's plain functions: redaction, running the bot, the quiet decision."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from extractorov import bot
+
+FAKE_BOT = Path(__file__).resolve().parents[1] / "fake_bot.py"
+PERSONAL = ("María", "Núñez", "1045678901", "maria.nunez@example.com", "6053334455",
+            "3001234567", "300 123 4567", "1.045.678.901")
+
+
+# ---------------------------------------------------------------------------- redact
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("LISTA nombres_apellidos: María José Núñez", "LISTA nombres_apellidos: <redacted>"),
+    ("LISTA documento_identidad: 1045678901", "LISTA documento_identidad: <redacted>"),
+    ("LISTA correo_electronico: x@y.com", "LISTA correo_electronico: <redacted>"),
+    ("LISTA telefono: 6053334455", "LISTA telefono: <redacted>"),
+    ("LISTA celular: 3001234567", "LISTA celular: <redacted>"),
+    ('  "nombres_apellidos": "María José",', '  "nombres_apellidos": <redacted>'),
+    ("Nombres: Ana Pérez", "Nombres: <redacted>"),
+    ("Documento de identidad: CC 12.345", "Documento de identidad: <redacted>"),
+    ("Correo: ana@x.co", "Correo: <redacted>"),
+    ("Teléfono = 605 333 4455", "Teléfono = <redacted>"),
+    ("TELEFONO 6053334455", "TELEFONO <redacted>"),
+    ("Celular: +57 300 123 4567", "Celular: <redacted>"),
+    ("contacto ana.perez+pqr@mail.example.co, gracias", "contacto <email>, gracias"),
+    ("cliente 1045678901 radicado 2025", "cliente <number> radicado 2025"),
+    ("llamar al 300 123 4567 o 605-333-4455", "llamar al <number> o <number>"),
+    ("cc 1.045.678.901 ok", "cc <number> ok"),
+    ("INFO Procesando solicitud RE12 en la página 3", "INFO Procesando solicitud RE12 en la "
+                                                       "página 3"),
+    ("2025-10-08 09:32:21,123 - INFO - listo", "2025-10-08 09:32:21,123 - INFO - listo"),
+    ("tab\there\x1b[31m", "tab\\there\\x1b[31m"),
+    ("Nombres:", "Nombres:"),
+])
+def test_redact(line, expected):
+    assert bot.redact(line) == expected
+
+
+def test_redact_masks_secrets_and_cuts_long_lines():
+    assert bot.redact("login con clave s3cr3t-Pass", ["s3cr3t-Pass"]) == "login con clave <secret>"
+    long = bot.redact("x" * 5000)
+    assert len(long) < 2100 and long.endswith("(3000 more characters)")
+
+
+def test_secret_arguments_and_description_never_show_arguments():
+    argv = ["/opt/bot/python", "main.py", "--user", "u", "--password", "hunter22",
+            "--api-token=abc123", "--empresa", "afinia"]
+    assert bot.secret_arguments(argv) == ["hunter22", "abc123"]
+    text = bot.describe_command(argv)
+    assert text == "program 'python' with 8 argument(s)"
+    assert not any(arg in text for arg in argv[1:] if len(arg) > 1)
+
+
+def test_parse_command_and_minutes():
+    assert bot.parse_command("python 'my bot.py' --x", "afinia") == ["python", "my bot.py", "--x"]
+    with pytest.raises(bot.BotConfigError, match="ov_bot_command_afinia cannot be parsed"):
+        bot.parse_command("python 'unclosed --password secret", "afinia")
+    with pytest.raises(bot.BotConfigError, match="holds no command"):
+        bot.parse_command("   ", "afinia")
+    assert bot.parse_minutes("0.05", "v") == 0.05
+    for bad in ("abc", "-1", "nan"):
+        with pytest.raises(bot.BotConfigError, match="Variable v must be"):
+            bot.parse_minutes(bad, "v")
+
+
+def test_bot_environment_drops_airflow_settings():
+    env = bot.bot_environment({"PATH": "/bin", "AIRFLOW_CONN_AWS_DEFAULT": "secret",
+                               "AIRFLOW__CORE__FERNET_KEY": "k", "AIRFLOW_VAR_X": "1"})
+    assert env == {"PATH": "/bin", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+
+
+# ---------------------------------------------------------------------------- run_bot
+
+def _fake(tmp_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(FAKE_BOT), "--landing", str(tmp_path / "landing"),
+            "--empresa", "afinia", "--sgc", "RE777", "--radicado", "R-777", *extra]
+
+
+def test_run_bot_streams_redacted_lines_in_order_and_writes_the_request(tmp_path):
+    lines: list[str] = []
+    result = bot.run_bot(_fake(tmp_path, "--sleep", "1.2", "--password", "hunter22"),
+                         empresa="afinia", workdir=tmp_path, timeout_minutes=1,
+                         emit=lines.append)
+    assert result.exit_code == 0 and result.program == Path(sys.executable).name
+    assert result.arguments == 13 and result.lines == len(lines) and result.seconds >= 1.2
+    assert lines[0] == "INFO Iniciando extracción Oficina Virtual afinia"
+    assert lines[-1] == "INFO Extracción terminada"
+    order = [next(i for i, line in enumerate(lines) if line.startswith(p))
+             for p in ("LISTA nombres_apellidos: <redacted>", "LISTA celular: <redacted>",
+                       "PDF guardado", "JSON guardado")]
+    assert order == sorted(order)
+    assert "WARNING una línea en stderr" in lines  # stderr merged into the stream
+    text = "\n".join(lines)
+    assert not any(value in text for value in (*PERSONAL, "hunter22"))
+    processed = tmp_path / "landing/afinia/oficina_virtual/processed"
+    pdf, data = sorted(processed.iterdir(), key=lambda p: "data" in p.name)
+    assert re.fullmatch(r"RE777_\d{8}_\d{6}\.pdf", pdf.name)
+    assert re.fullmatch(r"RE777_data_\d{8}_\d{6}\.json", data.name)
+    assert data.name[-20:-5] > pdf.name[-19:-4]  # the JSON's timestamp is later
+    assert "María José" in data.read_text(encoding="utf-8")
+
+
+def test_run_bot_raises_on_non_zero_exit(tmp_path):
+    lines: list[str] = []
+    with pytest.raises(bot.BotFailed, match=r"bot command for afinia exited with code 3 after "
+                                            r"[\d.]+ s; last lines above"):
+        bot.run_bot(_fake(tmp_path, "--exit-code", "3"), empresa="afinia", workdir=None,
+                    timeout_minutes=1, emit=lines.append)
+    assert lines[-1].startswith("ERROR la sesión expiró")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return state[state.rfind(")") + 2] not in "ZX"
+
+
+def test_run_bot_timeout_kills_the_whole_process_group(tmp_path):
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(bot.BotTimeout, match=r"bot for afinia ran over "
+                                             r"ov_bot_timeout_minutes=0.05; its process group "
+                                             r"was killed"):
+        bot.run_bot(_fake(tmp_path, "--hang"), empresa="afinia", workdir=None,
+                    timeout_minutes=0.05, emit=lines.append, grace_seconds=2)
+    assert time.monotonic() - started < 15
+    [child] = [int(line.split()[-1]) for line in lines if line.startswith("child pid")]
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), "the bot's child survived the timeout"
+
+
+def test_run_bot_sigkills_a_group_that_ignores_sigterm(tmp_path):
+    script = tmp_path / "stubborn.py"
+    script.write_text(
+        "import signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        "print('child pid', child.pid, flush=True)\n"
+        "time.sleep(300)\n")
+    lines: list[str] = []
+    with pytest.raises(bot.BotTimeout):
+        bot.run_bot([sys.executable, str(script)], empresa="aire", workdir=None,
+                    timeout_minutes=0.02, emit=lines.append, grace_seconds=1)
+    child = int(lines[0].split()[-1])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def test_run_bot_configuration_errors(tmp_path):
+    with pytest.raises(bot.BotConfigError,
+                       match="program 'no-such-bot' not found: fix Variable ov_bot_command_afinia"):
+        bot.run_bot(["no-such-bot", "--password", "x"], empresa="afinia", workdir=None,
+                    timeout_minutes=1)
+    with pytest.raises(bot.BotConfigError, match="fix Variable ov_bot_workdir"):
+        bot.run_bot([sys.executable, "-c", "pass"], empresa="afinia",
+                    workdir=tmp_path / "missing", timeout_minutes=1)
+    not_executable = tmp_path / "bot.sh"
+    not_executable.write_text("#!/bin/sh\n")
+    with pytest.raises(bot.BotConfigError, match="cannot be executed"):
+        bot.run_bot([str(not_executable)], empresa="aire", workdir=None, timeout_minutes=1)
+
+
+def test_run_bot_stops_what_the_bot_left_running(tmp_path, caplog):
+    script = tmp_path / "leaves.py"
+    script.write_text(
+        "import subprocess\n"
+        "child = subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL)\n"
+        "print('child pid', child.pid, flush=True)\n")
+    lines: list[str] = []
+    result = bot.run_bot([sys.executable, str(script)], empresa="aire", workdir=tmp_path,
+                         timeout_minutes=1, emit=lines.append)
+    assert result.exit_code == 0
+    child = int(lines[0].split()[-1])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+    assert "left 1 process(es) running" in caplog.text
+
+
+# ---------------------------------------------------------------------------- quiet mode
+
+def test_newest_change(tmp_path):
+    assert bot.newest_change(tmp_path / "missing") is None
+    assert bot.newest_change(tmp_path) is None
+    (tmp_path / "sub").mkdir()
+    assert bot.newest_change(tmp_path) is None  # folders do not count
+    for name, when in (("a.json", 1000), ("b.pdf.crdownload", 3000), ("c.pdf", 2000)):
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (when, when))
+    assert bot.newest_change(tmp_path) == 3000
+
+
+@pytest.mark.parametrize(("newest", "now", "since", "quiet", "expected"), [
+    # quiet for 600 s (or no file at all): done at once
+    (1000.0, 1600.0, 1600.0, 600, (True, False, 0.0)),
+    (None, 1600.0, 1600.0, 600, (True, False, 0.0)),
+    # changed 590 s ago: look again in 10 s, when it would turn quiet
+    (1010.0, 1600.0, 1600.0, 600, (False, False, 10.0)),
+    # changed just now: look again within a minute
+    (1600.0, 1600.0, 1600.0, 600, (False, False, 60.0)),
+    # a file dated in the future counts as changing now
+    (9999.0, 1600.0, 1600.0, 600, (False, False, 60.0)),
+    # quiet 0: no wait, whatever the mtimes say
+    (9999.0, 1600.0, 1600.0, 0, (True, False, 0.0)),
+    # limit (7200 s) reached while it still changes: done, limit hit
+    (8800.0, 8800.0, 1600.0, 600, (True, True, 0.0)),
+    # 5 s before the limit: the next look is at the limit
+    (8795.0, 8795.0, 1600.0, 600, (False, False, 5.0)),
+    # never less than a second between looks
+    (1000.0, 1599.9, 1600.0 - 7199.8, 600, (False, False, 1.0)),
+])
+def test_check_quiet(newest, now, since, quiet, expected):
+    check = bot.check_quiet(newest, now=now, waiting_since=since, quiet_seconds=quiet,
+                            limit_seconds=7200)
+    assert (check.done, check.limit_hit, round(check.next_check_in, 6)) == expected
+
+
+def test_check_landing_logs_the_limit_and_returns_a_summary(tmp_path, caplog):
+    processed = tmp_path / "afinia" / "oficina_virtual" / "processed"
+    processed.mkdir(parents=True)
+    (processed / "RE1_20251008_093221.pdf").write_bytes(b"%PDF")
+    now = time.time()
+    check = bot.check_landing(tmp_path, "afinia", waiting_since=now - 10, quiet_minutes=10,
+                              wait_minutes=0.1, now=now)
+    assert check.done and check.limit_hit
+    assert "wait limit reached for afinia" in caplog.text
+    xcom = check.as_xcom(10, 0.1)
+    assert xcom["mode"] == "quiet" and xcom["wait_limit_hit"] is True
+    assert not bot.check_landing(tmp_path, "afinia", waiting_since=now, quiet_minutes=10,
+                                 wait_minutes=120, now=now).done
+    assert bot.check_landing(tmp_path, "aire", waiting_since=now, quiet_minutes=10,
+                             wait_minutes=120, now=now).done  # no folder: quiet
