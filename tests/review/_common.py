@@ -1,0 +1,106 @@
+"""Shared helpers for the hostile review tests (bot-shaped files on the real services)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from extractorov import pipeline
+from extractorov.companies import COMPANIES
+from extractorov.landing import company_folders
+from extractorov.records import BOGOTA
+from tests.helpers import query
+
+AFINIA = COMPANIES["afinia"]
+AIRE = COMPANIES["aire"]
+OLD = datetime(2025, 10, 8, 4, 0, tzinfo=BOGOTA)
+PERSON = {"nombres_apellidos": "Zoraida Quiñones Ibáñez", "documento_identidad": "1099887766",
+          "correo_electronico": "zoraida.quinones@example.org", "celular": "3157778899",
+          "telefono": "6054441122"}
+
+
+def stamp(seconds: float) -> str:
+    return (OLD + timedelta(seconds=seconds)).strftime("%Y%m%d_%H%M%S")
+
+
+def prefix(empresa: str = "afinia") -> str:
+    return f"oficina-virtual/{empresa}/raw_data/"
+
+
+def record(sgc: str, radicado: str, ts: str, **fields) -> dict:
+    rec = {
+        "record_number": 4, "sgc_number": sgc, "extraction_timestamp": ts,
+        "page_url": "https://caribemar.facture.co/x", "page_title": "Detalle",
+        "nic": "1234567", "fecha": "2025/10/07 14:05", "lectura": "12345",
+        "tipo_pqr": "Reclamo", "canal_respuesta": "Correo", "documento_prueba": "",
+        "cuerpo_reclamacion": "Cobro excesivo", "numero_radicado": radicado,
+        "estado_solicitud": "Finalizado",
+        "numero_reclamo_sgc": "" if sgc.upper().startswith("PQR") else sgc, **PERSON,
+    }
+    rec.update(fields)
+    return rec
+
+
+def write(landing: Path, name: str, data: bytes | str, *, empresa: str = "afinia",
+          mtime: float | None = None) -> Path:
+    processed = company_folders(landing, empresa).processed
+    processed.mkdir(parents=True, exist_ok=True)
+    path = processed / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    when = OLD.timestamp() if mtime is None else mtime
+    os.utime(path, (when, when))
+    return path
+
+
+def write_json(landing: Path, sgc: str, radicado: str, at: float, *, empresa: str = "afinia",
+               **fields) -> str:
+    name = f"{sgc}_data_{stamp(at)}.json"
+    write(landing, name, json.dumps(record(sgc, radicado, stamp(at), **fields),
+                                    ensure_ascii=False, indent=2), empresa=empresa)
+    return name
+
+
+def write_pdf(landing: Path, sgc: str, at: float, tag: str, *, empresa: str = "afinia") -> str:
+    name = f"{sgc}_{stamp(at)}.pdf"
+    write(landing, name, f"%PDF-1.4 {tag}", empresa=empresa)
+    return name
+
+
+def write_adjunto(landing: Path, sgc: str, at: float, tag: str, ext: str = "jpg", *,
+                  empresa: str = "afinia") -> str:
+    name = f"{sgc}_adjunto_{stamp(at)}.{ext}"
+    write(landing, name, f"adjunto {tag}", empresa=empresa)
+    return name
+
+
+def run_all(db, s3, settings, run_id: str, company=AFINIA):
+    extracted = pipeline.extract(db, company, settings, run_id)
+    loaded = pipeline.load(db, company, extracted.manifest)
+    uploaded = pipeline.upload(db, s3, company, settings, run_id=run_id)
+    return extracted, loaded, uploaded
+
+
+def registry_keys(db) -> dict[str, str]:
+    return dict(query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry"))
+
+
+def state(db, s3, bucket: str, landing: Path, empresa: str = "afinia") -> dict:
+    """Everything a rerun must leave unchanged (tables, registry, bucket, folders)."""
+    from tests.helpers import list_keys
+
+    folders = company_folders(landing, empresa)
+    table = f"data_general.ov_{empresa}"
+    return {
+        "rows": query(db, f"SELECT numero_radicado, numero_reclamo_sgc, fecha, hash_contenido, "
+                          f"archivo_origen, updated_at, extras FROM {table} ORDER BY 1"),
+        "registry": query(db, "SELECT filename, s3_key, upload_status, file_hash, metadata "
+                              "FROM data_general.s3_files_registry ORDER BY 1, 2"),
+        "bucket": list_keys(s3, bucket),
+        "processed": sorted(p.name for p in folders.processed.iterdir())
+        if folders.processed.exists() else [],
+        "quarantine": sorted(p.name for p in folders.quarantine.iterdir()
+                             if not p.name.endswith(".reason.txt"))
+        if folders.quarantine.exists() else [],
+    }
