@@ -260,7 +260,7 @@ def run_bot(
             time.sleep(0.1)
         finished = True
     finally:
-        left = _stop_group(process, 0.0 if finished else grace_seconds)
+        left = _stop_group(process, min(grace_seconds, 2.0) if finished else grace_seconds)
         reader.join(timeout=5)
         if finished and left:
             log.warning("the bot for %s left %d process(es) running in its process group; "
