@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.helpers import list_keys, query
 from tests.review._common import (
+    AFINIA,
     prefix,
     registry_keys,
     run_all,
+    stamp,
     write_adjunto,
     write_json,
     write_pdf,
@@ -88,3 +92,21 @@ def test_rescrape_that_misses_the_sgc_keeps_the_request_in_one_folder(db, s3, bu
     keys = registry_keys(db)
     folders = {keys[n].rsplit("/", 1)[0] for n in first + again}
     assert (sgc, folders) == ("RE800", {f"{prefix()}RE800"})
+
+
+def test_a_stale_temporary_file_is_not_in_progress_for_ever_without_a_report(
+        db, s3, bucket, settings, landing):
+    """Promise 1 ('in progress *while being written*', 'nothing silent'). A '.part' request JSON
+    left by a killed writer 100 hours ago is counted 'in progress' by every run, for ever; its
+    real-SGC documents wait for it (JSON 'still being written'); reconcile reports the
+    documents but never the temporary file itself, which nobody is told to look at. Expected:
+    a temp file older than ov_orphan_after_hours is reported (or quarantined with a reason)."""
+    from extractorov import reconcile
+    from tests.review._common import write
+
+    old = time.time() - 100 * 3600
+    write(landing, f"RE900_data_{stamp(5)}.json.part", b'{"numero_radicado": "R-9', mtime=old)
+    run_all(db, s3, settings, "run-1")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    assert any(".part" in f.detail for f in report.findings), [
+        (f.kind, f.detail) for f in report.findings]
