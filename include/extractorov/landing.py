@@ -14,7 +14,7 @@ import hashlib
 import mimetypes
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from functools import cached_property
@@ -204,9 +204,12 @@ class Scan:
     """Names still being written (temp suffixes, modified within the settle time)."""
     not_regular: list[Path]
     """Symlinks and other non-regular entries: never followed, quarantined."""
+    stale: list[LandingFile] = field(default_factory=list)
+    """Temporary files (``.part``…) untouched for over ``stale_seconds``: a writer died."""
 
 
-def scan(processed: Path, *, settle_seconds: float, now: float | None = None) -> Scan:
+def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
+         stale_seconds: float | None = None) -> Scan:
     """List ``processed/`` in one pass (``os.scandir``: no stat per file beyond one)."""
     now = datetime.now(UTC).timestamp() if now is None else now
     result = Scan(files=[], in_progress=[], not_regular=[])
@@ -219,6 +222,12 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None) ->
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
+            if entry.name.endswith(IN_PROGRESS_SUFFIXES) and stale_seconds is not None:
+                stat = entry.stat(follow_symlinks=False)
+                if now - stat.st_mtime > stale_seconds:
+                    result.stale.append(LandingFile(Path(entry.path), stat.st_size,
+                                                    stat.st_mtime))
+                    continue
             if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
                 result.in_progress.append(entry.name)
                 continue

@@ -106,15 +106,7 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
     undated = [m for m in jsons if m.timestamp is None]
     docs = list(documents)
     if is_placeholder_sgc(sgc):
-        stamps = [m.timestamp for m in marks]
-        by_kind: dict[FileKind, list[datetime]] = {}
-        for d in docs:
-            if d.timestamp is not None:
-                by_kind.setdefault(d.kind, []).append(d.timestamp)
-        for times in by_kind.values():
-            times.sort()
-        return {d.name: _place_placeholder(d, marks, stamps, by_kind.get(d.kind, []))
-                for d in docs}
+        return _place_placeholder(docs, marks)
     return {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
 
 
@@ -138,25 +130,52 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
 
 
-def _place_placeholder(doc: Document, marks: list[JsonMark], stamps: list[datetime],
-                       same_kind: list[datetime]) -> Placement:
-    if doc.timestamp is None:
-        return Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "
-                                                "moment, so its request cannot be told")
-    # The JSON is written last, possibly within the same second as its documents.
-    after = bisect.bisect_left(stamps, doc.timestamp)
-    if after == len(marks):
-        return Placement(Outcome.WAITING, why="no request JSON with this placeholder written "
-                                              "after it yet")
-    owner = marks[after]
-    if owner.timestamp - doc.timestamp > MAX_DOCUMENT_TO_JSON:
-        return Placement(Outcome.UNDECIDED, why="the next request JSON with this placeholder "
-                                                "was written over 30 minutes later")
-    previous = stamps[after - 1] if after > 0 else None
-    low = 0 if previous is None else bisect.bisect_right(same_kind, previous)
-    if bisect.bisect_right(same_kind, owner.timestamp) - low > 1:
-        return Placement(Outcome.UNDECIDED, why=f"another {doc.kind.value} file with this "
-                                                "placeholder was written before the same JSON")
+def _place_placeholder(docs: list[Document], marks: list[JsonMark]) -> dict[str, Placement]:
+    """Split the documents by the JSON that closes their stretch of time, then judge each
+    stretch as a whole: it is one request's only if it holds at most one detail PDF and one
+    attachment, the PDF not after the attachment, all within 30 minutes of the JSON."""
+    stamps = [m.timestamp for m in marks]
+    stretches: dict[int, list[Document]] = {}
+    placed: dict[str, Placement] = {}
+    for doc in docs:
+        if doc.timestamp is None:
+            placed[doc.name] = Placement(Outcome.UNDECIDED, why=(
+                "the time stamp in its name is not a valid moment, so its request cannot "
+                "be told"))
+            continue
+        # The JSON is written last, possibly within the same second as its documents.
+        stretches.setdefault(bisect.bisect_left(stamps, doc.timestamp), []).append(doc)
+    for index, stretch in stretches.items():
+        if index == len(marks):
+            why = "no request JSON with this placeholder written after it yet"
+            placed.update((d.name, Placement(Outcome.WAITING, why=why)) for d in stretch)
+            continue
+        owner = marks[index]
+        why = _not_one_request(stretch, owner)
+        for doc in stretch:
+            placed[doc.name] = _owned_by(owner) if not why else Placement(Outcome.UNDECIDED,
+                                                                           why=why)
+    return placed
+
+
+def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
+    """Why the documents before ``owner`` may not all be its request's ("" if they are)."""
+    pdfs = [d for d in stretch if d.kind is FileKind.DETALLE]
+    attachments = [d for d in stretch if d.kind is FileKind.ADJUNTO]
+    if len(pdfs) > 1 or len(attachments) > 1:
+        return ("several documents of one kind with this placeholder were written before the "
+                "same JSON: they belong to more than one request")
+    if pdfs and attachments and pdfs[0].timestamp > attachments[0].timestamp:
+        return ("the attachment was written before the detail PDF, which the bot never does "
+                "within one request")
+    assert owner.timestamp is not None
+    if any(owner.timestamp - d.timestamp > MAX_DOCUMENT_TO_JSON for d in stretch
+           if d.timestamp is not None):
+        return "the next request JSON with this placeholder was written over 30 minutes later"
+    return ""
+
+
+def _owned_by(owner: JsonMark) -> Placement:
     if owner.state is JsonState.WRITING:
         return Placement(Outcome.WAITING, why="its request JSON is still being written")
     if owner.state is JsonState.QUARANTINED:

@@ -45,7 +45,14 @@ from extractorov.landing import (
     sha256_file,
 )
 from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
-from extractorov.records import BOGOTA, MAX_JSON_BYTES, InvalidRecord, Record, parse_record
+from extractorov.records import (
+    BOGOTA,
+    MAX_JSON_BYTES,
+    InvalidRecord,
+    Record,
+    complete_from_known,
+    parse_record,
+)
 from extractorov.registry import RegistryEntry
 from extractorov.storage import (
     Progress,
@@ -205,10 +212,19 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     summary = run.summary
     log.info("extract: scanning %s", run.folders.processed)
     known = registry.known_files(conn, company.empresa, settings.bucket)
-    found = scan(run.folders.processed, settle_seconds=settings.settle_seconds)
+    stale_seconds = settings.orphan_after_hours * 3600
+    found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
+                 stale_seconds=stale_seconds)
     if _readmit_quarantined(run, found, known):
-        found = scan(run.folders.processed, settle_seconds=settings.settle_seconds)
+        found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
+                     stale_seconds=stale_seconds)
     summary.files_in_progress = len(found.in_progress)
+    if found.stale:
+        # Not "in progress" for ever: left for a human, and reported by ov_s3_reconcile.
+        summary.files_waiting += len(found.stale)
+        log.warning("extract: %d temporary files untouched for over %g hours (a writer "
+                    "stopped): left in processed/, reported by ov_s3_reconcile",
+                    len(found.stale), settings.orphan_after_hours)
     summary.files_found = len(found.files) + len(found.not_regular)
     for path in found.not_regular:
         run.reject(path, NOT_REGULAR)
@@ -221,7 +237,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
         marks.setdefault(parsed.sgc, {})[file.name] = JsonMark(
             file.name, parsed.timestamp, JsonState.QUARANTINED)
     progress = Progress("extract", summary.files_new)
-    _read_requests(run, new_jsons, marks, progress)
+    _read_requests(run, conn, new_jsons, marks, progress)
     _place_documents(run, new_docs, known, found.in_progress, marks, progress)
     progress.update(summary.files_new, force=summary.files_new > 0)
     # "New" is what this run filed (registered or quarantined); a waiting document is
@@ -324,35 +340,59 @@ _Marks = dict[str, dict[str, JsonMark]]
 """File-name SGC part → request JSON name → its mark."""
 
 
-def _read_requests(run: _Run, new_jsons: list[tuple[LandingFile, FileName]], marks: _Marks,
-                   progress: Progress) -> None:
+def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFile, FileName]],
+                   marks: _Marks, progress: Progress) -> None:
     """Validate each new request JSON; register the good ones, quarantine the rest."""
+    read: list[tuple[LandingFile, FileName, Record, str]] = []
     for done, (file, name) in enumerate(new_jsons, start=1):
         progress.update(done)
         record, digest, quarantined = _read_record(run, file, name)
-        folder = None
         if record is not None:
-            try:
-                folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
-                key = run.key(folder, file.name)
-            except UnsafeKey as exc:
-                quarantined = run.reject(file.path, f"{UNSAFE_NAME}: {exc}")
-                folder = None
-            else:
-                run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc,
-                                          digest, {"kind": name.kind.value,
-                                                   "numero_radicado": record.numero_radicado}))
-                run.summary.records_found += 1
-                run.files_of.setdefault(record.numero_radicado, []).append(file.name)
-                current = run.latest.get(record.numero_radicado)
-                if current is None or _newer(record, current):
-                    run.latest[record.numero_radicado] = record
-        if folder is not None:
-            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                file.name, name.timestamp, JsonState.LOADED, folder)
+            read.append((file, name, record, digest))
         elif quarantined:
             marks.setdefault(name.sgc, {})[file.name] = JsonMark(
                 file.name, name.timestamp, JsonState.QUARANTINED)
+    known = _known_values(run, conn, [r for _, _, r, _ in read])
+    for file, name, record, digest in read:
+        if record.numero_radicado in known:
+            fecha, sgc = known[record.numero_radicado]
+            record = complete_from_known(record, fecha=fecha, numero_reclamo_sgc=sgc)
+        try:
+            folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
+            key = run.key(folder, file.name)
+        except UnsafeKey as exc:
+            if run.reject(file.path, f"{UNSAFE_NAME}: {exc}"):
+                marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                    file.name, name.timestamp, JsonState.QUARANTINED)
+            continue
+        run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc, digest,
+                                  {"kind": name.kind.value,
+                                   "numero_radicado": record.numero_radicado}))
+        run.summary.records_found += 1
+        run.files_of.setdefault(record.numero_radicado, []).append(file.name)
+        current = run.latest.get(record.numero_radicado)
+        if current is None or _newer(record, current):
+            run.latest[record.numero_radicado] = record
+        marks.setdefault(name.sgc, {})[file.name] = JsonMark(file.name, name.timestamp,
+                                                             JsonState.LOADED, folder)
+
+
+def _known_values(run: _Run, conn: Connection, records: list[Record]
+                  ) -> dict[str, tuple[Any, str | None]]:
+    """``numero_radicado`` → (``fecha``, ``numero_reclamo_sgc``) already known of the requests
+    this run read with blanks: this run's newest copy that has them, else the table's."""
+    wanted = {r.numero_radicado for r in records if r.incomplete}
+    if not wanted:
+        return {}
+    known: dict[str, tuple[Any, str | None]] = dict.fromkeys(wanted, (None, None))
+    for fecha, sgc, radicado in warehouse.known_fecha_and_sgc(conn, run.company, sorted(wanted)):
+        known[radicado] = (fecha, sgc)
+    for record in sorted(records, key=_order_key):  # newest last: it wins
+        if record.numero_radicado in wanted:
+            fecha, sgc = known[record.numero_radicado]
+            known[record.numero_radicado] = (record.fecha or fecha,
+                                             record.numero_reclamo_sgc or sgc)
+    return {k: v for k, v in known.items() if v != (None, None)}
 
 
 def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],

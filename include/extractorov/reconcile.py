@@ -223,7 +223,15 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: pi
     processed = company_folders(settings.landing_root, company.empresa).processed
     now = time.time() if now is None else now
     limit = settings.orphan_after_hours * 3600
-    old = [f for f in scan(processed, settle_seconds=limit, now=now).files]
+    found = scan(processed, settle_seconds=limit, now=now, stale_seconds=limit)
+    for file in found.stale:
+        report.findings.append(Finding(
+            "temp_file_stale", None,
+            f"{printable(file.name)} is a temporary file untouched for "
+            f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
+            f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
+            False, True))
+    old = found.files
     if not old:
         return
     with conn.cursor() as cur:

@@ -437,6 +437,42 @@ def parse_record(
     )
 
 
+def complete_from_known(record: Record, *, fecha: datetime | None,
+                        numero_reclamo_sgc: str | None) -> Record:
+    """Fill fields the bot left blank with what is already known of the same request.
+
+    A blank ``fecha`` or an SGC read only as a placeholder is a page that did not
+    render, not a change: a re-scrape must not erase the date or SGC a previous
+    extraction loaded (nor move the request's documents to ``sin_sgc/``). The hashes
+    are recomputed, so a re-scrape that differs only by such blanks is a duplicate.
+    """
+    values = dict(record.values)
+    extras = dict(record.extras)
+    incomplete = list(record.incomplete)
+    if record.fecha is None and fecha is not None:
+        values["fecha"] = fecha.astimezone(BOGOTA)
+        incomplete.remove("fecha")
+    if record.numero_reclamo_sgc is None and numero_reclamo_sgc:
+        values["numero_reclamo_sgc"] = numero_reclamo_sgc
+        extras.pop(PLACEHOLDER_KEY, None)
+        incomplete.remove("numero_reclamo_sgc")
+    if len(incomplete) == len(record.incomplete):
+        return record
+    return Record(
+        numero_radicado=record.numero_radicado,
+        numero_reclamo_sgc=values["numero_reclamo_sgc"],
+        fecha=values["fecha"],
+        extraction_timestamp=record.extraction_timestamp,
+        values=values,
+        extras=extras,
+        hash_registro=hash_registro(record.numero_radicado, values["fecha"], values["tipo_pqr"],
+                                    values["nic"], values["documento_identidad"]),
+        hash_contenido=hash_contenido(values, extras),
+        archivo_origen=record.archivo_origen,
+        incomplete=tuple(incomplete),
+    )
+
+
 PLACEHOLDER_KEY = "sgc_placeholder"
 """Key in ``extras`` holding the bot's placeholder SGC of a request without a real one."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
@@ -156,7 +157,8 @@ def upsert_records(conn: Connection, company: Company, records: Iterable[Record]
         if staged == 0:
             return LoadOutcome(0, 0, 0)
         assignments = sql.SQL(", ").join(
-            sql.SQL("{col} = EXCLUDED.{col}").format(col=sql.Identifier(c))
+            sql.SQL(_KEEP_KNOWN if c in KEEP_WHEN_BLANK else "{col} = EXCLUDED.{col}").format(
+                col=sql.Identifier(c))
             for c in columns
             if c != "numero_radicado"
         )
@@ -170,6 +172,26 @@ def upsert_records(conn: Connection, company: Company, records: Iterable[Record]
         inserted, updated, distinct_count = cur.fetchone()
     return LoadOutcome(inserted=inserted, updated=updated,
                        duplicates=distinct_count - inserted - updated)
+
+
+KEEP_WHEN_BLANK = ("fecha", "numero_reclamo_sgc")
+"""A blank here is a page the bot could not render: a newer extraction never erases it."""
+_KEEP_KNOWN = "{col} = COALESCE(EXCLUDED.{col}, t.{col})"
+
+
+def known_fecha_and_sgc(conn: Connection, company: Company, radicados: list[str]
+                        ) -> list[tuple[Any, str | None, str]]:
+    """``(fecha, numero_reclamo_sgc, numero_radicado)`` stored for these radicados (one query)."""
+    if not radicados:
+        return []
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT fecha, numero_reclamo_sgc, numero_radicado FROM {table} "
+                    "WHERE numero_radicado = ANY(%s)").format(
+                table=sql.Identifier(SCHEMA, company.table)),
+            (radicados,),
+        )
+        return cur.fetchall()
 
 
 _EVERY_ROW = "SELECT {columns} FROM ov_stage"

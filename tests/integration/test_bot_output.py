@@ -110,6 +110,7 @@ def test_documents_wait_for_their_json_and_are_filed_by_the_run_that_sees_it(
     processed = company_folders(landing, "afinia").processed
     json_path = processed / names["json"]
     json_path.rename(processed / (names["json"] + ".part"))  # the bot is still writing it
+    os.utime(processed / (names["json"] + ".part"))  # (now: a live writer touches its file)
     extracted, _, uploaded = run_all(db, s3, settings, "run-1")
     assert (extracted.files_waiting, extracted.files_quarantined, uploaded.s3_uploaded) == (
         2, 0, 0)

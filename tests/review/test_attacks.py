@@ -44,6 +44,7 @@ def test_placeholder_across_runs_with_a_json_still_being_written(db, s3, bucket,
     a = [write_pdf(landing, "PQR_4_ERROR", 0, "A"), write_adjunto(landing, "PQR_4_ERROR", 2, "A")]
     a_json = write_json(landing, "PQR_4_ERROR", "R-A", 5)
     (processed / a_json).rename(processed / (a_json + ".part"))
+    os.utime(processed / (a_json + ".part"))  # a live writer touches its file
     ex, _, up = run_all(db, s3, settings, "run-1")
     assert (ex.files_waiting, ex.files_in_progress, up.s3_uploaded) == (2, 1, 0)
     (processed / (a_json + ".part")).rename(processed / a_json)

@@ -149,3 +149,17 @@ def test_the_cheap_sgc_filter_never_misses_a_parsed_sgc(name: str) -> None:
     parsed = parse_file_name(name)
     assert parsed is not None
     assert parsed.sgc in _sgc_candidates(name)
+
+
+def test_an_attachment_before_a_rival_pdf_is_not_filed_with_the_next_request() -> None:
+    # A's PDF and attachment, A's JSON never written (bot killed); B's PDF and JSON later.
+    sgc = "PQR_4_ERROR"
+    docs = [pdf(sgc, 0), adj(sgc, 2), pdf(sgc, 60)]
+    placed = place_documents(sgc, docs, [loaded(sgc, 65, "sin_sgc/B")])
+    assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
+
+
+def test_an_attachment_written_before_its_pdf_is_not_one_request() -> None:
+    sgc = "PQR_4_ERROR"
+    placed = place_documents(sgc, [adj(sgc, 0), pdf(sgc, 2)], [loaded(sgc, 5, "sin_sgc/A")])
+    assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}

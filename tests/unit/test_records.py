@@ -696,3 +696,33 @@ class TestManifest:
         assert manifest["extraction_timestamp"] == "2025-10-08T12:25:37-05:00"
         assert manifest["values"]["fecha"] == "2025-10-08T09:32:00-05:00"
         json.dumps(manifest)
+
+
+class TestCompleteFromKnown:
+    """A re-scrape with blanks keeps what an earlier extraction loaded: a duplicate."""
+
+    def test_blank_fecha_and_placeholder_are_filled_and_hash_equals_the_original(self) -> None:
+        from datetime import UTC
+
+        from extractorov.records import complete_from_known
+
+        original = parse(afinia_record())
+        blank = {**afinia_record(), "fecha": "", "numero_reclamo_sgc": "",
+                 "sgc_number": "PQR_2_ERROR"}
+        rescrape = parse(blank, file_sgc="PQR_2_ERROR")
+        assert rescrape.hash_contenido != original.hash_contenido
+        stored_fecha = original.fecha.astimezone(UTC)  # as PostgreSQL returns it
+        completed = complete_from_known(rescrape, fecha=stored_fecha,
+                                        numero_reclamo_sgc=original.numero_reclamo_sgc)
+        assert completed.incomplete == ()
+        assert (completed.fecha, completed.numero_reclamo_sgc) == (original.fecha,
+                                                                   original.numero_reclamo_sgc)
+        assert "sgc_placeholder" not in completed.extras
+        assert completed.hash_contenido == original.hash_contenido
+        assert completed.hash_registro == original.hash_registro
+
+    def test_nothing_known_leaves_the_record(self) -> None:
+        from extractorov.records import complete_from_known
+
+        rescrape = parse({**afinia_record(), "fecha": ""})
+        assert complete_from_known(rescrape, fecha=None, numero_reclamo_sgc=None) is rescrape
