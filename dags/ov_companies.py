@@ -26,15 +26,22 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    **Switching**: set Variable `ov_bot_command_{empresa}` (e.g.
    `/opt/bot/.venv/bin/python main.py --empresa {empresa}`) for command mode;
    delete it, or make it empty, for quiet mode. The next run uses the new mode.
-1. **extract**: validates each request JSON, groups it with its detail PDF and
-   attachments by SGC number, moves bad files to `quarantine/` with a
-   `.reason.txt`, and registers every good file as `pending` in
-   `data_general.s3_files_registry`. Files handled by earlier runs are skipped.
+1. **extract**: validates each request JSON and files its detail PDF and
+   attachment (any extension) with it, registers every good file as `pending`
+   in `data_general.s3_files_registry`, and moves bad files to `quarantine/`
+   with a `.reason.txt`. A PDF or attachment whose JSON has not arrived yet
+   **waits** in `processed/` (counted as waiting, never quarantined); with the
+   bot's placeholder SGCs (`PQR_4_ERROR`…) a document is filed only when the
+   write order proves its request, under `sin_sgc/{{numero_radicado}}/`. A blank
+   `fecha` loads as NULL (counted incomplete). Files handled by earlier runs are
+   skipped; files earlier versions quarantined under retired rules come back.
+   Rules: `docs/data-contract.md`.
 2. **load_db**: upserts the requests into `data_general.{table}` by
    `numero_radicado` (inserted / updated / duplicate), in one transaction.
 3. **upload_s3**: uploads every `pending` or `error` file of `{empresa}` to
    `s3://{{ov_s3_bucket}}/{{ov_s3_base_path}}/{empresa}/raw_data/{{numero_reclamo_sgc}}/`
-   through the `aws_default` connection, and records each outcome.
+   (or `…/raw_data/sin_sgc/{{numero_radicado}}/`) through the `aws_default`
+   connection, and records each outcome.
 4. **report_stats**: writes the run's counts to
    `data_general.post_processing_runs` and logs them with registry-wide stats.
 
@@ -46,7 +53,8 @@ If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
 Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
 `ov_s3_base_path`, `ov_landing_root`, `ov_bot_command_{empresa}`, `ov_bot_workdir`,
-`ov_bot_timeout_minutes`, `ov_landing_quiet_minutes`, `ov_landing_wait_minutes`.
+`ov_bot_timeout_minutes`, `ov_landing_quiet_minutes`, `ov_landing_wait_minutes`,
+`ov_bot_timezone`, `ov_orphan_after_hours`.
 """
 
 from __future__ import annotations

@@ -13,14 +13,14 @@ requests share.
   folder of an earlier JSON of the SGC (a re-scrape of the same request) or of any
   JSON that named that SGC; while a JSON of its SGC is still being written, or
   none has been seen at all, it **waits**.
-* **Placeholder**: a document belongs to the first JSON with the same placeholder
-  written at or *after* it (the same second counts: the next request's first file
-  cannot be written within the second its predecessor's JSON was), and only when
-  that is certain: at most one detail PDF and one attachment since the previous
-  JSON with that placeholder, and at most :data:`MAX_DOCUMENT_TO_JSON` between
-  them. Otherwise it
-  waits (and ``ov_s3_reconcile`` reports it once it has waited too long): a
-  document is never guessed into another customer's folder.
+* **Placeholder**: the documents written since the previous JSON with the same
+  placeholder, up to and including the second of the next one (the JSON is written
+  last, possibly within its documents' second; the next request cannot start within
+  it), belong to that next JSON only if they can be one request: at most one detail
+  PDF and one attachment, the PDF not after the attachment, none over
+  :data:`MAX_DOCUMENT_TO_JSON` before the JSON. Otherwise they all wait (and
+  ``ov_s3_reconcile`` reports them once they have waited too long): a document is
+  never guessed into another customer's folder.
 
 A document whose request JSON was quarantined still goes to its folder when the
 SGC is real (as the old uploader did); with a placeholder it follows the JSON
