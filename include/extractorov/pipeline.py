@@ -323,7 +323,7 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
             run.reject(file.path, LIST_FILE)
             continue
         seen = known.get(file.name)
-        if seen is not None and (name.kind is not FileKind.DATA or seen.loaded):
+        if seen is not None and seen.local and (name.kind is not FileKind.DATA or seen.loaded):
             run.summary.files_handled_before += 1
             continue
         if file.size == 0:

@@ -31,7 +31,15 @@ from psycopg.types.json import Jsonb
 from extractorov import pipeline, registry, warehouse
 from extractorov.companies import Company
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
-from extractorov.storage import company_prefix, preflight, s3_url, sgc_of_folder, split_key
+from extractorov.registry import DIFFERENT_OBJECT
+from extractorov.storage import (
+    NO_LOCAL_COPY,
+    company_prefix,
+    preflight,
+    s3_url,
+    sgc_of_folder,
+    split_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +124,37 @@ def _compare_registry(conn: Connection, company: Company, settings: pipeline.Set
                       objects: dict[str, int], report: ReconcileReport) -> None:
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT id, s3_key, upload_status, file_size FROM {registry.TABLE}
-                WHERE empresa = %s AND s3_bucket = %s""",
+            f"""SELECT id, s3_key, upload_status, file_size, local_path, last_error
+                FROM {registry.TABLE} WHERE empresa = %s AND s3_bucket = %s""",
             (company.empresa, settings.bucket),
         )
         rows = cur.fetchall()
     report.registry_rows = len(rows)
     back_to_pending: list[int] = []
-    for row_id, key, status, size in rows:
+    for row_id, key, status, size, local_path, last_error in rows:
+        if status == "error" and last_error == DIFFERENT_OBJECT:
+            if key in objects:
+                report.findings.append(Finding(
+                    "object_different", key,
+                    "the local file and the object in the bucket differ (SHA-256); the "
+                    "upload will not overwrite it: compare both and delete the wrong one",
+                    False, True))
+            else:  # someone removed the wrong object: upload the file again
+                back_to_pending.append(row_id)
+                report.findings.append(Finding(
+                    "object_missing", key, "the different object was removed; the file is "
+                    "uploaded again", True, False))
+            continue
         if status not in {"uploaded", "pre_existing"}:
             continue
         if key not in objects:
+            if not local_path:
+                report.findings.append(Finding(
+                    "object_missing", key,
+                    f"registry said {status}; object not in the bucket and {NO_LOCAL_COPY} "
+                    "(it was registered from the bucket): restore the object, or delete its "
+                    "registry row if it was removed on purpose", False, True))
+                continue
             back_to_pending.append(row_id)
             report.findings.append(Finding("object_missing", key,
                                            f"registry said {status}; object not in the bucket",

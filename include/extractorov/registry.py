@@ -18,6 +18,10 @@ from psycopg.types.json import Jsonb
 
 TABLE = "data_general.s3_files_registry"
 
+DIFFERENT_OBJECT = ("a different object already exists at this key; it was not overwritten "
+                    "(compare both and delete the wrong one)")
+"""``last_error`` of a file whose key holds other content: not retried while it is there."""
+
 
 @dataclass(frozen=True)
 class RegistryEntry:
@@ -49,7 +53,9 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
     """Register files as ``pending`` in bulk; return how many rows are new.
 
     A file already registered keeps its row; only a not-yet-uploaded row
-    whose local content changed is refreshed (new hash, size, path).
+    whose local content changed is refreshed (new hash, size, path), and a row
+    ``ov_s3_reconcile`` created from the bucket (no local path) takes the local
+    file, going back to ``pending`` unless their SHA-256 are known to be equal.
     """
     columns = ", ".join(_ENTRY_COLUMNS)
     with conn.cursor() as cur:
@@ -74,9 +80,17 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                 ON CONFLICT (s3_bucket, s3_key) DO UPDATE
                 SET file_hash = EXCLUDED.file_hash, file_size = EXCLUDED.file_size,
                     local_path = EXCLUDED.local_path, metadata = EXCLUDED.metadata,
+                    -- A row reconcile made from the bucket meets its local file: the same
+                    -- SHA-256 keeps it; otherwise the conditional upload compares the
+                    -- contents (same: pre_existing; different: an error, never accepted).
+                    upload_status = CASE
+                        WHEN r.local_path IS NULL AND r.file_hash IS DISTINCT FROM
+                             EXCLUDED.file_hash THEN 'pending'
+                        ELSE r.upload_status END,
                     updated_at = now()
-                WHERE r.upload_status IN ('pending', 'error')
-                  AND r.file_hash IS DISTINCT FROM EXCLUDED.file_hash
+                WHERE (r.upload_status IN ('pending', 'error')
+                       AND r.file_hash IS DISTINCT FROM EXCLUDED.file_hash)
+                   OR r.local_path IS NULL
                 RETURNING (xmax = 0) AS inserted
             )
             SELECT count(*) FILTER (WHERE inserted) FROM written
@@ -92,17 +106,20 @@ class KnownFile:
     loaded: bool
     """For request JSONs: the record reached the company table."""
     s3_key: str | None = None
+    local: bool = True
+    """False for a row ``ov_s3_reconcile`` made from the bucket: its local file is new."""
 
 
 def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
     """File name → what the registry knows, for one company and bucket (one query)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL, s3_key
+            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL, s3_key,
+                       local_path IS NOT NULL
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
             (empresa, bucket),
         )
-        return {row[0]: KnownFile(row[1], row[2], row[3], row[4]) for row in cur.fetchall()}
+        return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
 
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:
@@ -135,15 +152,22 @@ class PendingFile:
 
 
 def files_to_upload(conn: Connection, empresa: str, bucket: str) -> list[PendingFile]:
-    """Every ``pending`` or ``error`` file of a company, oldest first."""
+    """Every ``pending`` or ``error`` file of a company that has a local copy, oldest first.
+
+    A row without one (found in the bucket by reconcile) is never queued: there is
+    nothing to send, and reconcile reports it if its object goes missing. Nor is a file
+    whose key holds a different object: reconcile reports it, and queues it again once
+    that object is gone."""
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT id, filename, local_path, s3_key, numero_reclamo_sgc, empresa,
                        file_size, content_type, file_hash
                 FROM {TABLE}
                 WHERE empresa = %s AND s3_bucket = %s AND upload_status IN ('pending', 'error')
+                  AND local_path IS NOT NULL AND file_hash IS NOT NULL
+                  AND last_error IS DISTINCT FROM %s
                 ORDER BY id""",
-            (empresa, bucket),
+            (empresa, bucket, DIFFERENT_OBJECT),
         )
         return [PendingFile(*row) for row in cur]
 

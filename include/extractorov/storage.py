@@ -30,7 +30,7 @@ from botocore.exceptions import (
 
 from extractorov.companies import get_company
 from extractorov.records import SAFE_SGC
-from extractorov.registry import PendingFile, UploadResult
+from extractorov.registry import DIFFERENT_OBJECT, PendingFile, UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,19 @@ def sha256_base64(hex_digest: str) -> str:
 
 
 class S3PreflightError(RuntimeError):
-    """S3 is not usable; the message says what to fix."""
+    """S3 is not usable; the message says what to fix.
+
+    ``retryable``: throttling, 5xx and connection errors may pass by themselves (the
+    task is retried with backoff); configuration errors (credentials, permissions,
+    bucket, region) will not (the task fails at once).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+NO_LOCAL_COPY = "no local copy to upload from"
 
 
 def _fix_hint(conn_id: str) -> str:
@@ -183,7 +195,7 @@ def explain_s3_error(exc: BaseException, *, bucket: str, conn_id: str) -> str:
             )
         if (status and status >= 500) or code in {"SlowDown", "Throttling", "RequestTimeout"}:
             return (f"S3 is throttling or failing ({code or status}) on bucket '{bucket}' even "
-                    "after the client's retries with backoff; the task's retry tries again")
+                    "after the client's retries with backoff; the task is retried with backoff")
         return f"S3 error {code or status} on bucket '{bucket}'. {hint}"
     return f"S3 check failed ({type(exc).__name__}). {hint}"
 
@@ -198,7 +210,12 @@ def preflight(client: Any, bucket: str, *, conn_id: str, prefix: str = "") -> No
         client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
     except (ClientError, NoCredentialsError, PartialCredentialsError, InvalidRegionError,
             EndpointConnectionError) as exc:
-        raise S3PreflightError(explain_s3_error(exc, bucket=bucket, conn_id=conn_id)) from None
+        retryable = isinstance(exc, EndpointConnectionError) or (
+            isinstance(exc, ClientError) and _transient(exc))
+        message = explain_s3_error(exc, bucket=bucket, conn_id=conn_id)
+        if isinstance(exc, EndpointConnectionError):
+            message += " The task is retried with backoff."
+        raise S3PreflightError(message, retryable=retryable) from None
 
 
 @dataclass
@@ -248,6 +265,9 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
     there by someone else is ``pre_existing``, different content is an error
     that needs a human (nothing is overwritten).
     """
+    if not item.local_path or not item.file_hash:
+        # A row reconcile found in the bucket: there is nothing here to send.
+        return UploadResult(item.id, "error", error=NO_LOCAL_COPY)
     path = Path(item.local_path)
     extra: dict[str, Any] = {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
     if sse_kms_key_id:
@@ -318,11 +338,7 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
         return UploadResult(item.id, "uploaded", uploaded_at=head.get("LastModified"))
     if same:
         return UploadResult(item.id, "pre_existing", uploaded_at=datetime.now(UTC))
-    return UploadResult(
-        item.id, "error",
-        error="a different object already exists at this key; it was not overwritten "
-              "(compare both and delete the wrong one)",
-    )
+    return UploadResult(item.id, "error", error=DIFFERENT_OBJECT)
 
 
 def _same_content(client: Any, bucket: str, key: str, head: dict[str, Any], checksum: str,

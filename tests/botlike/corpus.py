@@ -397,7 +397,8 @@ class _Bot:
         names["json"] = json_name
         if json_temp:
             names["json"] = json_name + json_temp
-            self.add(names["json"], raw[: len(raw) // 2], json_moment, ("in_progress",), scenario)
+            # A live writer touches its temporary file: modified now (None), not at json_moment.
+            self.add(names["json"], raw[: len(raw) // 2], None, ("in_progress",), scenario)
             return names
         if json_fresh:
             self.add(json_name, raw, None, ("in_progress",), scenario)
@@ -537,8 +538,12 @@ def _company(corpus: Corpus, empresa: str) -> None:
                         doc_expect=("waiting",))
     assert names["json"].endswith(".tmp")
     partial = at(D3, 17, 10, 4)
-    bot.add(f"{sgc}_adjunto_{stamp(partial)}.pdf.crdownload", b"%PDF-1.7\npartial", partial,
+    bot.add(f"{sgc}_adjunto_{stamp(partial)}.pdf.crdownload", b"%PDF-1.7\npartial", None,
             ("in_progress",), "attachment .crdownload")
+    # A temporary file a dead writer left days ago: not in progress for ever; it waits for a
+    # human, and ov_s3_reconcile reports it (temp_file_stale).
+    bot.add(f"{sgc}_data_{stamp(partial)}.json.part", b'{"numero_radicado": "', partial,
+            ("waiting",), "stale temporary file")
     bot.request("JSON modified just now", bot.sgc(), at(D3, 17, 20), json_fresh=True,
                 doc_expect=("waiting",))
 

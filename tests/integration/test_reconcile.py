@@ -79,9 +79,16 @@ def test_reconcile_repairs_what_it_can_and_flags_the_rest(db, settings, landing,
     assert len(stored) == 6
     reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
     again = query(db, "SELECT kind FROM data_general.reconcile_findings WHERE run_id = 'check-1'")
-    # The tampered object is now an 'error' row: the failed upload keeps flagging it.
-    assert sorted(k for (k,) in again) == ["object_outside_layout", "request_without_file",
-                                           "upload_failed"]
+    # The tampered object is now an 'error' row: reconcile flags it by its key, and no
+    # upload retries it while the different object is there.
+    assert sorted(k for (k,) in again) == ["object_different", "object_outside_layout",
+                                           "request_without_file"]
+    # Once someone deletes the wrong object, the next check uploads the file.
+    s3.delete_object(Bucket=bucket, Key=keys["different"])
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2")
+    assert "object_different" not in report.counts()
+    status = dict(query(db, "SELECT s3_key, upload_status FROM data_general.s3_files_registry"))
+    assert status[keys["different"]] == "uploaded"
 
 
 def test_clean_state_has_no_findings(db, settings, landing, s3, bucket):
