@@ -158,6 +158,8 @@ def build_company_dag(company: Company) -> DAG:
                         conn, client, company, settings, run_id=context["run_id"]
                     )
                 except pipeline.S3PreflightError as exc:
+                    if exc.retryable:
+                        raise  # throttling, 5xx, network: Airflow retries with backoff
                     # Configuration problems do not heal by retrying.
                     raise AirflowFailException(str(exc)) from None
                 except pipeline.UploadIncomplete as exc:

@@ -10,10 +10,12 @@ Layout per company (``docs/data-contract.md``)::
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import mimetypes
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
@@ -247,13 +249,49 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
     return result
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 hex of a file: the one place file hashes are computed."""
+class NotRegularFile(OSError):
+    """The name is (now) a symbolic link, a FIFO, a device or a directory: never read."""
+
+
+def open_regular(path: Path) -> int:
+    """Open for reading without following a link or blocking on a FIFO; regular files only.
+
+    The scan saw a regular file, but it can be swapped before it is read: every read
+    of a landing file goes through here (``O_NOFOLLOW``, then ``fstat`` on the open
+    descriptor), so a link planted after the scan is never followed.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(errno.ELOOP, "is a symbolic link") from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, "is not a regular file")
+    return fd
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The whole file (at most ``limit`` + 1 bytes: the caller sees it is over the limit)."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        return handle.read(limit + 1)
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 hex and size of a file from one read: the one place file hashes are computed.
+
+    Size and hash come from the same bytes, so a file that grows after the scan is
+    registered as it was read, never with a size that no object will match.
+    """
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    size = 0
+    with os.fdopen(open_regular(path), "rb") as handle:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -32,6 +32,7 @@ from extractorov.landing import (
     FileKind,
     FileName,
     LandingFile,
+    NotRegularFile,
     QuarantinedFile,
     Scan,
     company_folders,
@@ -39,6 +40,7 @@ from extractorov.landing import (
     printable,
     quarantine,
     read_quarantine,
+    read_regular,
     readmit,
     scan,
     sha256_bytes,
@@ -91,6 +93,8 @@ class Settings:
     """Zone of the bot host's naive clock (file-name stamps, ``extraction_timestamp``)."""
     orphan_after_hours: float = 72.0
     """A document waiting longer than this for its request JSON is reported by reconcile."""
+    max_file_bytes: int = 5 * 1024**3
+    """Files over this size are reported (``error``), not uploaded."""
 
 
 # --------------------------------------------------------------------------- extract
@@ -343,17 +347,17 @@ _Marks = dict[str, dict[str, JsonMark]]
 def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFile, FileName]],
                    marks: _Marks, progress: Progress) -> None:
     """Validate each new request JSON; register the good ones, quarantine the rest."""
-    read: list[tuple[LandingFile, FileName, Record, str]] = []
+    read: list[tuple[LandingFile, FileName, Record, str, int]] = []
     for done, (file, name) in enumerate(new_jsons, start=1):
         progress.update(done)
-        record, digest, quarantined = _read_record(run, file, name)
+        record, digest, quarantined, size = _read_record(run, file, name)
         if record is not None:
-            read.append((file, name, record, digest))
+            read.append((file, name, record, digest, size))
         elif quarantined:
             marks.setdefault(name.sgc, {})[file.name] = JsonMark(
                 file.name, name.timestamp, JsonState.QUARANTINED)
-    known = _known_values(run, conn, [r for _, _, r, _ in read])
-    for file, name, record, digest in read:
+    known = _known_values(run, conn, [r for _, _, r, _, _ in read])
+    for file, name, record, digest, size in read:
         if record.numero_radicado in known:
             fecha, sgc = known[record.numero_radicado]
             record = complete_from_known(record, fecha=fecha, numero_reclamo_sgc=sgc)
@@ -366,7 +370,7 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFil
                     file.name, name.timestamp, JsonState.QUARANTINED)
             continue
         run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc, digest,
-                                  {"kind": name.kind.value,
+                                  size, {"kind": name.kind.value,
                                    "numero_radicado": record.numero_radicado}))
         run.summary.records_found += 1
         run.files_of.setdefault(record.numero_radicado, []).append(file.name)
@@ -483,9 +487,12 @@ def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Plac
             "be known; fix the JSON and move both back to processed/"))
         return
     try:
-        digest = sha256_file(file.path)
+        digest, size = sha256_file(file.path)
     except FileNotFoundError:
         run.vanished(file.path)
+        return
+    except NotRegularFile:
+        run.reject(file.path, NOT_REGULAR)
         return
     except OSError as exc:
         run.reject(file.path, f"cannot read file: {exc.strerror}")
@@ -502,7 +509,7 @@ def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Plac
     if outcome is Outcome.FOLDER_JSON_QUARANTINED:
         metadata["request_json_status"] = "quarantined"
     run.entries.append(_entry(run, file, name, key, sgc_of_folder(placement.folder), digest,
-                              metadata))
+                              size, metadata))
 
 
 def _with_progress(label: str, items: list[RegistryEntry]) -> Iterator[RegistryEntry]:
@@ -520,26 +527,30 @@ def _strip_in_progress(name: str) -> str:
 
 
 def _read_record(run: _Run, file: LandingFile, name: FileName
-                 ) -> tuple[Record | None, str, bool]:
-    """``(record, SHA-256 of its bytes, quarantined)``; no record when refused or vanished."""
-    if file.size > MAX_JSON_BYTES:
-        return None, "", run.reject(file.path, (
-            f"request JSON too large: {file.size / 1024 / 1024:.1f} MiB, over the "
-            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit"))
+                 ) -> tuple[Record | None, str, bool, int]:
+    """``(record, SHA-256 of its bytes, quarantined, size read)``; no record when refused or
+    vanished. Hash and size come from the bytes parsed."""
     try:
-        raw = file.path.read_bytes()
+        raw = read_regular(file.path, MAX_JSON_BYTES)
     except FileNotFoundError:
         run.vanished(file.path)
-        return None, "", False
+        return None, "", False, 0
+    except NotRegularFile:
+        return None, "", run.reject(file.path, NOT_REGULAR), 0
     except OSError as exc:
-        return None, "", run.reject(file.path, f"cannot read file: {exc.strerror}")
+        return None, "", run.reject(file.path, f"cannot read file: {exc.strerror}"), 0
+    if len(raw) > MAX_JSON_BYTES:
+        size = max(file.size, len(raw))
+        return None, "", run.reject(file.path, (
+            f"request JSON too large: {size / 1024 / 1024:.1f} MiB, over the "
+            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit")), 0
     try:
         record = parse_record(raw, company=run.company, file_name=file.name, file_sgc=name.sgc,
                               file_timestamp=name.timestamp,
                               bot_timezone=run.settings.bot_timezone)
     except InvalidRecord as exc:
-        return None, "", run.reject(file.path, f"invalid request JSON: {exc}")
-    return record, sha256_bytes(raw), False
+        return None, "", run.reject(file.path, f"invalid request JSON: {exc}"), 0
+    return record, sha256_bytes(raw), False, len(raw)
 
 
 def _order_key(record: Record) -> tuple[str, str]:
@@ -552,7 +563,7 @@ def _newer(a: Record, b: Record) -> bool:
 
 
 def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | None,
-           digest: str, metadata: dict[str, Any]) -> RegistryEntry:
+           digest: str, size: int, metadata: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry(
         filename=file.name,
         local_path=str(file.path),
@@ -561,7 +572,7 @@ def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | No
         s3_url=s3_url(run.settings.bucket, key),
         numero_reclamo_sgc=sgc,
         empresa=run.company.empresa,
-        file_size=file.size,
+        file_size=size,
         file_type=name.extension,
         content_type=name.content_type,
         file_hash=digest,
@@ -613,6 +624,8 @@ class LoadSummary:
     db_inserted: int = 0
     db_updated: int = 0
     db_duplicates: int = 0
+    db_stale: int = 0
+    """Older extractions with other content than the row: not applied (newest wins)."""
     db_errors: int = 0
     json_files_loaded: int = 0
     seconds: float = 0.0
@@ -658,6 +671,7 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
         db_inserted=outcome.inserted,
         db_updated=outcome.updated,
         db_duplicates=outcome.duplicates,
+        db_stale=outcome.stale,
         json_files_loaded=loaded,
         seconds=round(time.monotonic() - started, 3),
     )
@@ -741,7 +755,8 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
 
         totals = upload_files(s3_client, settings.bucket, pending, on_results=record,
                               workers=settings.upload_workers,
-                              sse_kms_key_id=settings.sse_kms_key_id)
+                              sse_kms_key_id=settings.sse_kms_key_id,
+                              max_file_bytes=settings.max_file_bytes)
     finally:
         release_upload_lock(conn, company)
     summary.s3_uploaded = totals.uploaded

@@ -115,7 +115,10 @@ def reconcile(conn: Connection, client: Any, company: Company, settings: pipelin
             report.upload = summary.as_dict()
         except pipeline.UploadIncomplete as exc:
             report.upload = exc.summary.as_dict()
-            report.findings.append(Finding("upload_failed", None, str(exc), False, True))
+            # Only failures a retry cannot fix need a human; transient ones pass next hour.
+            summary = exc.summary
+            report.findings.append(Finding("upload_failed", None, str(exc), False,
+                                           summary.s3_errors_retryable < summary.s3_errors))
     _write_findings(conn, company, run_id, report)
     return report
 

@@ -37,6 +37,7 @@ VARIABLES: dict[str, str] = {
     "ov_s3_kms_key_id": "",
     "ov_bot_timezone": "America/Bogota",
     "ov_orphan_after_hours": "72",
+    "ov_s3_max_file_gib": "5",
     "ov_bot_workdir": "",
     "ov_bot_timeout_minutes": "90",
     "ov_landing_quiet_minutes": "10",
@@ -61,6 +62,7 @@ def settings_from_variables() -> Settings:
         aws_conn_id=AWS_CONN_ID,
         bot_timezone=_zone(get("ov_bot_timezone")),
         orphan_after_hours=float(get("ov_orphan_after_hours")),
+        max_file_bytes=int(float(get("ov_s3_max_file_gib")) * 1024**3),
     )
 
 
@@ -187,6 +189,8 @@ def reconcile_company(company: Any, run_id: str) -> dict[str, Any]:
         with warehouse_connection() as conn:
             report = reconcile.reconcile(conn, client, company, settings, run_id=run_id)
     except S3PreflightError as exc:
+        if exc.retryable:
+            raise  # throttling, 5xx, network: the task's retry tries again
         raise AirflowFailException(str(exc)) from None
     log.info("reconcile report\n%s", reconcile.format_report(report))
     if report.needs_human:

@@ -26,6 +26,7 @@ COUNT_FIELDS = frozenset({
     "files_found", "files_new", "files_quarantined", "files_in_progress", "files_registered",
     "files_waiting", "files_readmitted", "records_incomplete",
     "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
+    "db_stale",
     "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes",
 })
 """Counts a step summary may set on the run report (nothing else is copied)."""
@@ -59,6 +60,8 @@ class RunReport:
     db_inserted: int = 0
     db_updated: int = 0
     db_duplicates: int = 0
+    db_stale: int = 0
+    """Older extractions with other content: not applied (the newest extraction wins)."""
     db_errors: int = 0
     s3_skipped: bool = False
     s3_uploaded: int = 0
@@ -168,15 +171,17 @@ def get_s3_registry_stats(conn: Connection, empresa: str | None = None) -> dict[
 
 
 def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[str, Any]]:
-    """The company's last runs, newest first."""
+    """The company's last runs, newest first by when they ran (a run triggered from the CLI
+    has no logical date, and must still show)."""
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT run_id, logical_date, database_only, status, files_found, files_new,
                        files_quarantined, files_waiting, records_incomplete, incomplete_fields,
-                       db_inserted, db_updated, db_duplicates,
-                       s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, updated_at
+                       db_inserted, db_updated, db_duplicates, db_stale,
+                       s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, created_at,
+                       updated_at
                 FROM {RUNS_TABLE} WHERE empresa = %s
-                ORDER BY logical_date DESC NULLS LAST, updated_at DESC LIMIT %s""",
+                ORDER BY created_at DESC, run_id DESC LIMIT %s""",
             (empresa, limit),
         )
         names = [d.name for d in cur.description]
@@ -229,7 +234,8 @@ def format_run_report(report: RunReport) -> str:
         ["load_db", f"records {report.records_found} (superseded {report.records_superseded}, "
                     f"incomplete {report.records_incomplete}{_fields(report.incomplete_fields)}), "
                     f"inserted {report.db_inserted}, updated {report.db_updated}, "
-                    f"duplicates {report.db_duplicates}, errors {report.db_errors}",
+                    f"duplicates {report.db_duplicates}, stale {report.db_stale}, "
+                    f"errors {report.db_errors}",
          _secs(report.load_seconds)],
         ["upload_s3", skipped or f"uploaded {report.s3_uploaded}, pre_existing "
                                  f"{report.s3_pre_existing}, errors {report.s3_errors}, "

@@ -8,8 +8,12 @@ configuration all come from the Airflow connection.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import logging
+import os
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +33,7 @@ from botocore.exceptions import (
 )
 
 from extractorov.companies import get_company
+from extractorov.landing import NotRegularFile, open_regular
 from extractorov.records import SAFE_SGC
 from extractorov.registry import DIFFERENT_OBJECT, PendingFile, UploadResult
 
@@ -255,47 +260,85 @@ class Progress:
                       left if left != float("inf") else -1)
 
 
-def upload_one(client: Any, bucket: str, item: PendingFile, *,
-               sse_kms_key_id: str | None = None) -> UploadResult:
-    """Upload one file with a conditional PUT; never overwrite an object.
+IN_MEMORY_BYTES = 8 * 1024 * 1024
+"""Files up to this size (nearly all: ~100 KB) are read once and sent from memory."""
+MULTIPART_ABOVE = 64 * 1024 * 1024
+"""Larger files go up in parts (``complete_multipart_upload`` with ``If-None-Match``)."""
+PART_BYTES = 8 * 1024 * 1024
+"""One part in memory per worker: 16 workers stay near 16 × 8 MiB however big the files."""
+DEFAULT_MAX_FILE_BYTES = 5 * 1024**3
+"""Variable ``ov_s3_max_file_gib`` (default 5): larger files are reported, not uploaded."""
+_CHUNK = 1024 * 1024
+LARGE_TRANSFERS_AT_ONCE = 4
+"""Files over :data:`IN_MEMORY_BYTES` in flight at once (each holds a part and the HTTP
+layer's copy of it): 16 workers on a morning of large scans stay well under 300 MB."""
+_large_transfers = threading.BoundedSemaphore(LARGE_TRANSFERS_AT_ONCE)
 
-    New key: one request. Key taken (412): one HEAD compares SHA-256 checksums:
-    our own object (metadata ``file-hash`` matches; a retry after a crash
-    between PUT and registry commit) is ``uploaded``, the same content put
-    there by someone else is ``pre_existing``, different content is an error
-    that needs a human (nothing is overwritten).
+
+def upload_one(client: Any, bucket: str, item: PendingFile, *,
+               sse_kms_key_id: str | None = None,
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> UploadResult:
+    """Upload one file with a conditional write; never overwrite an object.
+
+    New key: one request (a PUT; for files over :data:`MULTIPART_ABOVE`, a
+    multipart upload completed with ``If-None-Match: *``). Key taken (412): one
+    HEAD compares SHA-256 checksums: our own object (metadata ``file-hash``
+    matches; a retry after a crash between PUT and registry commit) is
+    ``uploaded``, the same content put there by someone else is
+    ``pre_existing``, different content is an error that needs a human (nothing
+    is overwritten). Files are read with ``O_NOFOLLOW`` and streamed from disk:
+    memory does not grow with their size.
     """
     if not item.local_path or not item.file_hash:
         # A row reconcile found in the bucket: there is nothing here to send.
         return UploadResult(item.id, "error", error=NO_LOCAL_COPY)
-    path = Path(item.local_path)
     extra: dict[str, Any] = {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
     if sse_kms_key_id:
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": sse_kms_key_id}
     checksum = sha256_base64(item.file_hash)
+    request: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": item.s3_key,
+        "ContentType": item.content_type,
+        "ChecksumAlgorithm": "SHA256",
+        "Metadata": {
+            "empresa": item.empresa,
+            "numero-reclamo-sgc": item.numero_reclamo_sgc or "",
+            "file-hash": item.file_hash,
+        },
+        **extra,
+    }
     try:
-        # Scraper files are ~100 KB: read once, verify, send the same bytes.
-        body = path.read_bytes()
-        if hashlib.sha256(body).hexdigest() != item.file_hash:
-            return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
-        client.put_object(
-            Bucket=bucket,
-            Key=item.s3_key,
-            Body=body,
-            ContentType=item.content_type,
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=checksum,
-            Metadata={
-                "empresa": item.empresa,
-                "numero-reclamo-sgc": item.numero_reclamo_sgc or "",
-                "file-hash": item.file_hash,
-            },
-            IfNoneMatch="*",
-            **extra,
-        )
+        with os.fdopen(open_regular(Path(item.local_path)), "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_file_bytes:
+                return UploadResult(item.id, "error", error=(
+                    f"file too large: {size / 1024**3:.2f} GiB, over ov_s3_max_file_gib="
+                    f"{max_file_bytes / 1024**3:g}; raise the Variable or move the file "
+                    "out of processed/"))
+            if size <= IN_MEMORY_BYTES:
+                body = handle.read()
+                if hashlib.sha256(body).hexdigest() != item.file_hash:
+                    return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
+                client.put_object(Body=body, ChecksumSHA256=checksum, IfNoneMatch="*", **request)
+            elif _stream_sha256(handle) != item.file_hash:
+                return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
+            else:
+                with _large_transfers:
+                    if size <= MULTIPART_ABOVE:
+                        handle.seek(0)
+                        # S3 checks the body against the checksum: a change is refused.
+                        client.put_object(Body=handle, ContentLength=size,
+                                          ChecksumSHA256=checksum, IfNoneMatch="*", **request)
+                    elif not _multipart(client, handle, item, request):
+                        return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
         return UploadResult(item.id, "uploaded", uploaded_at=datetime.now(UTC))
     except FileNotFoundError:
         return UploadResult(item.id, "error", error="local file is missing")
+    except NotRegularFile:
+        return UploadResult(item.id, "error", error=(
+            "local file is no longer a regular file (a symbolic link or device was put in "
+            "its place); it is never followed: put the real file back"))
     except OSError as exc:
         return UploadResult(item.id, "error", error=f"cannot read local file ({exc.strerror})")
     except ClientError as exc:
@@ -309,7 +352,84 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
     except BotoCoreError as exc:  # connection lost after botocore's own retries
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
                             retryable=True)
-    return _compare_existing(client, bucket, item, checksum, body)
+    return _compare_existing(client, bucket, item, checksum)
+
+
+def _stream_sha256(handle: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(_CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _multipart(client: Any, handle: Any, item: PendingFile, request: dict[str, Any]) -> bool:
+    """Upload in parts streamed from the file; complete only if the key is still free.
+
+    Each part is hashed in 1 MiB chunks, then sent from a window over the file (never a
+    whole part in memory). Returns False (and aborts) when the bytes sent are not the
+    registered file; raises the ``ClientError`` of the completion (412 when the key was
+    taken meanwhile).
+    """
+    size = os.fstat(handle.fileno()).st_size
+    upload_id = client.create_multipart_upload(**request)["UploadId"]
+    target = {"Bucket": request["Bucket"], "Key": request["Key"], "UploadId": upload_id}
+    whole = hashlib.sha256()
+    parts: list[dict[str, Any]] = []
+    try:
+        for number, start in enumerate(range(0, size, PART_BYTES), start=1):
+            window = _Window(handle, start, min(PART_BYTES, size - start))
+            part = hashlib.sha256()
+            for chunk in iter(lambda w=window: w.read(_CHUNK), b""):
+                part.update(chunk)
+                whole.update(chunk)
+            window.seek(0)
+            part_checksum = base64.b64encode(part.digest()).decode("ascii")
+            answer = client.upload_part(Body=window, ContentLength=window.length,
+                                        PartNumber=number, ChecksumAlgorithm="SHA256",
+                                        ChecksumSHA256=part_checksum, **target)
+            parts.append({"ETag": answer["ETag"], "PartNumber": number,
+                          "ChecksumSHA256": answer.get("ChecksumSHA256", part_checksum)})
+        if whole.hexdigest() != item.file_hash:
+            client.abort_multipart_upload(**target)
+            return False
+        client.complete_multipart_upload(MultipartUpload={"Parts": parts}, IfNoneMatch="*",
+                                         **target)
+    except BaseException:
+        with contextlib.suppress(ClientError, BotoCoreError):
+            client.abort_multipart_upload(**target)  # no orphan parts billed
+        raise
+    return True
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of ``length`` bytes of a file from ``start`` (pread)."""
+
+    def __init__(self, handle: Any, start: int, length: int) -> None:
+        super().__init__()
+        self.fd, self.start, self.length, self.pos = handle.fileno(), start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.length - self.pos
+        size = left if size is None or size < 0 else min(size, left)
+        if size <= 0:
+            return b""
+        data = os.pread(self.fd, size, self.start + self.pos)
+        self.pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.length}[whence]
+        self.pos = max(0, min(self.length, base + offset))
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
 
 
 def _transient(exc: ClientError) -> bool:
@@ -320,12 +440,12 @@ def _transient(exc: ClientError) -> bool:
                                      "ConditionalRequestConflict"} or status == 409
 
 
-def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str,
-                      body: bytes) -> UploadResult:
+def _compare_existing(client: Any, bucket: str, item: PendingFile,
+                      checksum: str) -> UploadResult:
     try:
         head = client.head_object(Bucket=bucket, Key=item.s3_key, ChecksumMode="ENABLED")
         ours = head.get("Metadata", {}).get("file-hash") == item.file_hash
-        same = ours or _same_content(client, bucket, item.s3_key, head, checksum, body)
+        same = ours or _same_content(client, bucket, item, head, checksum)
     except ClientError as exc:
         return UploadResult(item.id, "error",
                             error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"),
@@ -333,6 +453,8 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
     except BotoCoreError as exc:
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
                             retryable=True)
+    except OSError as exc:
+        return UploadResult(item.id, "error", error=f"cannot read local file ({exc.strerror})")
     if same and ours:
         # Our own PUT from an attempt that died before recording it: finish the record.
         return UploadResult(item.id, "uploaded", uploaded_at=head.get("LastModified"))
@@ -341,24 +463,31 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
     return UploadResult(item.id, "error", error=DIFFERENT_OBJECT)
 
 
-def _same_content(client: Any, bucket: str, key: str, head: dict[str, Any], checksum: str,
-                  body: bytes) -> bool:
+def _same_content(client: Any, bucket: str, item: PendingFile, head: dict[str, Any],
+                  checksum: str) -> bool:
     """Decide "same content" by SHA-256; older objects without one are checked by bytes.
 
     Objects uploaded by the old system carry no SHA-256 checksum: a plain
-    (single-part, non-KMS) ETag is the MD5 of the bytes; otherwise read the
-    object once and hash it.
+    (single-part, non-KMS) ETag is the MD5 of the bytes; otherwise the object is
+    read once, in chunks, and hashed. Nothing is held whole in memory.
     """
-    stored = head.get("ChecksumSHA256")
-    if stored and "-" not in stored:
-        return stored == checksum
-    if head.get("ContentLength") is not None and head["ContentLength"] != len(body):
-        return False
     etag = str(head.get("ETag", "")).strip('"')
-    if etag and "-" not in etag and head.get("ServerSideEncryption") != "aws:kms":
-        return etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
-    remote = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return hashlib.sha256(remote).digest() == hashlib.sha256(body).digest()
+    single_part = "-" not in etag and not head.get("PartsCount")
+    stored = head.get("ChecksumSHA256")
+    if stored and "-" not in stored and single_part:
+        return stored == checksum
+    if head.get("ContentLength") is not None and head["ContentLength"] != item.file_size:
+        return False
+    if etag and single_part and head.get("ServerSideEncryption") != "aws:kms":
+        md5 = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(open_regular(Path(item.local_path)), "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                md5.update(chunk)
+        return etag == md5.hexdigest()
+    remote = hashlib.sha256()
+    for chunk in client.get_object(Bucket=bucket, Key=item.s3_key)["Body"].iter_chunks(_CHUNK):
+        remote.update(chunk)
+    return remote.hexdigest() == item.file_hash
 
 
 def upload_files(
@@ -371,6 +500,7 @@ def upload_files(
     flush_every: int = 200,
     sse_kms_key_id: str | None = None,
     progress_every: float = 5.0,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> UploadTotals:
     """Upload concurrently with one client; hand results back in batches.
 
@@ -390,7 +520,8 @@ def upload_files(
         def refill() -> None:
             for item in queue:
                 running.add(pool.submit(upload_one, client, bucket, item,
-                                        sse_kms_key_id=sse_kms_key_id))
+                                        sse_kms_key_id=sse_kms_key_id,
+                                        max_file_bytes=max_file_bytes))
                 if len(running) >= workers * 2:
                     break
 

@@ -103,10 +103,12 @@ class LoadOutcome:
     inserted: int
     updated: int
     duplicates: int
+    stale: int = 0
+    """Older extraction with other content than the row: not applied (newest wins)."""
 
     @property
     def total(self) -> int:
-        return self.inserted + self.updated + self.duplicates
+        return self.inserted + self.updated + self.duplicates + self.stale
 
 
 def upsert_records(conn: Connection, company: Company, records: Iterable[Record]) -> LoadOutcome:
@@ -164,14 +166,18 @@ def upsert_records(conn: Connection, company: Company, records: Iterable[Record]
         )
         source = _NEWEST_PER_RADICADO if repeats else _EVERY_ROW
         distinct = _COUNT_DISTINCT if repeats else sql.Literal(staged)
+        # Before the upsert: what the newest-extraction guard will refuse.
+        cur.execute(sql.SQL(_COUNT_STALE).format(
+            table=table, source=sql.SQL(source).format(columns=column_list)))
+        stale = cur.fetchone()[0]
         cur.execute(
             sql.SQL(_UPSERT).format(table=table, columns=column_list, assignments=assignments,
                                     source=sql.SQL(source).format(columns=column_list),
                                     distinct=distinct)
         )
         inserted, updated, distinct_count = cur.fetchone()
-    return LoadOutcome(inserted=inserted, updated=updated,
-                       duplicates=distinct_count - inserted - updated)
+    return LoadOutcome(inserted=inserted, updated=updated, stale=stale,
+                       duplicates=distinct_count - inserted - updated - stale)
 
 
 KEEP_WHEN_BLANK = ("fecha", "numero_reclamo_sgc")
@@ -199,6 +205,10 @@ _NEWEST_PER_RADICADO = """
     SELECT DISTINCT ON (numero_radicado) {columns} FROM ov_stage
     ORDER BY numero_radicado, extraction_timestamp DESC NULLS LAST, archivo_origen DESC"""
 _COUNT_DISTINCT = sql.SQL("(SELECT count(DISTINCT numero_radicado) FROM ov_stage)")
+_COUNT_STALE = """
+    SELECT count(*) FROM ({source}) s JOIN {table} t USING (numero_radicado)
+    WHERE t.hash_contenido IS DISTINCT FROM s.hash_contenido
+      AND s.extraction_timestamp < t.extraction_timestamp"""
 _UPSERT = """
     WITH upserted AS (
         INSERT INTO {table} AS t ({columns})

@@ -203,6 +203,7 @@ RUN_COLUMNS: list[tuple[str, str, bool]] = [
     ("db_inserted", "inserted", True),
     ("db_updated", "updated", True),
     ("db_duplicates", "duplicates", True),
+    ("db_stale", "stale", True),
     ("s3_uploaded", "uploaded", True),
     ("s3_pre_existing", "already in S3", True),
     ("s3_errors", "S3 errors", True),
@@ -234,7 +235,7 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
         rows.append(
             f"<tr data-run-id=\"{esc(run.get('run_id'))}\">"
             f"<td class=\"run-id\"><code>{esc(run.get('run_id'))}</code></td>"
-            f"<td>{esc(fmt_time(run.get('logical_date')))}</td>"
+            f"<td>{esc(fmt_time(run.get('logical_date') or run.get('created_at')))}</td>"
             f"<td data-field=\"database_only\" data-value=\"{esc(bool(run.get('database_only')))}\""
             f">{esc(mode)}{' (S3 skipped)' if run.get('s3_skipped') else ''}</td>"
             f"<td data-field=\"status\" class=\"state-{esc(status)}\">{esc(status)}</td>"

@@ -367,5 +367,19 @@ def test_sha256_file_matches_hashlib(tmp_path: Path, size: int) -> None:
     data = os.urandom(size)
     path = tmp_path / "blob.bin"
     path.write_bytes(data)
-    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(path) == (hashlib.sha256(data).hexdigest(), size)
     assert sha256_bytes(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_reads_never_follow_a_link_or_block_on_a_fifo(tmp_path: Path) -> None:
+    from extractorov.landing import NotRegularFile, open_regular
+
+    target = tmp_path / "secret"
+    target.write_bytes(b"secret")
+    os.symlink(target, tmp_path / "link.pdf")
+    os.mkfifo(tmp_path / "fifo.pdf")
+    for name in ("link.pdf", "fifo.pdf"):
+        with pytest.raises(NotRegularFile):
+            open_regular(tmp_path / name)
+        with pytest.raises(NotRegularFile):
+            sha256_file(tmp_path / name)

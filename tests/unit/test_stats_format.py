@@ -213,7 +213,7 @@ class TestFormatRunReport:
             "found 12, new 9, quarantined 2, in progress 1, waiting for their JSON 0, "
             "registered 9", "1.5s"]
         assert rows["load_db"] == [
-            "records 5 (superseded 1, incomplete 0), inserted 2, updated 1, duplicates 1, "
+            "records 5 (superseded 1, incomplete 0), inserted 2, updated 1, duplicates 1, stale 0, "
             "errors 0", "0.2s"]
         assert rows["upload_s3"] == [
             "uploaded 7, pre_existing 1, errors 1, 5.00 MB", "3.0s"]

@@ -4,4 +4,6 @@ ALTER TABLE data_general.post_processing_runs
     ADD COLUMN IF NOT EXISTS files_waiting      integer NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS files_readmitted   integer NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS records_incomplete integer NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS incomplete_fields  jsonb   NOT NULL DEFAULT '{}'::jsonb;
+    ADD COLUMN IF NOT EXISTS incomplete_fields  jsonb   NOT NULL DEFAULT '{}'::jsonb,
+    -- An older extraction with other content than the row: not applied (newest wins).
+    ADD COLUMN IF NOT EXISTS db_stale           integer NOT NULL DEFAULT 0;

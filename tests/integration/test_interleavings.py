@@ -1,0 +1,198 @@
+"""Defects found under real interleavings, one regression test each (named after the defect).
+
+Every test failed on the code before its fix; they run on real PostgreSQL and a moto S3
+server, through the same functions the tasks call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from extractorov import pipeline, reconcile, stats, storage
+from extractorov.companies import COMPANIES
+from extractorov.landing import company_folders
+from tests.helpers import list_keys, query, write_request
+
+pytestmark = pytest.mark.integration
+
+AFINIA = COMPANIES["afinia"]
+PREFIX = "oficina-virtual/afinia/raw_data/"
+
+
+def run_all(db, s3, settings, run_id: str):
+    extracted = pipeline.extract(db, AFINIA, settings, run_id)
+    loaded = pipeline.load(db, AFINIA, extracted.manifest)
+    uploaded = pipeline.upload(db, s3, AFINIA, settings, run_id=run_id)
+    return extracted, loaded, uploaded
+
+
+def test_defect_1_a_registry_row_without_local_file_never_blocks_a_company(
+        db, s3, bucket, settings, landing):
+    # Someone put an object (no SHA-256) in the bucket; reconcile registers it pre_existing,
+    # with no local file and no hash. Then the object is deleted (the README's advice for
+    # object_different): the row has nothing to upload from.
+    stray = f"{PREFIX}RE1/RE1_20251008_040000.pdf"
+    s3.put_object(Bucket=bucket, Key=stray, Body=b"%PDF stray")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    s3.delete_object(Bucket=bucket, Key=stray)
+    write_request(landing, "afinia", "RE2", "R-2")
+
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    missing = [f for f in report.findings if f.s3_key == stray]
+    assert [(f.kind, f.needs_human) for f in missing] == [("object_missing", True)]
+    assert "no local copy" in missing[0].detail
+    # The hourly run and the daily run go on with every other file.
+    _, _, uploaded = run_all(db, s3, settings, "day-1")
+    assert uploaded.s3_errors == 0
+    assert {k for k in list_keys(s3, bucket) if "/RE2/" in k} == {
+        f"{PREFIX}RE2/RE2_data_20251008_093221.json", f"{PREFIX}RE2/RE2_20251008_093221.pdf"}
+    assert query(db, "SELECT upload_status FROM data_general.s3_files_registry "
+                     "WHERE s3_key = %s", stray) == [("pre_existing",)]
+
+
+def test_defect_2_reconcile_before_extract_never_accepts_a_different_object(
+        db, s3, bucket, settings, landing):
+    # Both DAGs start at 04:00: reconcile lists a truncated object of a key that the local
+    # file of the same name will take, before extract registers that file.
+    paths = write_request(landing, "afinia", "RE3", "R-3")
+    pdf = paths[1]
+    key = f"{PREFIX}RE3/{pdf.name}"
+    s3.put_object(Bucket=bucket, Key=key, Body=pdf.read_bytes()[:10],
+                  ChecksumAlgorithm="SHA256")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    with pytest.raises(pipeline.UploadIncomplete):
+        pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    [(status, error)] = query(db, "SELECT upload_status, last_error FROM "
+                                  "data_general.s3_files_registry WHERE s3_key = %s", key)
+    assert status == "error" and "different object" in error
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2", upload=False)
+    assert [f.kind for f in report.findings if f.s3_key == key] == ["object_different"]
+
+
+def test_defect_2_same_content_found_first_by_reconcile_is_pre_existing(
+        db, s3, bucket, settings, landing):
+    paths = write_request(landing, "afinia", "RE4", "R-4")
+    pdf = paths[1]
+    key = f"{PREFIX}RE4/{pdf.name}"
+    s3.put_object(Bucket=bucket, Key=key, Body=pdf.read_bytes())  # no checksum, same bytes
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+    _, _, uploaded = run_all(db, s3, settings, "day-1")
+    assert uploaded.s3_errors == 0
+    [(status, local, digest)] = query(
+        db, "SELECT upload_status, local_path, file_hash FROM data_general.s3_files_registry "
+            "WHERE s3_key = %s", key)
+    assert (status, local) == ("pre_existing", str(pdf))
+    assert digest == hashlib.sha256(pdf.read_bytes()).hexdigest()
+
+
+def test_defect_7_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
+    class Flaky:
+        def list_objects_v2(self, **_):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "x"},
+                               "ResponseMetadata": {"HTTPStatusCode": 503}}, "ListObjectsV2")
+
+    with pytest.raises(storage.S3PreflightError) as info:
+        storage.preflight(Flaky(), "b", conn_id="aws_prod")
+    assert info.value.retryable is True
+    assert "retried" in str(info.value)
+
+    class Denied:
+        def list_objects_v2(self, **_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "x"},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectsV2")
+
+    with pytest.raises(storage.S3PreflightError) as info:
+        storage.preflight(Denied(), "b", conn_id="aws_prod")
+    assert info.value.retryable is False
+    assert "aws_prod" in str(info.value) and "retried" not in str(info.value)
+
+
+def test_defect_8_an_older_extraction_with_other_content_is_stale_not_duplicate(
+        db, s3, bucket, settings, landing):
+    write_request(landing, "afinia", "RE8", "R-8", "20251009_090000", estado_solicitud="Cerrado")
+    run_all(db, s3, settings, "day-1")
+    # An older copy with another state arrives late (a re-run of an old scrape).
+    write_request(landing, "afinia", "RE8", "R-8", "20251001_090000",
+                  estado_solicitud="Radicado")
+    _, loaded, _ = run_all(db, s3, settings, "day-2")
+    assert (loaded.db_inserted, loaded.db_updated, loaded.db_duplicates, loaded.db_stale) == (
+        0, 0, 0, 1)
+    assert query(db, "SELECT estado_solicitud FROM data_general.ov_afinia") == [("Cerrado",)]
+    report = stats.build_run_report(
+        run_id="day-2", empresa="afinia", dag_id="ov_afinia", logical_date=None,
+        data_interval_start=None, data_interval_end=None, database_only=False,
+        extract={"records_found": 1}, load=loaded.__dict__, upload={}, task_states={})
+    stats.record_run(db, report)
+    assert query(db, "SELECT db_stale, db_duplicates FROM data_general.post_processing_runs "
+                     "WHERE run_id = 'day-2'") == [(1, 0)]
+
+
+def test_defect_9_runs_triggered_from_the_cli_show_on_the_stats_page(db, settings, landing):
+    from extractorov import warehouse
+
+    warehouse.ensure_schema(db)
+    base = dict(empresa="afinia", dag_id="ov_afinia", data_interval_start=None,
+                data_interval_end=None, database_only=False, extract={}, load={}, upload={},
+                task_states={})
+    for day in range(1, 13):
+        stats.record_run(db, stats.build_run_report(
+            run_id=f"scheduled__2025-10-{day:02d}", logical_date=datetime(2025, 10, day,
+                                                                          tzinfo=UTC), **base))
+    stats.record_run(db, stats.build_run_report(run_id="manual__cli", logical_date=None, **base))
+    shown = [r["run_id"] for r in stats.recent_runs(db, "afinia", limit=10)]
+    assert shown[0] == "manual__cli"
+
+
+def test_defect_4_a_symlink_swapped_in_after_the_scan_is_never_read(
+        db, s3, bucket, settings, landing, tmp_path, monkeypatch):
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF secret of the worker")
+    paths = write_request(landing, "afinia", "RE5", "R-5")
+    pdf = paths[1]
+    real_scan = pipeline.scan
+
+    def scan_then_swap(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        if args[0] == company_folders(landing, "afinia").processed:
+            pdf.unlink()
+            os.symlink(secret, pdf)
+        return found
+
+    monkeypatch.setattr(pipeline, "scan", scan_then_swap)
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    monkeypatch.setattr(pipeline, "scan", real_scan)
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                     "WHERE file_hash = %s", digest) == [(0,)]
+    assert extracted.files_quarantined == 1
+    pipeline.load(db, AFINIA, extracted.manifest)
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    assert all(b"secret" not in s3.get_object(Bucket=bucket, Key=k)["Body"].read()
+               for k in list_keys(s3, bucket))
+
+
+def test_defect_4_size_and_hash_come_from_the_same_read(db, settings, landing, monkeypatch):
+    paths = write_request(landing, "afinia", "RE6", "R-6")
+    pdf = paths[1]
+    real_scan = pipeline.scan
+
+    def scan_then_grow(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        with pdf.open("ab") as handle:
+            handle.write(b"more bytes written after the scan")
+        return found
+
+    monkeypatch.setattr(pipeline, "scan", scan_then_grow)
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    [(size, digest)] = query(db, "SELECT file_size, file_hash FROM data_general.s3_files_registry "
+                                 "WHERE filename = %s", pdf.name)
+    data = pdf.read_bytes()
+    assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
