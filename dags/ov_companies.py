@@ -118,7 +118,9 @@ def build_company_dag(company: Company) -> DAG:
 
             return runtime.scrape(company, context)
 
-        @task
+        # Every task has a time limit: a hung read or lock never blocks later runs
+        # (max_active_runs=1) for ever.
+        @task(execution_timeout=timedelta(hours=2))
         def extract(**context) -> dict:
             from dataclasses import asdict
 
@@ -130,7 +132,7 @@ def build_company_dag(company: Company) -> DAG:
                 )
             return asdict(summary)
 
-        @task
+        @task(execution_timeout=timedelta(hours=1))
         def load_db(extract_summary: dict) -> dict:
             from dataclasses import asdict
 
@@ -139,7 +141,7 @@ def build_company_dag(company: Company) -> DAG:
             with runtime.warehouse_connection() as conn:
                 return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
 
-        @task
+        @task(execution_timeout=timedelta(hours=4))
         def upload_s3(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -168,13 +170,14 @@ def build_company_dag(company: Company) -> DAG:
                     raise AirflowFailException(f"{exc} Retrying cannot fix these.") from None
             return summary.as_dict()
 
-        @task(trigger_rule=TriggerRule.ALL_DONE)
+        @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
         def report_stats(**context) -> dict:
             from extractorov import runtime
 
             return runtime.report_stats(company, context, STEPS)
 
-        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0,
+              execution_timeout=timedelta(minutes=5))
         def watcher() -> None:
             """Fails the run when any step failed (report_stats alone would mark it green)."""
             raise RuntimeError("a step of this run failed: see the failed task's log")

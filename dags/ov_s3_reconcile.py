@@ -49,7 +49,7 @@ from extractorov.companies import COMPANIES
 def ov_s3_reconcile() -> None:
     for company in COMPANIES.values():
 
-        @task(task_id=f"reconcile_{company.empresa}")
+        @task(task_id=f"reconcile_{company.empresa}", execution_timeout=timedelta(minutes=50))
         def reconcile(empresa: str = company.empresa, **context) -> dict:
             from extractorov import runtime
 
