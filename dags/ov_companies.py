@@ -46,8 +46,11 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    `data_general.post_processing_runs` and logs them with registry-wide stats.
 
 **Param `database_only`** (toggle in the trigger form, default off): when on,
-`upload_s3` is skipped; files stay `pending` and the next run with S3 uploads
-that backlog. Use it when S3 is unavailable or credentials are not set yet.
+`upload_s3` is skipped and the files stay `pending` in the registry. They are
+uploaded as soon as S3 works: by the next hourly `ov_s3_reconcile` (04:00–22:00
+Bogotá) or the next run of this DAG, whichever comes first; that run's report
+counts them. Use it when S3 is unavailable or credentials are not set yet (and
+pause `ov_s3_reconcile` if nothing may reach S3 until you say so).
 
 If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
@@ -104,8 +107,10 @@ def build_company_dag(company: Company) -> DAG:
                 title="Database only (skip S3 upload)",
                 description=(
                     "On: load the requests into PostgreSQL and register the files, but do not "
-                    "upload to S3 (upload_s3 is skipped; files stay 'pending' for the next run). "
-                    "Off (default, and what scheduled runs use): upload to S3 as well."
+                    "upload to S3 in this run (upload_s3 is skipped; the files stay 'pending' "
+                    "and are uploaded as soon as S3 works: by the next hourly ov_s3_reconcile "
+                    "or the next run of this DAG, whichever comes first). Off (default, and "
+                    "what scheduled runs use): upload to S3 as well."
                 ),
             )
         },
@@ -130,7 +135,8 @@ def build_company_dag(company: Company) -> DAG:
                 summary = pipeline.extract(
                     conn, company, runtime.settings_from_variables(), context["run_id"]
                 )
-            return asdict(summary)
+            # Which try did this work: a cleared run adds to its report, never replaces it.
+            return {**asdict(summary), "attempt": context["ti"].try_number}
 
         @task(execution_timeout=timedelta(hours=1))
         def load_db(extract_summary: dict) -> dict:
@@ -150,7 +156,8 @@ def build_company_dag(company: Company) -> DAG:
             if context["params"]["database_only"]:
                 raise AirflowSkipException(
                     "database_only=true: S3 upload skipped; registered files stay 'pending' "
-                    "and the next run with database_only=false uploads them"
+                    "and are uploaded by the next hourly ov_s3_reconcile or the next run of "
+                    "this DAG with database_only=false, whichever comes first"
                 )
             settings = runtime.settings_from_variables()
             client = runtime.s3_client(settings.aws_conn_id, workers=settings.upload_workers)

@@ -756,7 +756,8 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
         totals = upload_files(s3_client, settings.bucket, pending, on_results=record,
                               workers=settings.upload_workers,
                               sse_kms_key_id=settings.sse_kms_key_id,
-                              max_file_bytes=settings.max_file_bytes)
+                              max_file_bytes=settings.max_file_bytes,
+                              conn_id=settings.aws_conn_id)
     finally:
         release_upload_lock(conn, company)
     summary.s3_uploaded = totals.uploaded

@@ -28,7 +28,7 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from extractorov import pipeline, registry, warehouse
+from extractorov import pipeline, registry, stats, warehouse
 from extractorov.companies import Company
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
 from extractorov.registry import DIFFERENT_OBJECT
@@ -44,6 +44,7 @@ from extractorov.storage import (
 log = logging.getLogger(__name__)
 
 FINDINGS_TABLE = "data_general.reconcile_findings"
+DAG_ID = "ov_s3_reconcile"
 
 
 @dataclass
@@ -120,7 +121,26 @@ def reconcile(conn: Connection, client: Any, company: Company, settings: pipelin
             report.findings.append(Finding("upload_failed", None, str(exc), False,
                                            summary.s3_errors_retryable < summary.s3_errors))
     _write_findings(conn, company, run_id, report)
+    _record_uploads(conn, company, run_id, report)
     return report
+
+
+def _record_uploads(conn: Connection, company: Company, run_id: str,
+                    report: ReconcileReport) -> None:
+    """A reconcile that uploaded (a database_only backlog, a repaired object) gets a row in
+    ``post_processing_runs`` (DAG ``ov_s3_reconcile``): every upload is counted in exactly
+    one run's report, the run whose id is the file's ``last_run_id``."""
+    counts = registry.upload_counts_for_run(conn, company.empresa, run_id)
+    conn.commit()
+    if not any(counts.values()):
+        return  # nothing uploaded: no row (19 checks a day would bury the daily runs)
+    run = stats.build_run_report(
+        run_id=run_id, empresa=company.empresa, dag_id=DAG_ID, logical_date=None,
+        data_interval_start=None, data_interval_end=None, database_only=False,
+        extract=None, load=None, upload={**report.upload, **counts},
+        task_states={f"reconcile_{company.empresa}":
+                     "failed" if report.needs_human else "success"})
+    stats.record_run(conn, run)
 
 
 def _compare_registry(conn: Connection, company: Company, settings: pipeline.Settings,

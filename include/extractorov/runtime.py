@@ -161,7 +161,8 @@ def report_stats(company: Any, context: dict[str, Any], steps: list[str]) -> dic
             upload=upload,
             task_states=states,
         )
-        stats.record_run(conn, report)
+        attempt = (summaries["extract"] or {}).get("attempt")
+        stats.record_run(conn, report, attempt=f"extract-{attempt or 'failed'}")
         registry_stats = stats.get_s3_registry_stats(conn)
     log.info("run report\n%s", stats.format_run_report(report))
     log.info("registry\n%s", stats.format_registry_stats(registry_stats))

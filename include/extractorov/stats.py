@@ -116,21 +116,52 @@ def build_run_report(
     return report
 
 
-def record_run(conn: Connection, report: RunReport) -> None:
-    """Upsert the run's row (idempotent per run and company)."""
-    data = asdict(report)
-    data["task_states"] = Jsonb(data["task_states"])
-    data["incomplete_fields"] = Jsonb(data["incomplete_fields"])
-    columns = list(data)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in {"run_id", "empresa"})
-    with conn.cursor() as cur:
+WORK_FIELDS: tuple[str, ...] = (
+    "files_new", "files_quarantined", "files_registered", "files_readmitted",
+    "records_found", "records_superseded", "records_incomplete",
+    "db_inserted", "db_updated", "db_duplicates", "db_stale", "db_errors",
+)
+"""What a try of the run did: summed over its tries. Folder state (found, in progress,
+waiting) is the latest try's; S3 counts come from the registry for the whole run."""
+
+
+def record_run(conn: Connection, report: RunReport, *, attempt: str = "1") -> RunReport:
+    """Upsert the run's row: this try's counts are kept per try and summed.
+
+    Rerunning ``report_stats`` for the same try rewrites that try (idempotent); a
+    cleared run (a new extract try, which finds everything already handled) adds a
+    try of its own instead of overwriting the figures of the first. Returns the
+    report as recorded.
+    """
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"SELECT attempts FROM {RUNS_TABLE} WHERE run_id = %s AND empresa = %s "
+                    "FOR UPDATE", (report.run_id, report.empresa))
+        row = cur.fetchone()
+        attempts: dict[str, Any] = dict(row[0]) if row else {}
+        attempts[attempt] = {**{k: getattr(report, k) for k in WORK_FIELDS},
+                             "incomplete_fields": report.incomplete_fields}
+        for key in WORK_FIELDS:
+            setattr(report, key, sum(int(a.get(key, 0)) for a in attempts.values()))
+        fields: dict[str, int] = {}
+        for counts in attempts.values():
+            for name, n in counts.get("incomplete_fields", {}).items():
+                fields[name] = fields.get(name, 0) + int(n)
+        report.incomplete_fields = fields
+        data = asdict(report)
+        data["task_states"] = Jsonb(data["task_states"])
+        data["incomplete_fields"] = Jsonb(data["incomplete_fields"])
+        data["attempts"] = Jsonb(attempts)
+        columns = list(data)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns
+                            if c not in {"run_id", "empresa"})
         cur.execute(
             f"""INSERT INTO {RUNS_TABLE} ({", ".join(columns)})
                 VALUES ({", ".join(["%s"] * len(columns))})
                 ON CONFLICT (run_id, empresa) DO UPDATE SET {updates}, updated_at = now()""",
             [data[c] for c in columns],
         )
-    conn.commit()
+    conn.commit()  # the block above may be a savepoint inside the caller's transaction
+    return report
 
 
 def get_s3_registry_stats(conn: Connection, empresa: str | None = None) -> dict[str, Any]:
@@ -175,7 +206,7 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
     has no logical date, and must still show)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT run_id, logical_date, database_only, status, files_found, files_new,
+            f"""SELECT run_id, dag_id, logical_date, database_only, status, files_found, files_new,
                        files_quarantined, files_waiting, records_incomplete, incomplete_fields,
                        db_inserted, db_updated, db_duplicates, db_stale,
                        s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, created_at,

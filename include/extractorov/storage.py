@@ -153,7 +153,7 @@ def _fix_hint(conn_id: str) -> str:
     return (
         f"Fix the Airflow connection '{conn_id}' (Admin → Connections), or trigger the DAG "
         "with the param database_only=true to load the database only; files stay 'pending' "
-        "in the registry and the next run with S3 uploads them."
+        "in the registry and the next run with S3 (or the hourly ov_s3_reconcile) uploads them."
     )
 
 
@@ -277,7 +277,8 @@ _large_transfers = threading.BoundedSemaphore(LARGE_TRANSFERS_AT_ONCE)
 
 def upload_one(client: Any, bucket: str, item: PendingFile, *,
                sse_kms_key_id: str | None = None,
-               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> UploadResult:
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+               conn_id: str = "aws_default") -> UploadResult:
     """Upload one file with a conditional write; never overwrite an object.
 
     New key: one request (a PUT; for files over :data:`MULTIPART_ABOVE`, a
@@ -347,12 +348,12 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
             if code == "BadDigest" or "checksum" in code.lower():
                 return UploadResult(item.id, "error", error=CHANGED_LOCALLY)
             return UploadResult(item.id, "error",
-                                error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"),
+                                error=explain_s3_error(exc, bucket=bucket, conn_id=conn_id),
                                 retryable=_transient(exc))
     except BotoCoreError as exc:  # connection lost after botocore's own retries
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
                             retryable=True)
-    return _compare_existing(client, bucket, item, checksum)
+    return _compare_existing(client, bucket, item, checksum, conn_id)
 
 
 def _stream_sha256(handle: Any) -> str:
@@ -440,15 +441,15 @@ def _transient(exc: ClientError) -> bool:
                                      "ConditionalRequestConflict"} or status == 409
 
 
-def _compare_existing(client: Any, bucket: str, item: PendingFile,
-                      checksum: str) -> UploadResult:
+def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str,
+                      conn_id: str) -> UploadResult:
     try:
         head = client.head_object(Bucket=bucket, Key=item.s3_key, ChecksumMode="ENABLED")
         ours = head.get("Metadata", {}).get("file-hash") == item.file_hash
         same = ours or _same_content(client, bucket, item, head, checksum)
     except ClientError as exc:
         return UploadResult(item.id, "error",
-                            error=explain_s3_error(exc, bucket=bucket, conn_id="aws_default"),
+                            error=explain_s3_error(exc, bucket=bucket, conn_id=conn_id),
                             retryable=_transient(exc))
     except BotoCoreError as exc:
         return UploadResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
@@ -501,6 +502,7 @@ def upload_files(
     sse_kms_key_id: str | None = None,
     progress_every: float = 5.0,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    conn_id: str = "aws_default",
 ) -> UploadTotals:
     """Upload concurrently with one client; hand results back in batches.
 
@@ -521,7 +523,7 @@ def upload_files(
             for item in queue:
                 running.add(pool.submit(upload_one, client, bucket, item,
                                         sse_kms_key_id=sse_kms_key_id,
-                                        max_file_bytes=max_file_bytes))
+                                        max_file_bytes=max_file_bytes, conn_id=conn_id))
                 if len(running) >= workers * 2:
                     break
 

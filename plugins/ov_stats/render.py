@@ -229,7 +229,8 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     rows = []
     for run in runs:
         status = str(run.get("status") or "")
-        mode = "DB only" if run.get("database_only") else "DB + S3"
+        mode = ("reconcile (S3)" if run.get("dag_id") == "ov_s3_reconcile"
+                else "DB only" if run.get("database_only") else "DB + S3")
         cells = "".join(_count_cell(run, key) for key, _, _ in RUN_COLUMNS)
         s3_bytes = int(run.get("s3_bytes") or 0)
         rows.append(

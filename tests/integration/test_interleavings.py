@@ -196,3 +196,65 @@ def test_defect_4_size_and_hash_come_from_the_same_read(db, settings, landing, m
                                  "WHERE filename = %s", pdf.name)
     data = pdf.read_bytes()
     assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_defect_10_clearing_a_whole_run_keeps_what_it_did(db, s3, bucket, settings, landing):
+    from extractorov import warehouse
+
+    warehouse.ensure_schema(db)
+    base = dict(run_id="scheduled__2025-10-09", empresa="afinia", dag_id="ov_afinia",
+                logical_date=None, data_interval_start=None, data_interval_end=None,
+                database_only=False, upload={}, task_states={})
+    first = stats.build_run_report(extract={"files_found": 9, "files_new": 9,
+                                            "records_found": 3, "files_quarantined": 1},
+                                   load={"db_inserted": 3}, **base)
+    stats.record_run(db, first, attempt="extract-1")
+    stats.record_run(db, stats.build_run_report(  # report_stats retried: same try
+        extract={"files_found": 9, "files_new": 9, "records_found": 3, "files_quarantined": 1},
+        load={"db_inserted": 3}, **base), attempt="extract-1")
+    # The whole run is cleared: extract's second try finds every file already handled.
+    cleared = stats.build_run_report(extract={"files_found": 9, "files_new": 0},
+                                     load={"db_inserted": 0}, **base)
+    stats.record_run(db, cleared, attempt="extract-2")
+    assert query(db, "SELECT files_found, files_new, files_quarantined, records_found, "
+                     "db_inserted FROM data_general.post_processing_runs") == [(9, 9, 1, 3, 3)]
+
+
+def test_defect_6_a_database_only_backlog_uploaded_by_reconcile_is_counted_once(
+        db, s3, bucket, settings, landing):
+    write_request(landing, "afinia", "RE60", "R-60", adjunto="png")
+    extracted = pipeline.extract(db, AFINIA, settings, "manual__db-only")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    stats.record_run(db, stats.build_run_report(
+        run_id="manual__db-only", empresa="afinia", dag_id="ov_afinia", logical_date=None,
+        data_interval_start=None, data_interval_end=None, database_only=True,
+        extract=None, load=None, upload=None, task_states={"upload_s3": "skipped"}))
+    # The hourly check runs before the next daily run: it uploads the backlog.
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="scheduled__reconcile-05")
+    rows = query(db, "SELECT dag_id, s3_uploaded FROM data_general.post_processing_runs "
+                     "ORDER BY dag_id")
+    assert rows == [("ov_afinia", 0), ("ov_s3_reconcile", 3)]
+    [(total,)] = query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                           "WHERE upload_status = 'uploaded'")
+    assert sum(n for _, n in rows) == total == len(list_keys(s3, bucket))
+    shown = stats.recent_runs(db, "afinia")
+    assert {r["dag_id"] for r in shown} == {"ov_afinia", "ov_s3_reconcile"}
+
+
+def test_an_upload_error_names_the_configured_connection(tmp_path):
+    """Same pattern as defect 7, elsewhere: messages named 'aws_default' whatever the
+    connection was."""
+    from extractorov.registry import PendingFile
+
+    path = tmp_path / "RE1_20251008_040000.pdf"
+    path.write_bytes(b"%PDF")
+
+    class Denied:
+        def put_object(self, **_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "x"},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject")
+
+    item = PendingFile(1, path.name, str(path), f"{PREFIX}RE1/{path.name}", "RE1", "afinia", 4,
+                       "application/pdf", hashlib.sha256(b"%PDF").hexdigest())
+    result = storage.upload_one(Denied(), "b", item, conn_id="aws_prod")
+    assert result.status == "error" and "'aws_prod'" in result.error
