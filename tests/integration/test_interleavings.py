@@ -258,3 +258,46 @@ def test_an_upload_error_names_the_configured_connection(tmp_path):
                        "application/pdf", hashlib.sha256(b"%PDF").hexdigest())
     result = storage.upload_one(Denied(), "b", item, conn_id="aws_prod")
     assert result.status == "error" and "'aws_prod'" in result.error
+
+
+def test_defect_3_no_document_is_ever_keyed_by_another_request(db, s3, bucket, settings,
+                                                                 landing):
+    """Unrelated requests share PQR_4_ERROR; one was cut before its JSON. Every filed
+    document sits in the folder of the request whose JSON the bot wrote right after it."""
+    import json as jsonlib
+    from datetime import timedelta
+
+    from extractorov.records import BOGOTA
+
+    processed = company_folders(landing, "afinia").processed
+    processed.mkdir(parents=True)
+    start = datetime(2025, 10, 8, 4, 0, tzinfo=BOGOTA)
+    owner_of: dict[str, str | None] = {}
+
+    def put(name: str, data: bytes, at: int) -> None:
+        path = processed / name
+        path.write_bytes(data)
+        os.utime(path, ((start + timedelta(seconds=at)).timestamp(),) * 2)
+
+    def ts(at: int) -> str:
+        return (start + timedelta(seconds=at)).strftime("%Y%m%d_%H%M%S")
+
+    plan = [("R-A", 0, True), ("R-CUT", 30, False), ("R-B", 60, True), ("R-C", 90, True)]
+    for radicado, at, has_json in plan:
+        put(f"PQR_4_ERROR_{ts(at)}.pdf", b"%PDF " + radicado.encode(), at)
+        put(f"PQR_4_ERROR_adjunto_{ts(at + 2)}.jpg", b"jpg " + radicado.encode(), at + 2)
+        owner_of[f"PQR_4_ERROR_{ts(at)}.pdf"] = radicado if has_json else None
+        owner_of[f"PQR_4_ERROR_adjunto_{ts(at + 2)}.jpg"] = radicado if has_json else None
+        if has_json:
+            put(f"PQR_4_ERROR_data_{ts(at + 5)}.json", jsonlib.dumps(
+                {"numero_radicado": radicado, "fecha": "2025/10/07 10:00",
+                 "numero_reclamo_sgc": "", "sgc_number": "PQR_4_ERROR"}).encode(), at + 5)
+    for run in ("day-1", "day-2"):
+        run_all(db, s3, settings, run)
+    filed = dict(query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry "
+                           "WHERE metadata->>'kind' <> 'data'"))
+    for name, key in filed.items():
+        assert owner_of[name] is not None, f"{name} of the cut request was filed at {key}"
+        assert key == f"{PREFIX}sin_sgc/{owner_of[name]}/{name}", key
+    # R-CUT's PDF and attachment, and R-B's PDF and attachment (same stretch), wait.
+    assert set(filed) == {n for n, o in owner_of.items() if o in {"R-A", "R-C"}}
