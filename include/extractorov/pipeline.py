@@ -225,7 +225,6 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     summary.files_in_progress = len(found.in_progress)
     if found.stale:
         # Not "in progress" for ever: left for a human, and reported by ov_s3_reconcile.
-        summary.files_waiting += len(found.stale)
         log.warning("extract: %d temporary files untouched for over %g hours (a writer "
                     "stopped): left in processed/, reported by ov_s3_reconcile",
                     len(found.stale), settings.orphan_after_hours)
@@ -247,6 +246,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
     summary.files_new -= summary.files_waiting
+    summary.files_waiting += len(found.stale)
 
     summary.records = len(run.latest)
     summary.records_superseded = summary.records_found - len(run.latest)

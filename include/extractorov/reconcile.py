@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
@@ -168,6 +169,20 @@ def _compare_registry(conn: Connection, company: Company, settings: pipeline.Set
                     "object_missing", key, "the different object was removed; the file is "
                     "uploaded again", True, False))
             continue
+        if not local_path:
+            # Registered from the bucket: nothing to upload it from, so never 'pending'.
+            if key not in objects:
+                report.findings.append(Finding(
+                    "object_missing", key,
+                    f"registry said {status}; object not in the bucket and {NO_LOCAL_COPY} "
+                    "(it was registered from the bucket): restore the object, or delete its "
+                    "registry row if it was removed on purpose", False, True))
+            elif size is not None and objects[key] != size:
+                report.findings.append(Finding(
+                    "object_different", key,
+                    f"registry size {size}, bucket size {objects[key]} for an object "
+                    "registered from the bucket: check which one is right", False, True))
+            continue
         if status not in {"uploaded", "pre_existing"}:
             continue
         if key not in objects:
@@ -217,7 +232,17 @@ def _register_unknown_objects(conn: Connection, client: Any, company: Company,
             continue
         folder, filename = where
         sgc = sgc_of_folder(folder)
-        head = client.head_object(Bucket=settings.bucket, Key=key, ChecksumMode="ENABLED")
+        try:
+            head = client.head_object(Bucket=settings.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or exc.response.get("Error", {}).get("Code") in {"404",
+                                                                             "NoSuchKey"}:
+                continue  # deleted since the listing: nothing to register
+            report.findings.append(Finding(
+                "object_unreadable", key, f"could not read its metadata ({status}); it is "
+                "registered by a later check", False, False))
+            continue
         digest = head.get("Metadata", {}).get("file-hash") or _hex(head.get("ChecksumSHA256"))
         name = parse_file_name(filename)
         with conn.cursor() as cur:

@@ -134,6 +134,12 @@ def record_run(conn: Connection, report: RunReport, *, attempt: str = "1") -> Ru
     report as recorded.
     """
     with conn.transaction(), conn.cursor() as cur:
+        # Two writers of a new run's row: the first insert wins, the other waits on the
+        # row lock below and then adds its try (FOR UPDATE alone locks nothing yet).
+        cur.execute(f"""INSERT INTO {RUNS_TABLE} (run_id, empresa, dag_id, database_only, status)
+                        VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id, empresa) DO NOTHING""",
+                    (report.run_id, report.empresa, report.dag_id, report.database_only,
+                     report.status))
         cur.execute(f"SELECT attempts FROM {RUNS_TABLE} WHERE run_id = %s AND empresa = %s "
                     "FOR UPDATE", (report.run_id, report.empresa))
         row = cur.fetchone()

@@ -90,7 +90,7 @@ def test_defect_5_sixteen_200_mb_files_upload_in_under_300_mb(db, warehouse, mot
 
 def test_a_multipart_upload_never_overwrites_and_a_rerun_is_idempotent(db, s3, bucket, settings,
                                                                         landing):
-    [pdf] = _big_requests(landing, 1, 70 * MB)  # over the multipart threshold
+    [pdf] = _big_requests(landing, 1, 70 * MB)  # several parts
     extracted = pipeline.extract(db, AFINIA, settings, "big-1")
     pipeline.load(db, AFINIA, extracted.manifest)
     pipeline.upload(db, s3, AFINIA, settings, run_id="big-1")
