@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Runs only what upload_s3 runs (no Airflow import: its own baseline would hide the
 # figure), on the same connection details the hooks use, and prints the peak RSS.
 _UPLOAD_AND_MEASURE = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     from pathlib import Path
     import boto3, psycopg
     from extractorov import pipeline
@@ -43,8 +43,11 @@ _UPLOAD_AND_MEASURE = textwrap.dedent("""
                                  upload_workers=16)
     with psycopg.connect(args["dsn"]) as conn:
         summary = pipeline.upload(conn, client, COMPANIES["afinia"], settings, run_id="big")
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"peak_mib": peak_mib, "uploaded": summary.s3_uploaded}))
+    # VmHWM: this process's own peak. (ru_maxrss survives exec on Linux: it would count
+    # the forking pytest's memory, which grows over a session.)
+    hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status")
+                   if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_mib": hwm_kib / 1024, "uploaded": summary.s3_uploaded}))
 """)
 
 
