@@ -230,11 +230,11 @@ def test_healthcheck_commands(services: dict[str, dict]) -> None:
 
 
 def test_images_and_commands(services: dict[str, dict]) -> None:
-    assert services["postgres"]["image"] == "postgres:16"
-    assert services["warehouse"]["image"] == "postgres:16"
+    assert services["postgres"]["image"] == "postgres:16.11-bookworm"
+    assert services["warehouse"]["image"] == "postgres:16.11-bookworm"
     assert services["redis"]["image"] == "redis:7.2-bookworm"
-    assert services["minio"]["image"].startswith("minio/minio")
-    assert services["minio-init"]["image"].startswith("minio/mc")
+    assert services["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.2025-")
+    assert services["minio-init"]["image"].startswith("quay.io/minio/mc:RELEASE.2025-")
     assert "server /data" in services["minio"]["command"]
     assert '--console-address ":9001"' in services["minio"]["command"]
     assert services["airflow-apiserver"]["command"] == "api-server"
@@ -398,3 +398,31 @@ def test_requirements_pin_the_image_airflow_version() -> None:
             pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
     assert "apache-airflow" in pins, "requirements.txt must pin apache-airflow=="
     assert pins["apache-airflow"] == _dockerfile_base_version()
+
+
+def test_compose_file_passes_the_compose_spec_schema() -> None:
+    """The official schema (vendored in tests/deploy/schema, source and commit noted)."""
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests/deploy/schema/compose-spec.json").read_text())
+    document = yaml.safe_load(COMPOSE_FILE.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(document), key=str)
+    assert errors == [], "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def test_minio_accepts_the_encryption_the_code_sends() -> None:
+    """Every upload sends SSE headers (storage.SERVER_SIDE_ENCRYPTION); MinIO answers such a
+    request with "Server side encryption specified but KMS is not configured" unless a KMS
+    is set: the shipped MinIO must have its local single-key KMS, with a valid key."""
+    import base64
+
+    from extractorov import storage
+
+    assert storage.SERVER_SIDE_ENCRYPTION == "AES256"
+    minio = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["minio"]
+    value = str(minio["environment"]["MINIO_KMS_SECRET_KEY"])
+    match = _INTERPOLATION.fullmatch(value)
+    default = match["arg"] if match else value  # ${MINIO_KMS_SECRET_KEY:-name:key}
+    name, _, key = default.partition(":")
+    assert name and len(base64.b64decode(key)) == 32, "MinIO wants name:base64(32 bytes)"
+    assert "MINIO_KMS_SECRET_KEY" in ENV_EXAMPLE.read_text()
