@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.compose_config import INTERPOLATION, with_defaults
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -53,24 +55,9 @@ AIRFLOW_MOUNTS = (
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}; not $${VAR} (escaped).
 # The default may not contain `$`, `{` or `}`: nested expressions resolve innermost first.
-_INTERPOLATION = re.compile(
-    r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^${}]*))?\}"
-)
+_INTERPOLATION = INTERPOLATION
 _VAR_REFERENCE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _ENV_ASSIGNMENT = re.compile(r"^\s*#?\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
-
-
-def with_defaults(value: str) -> str:
-    """Resolve Compose interpolation as if no variable were set (every default applies)."""
-
-    def replace(match: re.Match[str]) -> str:
-        op = match.group("op") or ""
-        return match.group("arg") if op.endswith("-") else ""
-
-    previous = None
-    while previous != value:
-        previous, value = value, _INTERPOLATION.sub(replace, value)
-    return value.replace("$$", "$")
 
 
 @pytest.fixture(scope="module")
@@ -426,3 +413,34 @@ def test_minio_accepts_the_encryption_the_code_sends() -> None:
     name, _, key = default.partition(":")
     assert name and len(base64.b64decode(key)) == 32, "MinIO wants name:base64(32 bytes)"
     assert "MINIO_KMS_SECRET_KEY" in ENV_EXAMPLE.read_text()
+
+
+def test_the_process_stack_uses_every_airflow_setting_of_the_compose_file(tmp_path) -> None:
+    """make e2e runs the shipped configuration: each x-airflow-common setting is passed
+    as is, mapped (host names and container paths only), or excluded with a reason."""
+    from tests import compose_config
+    from tests.system.stack import PROCESS_ONLY
+
+    shipped = compose_config.compose_airflow_environment()
+    s3 = {"login": "k", "password": "s", "extra": {"endpoint_url": "http://127.0.0.1:1"}}
+    env, mapped = compose_config.process_environment(
+        home=tmp_path, landing=tmp_path / "landing", api_url="http://127.0.0.1:2",
+        metadata_dsn="postgres@127.0.0.1:5432/meta", broker_url="redis://127.0.0.1:6379/5",
+        warehouse={"conn_type": "postgres", "host": "127.0.0.1"}, s3=s3)
+    for key, value in shipped.items():
+        if key in compose_config.EXCLUDED:
+            assert compose_config.EXCLUDED[key], f"{key}: excluded without a reason"
+            assert key not in env
+        elif key in mapped:
+            assert not any(host in env[key] for host in
+                           ("@postgres/", "redis:6379", "//warehouse", "minio:9000",
+                            "airflow-apiserver", "/opt/airflow")), (key, env[key])
+        else:
+            assert env[key] == value, f"{key}: not used as shipped"
+    assert set(env) | set(compose_config.EXCLUDED) == set(shipped)
+    assert not set(PROCESS_ONLY) & set(shipped), "the process stack overrides a compose key"
+    # The mapped S3 connection keeps the shipped retries and pool, only the endpoint moves.
+    aws = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
+    assert aws["extra"]["config_kwargs"] == json.loads(with_defaults(
+        str(yaml.safe_load(COMPOSE_FILE.read_text())["x-airflow-common"]["environment"][
+            "AIRFLOW_CONN_AWS_DEFAULT"])))["extra"]["config_kwargs"]

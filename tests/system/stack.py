@@ -11,7 +11,6 @@ import contextlib
 import ctypes
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -29,6 +28,7 @@ import pytest
 
 from extractorov import dev
 from extractorov.sample import SampleSummary
+from tests import compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "system"
@@ -338,43 +338,43 @@ class AirflowStack:
             raise AssertionError(f"Airflow components died:\n{details}")
 
 
+PROCESS_ONLY: tuple[str, ...] = (
+    "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
+    "AIRFLOW__OPERATORS__DEFAULT_QUEUE", "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST",
+    "AIRFLOW__API__PORT", "AIRFLOW__API__WORKERS", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE",
+    "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS", "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS",
+)
+"""What the process stack adds to the compose configuration (never a compose key)."""
+
+
 def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehouse_db: str,
-               moto: dev.MotoS3, queue: str) -> dict[str, str]:
+              moto: dev.MotoS3, queue: str) -> dict[str, str]:
+    """The compose file's Airflow configuration (tests/compose_config.py), host names and
+    paths mapped to this machine, plus what only a process stack needs."""
     base_url = f"http://127.0.0.1:{port}"
-    ours = {
+    shipped, _ = compose_config.process_environment(
+        home=home, landing=landing, api_url=base_url,
+        metadata_dsn=f"{PG_USER}@{PG_HOST}:{PG_PORT}/{metadata_db}",
+        broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        warehouse={"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT,
+                   "login": PG_USER, "schema": warehouse_db},
+        s3=json.loads(moto.conn_json()))
+    process_only = {
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CORE__AUTH_MANAGER":
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__CORE__FERNET_KEY": fernet_key(),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
-            f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{metadata_db}",
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND":
-            f"db+postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{metadata_db}",
-        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,  # one queue per stack: stacks never mix
         "AIRFLOW__API__BASE_URL": f"{base_url}/",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         # Runs are made by the tests only: no scheduled run appears when a DAG is unpaused.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW_CONN_OV_POSTGRES": json.dumps({
-            "conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER,
-            "schema": warehouse_db}),
-        "AIRFLOW_CONN_AWS_DEFAULT": moto.conn_json(),
-        "AIRFLOW_VAR_OV_LANDING_ROOT": str(landing),
-        "AIRFLOW_VAR_OV_S3_BUCKET": BUCKET,
         "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS": "0",
         "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS": "4",
     }
+    assert set(process_only) == set(PROCESS_ONLY)
+    assert not set(process_only) & set(shipped), "the process stack overrides compose"
+    ours = {**shipped, **process_only}
     # Nothing from the calling environment's Airflow settings (the unit-test conftest sets
     # UNIT_TEST_MODE, a developer's shell may set more) leaks into the stack.
     inherited = [k for k in os.environ
@@ -382,15 +382,8 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
     env = dev.airflow_env(home, landing, ours)  # also writes the SimpleAuthManager passwords
     for key in inherited:
         env.pop(key, None)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "include"), str(ROOT)])
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def fernet_key() -> str:
-    from cryptography.fernet import Fernet
-
-    return Fernet.generate_key().decode()
 
 
 def wait_http(url: str, stack: AirflowStack, timeout: float) -> None:
