@@ -451,6 +451,8 @@ def check_landing(
                  empresa, age, quiet_minutes)
     else:
         log.info("landing folder of %s still changes (%s); waiting for %g min of quiet, "
-                 "waited %.0f s of ov_landing_wait_minutes=%g; next look in %.0f s",
+                 "waited %.0f s of ov_landing_wait_minutes=%g; next look in %.0f s (files you "
+                 "copied in yourself count as changes: set Variable ov_landing_quiet_minutes=0 "
+                 "to go on at once)",
                  empresa, age, quiet_minutes, check.waited, wait_minutes, check.next_check_in)
     return check
