@@ -726,3 +726,26 @@ class TestCompleteFromKnown:
 
         rescrape = parse({**afinia_record(), "fecha": ""})
         assert complete_from_known(rescrape, fecha=None, numero_reclamo_sgc=None) is rescrape
+
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    ("2025/10/07 14:05", "%Y/%m/%d %H:%M"),          # the normal one (old bulk loader)
+    ("2025-10-07 14:05:33", "%Y-%m-%d %H:%M:%S"),
+    ("2025/10/07 14:05:33", "%Y/%m/%d %H:%M:%S"),
+    ("2025-10-07 14:05", "%Y-%m-%d %H:%M"),
+    ("07/10/2025 14:05", "%d/%m/%Y %H:%M"),          # old consolidator
+    ("07-10-2025 14:05", "%d-%m-%Y %H:%M"),
+    ("2025-10-07", "%Y-%m-%d"),                      # old database service, date only
+    ("07/10/2025", "%d/%m/%Y"),
+    ("07-10-2025", "%d-%m-%Y"),
+    ("2025/10/07", "%Y/%m/%d"),
+])
+def test_every_fecha_format_keeps_the_old_hash_registro(text: str, fmt: str) -> None:
+    """The old loader parsed these into naive datetimes and hashed ``isoformat()``."""
+    from datetime import datetime as dt
+
+    data = {**afinia_record(), "fecha": text}
+    record = parse(data)
+    old = "|".join([data["numero_radicado"].strip(), dt.strptime(text, fmt).isoformat(),
+                    data["tipo_pqr"], data["nic"], data["documento_identidad"]])
+    assert record.hash_registro == hashlib.sha256(old.encode()).hexdigest()
