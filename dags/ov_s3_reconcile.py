@@ -6,15 +6,21 @@ Every hour from **04:00 to 22:00 America/Bogota**, for each company, compares
 `{ov_s3_base_path}/{empresa}/raw_data/`) and with the request tables, and
 repairs what it can:
 
-| finding | action |
-|---|---|
-| registry `uploaded`, object missing | back to `pending`, uploaded again |
-| registry `uploaded`, object of another size; or a local file whose SHA-256 differs from the object at its key | **needs a human** (never overwritten, not retried while that object is there) |
-| object in S3 with no registry row | registered, status and source `pre_existing` |
-| a row registered from the bucket whose object is gone (no local copy) | **needs a human** |
-| `pending` / `error` files (e.g. a `database_only` backlog) | uploaded; this run's row in `post_processing_runs` counts them |
-| request in a table whose source JSON is not in the registry | **needs a human** |
-| PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON (`document_waiting`), temporary file untouched as long (`temp_file_stale`) | **needs a human** (file name only; never moved) |
+Findings and actions:
+
+- registry `uploaded`, object missing: back to `pending`, uploaded again;
+- registry `uploaded`, object of another size, or a local file whose SHA-256
+  differs from the object at its key: **needs a human** (never overwritten, not
+  retried while that object is there; uploaded once it is deleted);
+- object in S3 with no registry row: registered, status and source `pre_existing`;
+- a row registered from the bucket whose object is gone (no local copy):
+  **needs a human**;
+- `pending` / `error` files (e.g. a `database_only` backlog): uploaded; this
+  run's row in `post_processing_runs` counts them;
+- request in a table whose source JSON is not in the registry: **needs a human**;
+- PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON
+  (`document_waiting`), or a temporary file untouched as long
+  (`temp_file_stale`): **needs a human** (file name only; never moved).
 
 Findings go to `data_general.reconcile_findings` and the task log. A task
 fails when something needs a human; its log says what. It takes the same
