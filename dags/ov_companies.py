@@ -154,11 +154,13 @@ def build_company_dag(company: Company) -> DAG:
             from extractorov import pipeline, runtime
 
             if context["params"]["database_only"]:
-                raise AirflowSkipException(
+                reason = (
                     "database_only=true: S3 upload skipped; registered files stay 'pending' "
                     "and are uploaded by the next hourly ov_s3_reconcile or the next run of "
                     "this DAG with database_only=false, whichever comes first"
                 )
+                runtime.log.warning(reason)  # the skip itself logs only "Skipping task."
+                raise AirflowSkipException(reason)
             settings = runtime.settings_from_variables()
             client = runtime.s3_client(settings.aws_conn_id, workers=settings.upload_workers)
             with runtime.warehouse_connection() as conn:

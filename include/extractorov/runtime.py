@@ -205,6 +205,28 @@ def reconcile_company(company: Any, run_id: str) -> dict[str, Any]:
     return report.as_xcom()
 
 
+def unknown_conf_keys(conf: dict[str, Any] | None, params: Any) -> list[str]:
+    """Keys of a run's conf that are no param of the DAG (a typo runs with the default)."""
+    return sorted(set(conf or {}) - set(params or {}))
+
+
+def check_run_conf(context: dict[str, Any]) -> None:
+    """Fail the run's first task, without retries, on a misspelled or unknown conf key."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    dag_run = context.get("dag_run")
+    # The DAG's declared params: the run's params already hold the conf's keys, unknown
+    # ones included.
+    declared = getattr(context.get("dag"), "params", None) or {}
+    unknown = unknown_conf_keys(getattr(dag_run, "conf", None), declared)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "(none)"
+        raise AirflowFailException(
+            f"unknown key(s) in the run's conf: {', '.join(map(repr, unknown))}; this DAG "
+            f"knows: {known}. Nothing was done: trigger again with the right name "
+            '(e.g. {"database_only": true}).')
+
+
 def scrape(company: Any, context: dict[str, Any]) -> Any:
     """Body of the ``scrape`` sensor (reschedule mode): see ``extractorov.bot``.
 
@@ -222,6 +244,7 @@ def scrape(company: Any, context: dict[str, Any]) -> Any:
     def get(key: str) -> str:
         return str(Variable.get(key, default=VARIABLES.get(key, "")) or "").strip()
 
+    check_run_conf(context)
     empresa = company.empresa
     command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
     try:

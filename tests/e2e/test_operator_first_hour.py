@@ -1,0 +1,62 @@
+"""What an operator sees in the first hour (dag.test(), real PostgreSQL and moto S3)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from tests.helpers import list_keys, query, write_request
+
+pytestmark = pytest.mark.e2e
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db):
+    return DagBag(dag_folder=DAGS).dags
+
+
+def _states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def _output(capfd, caplog) -> str:
+    captured = capfd.readouterr()
+    return "\n".join([captured.out, captured.err, caplog.text])
+
+
+def test_a_misspelled_param_fails_the_run_at_its_first_task(dags, db, s3, bucket, landing,
+                                                            monkeypatch, capfd, caplog):
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    write_request(landing, "afinia", "RE1", "R-1")
+    caplog.set_level(logging.INFO)
+    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 9, 9, tzinfo=UTC),
+                                 run_conf={"databse_only": True})
+    states = _states(run)
+    assert str(run.state) == "failed"
+    assert states["scrape"] == "failed" and states["extract"] == "upstream_failed"
+    text = _output(capfd, caplog)
+    assert "unknown key(s) in the run's conf: 'databse_only'" in text
+    assert "knows: database_only" in text
+    assert list_keys(s3, bucket) == {}  # nothing uploaded with the default
+
+
+def test_a_skipped_upload_says_why_in_its_log(dags, db, s3, bucket, landing, monkeypatch,
+                                              caplog):
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    write_request(landing, "afinia", "RE2", "R-2")
+    caplog.set_level(logging.INFO)
+    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 9, 9, tzinfo=UTC),
+                                 run_conf={"database_only": True})
+    assert _states(run)["upload_s3"] == "skipped"
+    # A log line of the task itself (Airflow's own skip line says only "Skipping task.").
+    assert any(r.name == "extractorov.runtime" and r.levelno == logging.WARNING
+               and "database_only=true: S3 upload skipped" in r.getMessage()
+               and "ov_s3_reconcile" in r.getMessage() for r in caplog.records)
+    assert query(db, "SELECT DISTINCT upload_status FROM data_general.s3_files_registry") == [
+        ("pending",)]
