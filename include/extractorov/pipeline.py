@@ -219,7 +219,10 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     stale_seconds = settings.orphan_after_hours * 3600
     found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
                  stale_seconds=stale_seconds)
-    if _readmit_quarantined(run, found, known):
+    # Read once: the re-admission and the placing of documents both need it.
+    quarantined = read_quarantine(run.folders)
+    quarantined = _readmit_quarantined(run, found, known, quarantined)
+    if summary.files_readmitted:
         found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
                      stale_seconds=stale_seconds)
     summary.files_in_progress = len(found.in_progress)
@@ -241,7 +244,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
             file.name, parsed.timestamp, JsonState.QUARANTINED)
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
-    _place_documents(run, new_docs, known, found.in_progress, marks, progress)
+    _place_documents(run, new_docs, known, found.in_progress, quarantined, marks, progress)
     progress.update(summary.files_new, force=summary.files_new > 0)
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
@@ -271,14 +274,15 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
     return summary
 
 
-def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile]) -> int:
-    """Move back files quarantined for reasons the current rules retired; return how many.
+def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
+                         quarantined: list[QuarantinedFile]) -> list[QuarantinedFile]:
+    """Move back files quarantined for reasons the current rules retired; return the
+    quarantine that is left (the count goes to ``files_readmitted``).
 
     Documents come back once a request JSON with their SGC part is anywhere
     (``processed/``, the registry, ``quarantine/``); then the normal rules place
     them. Request JSONs and other names the old patterns refused come back at once.
     """
-    quarantined = read_quarantine(run.folders)
     retired: list[tuple[QuarantinedFile, FileName]] = []
     for entry in quarantined:
         if entry.reason.startswith(RETIRED_REASONS):
@@ -286,7 +290,7 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
             if parsed is not None and parsed.kind is not FileKind.LISTA:
                 retired.append((entry, parsed))  # else still refused: it stays, with its reason
     if not retired:
-        return 0
+        return quarantined
     wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
     json_sgcs: set[str] = set()
     names = [f.name for f in found.files] + [_strip_in_progress(n.lstrip("."))
@@ -297,16 +301,16 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
         parsed = run.parse(raw)
         if parsed is not None and parsed.kind is FileKind.DATA:
             json_sgcs.add(parsed.sgc)
-    moved = 0
+    moved: set[Path] = set()
     for entry, parsed in retired:
         if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
             continue
         if readmit(entry, run.folders):
-            moved += 1
+            moved.add(entry.path)
             log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
                      printable(entry.original_name))
-    run.summary.files_readmitted = moved
-    return moved
+    run.summary.files_readmitted = len(moved)
+    return [q for q in quarantined if q.path not in moved]
 
 
 def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
@@ -401,7 +405,8 @@ def _known_values(run: _Run, conn: Connection, records: list[Record]
 
 def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
                      known: dict[str, registry.KnownFile], in_progress: list[str],
-                     marks: _Marks, progress: Progress) -> None:
+                     quarantined: list[QuarantinedFile], marks: _Marks,
+                     progress: Progress) -> None:
     """File each new PDF and attachment with its request, or leave it waiting.
 
     ``marks`` holds this run's request JSONs; the registry's, those being written
@@ -436,7 +441,7 @@ def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
             marks.setdefault(parsed.sgc, {})[name] = JsonMark(name, parsed.timestamp,
                                                               JsonState.WRITING)
     # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
-    for entry in read_quarantine(run.folders):
+    for entry in quarantined:
         parsed = run.parse(entry.original_name)
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
             marks.setdefault(parsed.sgc, {}).setdefault(entry.original_name, JsonMark(

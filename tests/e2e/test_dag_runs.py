@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
 from extractorov import runtime
 from extractorov.sample import generate_landing
@@ -20,15 +18,7 @@ from tests.helpers import list_keys, query
 
 pytestmark = pytest.mark.e2e
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 PERSONAL_FIELDS = ("nombres_apellidos", "correo_electronico", "documento_identidad", "celular")
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db):
-    bag = DagBag(dag_folder=DAGS)
-    assert bag.import_errors == {}
-    return bag.dags
 
 
 def _states(dag_run) -> dict[str, str]:

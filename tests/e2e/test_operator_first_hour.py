@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
 from tests.helpers import list_keys, query, write_request
 
 pytestmark = pytest.mark.e2e
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db):
-    return DagBag(dag_folder=DAGS).dags
 
 
 def _states(run) -> dict[str, str]:

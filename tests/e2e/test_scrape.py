@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 
 from extractorov.landing import company_folders
 from tests.e2e.test_dag_runs import runtime_xcom
@@ -27,16 +26,8 @@ from tests.helpers import list_keys, query, write_request
 
 pytestmark = pytest.mark.e2e
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 FAKE_BOT = Path(__file__).resolve().parents[1] / "fake_bot.py"
 LOGICAL = datetime(2025, 10, 12, 9, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db):
-    bag = DagBag(dag_folder=DAGS)
-    assert bag.import_errors == {}
-    return bag.dags
 
 
 def _states(dag_run) -> dict[str, str]:
