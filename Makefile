@@ -29,10 +29,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m extractorov.dev demo
+	$(BIN)/python -m devtools demo
 
 airflow: $(STAMP)
-	$(BIN)/python -m extractorov.dev airflow
+	$(BIN)/python -m devtools airflow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

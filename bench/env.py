@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from extractorov import dev
+from devtools import services
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def prepare() -> tuple[Path, bool]:
         os.environ["EXTRACTOROV_BENCH_HOME"] = str(home)
     else:
         home = Path(os.environ["EXTRACTOROV_BENCH_HOME"])
-    dev.isolate_process(home)
+    services.isolate_process(home)
     return home, created
 
 

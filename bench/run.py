@@ -104,13 +104,13 @@ class Services:
 
 @contextlib.contextmanager
 def services() -> Iterator[Services]:
-    from extractorov import dev
+    from devtools import services
 
     pg_dir = Path(tempfile.mkdtemp(prefix="ovpg-"))  # short: unix socket paths are limited
-    postgres = dev.start_postgres(pg_dir)
+    postgres = services.start_postgres(pg_dir)
     moto = proxy = None
     try:
-        moto = dev.start_moto()
+        moto = services.start_moto()
         proxy = subprocess.Popen(
             [sys.executable, "-m", "bench.proxy", "--upstream-port", str(moto.port),
              "--delay", str(PROXY_DELAY)],
@@ -141,7 +141,7 @@ def services() -> Iterator[Services]:
 
 def _generate(folder: Path, **params: Any) -> dict[str, Any]:
     """Generate landing data once per parameter set; reuse it while the stamp matches."""
-    from extractorov.sample import generate_landing
+    from devtools.sample import generate_landing
 
     stamp = folder / "stamp.json"
     wanted = json.dumps({k: str(v) for k, v in sorted(params.items())})
@@ -173,7 +173,7 @@ def _clean_landing(root: Path) -> None:
 
 
 def _settings(landing_root: Path, bucket: str) -> Any:
-    from extractorov.pipeline import Settings
+    from extractorov.settings import Settings
 
     return Settings(landing_root=landing_root, bucket=bucket, settle_seconds=0.0,
                     upload_workers=16)

@@ -68,9 +68,8 @@ import pendulum
 from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from extractorov import tasks
 from extractorov.companies import COMPANIES, Company
-
-STEPS = ["extract", "load_db", "upload_s3"]
 
 SCRAPE_EXECUTION_TIMEOUT = timedelta(minutes=90 + 30)
 """Default ``ov_bot_timeout_minutes`` plus a margin: a backstop, the bot's own timeout
@@ -116,86 +115,41 @@ def build_company_dag(company: Company) -> DAG:
         },
     )
     def company_dag() -> None:
-        @task.sensor(mode="reschedule", poke_interval=60,
-                     execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
-        def scrape(**context) -> PokeReturnValue:
-            from extractorov import runtime
-
-            return runtime.scrape(company, context)
-
         # Every task has a time limit: a hung read or lock never blocks later runs
         # (max_active_runs=1) for ever.
-        @task(execution_timeout=timedelta(hours=2))
+        @task.sensor(task_id=tasks.SCRAPE, mode="reschedule", poke_interval=60,
+                     execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
+        def scrape(**context) -> PokeReturnValue:
+            return tasks.scrape(company, context)
+
+        @task(task_id=tasks.EXTRACT, execution_timeout=timedelta(hours=2))
         def extract(**context) -> dict:
-            from dataclasses import asdict
+            return tasks.extract(company, context)
 
-            from extractorov import pipeline, runtime
-
-            with runtime.warehouse_connection() as conn:
-                summary = pipeline.extract(
-                    conn, company, runtime.settings_from_variables(), context["run_id"]
-                )
-            # Which try did this work: a cleared run adds to its report, never replaces it.
-            return {**asdict(summary), "attempt": context["ti"].try_number}
-
-        @task(execution_timeout=timedelta(hours=1))
+        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1))
         def load_db(extract_summary: dict) -> dict:
-            from dataclasses import asdict
+            return tasks.load_db(company, extract_summary)
 
-            from extractorov import pipeline, runtime
-
-            with runtime.warehouse_connection() as conn:
-                return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
-
-        @task(execution_timeout=timedelta(hours=4))
+        @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4))
         def upload_s3(**context) -> dict:
-            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+            return tasks.upload_s3(company, context)
 
-            from extractorov import pipeline, runtime
-
-            if context["params"]["database_only"]:
-                reason = (
-                    "database_only=true: S3 upload skipped; registered files stay 'pending' "
-                    "and are uploaded by the next hourly ov_s3_reconcile or the next run of "
-                    "this DAG with database_only=false, whichever comes first"
-                )
-                runtime.log.warning(reason)  # the skip itself logs only "Skipping task."
-                raise AirflowSkipException(reason)
-            settings = runtime.settings_from_variables()
-            client = runtime.s3_client(settings.aws_conn_id, workers=settings.upload_workers)
-            with runtime.warehouse_connection() as conn:
-                try:
-                    summary = pipeline.upload(
-                        conn, client, company, settings, run_id=context["run_id"]
-                    )
-                except pipeline.S3PreflightError as exc:
-                    if exc.retryable:
-                        raise  # throttling, 5xx, network: Airflow retries with backoff
-                    # Configuration problems do not heal by retrying.
-                    raise AirflowFailException(str(exc)) from None
-                except pipeline.UploadIncomplete as exc:
-                    if exc.retryable:
-                        raise  # Airflow retries; only the failed files are tried again
-                    raise AirflowFailException(f"{exc} Retrying cannot fix these.") from None
-            return summary.as_dict()
-
-        @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=15))
+        @task(task_id=tasks.REPORT_STATS, trigger_rule=TriggerRule.ALL_DONE,
+              execution_timeout=timedelta(minutes=15))
         def report_stats(**context) -> dict:
-            from extractorov import runtime
+            return tasks.report_stats(company, context)
 
-            return runtime.report_stats(company, context, STEPS)
-
-        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0,
+        @task(task_id=tasks.WATCHER, trigger_rule=TriggerRule.ONE_FAILED, retries=0,
               execution_timeout=timedelta(minutes=5))
         def watcher() -> None:
-            """Fails the run when any step failed (report_stats alone would mark it green)."""
-            raise RuntimeError("a step of this run failed: see the failed task's log")
+            tasks.watcher()
 
         scraped = scrape()
         summary = extract()
-        steps = [summary, load_db(summary), upload_s3()]
-        scraped >> steps[0] >> steps[1] >> steps[2] >> report_stats()
-        [scraped, *steps] >> watcher()
+        loaded = load_db(summary)
+        uploaded = upload_s3()
+        scraped >> summary >> loaded >> uploaded >> report_stats()
+        [scraped, summary, loaded, uploaded] >> watcher()
 
     return company_dag()
 

@@ -35,6 +35,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from extractorov import tasks
 from extractorov.companies import COMPANIES
 
 
@@ -57,11 +58,9 @@ from extractorov.companies import COMPANIES
 def ov_s3_reconcile() -> None:
     for company in COMPANIES.values():
 
-        @task(task_id=f"reconcile_{company.empresa}", execution_timeout=timedelta(minutes=50))
+        @task(task_id=tasks.reconcile_task_id(company), execution_timeout=timedelta(minutes=50))
         def reconcile(empresa: str = company.empresa, **context) -> dict:
-            from extractorov import runtime
-
-            return runtime.reconcile_company(COMPANIES[empresa], context["run_id"])
+            return tasks.reconcile(COMPANIES[empresa], context)
 
         reconcile()
 

@@ -24,20 +24,20 @@ from pathlib import Path
 import pytest
 
 # Airflow reads its configuration when first imported: set it before any test imports it.
-# (extractorov.dev imports only the standard library at module level.)
-from extractorov import dev
+# (devtools.services imports only the standard library and extractorov.settings.)
+from devtools import services
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ov-airflow-home-"))
-dev.isolate_process(_AIRFLOW_HOME)
+services.isolate_process(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[dev.Postgres]:
+def postgres() -> Iterator[services.Postgres]:
     data_dir = Path(tempfile.mkdtemp(prefix="ovpg-"))
-    server = dev.start_postgres(data_dir)
+    server = services.start_postgres(data_dir)
     yield server
     server.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -46,14 +46,14 @@ def postgres() -> Iterator[dev.Postgres]:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[dev.MotoS3]:
-    server = dev.start_moto()
+def moto_server() -> Iterator[services.MotoS3]:
+    server = services.start_moto()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def warehouse(postgres: dev.Postgres, monkeypatch: pytest.MonkeyPatch) -> dev.Postgres:
+def warehouse(postgres: services.Postgres, monkeypatch: pytest.MonkeyPatch) -> services.Postgres:
     """A fresh, empty warehouse database behind connection ``ov_postgres``."""
     name = f"ov_test_{os.getpid()}_{next(_counter)}"
     postgres.create_database(name, fresh=True)
@@ -63,7 +63,7 @@ def warehouse(postgres: dev.Postgres, monkeypatch: pytest.MonkeyPatch) -> dev.Po
 
 
 @pytest.fixture
-def db(warehouse: dev.Postgres) -> Iterator:
+def db(warehouse: services.Postgres) -> Iterator:
     """A psycopg connection to this test's warehouse database, through PostgresHook."""
     from extractorov import runtime
 
@@ -72,7 +72,7 @@ def db(warehouse: dev.Postgres) -> Iterator:
 
 
 @pytest.fixture
-def bucket(moto_server: dev.MotoS3, monkeypatch: pytest.MonkeyPatch) -> str:
+def bucket(moto_server: services.MotoS3, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh bucket in the moto server behind connection ``aws_default``."""
     name = f"ov-test-{os.getpid()}-{next(_counter)}"
     moto_server.create_bucket(name)

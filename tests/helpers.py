@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 
 
 def list_keys(client, bucket: str, prefix: str = "") -> dict[str, int]:

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from extractorov.errors import BotConfigError, BotFailed, BotTimeout
 from extractorov.landing import company_folders, printable
 
 log = logging.getLogger(__name__)
@@ -116,18 +117,6 @@ def secret_arguments(argv: Sequence[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- command mode
-
-
-class BotConfigError(Exception):
-    """The command or its working directory is wrong: retrying cannot help."""
-
-
-class BotFailed(Exception):
-    """The bot ran and failed (non-zero exit, killed by a signal): worth retrying."""
-
-
-class BotTimeout(BotFailed):
-    """The bot ran over ``ov_bot_timeout_minutes``; its process group was killed."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 
 _TS = r"(?P<ts>\d{8}_\d{6})"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

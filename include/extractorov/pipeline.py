@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import tzinfo
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from psycopg import Connection
 
 from extractorov import registry, warehouse
 from extractorov.companies import Company
+from extractorov.errors import LoadFailed, UploadIncomplete
 from extractorov.landing import (
     DOCUMENT_KINDS,
     IN_PROGRESS_SUFFIXES,
@@ -46,9 +47,10 @@ from extractorov.landing import (
     sha256_bytes,
     sha256_file,
 )
+from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
+from extractorov.progress import Progress
 from extractorov.records import (
-    BOGOTA,
     MAX_JSON_BYTES,
     InvalidRecord,
     Record,
@@ -56,9 +58,8 @@ from extractorov.records import (
     parse_record,
 )
 from extractorov.registry import RegistryEntry
+from extractorov.settings import Settings
 from extractorov.storage import (
-    Progress,
-    S3PreflightError,
     UnsafeKey,
     company_prefix,
     preflight,
@@ -71,31 +72,6 @@ from extractorov.storage import (
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BUCKET = "extractorov-data"
-DEFAULT_BASE_PATH = "oficina-virtual"
-DEFAULT_LANDING_ROOT = "/opt/airflow/landing"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Where things are; built from Airflow Variables by the DAG."""
-
-    landing_root: Path
-    bucket: str = DEFAULT_BUCKET
-    base_path: str = DEFAULT_BASE_PATH
-    settle_seconds: float = 30.0
-    """Files modified more recently than this are left for the next run (still being written)."""
-    upload_workers: int = 16
-    sse_kms_key_id: str | None = None
-    aws_conn_id: str = "aws_default"
-    bot_timezone: tzinfo = BOGOTA
-    """Zone of the bot host's naive clock (file-name stamps, ``extraction_timestamp``)."""
-    orphan_after_hours: float = 72.0
-    """A document waiting longer than this for its request JSON is reported by reconcile."""
-    max_file_bytes: int = 5 * 1024**3
-    """Files over this size are reported (``error``), not uploaded."""
-
 
 # --------------------------------------------------------------------------- extract
 
@@ -134,22 +110,34 @@ def manifest_path(settings: Settings, company: Company, run_id: str) -> Path:
     )
 
 
-# Quarantine reasons: "<code>: <what to do>". The code (before the colon) is what the
-# run summary counts; the rest tells the operator what to do. Never a value.
+class Reason(StrEnum):
+    """Why a file went to quarantine. The run summary counts these codes; the text
+    written next to the file adds what to do. Never a value from the file."""
+
+    NAME_NOT_RECOGNISED = "file name not recognised"
+    LIST_FILE = "download manager's list file"
+    EMPTY_FILE = "empty file"
+    NOT_REGULAR = "not a regular file"
+    UNSAFE_NAME = "file name cannot be used in an S3 key"
+    UNREADABLE = "cannot read file"
+    TOO_LARGE = "request JSON too large"
+    INVALID_JSON = "invalid request JSON"
+    REQUEST_QUARANTINED = "request JSON quarantined, no real SGC"
+
+
 NAME_NOT_RECOGNISED = (
-    "file name not recognised: it matches none of the bot's patterns ({sgc}_data_{ts}.json, "
+    "it matches none of the bot's patterns ({sgc}_data_{ts}.json, "
     "{sgc}_{ts}.pdf, {sgc}_adjunto_{ts}.{ext} with a 1-10 letter/digit extension, and the "
     "older pqr_data_{sgc}_{ts}.json, pqr_{n}_data_{ts}.json, {sgc}_PQR_{n}_{ts}.pdf)"
 )
 LIST_FILE = (
-    "download manager's list file: {empresa}_pqr_data_{ts}.json is the bot's list of a "
+    "{empresa}_pqr_data_{ts}.json is the bot's list of a "
     "session's requests (a JSON array), not one request; each request arrives as its own "
     "{sgc}_data_{ts}.json, so nothing in it is lost by leaving it here"
 )
-EMPTY_FILE = "empty file: 0 bytes (the bot was stopped while writing it)"
-NOT_REGULAR = ("not a regular file: a symbolic link or device; links are never followed: "
+EMPTY_FILE = "0 bytes (the bot was stopped while writing it)"
+NOT_REGULAR = ("a symbolic link or device; links are never followed: "
                "copy the real file into processed/")
-UNSAFE_NAME = "file name cannot be used in an S3 key"
 
 RETIRED_REASONS = (
     "no request JSON with the same SGC number",
@@ -176,16 +164,17 @@ class _Run:
     def parse(self, name: str) -> FileName | None:
         return parse_file_name(name, self.settings.bot_timezone)
 
-    def reject(self, path: Path, reason: str) -> bool:
+    def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
         """Quarantine with a reason; False when the file vanished meanwhile."""
+        reason = f"{code}: {detail}" if detail else str(code)
         try:
             quarantine(path, reason, self.folders, run_id=self.run_id)
         except FileNotFoundError:
             self.vanished(path)
             return False
         self.summary.files_quarantined += 1
-        code = reason.split(":")[0]
-        self.summary.quarantine_reasons[code] = self.summary.quarantine_reasons.get(code, 0) + 1
+        counts = self.summary.quarantine_reasons
+        counts[code.value] = counts.get(code.value, 0) + 1
         log.warning("quarantined %s: %s", printable(path.name), reason)
         return True
 
@@ -233,7 +222,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
                     len(found.stale), settings.orphan_after_hours)
     summary.files_found = len(found.files) + len(found.not_regular)
     for path in found.not_regular:
-        run.reject(path, NOT_REGULAR)
+        run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
     log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
              len(known))
 
@@ -325,17 +314,17 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
         classify.update(scanned)
         name = run.parse(file.name)
         if name is None:
-            run.reject(file.path, NAME_NOT_RECOGNISED)
+            run.reject(file.path, Reason.NAME_NOT_RECOGNISED, NAME_NOT_RECOGNISED)
             continue
         if name.kind is FileKind.LISTA:
-            run.reject(file.path, LIST_FILE)
+            run.reject(file.path, Reason.LIST_FILE, LIST_FILE)
             continue
         seen = known.get(file.name)
         if seen is not None and seen.local and (name.kind is not FileKind.DATA or seen.loaded):
             run.summary.files_handled_before += 1
             continue
         if file.size == 0:
-            if run.reject(file.path, EMPTY_FILE) and name.kind is FileKind.DATA:
+            if run.reject(file.path, Reason.EMPTY_FILE, EMPTY_FILE) and name.kind is FileKind.DATA:
                 empty_jsons.append((file, name))
             continue
         (new_jsons if name.kind is FileKind.DATA else new_docs).append((file, name))
@@ -369,7 +358,7 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFil
             folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
             key = run.key(folder, file.name)
         except UnsafeKey as exc:
-            if run.reject(file.path, f"{UNSAFE_NAME}: {exc}"):
+            if run.reject(file.path, Reason.UNSAFE_NAME, str(exc)):
                 marks.setdefault(name.sgc, {})[file.name] = JsonMark(
                     file.name, name.timestamp, JsonState.QUARANTINED)
             continue
@@ -485,8 +474,8 @@ def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Plac
         log.info("%s waits in processed/: %s", printable(file.name), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
-        run.reject(file.path, (
-            f"request JSON quarantined, no real SGC: its request JSON "
+        run.reject(file.path, Reason.REQUEST_QUARANTINED, (
+            f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
             f"file names ({printable(name.sgc)}) is the bot's placeholder, so no S3 folder can "
             "be known; fix the JSON and move both back to processed/"))
@@ -497,16 +486,16 @@ def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Plac
         run.vanished(file.path)
         return
     except NotRegularFile:
-        run.reject(file.path, NOT_REGULAR)
+        run.reject(file.path, Reason.NOT_REGULAR, NOT_REGULAR)
         return
     except OSError as exc:
-        run.reject(file.path, f"cannot read file: {exc.strerror}")
+        run.reject(file.path, Reason.UNREADABLE, str(exc.strerror))
         return
     assert placement.folder is not None
     try:
         key = run.key(placement.folder, file.name)
     except UnsafeKey as exc:
-        run.reject(file.path, f"{UNSAFE_NAME}: {exc}")
+        run.reject(file.path, Reason.UNSAFE_NAME, str(exc))
         return
     metadata: dict[str, Any] = {"kind": name.kind.value}
     if placement.request_json:
@@ -541,20 +530,20 @@ def _read_record(run: _Run, file: LandingFile, name: FileName
         run.vanished(file.path)
         return None, "", False, 0
     except NotRegularFile:
-        return None, "", run.reject(file.path, NOT_REGULAR), 0
+        return None, "", run.reject(file.path, Reason.NOT_REGULAR, NOT_REGULAR), 0
     except OSError as exc:
-        return None, "", run.reject(file.path, f"cannot read file: {exc.strerror}"), 0
+        return None, "", run.reject(file.path, Reason.UNREADABLE, str(exc.strerror)), 0
     if len(raw) > MAX_JSON_BYTES:
         size = max(file.size, len(raw))
-        return None, "", run.reject(file.path, (
-            f"request JSON too large: {size / 1024 / 1024:.1f} MiB, over the "
+        return None, "", run.reject(file.path, Reason.TOO_LARGE, (
+            f"{size / 1024 / 1024:.1f} MiB, over the "
             f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit")), 0
     try:
         record = parse_record(raw, company=run.company, file_name=file.name, file_sgc=name.sgc,
                               file_timestamp=name.timestamp,
                               bot_timezone=run.settings.bot_timezone)
     except InvalidRecord as exc:
-        return None, "", run.reject(file.path, f"invalid request JSON: {exc}"), 0
+        return None, "", run.reject(file.path, Reason.INVALID_JSON, str(exc)), 0
     return record, sha256_bytes(raw), False, len(raw)
 
 
@@ -617,10 +606,6 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- load
-
-
-class LoadFailed(RuntimeError):
-    """The batch was rolled back; the message carries no row values."""
 
 
 @dataclass
@@ -700,34 +685,9 @@ class UploadSummary:
         return asdict(self)
 
 
-class UploadIncomplete(RuntimeError):
-    """Some files failed; they are recorded as ``error`` and retried next time."""
-
-    def __init__(self, summary: UploadSummary) -> None:
-        reasons = "; ".join(f"{n} × {r}" for r, n in sorted(summary.errors_by_reason.items()))
-        super().__init__(
-            f"{summary.s3_errors} of {summary.files} files failed to upload ({reasons}). "
-            f"{summary.s3_uploaded} uploaded and {summary.s3_pre_existing} already present were "
-            "recorded; the failed ones are 'error' in data_general.s3_files_registry "
-            "(column last_error) and the next attempt uploads only those."
-        )
-        self.summary = summary
-
-    @property
-    def retryable(self) -> bool:
-        """True when some failure may pass by itself (network, throttling, 5xx)."""
-        return self.summary.s3_errors_retryable > 0
-
-
-_UPLOAD_LOCK_BASE = 0x0E0C_0000
-
-
-def upload_lock_key(company: Company) -> int:
-    return _UPLOAD_LOCK_BASE + zlib.crc32(company.empresa.encode()) % 0xFFFF
-
-
 def upload(conn: Connection, s3_client: Any, company: Company, settings: Settings, *,
-           run_id: str, lock_wait_seconds: float = 300.0) -> UploadSummary:
+           run_id: str, lock_wait_seconds: float = 300.0, step: str = "upload_s3",
+           ) -> UploadSummary:
     """Upload every ``pending`` / ``error`` file of the company and record each outcome.
 
     Holds a per-company advisory lock so two runs never upload at once. Raises
@@ -742,7 +702,7 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
         pending = registry.files_to_upload(conn, company.empresa, settings.bucket)
         conn.commit()
         summary = UploadSummary(files=len(pending))
-        log.info("upload_s3: %d files pending for %s", len(pending), company.empresa)
+        log.info("%s: %d files pending for %s", step, len(pending), company.empresa)
         if pending:
             # Only when there is work: a day with nothing new costs no S3 request.
             preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
@@ -762,7 +722,7 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
                               workers=settings.upload_workers,
                               sse_kms_key_id=settings.sse_kms_key_id,
                               max_file_bytes=settings.max_file_bytes,
-                              conn_id=settings.aws_conn_id)
+                              conn_id=settings.aws_conn_id, label=step)
     finally:
         release_upload_lock(conn, company)
     summary.s3_uploaded = totals.uploaded
@@ -775,40 +735,9 @@ def upload(conn: Connection, s3_client: Any, company: Company, settings: Setting
     return summary
 
 
-def acquire_upload_lock(conn: Connection, company: Company, wait_seconds: float = 300.0) -> None:
-    """Take the company's upload lock (a session advisory lock), waiting up to ``wait_seconds``."""
-    deadline = time.monotonic() + wait_seconds
-    with conn.cursor() as cur:
-        while True:
-            cur.execute("SELECT pg_try_advisory_lock(%s)", (upload_lock_key(company),))
-            got = cur.fetchone()[0]
-            conn.commit()
-            if got:
-                return
-            if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"another upload for {company.empresa} has held the upload lock for over "
-                    f"{wait_seconds:.0f}s; wait for it to finish (see the other running DAG "
-                    "run) and clear this task to retry"
-                )
-            time.sleep(1.0)
-
-
-def release_upload_lock(conn: Connection, company: Company) -> None:
-    if conn.closed or conn.broken:
-        return  # the server dropped the session, and its advisory lock with it
-    conn.rollback()  # a session advisory lock survives rollback; a failed transaction would not
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_unlock(%s)", (upload_lock_key(company),))
-    conn.commit()
-
-
 __all__ = [
     "ExtractSummary",
     "LoadSummary",
-    "S3PreflightError",
-    "Settings",
-    "UploadIncomplete",
     "UploadSummary",
     "extract",
     "load",

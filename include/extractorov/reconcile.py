@@ -27,12 +27,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
-from psycopg.types.json import Jsonb
 
 from extractorov import pipeline, registry, stats, warehouse
 from extractorov.companies import Company
+from extractorov.errors import UploadIncomplete
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
+from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.registry import DIFFERENT_OBJECT
+from extractorov.settings import Settings
 from extractorov.storage import (
     NO_LOCAL_COPY,
     company_prefix,
@@ -92,7 +94,7 @@ def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
     return objects
 
 
-def reconcile(conn: Connection, client: Any, company: Company, settings: pipeline.Settings,
+def reconcile(conn: Connection, client: Any, company: Company, settings: Settings,
               *, run_id: str, upload: bool = True) -> ReconcileReport:
     """Compare and repair one company; write findings; return the report."""
     warehouse.ensure_schema(conn, [company])
@@ -100,7 +102,7 @@ def reconcile(conn: Connection, client: Any, company: Company, settings: pipelin
     report = ReconcileReport(company.empresa)
     prefix = company_prefix(settings.base_path, company.empresa)
     preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
-    pipeline.acquire_upload_lock(conn, company)
+    acquire_upload_lock(conn, company)
     try:
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
@@ -110,12 +112,13 @@ def reconcile(conn: Connection, client: Any, company: Company, settings: pipelin
         _documents_waiting_too_long(conn, company, settings, report)
         conn.commit()
     finally:
-        pipeline.release_upload_lock(conn, company)
+        release_upload_lock(conn, company)
     if upload:
         try:
-            summary = pipeline.upload(conn, client, company, settings, run_id=run_id)
+            summary = pipeline.upload(conn, client, company, settings, run_id=run_id,
+                                      step="reconcile")
             report.upload = summary.as_dict()
-        except pipeline.UploadIncomplete as exc:
+        except UploadIncomplete as exc:
             report.upload = exc.summary.as_dict()
             # Only failures a retry cannot fix need a human; transient ones pass next hour.
             summary = exc.summary
@@ -144,18 +147,14 @@ def _record_uploads(conn: Connection, company: Company, run_id: str,
     stats.record_run(conn, run)
 
 
-def _compare_registry(conn: Connection, company: Company, settings: pipeline.Settings,
+def _compare_registry(conn: Connection, company: Company, settings: Settings,
                       objects: dict[str, int], report: ReconcileReport) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT id, s3_key, upload_status, file_size, local_path, last_error
-                FROM {registry.TABLE} WHERE empresa = %s AND s3_bucket = %s""",
-            (company.empresa, settings.bucket),
-        )
-        rows = cur.fetchall()
+    rows = registry.rows_to_check(conn, company.empresa, settings.bucket)
     report.registry_rows = len(rows)
     back_to_pending: list[int] = []
-    for row_id, key, status, size, local_path, last_error in rows:
+    for row in rows:
+        row_id, key, status, size = row.id, row.s3_key, row.upload_status, row.file_size
+        local_path, last_error = row.local_path, row.last_error
         if status == "error" and last_error == DIFFERENT_OBJECT:
             if key in objects:
                 report.findings.append(Finding(
@@ -203,24 +202,14 @@ def _compare_registry(conn: Connection, company: Company, settings: pipeline.Set
                 "object_different", key,
                 f"registry size {size}, bucket size {objects[key]}; the upload will not "
                 "overwrite it: compare both and delete the wrong one", False, True))
-    if back_to_pending:
-        with conn.cursor() as cur:
-            cur.execute(
-                f"""UPDATE {registry.TABLE}
-                    SET upload_status = 'pending', last_error = 'reconcile: object missing or '
-                        || 'different in the bucket', updated_at = now()
-                    WHERE id = ANY(%s)""",
-                (back_to_pending,),
-            )
+    registry.requeue(conn, back_to_pending,
+                     "reconcile: object missing or different in the bucket")
 
 
 def _register_unknown_objects(conn: Connection, client: Any, company: Company,
-                              settings: pipeline.Settings, objects: dict[str, int],
+                              settings: Settings, objects: dict[str, int],
                               report: ReconcileReport) -> None:
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT s3_key FROM {registry.TABLE} WHERE s3_bucket = %s AND empresa = %s",
-                    (settings.bucket, company.empresa))
-        known = {key for (key,) in cur}
+    known = registry.keys(conn, company.empresa, settings.bucket)
     prefix = company_prefix(settings.base_path, company.empresa)
     for key in sorted(set(objects) - known):
         where = split_key(prefix, key)
@@ -245,20 +234,12 @@ def _register_unknown_objects(conn: Connection, client: Any, company: Company,
             continue
         digest = head.get("Metadata", {}).get("file-hash") or _hex(head.get("ChecksumSHA256"))
         name = parse_file_name(filename)
-        with conn.cursor() as cur:
-            cur.execute(
-                f"""INSERT INTO {registry.TABLE}
-                    (filename, s3_bucket, s3_key, s3_url, numero_reclamo_sgc, empresa, file_size,
-                     file_type, content_type, file_hash, upload_status, upload_source,
-                     uploaded_at, metadata)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pre_existing',
-                            'pre_existing', %s, %s)
-                    ON CONFLICT (s3_bucket, s3_key) DO NOTHING""",
-                (filename, settings.bucket, key, s3_url(settings.bucket, key), sgc,
-                 company.empresa, objects[key], name.extension if name else None,
-                 head.get("ContentType"), digest, head.get("LastModified"),
-                 Jsonb({"found_by": "reconcile", "kind": name.kind.value if name else None})),
-            )
+        registry.register_found(conn, company.empresa, settings.bucket, registry.FoundObject(
+            filename=filename, s3_key=key, s3_url=s3_url(settings.bucket, key),
+            numero_reclamo_sgc=sgc, file_size=objects[key],
+            file_type=name.extension if name else None, content_type=head.get("ContentType"),
+            file_hash=digest, uploaded_at=head.get("LastModified"),
+            metadata={"found_by": "reconcile", "kind": name.kind.value if name else None}))
         report.findings.append(Finding("object_unregistered", key,
                                        "registered as pre_existing", True, False))
 
@@ -270,25 +251,15 @@ def _hex(checksum: str | None) -> str | None:
 
 
 def _requests_without_files(conn: Connection, company: Company, report: ReconcileReport) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL(
-                """SELECT numero_radicado, archivo_origen FROM {table} t
-                   WHERE NOT EXISTS (SELECT 1 FROM {registry} r
-                                     WHERE r.empresa = %s AND r.filename = t.archivo_origen)
-                   ORDER BY numero_radicado LIMIT 1000"""
-            ).format(table=sql.Identifier(warehouse.SCHEMA, company.table),
-                     registry=sql.SQL(registry.TABLE)),
-            (company.empresa,),
-        )
-        for radicado, source in cur.fetchall():
-            report.findings.append(Finding(
-                "request_without_file", None,
-                f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
-                "is not in the registry", False, True))
+    table = sql.Identifier(warehouse.SCHEMA, company.table)
+    for radicado, source in registry.requests_without_source(conn, company.empresa, table):
+        report.findings.append(Finding(
+            "request_without_file", None,
+            f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
+            "is not in the registry", False, True))
 
 
-def _documents_waiting_too_long(conn: Connection, company: Company, settings: pipeline.Settings,
+def _documents_waiting_too_long(conn: Connection, company: Company, settings: Settings,
                                 report: ReconcileReport, *, now: float | None = None) -> None:
     """PDFs and attachments that have waited in ``processed/`` over ``orphan_after_hours``.
 
@@ -310,11 +281,8 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: pi
     old = found.files
     if not old:
         return
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT filename FROM {registry.TABLE} WHERE empresa = %s AND s3_bucket = %s "
-                    "AND filename = ANY(%s)",
-                    (company.empresa, settings.bucket, [f.name for f in old]))
-        registered = {name for (name,) in cur}
+    registered = registry.registered_names(conn, company.empresa, settings.bucket,
+                                           [f.name for f in old])
     for file in old:
         name = parse_file_name(file.name, settings.bot_timezone)
         if name is None or name.kind not in DOCUMENT_KINDS or file.name in registered:

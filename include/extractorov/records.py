@@ -22,11 +22,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from extractorov.companies import Company
-
-BOGOTA = ZoneInfo("America/Bogota")
+from extractorov.settings import BOGOTA
 
 BOT_METADATA_FIELDS: tuple[str, ...] = (
     "record_number",

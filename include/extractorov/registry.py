@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-TABLE = "data_general.s3_files_registry"
+from extractorov.settings import REGISTRY_TABLE as TABLE
 
 DIFFERENT_OBJECT = ("a different object already exists at this key; it was not overwritten "
                     "(compare both and delete the wrong one)")
@@ -215,3 +215,140 @@ def upload_counts_for_run(conn: Connection, empresa: str, run_id: str) -> dict[s
         uploaded, pre_existing, errors, size = cur.fetchone()
     return {"s3_uploaded": uploaded, "s3_pre_existing": pre_existing, "s3_errors": errors,
             "s3_bytes": int(size)}
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """What reconcile compares with the bucket, per registered file."""
+
+    id: int
+    s3_key: str
+    upload_status: str
+    file_size: int | None
+    local_path: str | None
+    last_error: str | None
+
+
+def rows_to_check(conn: Connection, empresa: str, bucket: str) -> list[CheckRow]:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id, s3_key, upload_status, file_size, local_path, last_error
+                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
+            (empresa, bucket),
+        )
+        return [CheckRow(*row) for row in cur.fetchall()]
+
+
+def requeue(conn: Connection, ids: Sequence[int], reason: str) -> None:
+    """Back to ``pending`` (the next upload repairs them), saying why."""
+    if not ids:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} SET upload_status = 'pending', last_error = %s, updated_at = now()
+                WHERE id = ANY(%s)""",
+            (reason, list(ids)),
+        )
+
+
+def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT s3_key FROM {TABLE} WHERE s3_bucket = %s AND empresa = %s",
+                    (bucket, empresa))
+        return {key for (key,) in cur}
+
+
+@dataclass(frozen=True)
+class FoundObject:
+    """An object found in the bucket with no registry row (registered ``pre_existing``)."""
+
+    filename: str
+    s3_key: str
+    s3_url: str
+    numero_reclamo_sgc: str | None
+    file_size: int
+    file_type: str | None
+    content_type: str | None
+    file_hash: str | None
+    uploaded_at: datetime | None
+    metadata: dict[str, Any]
+
+
+def register_found(conn: Connection, empresa: str, bucket: str, found: FoundObject) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {TABLE}
+                (filename, s3_bucket, s3_key, s3_url, numero_reclamo_sgc, empresa, file_size,
+                 file_type, content_type, file_hash, upload_status, upload_source,
+                 uploaded_at, metadata)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pre_existing',
+                        'pre_existing', %s, %s)
+                ON CONFLICT (s3_bucket, s3_key) DO NOTHING""",
+            (found.filename, bucket, found.s3_key, found.s3_url, found.numero_reclamo_sgc,
+             empresa, found.file_size, found.file_type, found.content_type, found.file_hash,
+             found.uploaded_at, Jsonb(found.metadata)),
+        )
+
+
+def registered_names(conn: Connection, empresa: str, bucket: str,
+                     names: Sequence[str]) -> set[str]:
+    """Which of ``names`` have a registry row."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT filename FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s "
+                    "AND filename = ANY(%s)", (empresa, bucket, list(names)))
+        return {name for (name,) in cur}
+
+
+def requests_without_source(conn: Connection, empresa: str, table: sql.Composable,
+                            limit: int = 1000) -> list[tuple[str, str | None]]:
+    """(numero_radicado, archivo_origen) of requests in ``table`` whose JSON is not
+    registered."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                """SELECT numero_radicado, archivo_origen FROM {table} t
+                   WHERE NOT EXISTS (SELECT 1 FROM {registry} r
+                                     WHERE r.empresa = %s AND r.filename = t.archivo_origen)
+                   ORDER BY numero_radicado LIMIT %s"""
+            ).format(table=table, registry=sql.SQL(TABLE)),
+            (empresa, limit),
+        )
+        return cur.fetchall()
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def totals_by_group(conn: Connection, empresa: str | None = None,
+                    ) -> list[tuple[str, str, str, int, int]]:
+    """(empresa, upload_status, upload_source, files, bytes) over the whole registry."""
+    where, params = ("WHERE empresa = %s", (empresa,)) if empresa else ("", ())
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT empresa, upload_status, upload_source, count(*),
+                       COALESCE(sum(file_size), 0)
+                FROM {TABLE} {where}
+                GROUP BY empresa, upload_status, upload_source
+                ORDER BY empresa, upload_status, upload_source""",
+            params,
+        )
+        return [(e, st, src, n, int(size)) for e, st, src, n, size in cur.fetchall()]
+
+
+def uploads_per_day(conn: Connection, empresa: str, days: int = 30) -> list[tuple[str, int, int]]:
+    """(day, files, bytes) uploaded per Bogotá calendar day over the last ``days`` days."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT to_char(date_trunc('day', uploaded_at AT TIME ZONE 'America/Bogota'),
+                               'YYYY-MM-DD') AS day,
+                       count(*), COALESCE(sum(file_size), 0)
+                FROM {TABLE}
+                WHERE empresa = %s AND upload_status = 'uploaded'
+                  AND uploaded_at >= now() - make_interval(days => %s)
+                GROUP BY 1 ORDER BY 1""",
+            (empresa, days),
+        )
+        return [(day, count, int(size)) for day, count, size in cur]

@@ -17,8 +17,9 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from extractorov import registry
+
 RUNS_TABLE = "data_general.post_processing_runs"
-REGISTRY_TABLE = "data_general.s3_files_registry"
 FAILED_STATES = {"failed", "upstream_failed"}
 
 
@@ -177,17 +178,7 @@ def get_s3_registry_stats(conn: Connection, empresa: str | None = None) -> dict[
     ``totals.total_size_bytes``, ``by_company_status[empresa][status].count``;
     plus ``by_company_source`` and ``by_status``.
     """
-    where, params = ("WHERE empresa = %s", (empresa,)) if empresa else ("", ())
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT empresa, upload_status, upload_source, count(*),
-                       COALESCE(sum(file_size), 0)
-                FROM {REGISTRY_TABLE} {where}
-                GROUP BY empresa, upload_status, upload_source
-                ORDER BY empresa, upload_status, upload_source""",
-            params,
-        )
-        rows = cur.fetchall()
+    rows = registry.totals_by_group(conn, empresa)
     stats: dict[str, Any] = {
         "totals": {"total_files": 0, "total_size_bytes": 0},
         "by_company_status": {},
@@ -195,7 +186,6 @@ def get_s3_registry_stats(conn: Connection, empresa: str | None = None) -> dict[
         "by_status": {},
     }
     for company, status, source, count, size in rows:
-        size = int(size)
         stats["totals"]["total_files"] += count
         stats["totals"]["total_size_bytes"] += size
         for bucket, key in ((stats["by_company_status"].setdefault(company, {}), status),
@@ -227,18 +217,7 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
 
 def uploads_per_day(conn: Connection, empresa: str, days: int = 30) -> list[tuple[str, int, int]]:
     """(day, files, bytes) uploaded per Bogotá calendar day over the last ``days`` days."""
-    with conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT to_char(date_trunc('day', uploaded_at AT TIME ZONE 'America/Bogota'),
-                               'YYYY-MM-DD') AS day,
-                       count(*), COALESCE(sum(file_size), 0)
-                FROM {REGISTRY_TABLE}
-                WHERE empresa = %s AND upload_status = 'uploaded'
-                  AND uploaded_at >= now() - make_interval(days => %s)
-                GROUP BY 1 ORDER BY 1""",
-            (empresa, days),
-        )
-        return [(day, count, int(size)) for day, count, size in cur]
+    return registry.uploads_per_day(conn, empresa, days)
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -276,7 +255,7 @@ def format_run_report(report: RunReport) -> str:
          _secs(report.load_seconds)],
         ["upload_s3", skipped or f"uploaded {report.s3_uploaded}, pre_existing "
                                  f"{report.s3_pre_existing}, errors {report.s3_errors}, "
-                                 f"{_mb(report.s3_bytes)}", _secs(report.upload_seconds)],
+                                 f"{human_bytes(report.s3_bytes)}", _secs(report.upload_seconds)],
     ]
     title = (f"{report.dag_id} run {report.run_id}: {report.status.upper()}"
              f" (database_only={str(report.database_only).lower()})")
@@ -288,11 +267,13 @@ def format_registry_stats(stats: dict[str, Any]) -> str:
     rows = []
     for company, by_status in sorted(stats["by_company_status"].items()):
         for status, entry in sorted(by_status.items()):
-            rows.append([company, f"status={status}", entry["count"], _mb(entry["size_bytes"])])
+            rows.append([company, f"status={status}", entry["count"],
+                         human_bytes(entry["size_bytes"])])
         for source, entry in sorted(stats["by_company_source"].get(company, {}).items()):
-            rows.append([company, f"source={source}", entry["count"], _mb(entry["size_bytes"])])
+            rows.append([company, f"source={source}", entry["count"],
+                         human_bytes(entry["size_bytes"])])
     totals = stats["totals"]
-    rows.append(["ALL", "total", totals["total_files"], _mb(totals["total_size_bytes"])])
+    rows.append(["ALL", "total", totals["total_files"], human_bytes(totals["total_size_bytes"])])
     return "s3_files_registry\n" + _table(["empresa", "group", "files", "size"], rows)
 
 
@@ -305,5 +286,11 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.2f} MB"
+def human_bytes(size: int) -> str:
+    """``1536`` → ``1.50 KiB``: binary units, in the task logs and on the stats page alike."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024:
+            return f"{int(value)} B" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{value:.2f} TiB"

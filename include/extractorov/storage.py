@@ -14,7 +14,6 @@ import logging
 import os
 import queue
 import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -37,9 +36,12 @@ from botocore.exceptions import (
 )
 
 from extractorov.companies import get_company
+from extractorov.errors import S3PreflightError
 from extractorov.landing import NotRegularFile, open_regular
+from extractorov.progress import Progress
 from extractorov.records import SAFE_SGC
 from extractorov.registry import DIFFERENT_OBJECT, PendingFile, UploadResult
+from extractorov.settings import AWS_CONN_ID, DEFAULT_MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -142,19 +144,6 @@ _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutErro
 """S3 did not answer: may pass by itself."""
 
 
-class S3PreflightError(RuntimeError):
-    """S3 is not usable; the message says what to fix.
-
-    ``retryable``: throttling, 5xx and connection errors may pass by themselves (the
-    task is retried with backoff); configuration errors (credentials, permissions,
-    bucket, region) will not (the task fails at once).
-    """
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
 NO_LOCAL_COPY = "no local copy to upload from"
 
 
@@ -253,33 +242,11 @@ class UploadTotals:
             self.errors += 1
 
 
-class Progress:
-    """Logs done / total, rate and time left at most every ``every`` seconds."""
-
-    def __init__(self, label: str, total: int, every: float = 5.0,
-                 logger: logging.Logger = log) -> None:
-        self.label, self.total, self.every, self.log = label, total, every, logger
-        self.started = self.last = time.monotonic()
-
-    def update(self, done: int, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < self.every:
-            return
-        self.last = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = done / elapsed
-        left = (self.total - done) / rate if rate else float("inf")
-        self.log.info("%s: %d / %d (%.0f/s, %.0fs left)", self.label, done, self.total, rate,
-                      left if left != float("inf") else -1)
-
-
 IN_MEMORY_BYTES = 8 * 1024 * 1024
 """Files up to this size (nearly all: ~100 KB) are read once and sent with one PUT."""
 PART_BYTES = 8 * 1024 * 1024
 """Larger files go up in parts of this size (``complete_multipart_upload`` with
 ``If-None-Match``), each read once into a reused buffer, hashed and sent from it."""
-DEFAULT_MAX_FILE_BYTES = 5 * 1024**3
-"""Variable ``ov_s3_max_file_gib`` (default 5): larger files are reported, not uploaded."""
 _CHUNK = 1024 * 1024
 LARGE_TRANSFERS_AT_ONCE = 4
 """Files over :data:`IN_MEMORY_BYTES` in flight at once, each with one part buffer: 16
@@ -305,7 +272,7 @@ def _part_buffer() -> Iterator[bytearray]:
 def upload_one(client: Any, bucket: str, item: PendingFile, *,
                sse_kms_key_id: str | None = None,
                max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-               conn_id: str = "aws_default") -> UploadResult:
+               conn_id: str = AWS_CONN_ID) -> UploadResult:
     """Upload one file with a conditional write; never overwrite an object.
 
     New key: one request (a PUT; for files over :data:`IN_MEMORY_BYTES`, a
@@ -493,16 +460,19 @@ def upload_files(
     sse_kms_key_id: str | None = None,
     progress_every: float = 5.0,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    conn_id: str = "aws_default",
+    conn_id: str = AWS_CONN_ID,
+    label: str = "upload_s3",
 ) -> UploadTotals:
     """Upload concurrently with one client; hand results back in batches.
+
+    ``label`` names the step in progress lines (``upload_s3``, ``reconcile``).
 
     ``on_results`` is called from this thread (the caller's database
     connection stays on one thread) every ``flush_every`` results and at
     the end, so the registry lags S3 by at most one batch.
     """
     totals = UploadTotals()
-    progress = Progress("upload_s3", len(items), every=progress_every)
+    progress = Progress(label, len(items), every=progress_every)
     sizes = {item.id: item.file_size for item in items}
     batch: list[UploadResult] = []
     done = 0

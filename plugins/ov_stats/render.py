@@ -11,11 +11,11 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from extractorov.settings import BOGOTA
+from extractorov.stats import human_bytes
 
 from .data import DAYS, day_axis
-
-BOGOTA = ZoneInfo("America/Bogota")
 
 STATUS_LABELS = {
     "uploaded": "uploaded",
@@ -72,15 +72,6 @@ svg.chart line { stroke: var(--line); }
 def esc(value: Any) -> str:
     """HTML-escape anything (quotes too: values also go into attributes)."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def fmt_int(value: Any) -> str:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 
 EMPRESAS = ("afinia", "aire")
 BASE_PATH = "oficina-virtual"

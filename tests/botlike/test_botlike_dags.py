@@ -26,7 +26,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 from tests.botlike.corpus import EMPRESAS, Corpus, generate
 from tests.e2e.test_dag_runs import runtime_xcom
 from tests.helpers import list_keys, query

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devtools.sample import generate_landing
 from extractorov import runtime
-from extractorov.sample import generate_landing
 from tests.helpers import list_keys, query
 
 pytestmark = pytest.mark.e2e

@@ -20,11 +20,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from extractorov import pipeline, registry, runtime
+from devtools.sample import generate_landing
+from extractorov import errors, locks, pipeline, registry, runtime
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.records import Record
-from extractorov.sample import generate_landing
 from tests.faults.proxy import FaultProxy
 from tests.helpers import list_keys, query
 
@@ -85,7 +85,7 @@ def test_s3_goes_away_mid_upload_then_comes_back(db, settings, landing, sample, 
     _prepare(db, settings)
     client = runtime.s3_client()
     proxy.after_put_ok = lambda key: sum(proxy.put_ok.values()) >= 20 and proxy.go_down()
-    with pytest.raises(pipeline.UploadIncomplete) as failure:
+    with pytest.raises(errors.UploadIncomplete) as failure:
         pipeline.upload(db, client, AFINIA, settings, run_id="run-1")
     assert failure.value.retryable
     assert failure.value.summary.s3_errors > 0
@@ -132,7 +132,7 @@ def test_database_dies_mid_load(db, warehouse, settings, landing, sample, bucket
         return original(data)
 
     monkeypatch.setattr(Record, "from_manifest", staticmethod(dying))
-    with pytest.raises(pipeline.LoadFailed, match="rolled back"):
+    with pytest.raises(errors.LoadFailed, match="rolled back"):
         pipeline.load(db, AFINIA, extracted.manifest)
     monkeypatch.setattr(Record, "from_manifest", staticmethod(original))
     with runtime.warehouse_connection() as conn:
@@ -206,7 +206,7 @@ def test_local_file_deleted_before_upload(db, settings, landing, sample, proxy, 
     victim = next(company_folders(landing, "afinia").processed.glob("*.pdf"))
     content = victim.read_bytes()
     victim.unlink()
-    with pytest.raises(pipeline.UploadIncomplete, match="local file is missing") as failure:
+    with pytest.raises(errors.UploadIncomplete, match="local file is missing") as failure:
         pipeline.upload(db, runtime.s3_client(), AFINIA, settings, run_id="run-1")
     assert not failure.value.retryable  # a human must put it back
     assert query(db, "SELECT upload_status FROM data_general.s3_files_registry "
@@ -241,9 +241,9 @@ def test_two_uploads_at_once_never_write_twice(db, settings, landing, sample, pr
 
     # A second upload that cannot wait says so clearly.
     with runtime.warehouse_connection() as holder:
-        pipeline.acquire_upload_lock(holder, AFINIA)
+        locks.acquire_upload_lock(holder, AFINIA)
         with pytest.raises(RuntimeError, match="another upload for afinia"):
             pipeline.upload(db, runtime.s3_client(), AFINIA, settings, run_id="x",
                             lock_wait_seconds=0)
-        pipeline.release_upload_lock(holder, AFINIA)
+        locks.release_upload_lock(holder, AFINIA)
     print(f"fault survived: two concurrent uploads; {n} files, each written once")

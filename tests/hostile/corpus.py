@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 
 TS = "20251008_093221"
 TS_LATER = "20251009_101500"

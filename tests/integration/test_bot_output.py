@@ -21,7 +21,7 @@ import pytest
 from extractorov import pipeline, reconcile
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 from tests.helpers import list_keys, query
 
 pytestmark = pytest.mark.integration

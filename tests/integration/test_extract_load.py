@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from extractorov import pipeline, warehouse
+from extractorov import errors, pipeline, warehouse
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
+from extractorov.settings import Settings
 from tests.helpers import query, write_request
 
 AFINIA = COMPANIES["afinia"]
@@ -217,7 +218,7 @@ def test_files_still_being_written_wait_for_the_next_run(db, settings, landing):
     paths = write_request(landing, "afinia", "FRESH", "R-200")
     for path in paths:
         os.utime(path)  # modified just now
-    fresh = pipeline.Settings(**{**asdict(settings), "settle_seconds": 300})
+    fresh = Settings(**{**asdict(settings), "settle_seconds": 300})
     summary = pipeline.extract(db, AFINIA, fresh, "run-fresh")
     assert (summary.files_in_progress, summary.files_new, summary.files_quarantined) == (2, 0, 0)
     assert all(p.exists() for p in paths)
@@ -246,7 +247,7 @@ def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
     with open(extracted.manifest, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 
-    with pytest.raises(pipeline.LoadFailed, match="rolled back") as failure:
+    with pytest.raises(errors.LoadFailed, match="rolled back") as failure:
         pipeline.load(db, AFINIA, extracted.manifest)
     assert not any(value in str(failure.value) for value in PERSONAL)
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]

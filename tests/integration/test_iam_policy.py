@@ -15,7 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from extractorov import dev, pipeline, reconcile, runtime
+from devtools import services
+from extractorov import errors, pipeline, reconcile, runtime
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -44,11 +45,11 @@ def _allowed_actions(policy: dict) -> set[str]:
 @pytest.fixture
 def enforcing_s3(monkeypatch):
     """Start a moto server enforcing IAM, with one user holding the given policy."""
-    servers: list[dev.MotoS3] = []
+    servers: list[services.MotoS3] = []
 
-    def start(policy_for=_policy) -> tuple[dev.MotoS3, str]:
+    def start(policy_for=_policy) -> tuple[services.MotoS3, str]:
         # The first four calls (bucket, user, policy, key) are made before enforcement.
-        server = dev.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
+        server = services.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
         servers.append(server)
         bucket = "policy-test-bucket"
         admin = {"endpoint_url": server.endpoint, "region_name": "us-east-1",
@@ -111,7 +112,7 @@ def test_a_policy_without_put_is_denied_with_a_clear_message(enforcing_s3, db, l
     aire = COMPANIES["aire"]
     extracted = pipeline.extract(db, aire, settings, "run-1")
     pipeline.load(db, aire, extracted.manifest)
-    with pytest.raises(pipeline.UploadIncomplete, match="Access denied"):
+    with pytest.raises(errors.UploadIncomplete, match="Access denied"):
         pipeline.upload(db, runtime.s3_client(), aire, settings, run_id="run-1")
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from extractorov import pipeline, reconcile, stats, storage
+from extractorov import errors, pipeline, reconcile, stats, storage
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, write_request
@@ -68,7 +68,7 @@ def test_defect_2_reconcile_before_extract_never_accepts_a_different_object(
 
     extracted = pipeline.extract(db, AFINIA, settings, "day-1")
     pipeline.load(db, AFINIA, extracted.manifest)
-    with pytest.raises(pipeline.UploadIncomplete):
+    with pytest.raises(errors.UploadIncomplete):
         pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
     [(status, error)] = query(db, "SELECT upload_status, last_error FROM "
                                   "data_general.s3_files_registry WHERE s3_key = %s", key)
@@ -99,7 +99,7 @@ def test_defect_7_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
             raise ClientError({"Error": {"Code": "SlowDown", "Message": "x"},
                                "ResponseMetadata": {"HTTPStatusCode": 503}}, "ListObjectsV2")
 
-    with pytest.raises(storage.S3PreflightError) as info:
+    with pytest.raises(errors.S3PreflightError) as info:
         storage.preflight(Flaky(), "b", conn_id="aws_prod")
     assert info.value.retryable is True
     assert "retried" in str(info.value)
@@ -109,7 +109,7 @@ def test_defect_7_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "x"},
                                "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectsV2")
 
-    with pytest.raises(storage.S3PreflightError) as info:
+    with pytest.raises(errors.S3PreflightError) as info:
         storage.preflight(Denied(), "b", conn_id="aws_prod")
     assert info.value.retryable is False
     assert "aws_prod" in str(info.value) and "retried" not in str(info.value)
@@ -267,7 +267,7 @@ def test_defect_3_no_document_is_ever_keyed_by_another_request(db, s3, bucket, s
     import json as jsonlib
     from datetime import timedelta
 
-    from extractorov.records import BOGOTA
+    from extractorov.settings import BOGOTA
 
     processed = company_folders(landing, "afinia").processed
     processed.mkdir(parents=True)

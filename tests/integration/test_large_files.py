@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from extractorov import pipeline
+from extractorov import errors, pipeline
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, write_request
@@ -39,7 +39,7 @@ _UPLOAD_AND_MEASURE = textwrap.dedent("""
     args = json.loads(sys.argv[1])
     client = boto3.client("s3", endpoint_url=args["endpoint"], region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    settings = pipeline.Settings(landing_root=Path(args["landing"]), bucket=args["bucket"],
+    settings = Settings(landing_root=Path(args["landing"]), bucket=args["bucket"],
                                  upload_workers=16)
     with psycopg.connect(args["dsn"]) as conn:
         summary = pipeline.upload(conn, client, COMPANIES["afinia"], settings, run_id="big")
@@ -113,7 +113,7 @@ def test_a_file_over_the_size_limit_is_reported_not_uploaded(db, s3, bucket, set
     small = replace(settings, max_file_bytes=2 * MB)
     extracted = pipeline.extract(db, AFINIA, small, "limit")
     pipeline.load(db, AFINIA, extracted.manifest)
-    with pytest.raises(pipeline.UploadIncomplete) as info:
+    with pytest.raises(errors.UploadIncomplete) as info:
         pipeline.upload(db, s3, AFINIA, small, run_id="limit")
     assert "file too large" in str(info.value) and not info.value.retryable
     assert [k.rsplit("/", 1)[1] for k in list_keys(s3, bucket)] == [

@@ -10,9 +10,12 @@ from dataclasses import asdict
 
 import pytest
 
-from extractorov import dev, pipeline, runtime
+from devtools import services
+from extractorov import errors, pipeline, runtime
 from extractorov.companies import COMPANIES
-from extractorov.storage import S3PreflightError, preflight
+from extractorov.errors import S3PreflightError
+from extractorov.settings import Settings
+from extractorov.storage import preflight
 from tests.helpers import list_keys, query, write_request
 
 AFINIA = COMPANIES["afinia"]
@@ -87,7 +90,7 @@ def test_different_object_at_the_key_is_never_overwritten(db, settings, landing,
     key = f"oficina-virtual/afinia/raw_data/RE0/{paths[0].name}"
     s3.put_object(Bucket=bucket, Key=key, Body=b"someone else's bytes")
 
-    with pytest.raises(pipeline.UploadIncomplete, match="1 of 2 files failed"):
+    with pytest.raises(errors.UploadIncomplete, match="1 of 2 files failed"):
         pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
     status, attempts, error, *_ = _registry(db)[paths[0].name]
     assert (status, attempts) == ("error", 1)
@@ -102,7 +105,7 @@ def test_partial_failure_records_all_then_retry_uploads_only_what_is_left(db, se
     content = missing.read_bytes()
     missing.unlink()
 
-    with pytest.raises(pipeline.UploadIncomplete) as failure:
+    with pytest.raises(errors.UploadIncomplete) as failure:
         pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
     message = str(failure.value)
     assert "1 of 6 files failed" in message and "local file is missing" in message
@@ -151,7 +154,7 @@ def test_preflight_invalid_region(settings, moto_server, monkeypatch):
 
 def test_preflight_access_denied(tmp_path, settings, monkeypatch):
     # A separate moto server that enforces IAM: a user with no policy is denied.
-    server = dev.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    server = services.start_moto(env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
     try:
         admin = dict(endpoint_url=server.endpoint, region_name="us-east-1",
                      aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -175,7 +178,7 @@ def test_preflight_access_denied(tmp_path, settings, monkeypatch):
 
 def test_preflight_failure_uploads_nothing_and_leaves_registry_pending(db, settings, landing,
                                                                        moto_server, monkeypatch):
-    broken = pipeline.Settings(**{**asdict(settings), "bucket": "missing-bucket"})
+    broken = Settings(**{**asdict(settings), "bucket": "missing-bucket"})
     _prepare(db, broken, landing, n=1)
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", moto_server.conn_json())
     with pytest.raises(S3PreflightError):

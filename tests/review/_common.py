@@ -10,7 +10,7 @@ from pathlib import Path
 from extractorov import pipeline
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 from tests.helpers import query
 
 AFINIA = COMPANIES["afinia"]

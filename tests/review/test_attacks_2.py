@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from extractorov import pipeline, reconcile, storage
+from extractorov import errors, pipeline, reconcile, storage
 from extractorov.landing import company_folders
 from extractorov.registry import DIFFERENT_OBJECT
 from tests.helpers import list_keys, query, write_request
@@ -50,7 +50,7 @@ def _daily(db, s3, settings, run_id):
     pipeline.load(db, AFINIA, extracted.manifest)
     try:
         return pipeline.upload(db, s3, AFINIA, settings, run_id=run_id)
-    except pipeline.UploadIncomplete as exc:
+    except errors.UploadIncomplete as exc:
         return exc.summary
 
 
@@ -128,7 +128,7 @@ def test_an_object_created_before_complete_multipart_is_never_overwritten(
             self._real.put_object(Bucket=bucket, Key=key, Body=b"someone else's object")
             return self._real.complete_multipart_upload(**kwargs)
 
-    with pytest.raises(pipeline.UploadIncomplete):
+    with pytest.raises(errors.UploadIncomplete):
         pipeline.upload(db, RacesComplete(s3), AFINIA, settings, run_id="day-1")
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"someone else's object"
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

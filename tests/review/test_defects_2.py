@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from extractorov import pipeline, reconcile, stats, storage, warehouse
+from extractorov import errors, pipeline, reconcile, stats, storage, warehouse
 from extractorov.landing import company_folders
 from tests.helpers import query, write_request
 from tests.review._common import AFINIA, prefix
@@ -129,7 +129,7 @@ def test_an_invalid_bucket_name_is_a_clear_configuration_error(s3):
     A bucket Variable with a space (a typo) makes botocore refuse the request before it is
     sent: preflight lets ParamValidationError escape, so the task is retried for nothing and
     the message names neither the Variable nor the connection."""
-    with pytest.raises(storage.S3PreflightError) as info:
+    with pytest.raises(errors.S3PreflightError) as info:
         storage.preflight(s3, "extractorov data", conn_id="aws_prod", prefix="x/")
     assert info.value.retryable is False
     assert "aws_prod" in str(info.value)
@@ -218,7 +218,7 @@ def test_an_s3_read_timeout_in_preflight_is_a_retryable_preflight_error():
     server = _blackhole()
     try:
         host, port = server.getsockname()
-        with pytest.raises(storage.S3PreflightError) as info:
+        with pytest.raises(errors.S3PreflightError) as info:
             storage.preflight(_client(f"http://{host}:{port}"), "b", conn_id="aws_prod")
     finally:
         server.close()
@@ -262,7 +262,7 @@ def test_a_large_file_changed_in_place_during_its_multipart_upload_is_not_upload
                 os.close(fd)
             return self._real.upload_part(**kwargs)
 
-    with contextlib.suppress(pipeline.UploadIncomplete):
+    with contextlib.suppress(errors.UploadIncomplete):
         pipeline.upload(db, RewritesDuringPart2(s3), AFINIA, settings, run_id="mp-1")
     key = f"{prefix()}MP1/{pdf.name}"
     [(status, digest)] = query(db, "SELECT upload_status, file_hash FROM "

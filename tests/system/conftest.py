@@ -6,7 +6,7 @@ Session fixture :func:`airflow_stack` starts, in a temporary ``AIRFLOW_HOME``:
   (127.0.0.1:5432, user ``postgres``, trust auth), dropped at the end;
 * the data warehouse (connection ``ov_postgres``): another fresh database there;
 * a moto S3 server (connection ``aws_default``) with the bucket created, and a
-  landing folder filled by ``extractorov.sample.generate_landing``;
+  landing folder filled by ``devtools.sample.generate_landing``;
 * ``airflow api-server`` (free port), ``scheduler``, ``dag-processor`` and two
   ``airflow celery worker`` processes (``worker1@host``, ``worker2@host``) on
   CeleryExecutor, with Redis (127.0.0.1:6379, db ``OV_SYSTEM_REDIS_DB``,
@@ -48,8 +48,8 @@ from typing import Any
 
 import pytest
 
-from extractorov import dev
-from extractorov.sample import generate_landing
+from devtools import services
+from devtools.sample import generate_landing
 from tests.system.stack import (
     AIRFLOW,
     ARTIFACTS,
@@ -113,12 +113,12 @@ def airflow_stack() -> Iterator[AirflowStack]:
         cleanup.callback(drop_database, warehouse_db)
         cleanup.callback(clean_redis_queue, queue)
 
-        moto = dev.start_moto(log_path=ARTIFACTS / "moto.log")
+        moto = services.start_moto(log_path=ARTIFACTS / "moto.log")
         cleanup.callback(moto.stop)
         moto.create_bucket(BUCKET)
 
         sample = generate_landing(landing, days=2, requests_per_day=10)
-        port = dev.free_port()
+        port = services.free_port()
         env = stack_env(home, landing, port, metadata_db=metadata_db,
                         warehouse_db=warehouse_db, moto=moto, queue=queue)
         stack = AirflowStack(base_url=f"http://127.0.0.1:{port}", home=home, landing=landing,

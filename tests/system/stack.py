@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
-from extractorov import dev
-from extractorov.sample import SampleSummary
+from devtools import services
+from devtools.sample import SampleSummary
 from tests import compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +39,8 @@ PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = int(os.environ.get("OV_SYSTEM_REDIS_DB", "5"))
 CHROMIUM = Path(os.environ.get("OV_SYSTEM_CHROMIUM", "/usr/bin/chromium"))
-BUCKET = dev.BUCKET
-USER, PASSWORD = dev.UI_USER, dev.UI_PASSWORD
+BUCKET = services.BUCKET
+USER, PASSWORD = services.UI_USER, services.UI_PASSWORD
 DAG_IDS = ("ov_afinia", "ov_aire")
 
 STARTUP_TIMEOUT = 180.0
@@ -315,7 +315,7 @@ class AirflowStack:
     workers: list[str]
     warehouse_db: str
     metadata_db: str
-    moto: dev.MotoS3
+    moto: services.MotoS3
     procs: list[Proc] = field(default_factory=list)
     api: AirflowApi = field(init=False)
 
@@ -348,7 +348,7 @@ PROCESS_ONLY: tuple[str, ...] = (
 
 
 def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehouse_db: str,
-              moto: dev.MotoS3, queue: str) -> dict[str, str]:
+              moto: services.MotoS3, queue: str) -> dict[str, str]:
     """The compose file's Airflow configuration (tests/compose_config.py), host names and
     paths mapped to this machine, plus what only a process stack needs."""
     base_url = f"http://127.0.0.1:{port}"
@@ -379,7 +379,7 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
     # UNIT_TEST_MODE, a developer's shell may set more) leaks into the stack.
     inherited = [k for k in os.environ
                  if k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and k not in ours]
-    env = dev.airflow_env(home, landing, ours)  # also writes the SimpleAuthManager passwords
+    env = services.airflow_env(home, landing, ours)  # also writes the SimpleAuthManager passwords
     for key in inherited:
         env.pop(key, None)
     env["PYTHONUNBUFFERED"] = "1"

@@ -21,6 +21,7 @@ from ov_stats import data, render  # noqa: E402
 from ov_stats.plugin import LazyASGIApp, OvStatsPlugin  # noqa: E402
 
 from extractorov.companies import COMPANIES  # noqa: E402
+from extractorov.settings import Settings  # noqa: E402
 
 EVIL = "<script>alert('x')</script>\"&"
 
@@ -126,9 +127,9 @@ def test_without_a_session_the_page_is_refused():
 
 
 def test_unreachable_warehouse_gives_a_message_not_a_trace(client, monkeypatch):
-    from extractorov import dev
+    from devtools import services
 
-    port = dev.free_port()  # nothing listens there
+    port = services.free_port()  # nothing listens there
     monkeypatch.setenv("AIRFLOW_CONN_OV_POSTGRES",
                        f'{{"conn_type": "postgres", "host": "127.0.0.1", "port": {port}, '
                        '"login": "postgres", "schema": "nowhere"}')
@@ -159,12 +160,12 @@ def test_empty_warehouse_says_no_statistics_yet(client, warehouse):
 
 @pytest.mark.integration
 def test_page_and_json_show_what_the_warehouse_holds(client, db, landing):
+    from devtools.sample import generate_landing
     from extractorov import pipeline, stats
-    from extractorov.sample import generate_landing
 
     generate_landing(landing, companies=["afinia"], days=1, requests_per_day=4)
     afinia = COMPANIES["afinia"]
-    settings = pipeline.Settings(landing_root=landing, settle_seconds=0)
+    settings = Settings(landing_root=landing, settle_seconds=0)
     summary = pipeline.extract(db, afinia, settings, "run-1")
     report = stats.build_run_report(
         run_id="run-<1>", empresa="afinia", dag_id="ov_afinia",
@@ -188,3 +189,14 @@ def test_page_and_json_show_what_the_warehouse_holds(client, db, landing):
     assert f'data-value="{pending["size_bytes"]}"' in page
     assert 'data-run-id="run-&lt;1&gt;"' in page
     assert 'data-empresa="aire"' in page  # every registered company has its section
+
+
+def test_logs_and_the_stats_page_use_one_unit_system() -> None:
+    """The task log said "MB" for MiB while the page said KiB: both now print binary units
+    through the same function."""
+    from extractorov import stats
+
+    assert render.human_bytes is stats.human_bytes
+    assert stats.human_bytes(1536) == "1.50 KiB"
+    assert stats.human_bytes(5 * 1024**2) == "5.00 MiB"
+    assert stats.human_bytes(3 * 1024**4) == "3.00 TiB"

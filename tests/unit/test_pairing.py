@@ -14,7 +14,7 @@ from extractorov.pairing import (
     Outcome,
     place_documents,
 )
-from extractorov.records import BOGOTA
+from extractorov.settings import BOGOTA
 
 T0 = datetime(2025, 10, 8, 4, 0, tzinfo=BOGOTA)
 

@@ -1,4 +1,4 @@
-"""Tests for the landing-data generator (``extractorov.sample``)."""
+"""Tests for the landing-data generator (``devtools.sample``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from extractorov.sample import SampleSummary, generate_landing, main
+from devtools.sample import SampleSummary, generate_landing, main
 
 BOGOTA = ZoneInfo("America/Bogota")
 START = date(2025, 10, 7)

@@ -216,7 +216,7 @@ class TestFormatRunReport:
             "records 5 (superseded 1, incomplete 0), inserted 2, updated 1, duplicates 1, stale 0, "
             "errors 0", "0.2s"]
         assert rows["upload_s3"] == [
-            "uploaded 7, pre_existing 1, errors 1, 5.00 MB", "3.0s"]
+            "uploaded 7, pre_existing 1, errors 1, 5.00 MiB", "3.0s"]
         assert "skipped" not in text
 
     def test_skipped_when_database_only(self) -> None:
@@ -295,25 +295,26 @@ class TestFormatRegistryStats:
         rows = table_rows(text)
         assert rows[0] == ["empresa", "group", "files", "size"]
         assert rows[1:] == [
-            ["afinia", "status=error", "1", "0.50 MB"],
-            ["afinia", "status=pending", "2", "2.00 MB"],
-            ["afinia", "status=uploaded", "5", "5.00 MB"],
-            ["afinia", "source=bot", "8", "7.50 MB"],
-            ["aire", "status=uploaded", "2", "2.00 MB"],
-            ["aire", "source=bot", "1", "1.00 MB"],
-            ["aire", "source=pre_existing", "1", "1.00 MB"],
-            ["ALL", "total", "10", "10.00 MB"],
+            ["afinia", "status=error", "1", "512.00 KiB"],
+            ["afinia", "status=pending", "2", "2.00 MiB"],
+            ["afinia", "status=uploaded", "5", "5.00 MiB"],
+            ["afinia", "source=bot", "8", "7.50 MiB"],
+            ["aire", "status=uploaded", "2", "2.00 MiB"],
+            ["aire", "source=bot", "1", "1.00 MiB"],
+            ["aire", "source=pre_existing", "1", "1.00 MiB"],
+            ["ALL", "total", "10", "10.00 MiB"],
         ]
 
     def test_empty_registry(self) -> None:
         stats = {"totals": {"total_files": 0, "total_size_bytes": 0},
                  "by_company_status": {}, "by_company_source": {}, "by_status": {}}
         rows = table_rows(format_registry_stats(stats))
-        assert rows == [["empresa", "group", "files", "size"], ["ALL", "total", "0", "0.00 MB"]]
+        assert rows == [["empresa", "group", "files", "size"], ["ALL", "total", "0", "0 B"]]
 
     def test_company_without_source_breakdown(self) -> None:
         stats = registry_stats()
         del stats["by_company_source"]["aire"]
         rows = table_rows(format_registry_stats(stats))
-        assert ["aire", "status=uploaded", "2", "2.00 MB"] in rows
+        assert ["aire", "status=uploaded", "2", "2.00 MiB"] in rows
         assert not any(r[0] == "aire" and r[1].startswith("source=") for r in rows)
+

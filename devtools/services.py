@@ -1,4 +1,5 @@
-"""Local stand-ins for the warehouse and S3: ``make demo``, ``make airflow`` and the tests.
+"""Local stand-ins for the warehouse and S3, for ``make demo``, ``make airflow``, the
+tests and the benchmarks (development only: never shipped to a worker).
 
 * An embedded PostgreSQL 16 (the ``pgserver`` wheel: a real server, unix socket).
 * A moto S3 server over HTTP on a free loopback port.
@@ -7,20 +8,15 @@ Either is started only when the matching Airflow connection
 (``AIRFLOW_CONN_OV_POSTGRES`` / ``AIRFLOW_CONN_AWS_DEFAULT``) is not already
 set in the environment, so the same commands run against real services.
 
-Usage::
-
-    python -m extractorov.dev demo      # sample data → ov_afinia, ov_aire via `airflow dags test`
-    python -m extractorov.dev airflow   # the same services + `airflow standalone` (UI on :8080)
+The commands that use them: ``python -m devtools`` (:mod:`devtools.demo`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,14 +26,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-PROJECT = Path(__file__).resolve().parents[2]
+from extractorov.settings import DEFAULT_BUCKET
+
+PROJECT = Path(__file__).resolve().parents[1]
 DEV_DIR = PROJECT / ".dev"
 WAREHOUSE_DB = "extractorov"
-BUCKET = "extractorov-data"
+BUCKET = DEFAULT_BUCKET
 UI_USER, UI_PASSWORD = "admin", "admin"
 
 
@@ -239,154 +236,3 @@ def airflow_env(home: Path, landing_root: Path, extra: dict[str, str]) -> dict[s
 def airflow(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("airflow")
     return subprocess.run([str(exe), *args], env=env, check=True, **kwargs)
-
-
-def print_report(dsn_env: dict[str, str]) -> None:
-    """Print the last run of each company and the registry stats from the warehouse."""
-    os.environ.update(dsn_env)
-    from extractorov import runtime, stats
-    from extractorov.companies import COMPANIES
-
-    with runtime.warehouse_connection() as conn:
-        print("\n=== last run per company (data_general.post_processing_runs) ===")
-        for company in COMPANIES.values():
-            for run in stats.recent_runs(conn, company.empresa, limit=1):
-                print(f"{company.dag_id}: status={run['status']} database_only="
-                      f"{run['database_only']} files_new={run['files_new']} "
-                      f"quarantined={run['files_quarantined']} inserted={run['db_inserted']} "
-                      f"updated={run['db_updated']} duplicates={run['db_duplicates']} "
-                      f"s3_uploaded={run['s3_uploaded']} pre_existing={run['s3_pre_existing']} "
-                      f"s3_errors={run['s3_errors']} bytes={run['s3_bytes']}")
-        print()
-        print(stats.format_registry_stats(stats.get_s3_registry_stats(conn)))
-
-
-def _deliver(scraped: Path, landing: Path, days: set[date]) -> int:
-    """Copy the scraper's files of the given days into the landing folder (as the bot would)."""
-    from extractorov.landing import parse_file_name
-
-    copied = 0
-    for source in sorted(scraped.glob("*/oficina_virtual/processed/*")):
-        name = parse_file_name(source.name)
-        if name is None or name.timestamp is None or name.timestamp.date() not in days:
-            continue
-        target = landing / source.relative_to(scraped)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-        copied += 1
-    return copied
-
-
-def _plant_bad_files(landing: Path) -> None:
-    """What a real landing folder also holds: a truncated JSON and a PDF with no JSON."""
-    for empresa in ("afinia", "aire"):
-        processed = landing / empresa / "oficina_virtual" / "processed"
-        (processed / "RE0000000000001_data_20251007_235959.json").write_text(
-            '{"numero_radicado": "2025', encoding="utf-8")
-        (processed / "99999999_20251007_235959.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
-        for path in processed.glob("*_20251007_235959.*"):
-            os.utime(path, (1_759_900_000, 1_759_900_000))
-
-
-def _run_dags(state: Path, env: dict[str, str], step: str, database_only: bool) -> int:
-    for dag_id in ("ov_afinia", "ov_aire"):
-        log_file = state / f"{step}-{dag_id}.log"
-        with log_file.open("w") as out:
-            result = subprocess.run(
-                [str(Path(sys.executable).with_name("airflow")), "dags", "test", dag_id,
-                 "-c", json.dumps({"database_only": database_only})],
-                env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
-            )
-        print(f"airflow dags test {dag_id} -c '{{\"database_only\": "
-              f"{str(database_only).lower()}}}': exit code {result.returncode} (log: {log_file})",
-              flush=True)
-        if result.returncode != 0:
-            print(log_file.read_text()[-4000:])
-            return result.returncode
-    return 0
-
-
-def demo(argv: argparse.Namespace) -> int:
-    """Two mornings: day 1 with S3 off (database_only), then the next days with S3 on."""
-    from extractorov.sample import generate_landing
-
-    state = DEV_DIR / "demo"
-    shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
-    scraped, landing = state / "scraper-output", state / "landing"
-    start = date(2025, 10, 7)
-    summary = generate_landing(scraped, days=argv.days, requests_per_day=argv.requests_per_day,
-                               start=start)
-    print(f"sample scraper output: {summary.requests} requests, {summary.json_files} JSON, "
-          f"{summary.pdf_files} PDF, {summary.attachments} attachments over {argv.days} days "
-          f"({summary.rescraped_same} identical and {summary.rescraped_changed} changed "
-          "re-scrapes)")
-    with services(state) as stack:
-        env = airflow_env(state / "airflow", landing, stack.env)
-        airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL)
-
-        files = _deliver(scraped, landing, {start})
-        _plant_bad_files(landing)
-        print(f"\n=== morning 1: {files} files of {start} + 2 bad files per company; "
-              "database_only=true (S3 off) ===", flush=True)
-        if code := _run_dags(state, env, "1", database_only=True):
-            return code
-        print_report(stack.env)
-
-        later = {start + timedelta(days=d) for d in range(1, argv.days)}
-        files = _deliver(scraped, landing, later)
-        print(f"\n=== morning 2: {files} files of the next {len(later)} days; database_only=false "
-              "(uploads today's files and morning 1's backlog) ===", flush=True)
-        if code := _run_dags(state, env, "2", database_only=False):
-            return code
-        print_report(stack.env)
-        if stack.moto:
-            client = stack.moto.client()
-            pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-            count = sum(page.get("KeyCount", 0) for page in pages)
-            print(f"\nobjects in s3://{BUCKET}: {count}")
-        quarantined = sorted(p.name for p in landing.glob("*/oficina_virtual/quarantine/*.txt"))
-        print(f"quarantine reason files: {len(quarantined)} (e.g. "
-              f"{landing / 'afinia/oficina_virtual/quarantine' / quarantined[0]})")
-    return 0
-
-
-def standalone(argv: argparse.Namespace) -> int:
-    from extractorov.sample import generate_landing
-
-    state = DEV_DIR / "airflow"
-    landing = state / "landing"
-    if not landing.exists():
-        generate_landing(landing, days=argv.days, requests_per_day=argv.requests_per_day)
-    with services(state) as stack:
-        env = airflow_env(state / "home", landing, stack.env)
-        env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
-        env.setdefault("AIRFLOW__API__PORT", str(argv.port))
-        airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL)
-        print(f"\nAirflow UI: http://localhost:{argv.port}  user {UI_USER} / password "
-              f"{UI_PASSWORD}  (Ctrl-C stops Airflow and the embedded services)\n", flush=True)
-        process = subprocess.Popen([str(Path(sys.executable).with_name("airflow")),
-                                    "standalone"], env=env)
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
-            return process.wait()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m extractorov.dev", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("demo", demo), ("airflow", standalone)):
-        cmd = sub.add_parser(name)
-        cmd.add_argument("--days", type=int, default=3)
-        cmd.add_argument("--requests-per-day", type=int, default=40)
-        cmd.add_argument("--port", type=int, default=8080)
-        cmd.set_defaults(func=func)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -33,30 +33,23 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import random
 import re
-import struct
 import sys
 import unicodedata
 import uuid
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    BOGOTA: tzinfo = ZoneInfo("America/Bogota")
-except ZoneInfoNotFoundError:  # pragma: no cover - only without tz data
-    # Bogotá has been UTC-5 without daylight saving time since 1993.
-    BOGOTA = timezone(timedelta(hours=-5), "America/Bogota")
+from devtools.documents import PdfMaker, attachment
+from extractorov.companies import COMPANIES, Company
+from extractorov.landing import company_folders
+from extractorov.settings import BOGOTA
 
 __all__ = ["SampleSummary", "generate_landing", "main"]
 
@@ -220,7 +213,7 @@ class SampleSummary:
 def generate_landing(
     root: Path,
     *,
-    companies: Sequence[str] = ("afinia", "aire"),
+    companies: Sequence[str] = tuple(COMPANIES),
     days: int = 2,
     requests_per_day: int = 20,
     start: date = date(2025, 10, 7),
@@ -243,11 +236,11 @@ def generate_landing(
     _check_arguments(companies, days, requests_per_day, rescrape_ratio, changed_ratio,
                      attachment_ratio, pdf_size)
     root = Path(root)
-    pdf = _PdfMaker(pdf_size)
+    pdf = PdfMaker(pdf_size)
     totals = _Totals()
     for empresa in companies:
         profile = _profile(empresa)
-        folder = root / empresa / "oficina_virtual" / "processed"
+        folder = company_folders(root, empresa).processed
         folder.mkdir(parents=True, exist_ok=True)
         _Company(
             profile=profile,
@@ -307,13 +300,17 @@ class _Profile:
     municipios: tuple[str, ...]
 
 
+_RADICADO_PREFIX = {"afinia": "", "aire": "AIR"}
+
+
 def _profile(empresa: str) -> _Profile:
-    if empresa == "afinia":
-        return _Profile("afinia", 0, "Afinia", "caribemar.facture.co", True, "",
-                        _MUNICIPIOS["afinia"])
-    if empresa == "aire":
-        return _Profile("aire", 1, "Air-e", "caribesol.facture.co", False, "AIR",
-                        _MUNICIPIOS["aire"])
+    """Company facts from :data:`COMPANIES`; only the fake data's shape is decided here."""
+    company: Company | None = COMPANIES.get(empresa)
+    if company is not None:
+        return _Profile(empresa, list(COMPANIES).index(empresa), company.display_name,
+                        company.portal, bool(company.extra_fields),
+                        _RADICADO_PREFIX.get(empresa, empresa[:3].upper()),
+                        _MUNICIPIOS.get(empresa, _MUNICIPIOS_OTROS))
     # Any other company: a stable slot 2..9 from its name (not from hash(), which is salted).
     slot = 2 + int(hashlib.sha256(empresa.encode()).hexdigest(), 16) % 8
     return _Profile(empresa, slot, empresa.capitalize(), f"{empresa}.facture.co", False,
@@ -352,7 +349,7 @@ def _pick(rng: random.Random, values: Sequence[str], cum: Sequence[int]) -> str:
 class _Company:
     """Generates every day of one company with one random stream."""
 
-    def __init__(self, *, profile: _Profile, folder: str, rng: random.Random, pdf: _PdfMaker,
+    def __init__(self, *, profile: _Profile, folder: str, rng: random.Random, pdf: PdfMaker,
                  totals: _Totals, attachment_ratio: float) -> None:
         self.p = profile
         self.folder = folder
@@ -520,7 +517,7 @@ class _Company:
         self.totals.pdf_files += 1
 
         if ext:
-            att = _attachment(ext, sgc, content["documento_prueba"], self.pdf)
+            att = attachment(ext, sgc, content["documento_prueba"], self.pdf)
             self._write(f"{sgc}_adjunto_{att_at:%Y%m%d_%H%M%S}.{ext}", att, att_at)
             self.totals.attachments += 1
 
@@ -655,171 +652,13 @@ def _ascii(text: str) -> str:
     return "".join(c for c in folded.lower() if c.isalnum() or c in "._")
 
 
-# --------------------------------------------------------------------------- file bodies
-
-
-class _PdfMaker:
-    """Minimal valid one-page PDFs (Helvetica text), padded to about ``size`` bytes.
-
-    Objects 1-4 (catalog, pages, page, font) never change and are prebuilt; per
-    file only the content stream (object 5), an unreferenced padding stream
-    (object 6), the xref table and the trailer are assembled.
-    """
-
-    _HEADER = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        objects = (
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        )
-        prefix = bytearray(self._HEADER)
-        self.offsets: list[int] = []
-        for number, body in enumerate(objects, start=1):
-            self.offsets.append(len(prefix))
-            prefix += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-        self.prefix = bytes(prefix)
-        # Printable filler (64 hex digits a line), made once; files take a slice of it.
-        filler_rng = random.Random(f"extractorov-sample-pdf:{size}")
-        line_count = size // 65 + 1
-        self.filler = b"".join(
-            b"%064x\n" % filler_rng.getrandbits(256) for _ in range(line_count)
-        )
-
-    def make(self, lines: Sequence[str]) -> bytes:
-        ops = [b"BT /F1 14 Tf 72 740 Td 18 TL"]
-        for line in lines:
-            ops.append(b"(" + _pdf_string(line) + b") Tj T*")
-        ops.append(b"ET")
-        stream = b"\n".join(ops)
-        obj5 = b"5 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (
-            len(stream), stream,
-        )
-        # Everything but the padding bytes is ~600 bytes; pad up to ``size``.
-        fixed = len(self.prefix) + len(obj5) + 60 + 20 * 7 + 60
-        pad = self.filler[: max(0, self.size - fixed)]
-        obj6 = b"6 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(pad), pad)
-        off5 = len(self.prefix)
-        off6 = off5 + len(obj5)
-        xref_at = off6 + len(obj6)
-        xref = [b"xref\n0 7\n0000000000 65535 f \n"]
-        xref += [b"%010d 00000 n \n" % off for off in (*self.offsets, off5, off6)]
-        trailer = b"trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref_at
-        return b"".join((self.prefix, obj5, obj6, *xref, trailer))
-
-
-def _pdf_string(text: str) -> bytes:
-    raw = text.encode("cp1252", errors="replace")
-    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-
-def _attachment(ext: str, sgc: str, documento: str, pdf: _PdfMaker) -> bytes:
-    """The evidence file; the same request always gets the same bytes."""
-    if ext == "pdf":
-        return pdf.make(("Evidencia aportada por el cliente", f"Solicitud {sgc}",
-                         f"Documento {documento}"))
-    if ext == "png":
-        return _png(sgc)
-    if ext == "jpg":
-        return _jpeg(sgc)
-    return _docx(sgc, documento)
-
-
-def _png(sgc: str) -> bytes:
-    """A 16x16 RGB gradient in a colour derived from the SGC number."""
-    r, g, b = hashlib.sha256(sgc.encode()).digest()[:3]
-    rows = b"".join(
-        b"\x00" + b"".join(bytes(((r + x * 8) % 256, (g + y * 8) % 256, b)) for x in range(16))
-        for y in range(16)
-    )
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
-    return b"".join((
-        b"\x89PNG\r\n\x1a\n",
-        chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)),
-        chunk(b"tEXt", b"Comment\x00Adjunto " + sgc.encode("ascii", "replace")),
-        chunk(b"IDAT", zlib.compress(rows, 6)),
-        chunk(b"IEND", b""),
-    ))
-
-
-def _jpeg_segment(marker: int, body: bytes) -> bytes:
-    return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
-
-
-# A baseline JPEG of one flat grey 8x8 block: quantisation table of ones, and Huffman
-# tables with a single one-bit code each (DC category 0, AC end-of-block), so the
-# entropy-coded data is the two bits "00" padded with ones: 0x3F.
-_JPEG_TAIL = b"".join((
-    _jpeg_segment(0xDB, b"\x00" + b"\x01" * 64),
-    _jpeg_segment(0xC0, struct.pack(">BHHB", 8, 8, 8, 1) + b"\x01\x11\x00"),
-    _jpeg_segment(0xC4, b"\x00" + b"\x01" + b"\x00" * 15 + b"\x00"),
-    _jpeg_segment(0xC4, b"\x10" + b"\x01" + b"\x00" * 15 + b"\x00"),
-    _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00"),
-    b"\x3f\xff\xd9",
-))
-_JPEG_HEAD = b"\xff\xd8" + _jpeg_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
-
-
-def _jpeg(sgc: str) -> bytes:
-    comment = _jpeg_segment(0xFE, b"Adjunto " + sgc.encode("ascii", "replace"))
-    return _JPEG_HEAD + comment + _JPEG_TAIL
-
-
-_DOCX_CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" '
-    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/word/document.xml" ContentType="application/'
-    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
-    "</Types>"
-)
-_DOCX_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-    'relationships/officeDocument" Target="word/document.xml"/>'
-    "</Relationships>"
-)
-
-
-def _docx(sgc: str, documento: str) -> bytes:
-    paragraphs = ("Evidencia aportada por el cliente", f"Solicitud {sgc}", f"Documento {documento}")
-    body = "".join(f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>" for text in paragraphs)
-    document = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body>{body}</w:body></w:document>"
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in (("[Content_Types].xml", _DOCX_CONTENT_TYPES),
-                           ("_rels/.rels", _DOCX_RELS),
-                           ("word/document.xml", document)):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
-    return buffer.getvalue()
-
-
 # --------------------------------------------------------------------------- CLI
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m extractorov.sample --root PATH ...``: generate and print the counts."""
+    """``python -m devtools.sample --root PATH ...``: generate and print the counts."""
     parser = argparse.ArgumentParser(
-        prog="python -m extractorov.sample",
+        prog="python -m devtools.sample",
         description="Write deterministic fake Oficina Virtual scraper output (landing data).",
     )
     parser.add_argument("--root", type=Path, required=True, help="landing root folder")
@@ -831,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="first scraping day, YYYY-MM-DD")
     parser.add_argument("--pdf-size", type=int, default=4_000,
                         help="approximate bytes per PDF")
-    parser.add_argument("--companies", default="afinia,aire",
+    parser.add_argument("--companies", default=",".join(COMPANIES),
                         help="comma-separated empresa names")
     args = parser.parse_args(argv)
     companies = tuple(name.strip() for name in args.companies.split(",") if name.strip())

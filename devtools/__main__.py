@@ -1,0 +1,7 @@
+"""``python -m devtools demo|airflow``: see :mod:`devtools.demo`."""
+
+import sys
+
+from devtools.demo import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""The pipeline's errors, each saying whether retrying can help.
+
+Every error a task can end with derives from :class:`PipelineError`. Its
+``retryable`` and ``needs_human`` attributes, not the task that raised it,
+decide what Airflow does (:func:`extractorov.tasks.airflow_error`):
+retryable errors are retried with backoff; the rest fail the task at once
+with the message, which says what to fix and never carries personal data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from extractorov.pipeline import UploadSummary
+
+
+class PipelineError(RuntimeError):
+    """Base class. ``retryable``: the cause may pass by itself (network, throttling,
+    a lock held by another run). ``needs_human``: someone must decide something."""
+
+    retryable: bool = False
+    needs_human: bool = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class ConfigurationError(PipelineError):
+    """A Variable, connection or run conf is wrong: fix it, then clear the task."""
+
+
+class S3PreflightError(PipelineError):
+    """S3 is not usable; the message says what to fix.
+
+    ``retryable``: throttling, 5xx and connection errors may pass by themselves (the
+    task is retried with backoff); configuration errors (credentials, permissions,
+    bucket, region) will not (the task fails at once).
+    """
+
+
+class LoadFailed(PipelineError):
+    """The batch was rolled back; the message carries no row values."""
+
+    retryable = True
+
+
+class UploadLockBusy(PipelineError):
+    """Another run of the same company holds the upload lock."""
+
+    retryable = True
+
+
+class UploadIncomplete(PipelineError):
+    """Some files failed; they are recorded as ``error`` and retried next time."""
+
+    def __init__(self, summary: UploadSummary) -> None:
+        reasons = "; ".join(f"{n} × {r}" for r, n in sorted(summary.errors_by_reason.items()))
+        super().__init__(
+            f"{summary.s3_errors} of {summary.files} files failed to upload ({reasons}). "
+            f"{summary.s3_uploaded} uploaded and {summary.s3_pre_existing} already present were "
+            "recorded; the failed ones are 'error' in data_general.s3_files_registry "
+            "(column last_error) and the next attempt uploads only those.",
+            # Only when some failure may pass by itself (network, throttling, 5xx).
+            retryable=summary.s3_errors_retryable > 0,
+        )
+        self.summary = summary
+
+
+class BotConfigError(ConfigurationError):
+    """The bot's command or its working directory is wrong: retrying cannot help."""
+
+
+class BotFailed(PipelineError):
+    """The bot ran and failed (non-zero exit, killed by a signal): worth retrying."""
+
+    retryable = True
+
+
+class BotTimeout(BotFailed):
+    """The bot ran over ``ov_bot_timeout_minutes``; its process group was killed."""
+
+
+class FindingsNeedHuman(PipelineError):
+    """Reconcile found what it must not repair alone (a different object, a lost file)."""
+
+    needs_human = True

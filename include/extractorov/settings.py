@@ -1,0 +1,67 @@
+"""Every setting of the pipeline in one place: defaults, Variables, connection ids.
+
+The pipeline's functions take a :class:`Settings`; only :mod:`extractorov.runtime`
+builds one from Airflow Variables (at run time, never while a DAG file is
+parsed). Tests and tools build their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BOGOTA: tzinfo = ZoneInfo("America/Bogota")
+"""The companies' time zone: schedules, ``fecha``, the stats page (UTC-5, no DST)."""
+
+POSTGRES_CONN_ID = "ov_postgres"
+"""Airflow connection to the warehouse (tables, registry, run history)."""
+AWS_CONN_ID = "aws_default"
+"""Airflow connection to S3 (access keys or an assumed role; MinIO locally)."""
+
+REGISTRY_TABLE = "data_general.s3_files_registry"
+"""One row per file: the registry every step and the stats page read."""
+
+DEFAULT_BUCKET = "extractorov-data"
+DEFAULT_BASE_PATH = "oficina-virtual"
+DEFAULT_LANDING_ROOT = "/opt/airflow/landing"
+DEFAULT_MAX_FILE_BYTES = 5 * 1024**3
+"""A single PutObject takes at most 5 GiB; larger files are reported, not uploaded."""
+
+VARIABLES: dict[str, str] = {
+    "ov_s3_bucket": DEFAULT_BUCKET,
+    "ov_s3_base_path": DEFAULT_BASE_PATH,
+    "ov_landing_root": DEFAULT_LANDING_ROOT,
+    "ov_landing_settle_seconds": "30",
+    "ov_s3_upload_workers": "16",
+    "ov_s3_kms_key_id": "",
+    "ov_bot_timezone": "America/Bogota",
+    "ov_orphan_after_hours": "72",
+    "ov_s3_max_file_gib": "5",
+    "ov_bot_workdir": "",
+    "ov_bot_timeout_minutes": "90",
+    "ov_landing_quiet_minutes": "10",
+    "ov_landing_wait_minutes": "120",
+}
+"""Every Variable the pipeline reads, with its default (read at run time only)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and how hard to push; built from Airflow Variables by the tasks."""
+
+    landing_root: Path
+    bucket: str = DEFAULT_BUCKET
+    base_path: str = DEFAULT_BASE_PATH
+    settle_seconds: float = 30.0
+    """Files modified more recently than this are left for the next run (still being written)."""
+    upload_workers: int = 16
+    sse_kms_key_id: str | None = None
+    aws_conn_id: str = AWS_CONN_ID
+    bot_timezone: tzinfo = BOGOTA
+    """Zone of the bot host's naive clock (file-name stamps, ``extraction_timestamp``)."""
+    orphan_after_hours: float = 72.0
+    """A document waiting longer than this for its request JSON is reported by reconcile."""
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    """Files over this size are reported (``error``), not uploaded."""

@@ -1,0 +1,282 @@
+"""Every task body, and the one rule that turns a pipeline error into Airflow's answer.
+
+The DAG files only wire these functions; each takes the company and the task's
+context, calls the plain pipeline functions with resources from
+:mod:`extractorov.runtime`, and returns a small summary for XCom (counts, no
+personal data). Airflow imports are local: importing this module while a DAG
+file is parsed costs nothing.
+
+Retry or fail is decided in one place, :func:`airflow_error`, from the error's
+own ``retryable`` / ``needs_human`` attributes (:mod:`extractorov.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from extractorov.companies import Company
+from extractorov.errors import (
+    BotFailed,
+    ConfigurationError,
+    FindingsNeedHuman,
+    PipelineError,
+)
+from extractorov.runtime import (
+    s3_client,
+    settings_from_variables,
+    task_states,
+    warehouse_connection,
+)
+from extractorov.settings import VARIABLES
+
+log = logging.getLogger("extractorov.tasks")
+
+SCRAPE, EXTRACT, LOAD_DB, UPLOAD_S3, REPORT_STATS, WATCHER = (
+    "scrape", "extract", "load_db", "upload_s3", "report_stats", "watcher")
+STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3]
+"""Task ids of the steps whose outcome the run report records."""
+
+
+def airflow_error(exc: BaseException) -> BaseException:
+    """What a task raises for ``exc``: the error itself when retrying may help (Airflow
+    retries with backoff), else ``AirflowFailException`` with the same message (no
+    retries: a wrong setting or a needed decision does not heal by waiting)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if isinstance(exc, PipelineError) and (exc.needs_human or not exc.retryable):
+        return AirflowFailException(str(exc))
+    return exc
+
+
+@contextmanager
+def airflow_errors() -> Iterator[None]:
+    """Apply :func:`airflow_error` to whatever the block raises."""
+    try:
+        yield
+    except PipelineError as exc:
+        mapped = airflow_error(exc)
+        if mapped is exc:
+            raise
+        raise mapped from None
+
+
+# --------------------------------------------------------------------------- company DAG
+
+
+def unknown_conf_keys(conf: dict[str, Any] | None, params: Any) -> list[str]:
+    """Keys of a run's conf that are no param of the DAG (a typo runs with the default)."""
+    return sorted(set(conf or {}) - set(params or {}))
+
+
+def check_run_conf(context: dict[str, Any]) -> None:
+    """Fail the run's first task, without retries, on a misspelled or unknown conf key."""
+    dag_run = context.get("dag_run")
+    # The DAG's declared params: the run's params already hold the conf's keys, unknown
+    # ones included.
+    declared = getattr(context.get("dag"), "params", None) or {}
+    unknown = unknown_conf_keys(getattr(dag_run, "conf", None), declared)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "(none)"
+        raise ConfigurationError(
+            f"unknown key(s) in the run's conf: {', '.join(map(repr, unknown))}; this DAG "
+            f"knows: {known}. Nothing was done: trigger again with the right name "
+            '(e.g. {"database_only": true}).')
+
+
+def scrape(company: Company, context: dict[str, Any]) -> Any:
+    """Body of the ``scrape`` sensor (reschedule mode): see ``extractorov.bot``.
+
+    Command mode (Variable ``ov_bot_command_{empresa}`` set): run the bot, done.
+    Quiet mode: done when ``processed/`` is quiet or the wait limit is reached;
+    otherwise reschedule for when it would turn quiet (at most a minute away).
+    """
+    with airflow_errors():
+        return _scrape(company, context)
+
+
+def _scrape(company: Company, context: dict[str, Any]) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.sdk import PokeReturnValue, Variable
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from extractorov import bot
+
+    def get(key: str) -> str:
+        return str(Variable.get(key, default=VARIABLES.get(key, "")) or "").strip()
+
+    check_run_conf(context)
+    empresa = company.empresa
+    command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
+    if command := get(command_variable):
+        argv = bot.parse_command(command, empresa)
+        minutes = bot.parse_minutes(get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes")
+        hard_limit = context["task"].execution_timeout
+        if hard_limit and minutes * 60 > hard_limit.total_seconds() - 300:
+            minutes = max(1.0, hard_limit.total_seconds() / 60 - 5)
+            log.warning("ov_bot_timeout_minutes is above the scrape task's execution_timeout"
+                        " (%s): the bot gets %g min", hard_limit, minutes)
+        workdir = Path(get("ov_bot_workdir")) if get("ov_bot_workdir") else None
+        log.info("scrape %s: command mode (Variable %s is set): %s, working directory %s, "
+                 "timeout %g min", empresa, command_variable, bot.describe_command(argv),
+                 workdir or "(the worker's)", minutes)
+        try:
+            result = bot.run_bot(argv, empresa=empresa, workdir=workdir, timeout_minutes=minutes)
+        except BotFailed as exc:
+            ti = context["ti"]
+            retries_left = (ti.max_tries or 0) - ti.try_number + 1
+            raise BotFailed(f"{exc}; the task will be retried" if retries_left > 0 else
+                            f"{exc}; no retries left: fix the bot and clear the task") from None
+        log.info("bot for %s finished in %.1f s (%d output lines)", empresa, result.seconds,
+                 result.lines)
+        return PokeReturnValue(is_done=True, xcom_value=result.as_xcom())
+    quiet = bot.parse_minutes(get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes")
+    wait = bot.parse_minutes(get("ov_landing_wait_minutes"), "ov_landing_wait_minutes")
+    log.info("scrape %s: quiet mode (Variable %s is not set: the bot runs elsewhere)",
+             empresa, command_variable)
+    # Counted from this task's first poke: for a scheduled run the run's start (scrape is
+    # its first task); clearing the task starts a new count.
+    now = datetime.now(UTC)
+    since = context["ti"].get_first_reschedule_date(context) or now
+    check = bot.check_landing(get("ov_landing_root"), empresa, waiting_since=since.timestamp(),
+                              quiet_minutes=quiet, wait_minutes=wait, now=now.timestamp())
+    if not check.done:
+        raise AirflowRescheduleException(now + timedelta(seconds=check.next_check_in))
+    return PokeReturnValue(is_done=True, xcom_value=check.as_xcom(quiet, wait))
+
+
+def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``extract``: landing folder → registry (``pending``) + the run's manifest."""
+    from extractorov import pipeline
+
+    with airflow_errors(), warehouse_connection() as conn:
+        summary = pipeline.extract(conn, company, settings_from_variables(), context["run_id"])
+    # Which try did this work: a cleared run adds to its report, never replaces it.
+    return {**asdict(summary), "attempt": context["ti"].try_number}
+
+
+def load_db(company: Company, extract_summary: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``load_db``: the manifest's requests into the company table, one transaction."""
+    from extractorov import pipeline
+
+    with airflow_errors(), warehouse_connection() as conn:
+        return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
+
+
+DATABASE_ONLY_SKIP = (
+    "database_only=true: S3 upload skipped; registered files stay 'pending' and are "
+    "uploaded by the next hourly ov_s3_reconcile or the next run of this DAG with "
+    "database_only=false, whichever comes first"
+)
+
+
+def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``upload_s3``: every ``pending``/``error`` file of the company to S3."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from extractorov import pipeline
+
+    if context["params"]["database_only"]:
+        log.warning(DATABASE_ONLY_SKIP)  # the skip itself logs only "Skipping task."
+        raise AirflowSkipException(DATABASE_ONLY_SKIP)
+    settings = settings_from_variables()
+    with airflow_errors():
+        client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
+        with warehouse_connection() as conn:
+            summary = pipeline.upload(conn, client, company, settings, run_id=context["run_id"])
+    return summary.as_dict()
+
+
+def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``report_stats``: record the run, log both tables, return them."""
+    from extractorov import registry, stats, warehouse
+
+    ti = context["ti"]
+    run_id = context["run_id"]
+    database_only = bool(context["params"].get("database_only", False))
+    summaries = {step: ti.xcom_pull(task_ids=step) for step in STEPS}
+    states = task_states(context, STEPS)
+    if not states:  # fall back on what the XComs tell
+        states = {step: "success" if summaries[step] is not None else "failed" for step in STEPS}
+        if database_only:
+            states[UPLOAD_S3] = "skipped"
+    with warehouse_connection() as conn:
+        warehouse.ensure_schema(conn, [company])
+        conn.commit()
+        upload = summaries[UPLOAD_S3]
+        if not database_only:
+            # Counted from the registry so a retried or partly failed upload still reports
+            # every file this run handled.
+            upload = {**(upload or {}), **registry.upload_counts_for_run(conn, company.empresa,
+                                                                         run_id)}
+        report = stats.build_run_report(
+            run_id=run_id,
+            empresa=company.empresa,
+            dag_id=company.dag_id,
+            logical_date=context.get("logical_date"),
+            data_interval_start=context.get("data_interval_start"),
+            data_interval_end=context.get("data_interval_end"),
+            database_only=database_only,
+            extract=summaries[EXTRACT],
+            load=summaries[LOAD_DB],
+            upload=upload,
+            task_states=states,
+        )
+        attempt = (summaries[EXTRACT] or {}).get("attempt")
+        stats.record_run(conn, report, attempt=f"extract-{attempt or 'failed'}")
+        registry_stats = stats.get_s3_registry_stats(conn)
+    log.info("run report\n%s", stats.format_run_report(report))
+    log.info("registry\n%s", stats.format_registry_stats(registry_stats))
+    return {"run": report.as_xcom(), "registry": registry_stats}
+
+
+def watcher() -> None:
+    """Fails the run when any step failed (``report_stats`` alone would mark it green)."""
+    raise RuntimeError("a step of this run failed: see the failed task's log")
+
+
+# --------------------------------------------------------------------------- reconcile DAG
+
+
+def reconcile_task_id(company: Company) -> str:
+    return f"reconcile_{company.empresa}"
+
+
+def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of a ``reconcile_{empresa}`` task: repair, record, fail if a human is needed."""
+    from extractorov import reconcile as reconciliation
+
+    run_id = context["run_id"]
+    settings = settings_from_variables()
+    with airflow_errors():
+        client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
+        with warehouse_connection() as conn:
+            report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id)
+        log.info("reconcile report\n%s", reconciliation.format_report(report))
+        if report.needs_human:
+            kinds = Counter(f.kind for f in report.needs_human)
+            raise FindingsNeedHuman(
+                f"{len(report.needs_human)} finding(s) need a human for {company.empresa}: "
+                f"{dict(kinds)}; details in the log above and in "
+                f"{reconciliation.FINDINGS_TABLE} (run_id {run_id})")
+    return report.as_xcom()
+
+
+__all__ = [
+    "STEPS",
+    "airflow_error",
+    "check_run_conf",
+    "extract",
+    "load_db",
+    "reconcile",
+    "report_stats",
+    "scrape",
+    "upload_s3",
+    "watcher",
+]
