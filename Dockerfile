@@ -14,5 +14,9 @@ USER airflow
 COPY --chown=airflow:root requirements.txt requirements.txt
 RUN pip install --no-cache-dir -r requirements.txt
 
-# The `extractorov` package lives in include/extractorov (mounted at /opt/airflow/include).
-ENV PYTHONPATH=/opt/airflow/include
+# The `extractorov` package (include/extractorov), installed like any library so the
+# image runs the DAGs with only dags/ mounted or copied. docker-compose.yaml also
+# mounts include/ and puts it first on PYTHONPATH: local edits apply without a rebuild.
+COPY --chown=airflow:root pyproject.toml /opt/airflow/src/pyproject.toml
+COPY --chown=airflow:root include/extractorov /opt/airflow/src/include/extractorov
+RUN pip install --no-cache-dir --no-deps /opt/airflow/src

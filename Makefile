@@ -8,11 +8,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: help venv demo airflow test lint lock clean e2e system-deps bench bench-quick
+.PHONY: help venv demo airflow check test lint lock clean e2e system-deps bench bench-quick
 
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
 	@echo "make airflow  embedded services + 'airflow standalone' (UI http://localhost:8080, admin/admin)"
+	@echo "make check    inner loop: ruff + unit tests + DAG tests (well under a minute)"
 	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
 	@echo "make e2e      CeleryExecutor stack as processes + REST API + browser checks"
 	@echo "make bench    full benchmark (docs/performance.md); bench-quick: the small one"
@@ -39,6 +40,9 @@ lint: $(STAMP)
 
 system-deps:
 	./scripts/system-deps.sh
+
+check: lint
+	$(BIN)/pytest -q tests/unit tests/dags --ignore=tests/dags/test_install.py
 
 test: lint system-deps
 	$(BIN)/pytest

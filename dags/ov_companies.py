@@ -68,8 +68,17 @@ import pendulum
 from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from extractorov import tasks
-from extractorov.companies import COMPANIES, Company
+try:
+    from extractorov import tasks
+    from extractorov.companies import COMPANIES, Company
+except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
+    if missing.name != "extractorov":
+        raise
+    raise ImportError(
+        "package 'extractorov' is not installed where Airflow runs: install the project "
+        "into the Airflow image or environment ('pip install .' from the project, or the "
+        "project's Dockerfile); see the README, section 'Install into any Airflow'"
+    ) from None
 
 SCRAPE_EXECUTION_TIMEOUT = timedelta(minutes=90 + 30)
 """Default ``ov_bot_timeout_minutes`` plus a margin: a backstop, the bot's own timeout

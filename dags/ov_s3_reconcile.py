@@ -35,8 +35,17 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from extractorov import tasks
-from extractorov.companies import COMPANIES
+try:
+    from extractorov import tasks
+    from extractorov.companies import COMPANIES
+except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
+    if missing.name != "extractorov":
+        raise
+    raise ImportError(
+        "package 'extractorov' is not installed where Airflow runs: install the project "
+        "into the Airflow image or environment ('pip install .' from the project, or the "
+        "project's Dockerfile); see the README, section 'Install into any Airflow'"
+    ) from None
 
 
 @dag(

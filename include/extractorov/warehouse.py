@@ -12,6 +12,7 @@ Company names never reach SQL as text: table names come from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -25,14 +26,31 @@ from extractorov.records import Record, table_columns
 
 SCHEMA = "data_general"
 _SCHEMA_LOCK = 0x0E0C_5C4E  # advisory lock key for schema migrations
-BASE_MIGRATIONS: tuple[str, ...] = (
-    "001_base.sql",
-    "002_reconcile.sql",
-    "003_registry_fillfactor.sql",
-    "004_bot_output.sql",
-)
-COMPANY_MIGRATIONS: tuple[str, ...] = ("company_table.sql", "company_002_blank_fields.sql")
-"""Applied once per company table, in order (``{table}`` filled in from the registry)."""
+_BASE_MIGRATION = re.compile(r"[0-9]{3}_[a-z0-9_]+\.sql\Z")
+_COMPANY_MIGRATION = re.compile(r"company_[0-9]{3}_[a-z0-9_]+\.sql\Z")
+COMPANY_TABLE = "company_table.sql"
+
+
+def _migrations() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The folder ``sql/`` is the list: adding a migration is adding its file.
+
+    ``NNN_*.sql`` run once; ``company_table.sql`` then ``company_NNN_*.sql`` run once
+    per company table. Any other ``.sql`` file there is an error, not silently skipped.
+    """
+    names = sorted(entry.name for entry in resources.files("extractorov").joinpath("sql")
+                   .iterdir() if entry.name.endswith(".sql"))
+    base = tuple(n for n in names if _BASE_MIGRATION.match(n))
+    company = (COMPANY_TABLE, *(n for n in names if _COMPANY_MIGRATION.match(n)))
+    stray = set(names) - set(base) - set(company)
+    if stray:
+        raise RuntimeError(f"sql/ holds files that are no migration: {sorted(stray)}; name "
+                           "them NNN_*.sql (once) or company_NNN_*.sql (per company table)")
+    return base, company
+
+
+BASE_MIGRATIONS, COMPANY_MIGRATIONS = _migrations()
+"""Company migrations are applied once per company table, in order (``{table}``
+filled in from the registry)."""
 
 
 def _sql_file(name: str) -> str:

@@ -82,8 +82,7 @@ def test_schedule_retries_owner_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     timetable = dag.timetable
     assert isinstance(timetable, CronDataIntervalTimetable)
-    assert timetable._expression == "0 4 * * *"
-    assert str(timetable._timezone.name) == "America/Bogota"
+    assert timetable.serialize() == {"expression": "0 4 * * *", "timezone": "America/Bogota"}
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     empresa = dag_id.removeprefix("ov_")

@@ -362,7 +362,17 @@ def test_dockerfile() -> None:
     assert copy < install
     users = [line.split()[1] for line in lines[:install] if line.startswith("USER ")]
     assert users and users[-1] == "airflow", "pip must run as the airflow user"
-    assert "ENV PYTHONPATH=/opt/airflow/include" in lines
+    # The package is installed (no PYTHONPATH needed), after the pinned requirements and
+    # without letting pip change them.
+    package = next(i for i, line in enumerate(lines)
+                   if re.match(r"RUN pip install --no-cache-dir --no-deps /opt/airflow/src$",
+                               line))
+    assert install < package
+    assert "COPY --chown=airflow:root include/extractorov /opt/airflow/src/include/extractorov" \
+        in lines[:package]
+    assert "COPY --chown=airflow:root pyproject.toml /opt/airflow/src/pyproject.toml" \
+        in lines[:package]
+    assert not any(line.startswith("ENV PYTHONPATH") for line in lines)
 
 
 def test_env_example_documents_every_variable(compose_text: str) -> None:

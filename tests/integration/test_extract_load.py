@@ -46,6 +46,32 @@ def test_schema_is_created_from_the_company_registry_once(db):
     assert {"numero_radicado", "numero_reclamo_sgc", "fecha", "extras"} <= aire_columns
 
 
+@pytest.mark.parametrize("empresa", sorted(COMPANIES))
+def test_table_columns_are_exactly_what_the_loader_writes(db, empresa):
+    """The request columns are named in records.py (fields), company_table.sql (DDL) and
+    its migrations: adding a field in one place only fails here, on the real table."""
+    company = COMPANIES[empresa]
+    warehouse.ensure_schema(db)
+    columns = [r[0] for r in query(
+        db, "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'data_general' AND table_name = %s ORDER BY ordinal_position",
+        company.table)]
+    bookkeeping = {"id", "created_at", "updated_at"}
+    assert set(columns) - bookkeeping == set(warehouse.load_columns(company))
+    assert len(columns) == len(set(columns))
+
+
+def test_every_sql_file_is_a_migration_and_applied_in_order():
+    """The sql/ folder is the migration list: no hand-kept list to forget a file in."""
+    from importlib import resources
+
+    files = sorted(e.name for e in resources.files("extractorov").joinpath("sql").iterdir()
+                   if e.name.endswith(".sql"))
+    assert sorted(warehouse.BASE_MIGRATIONS + warehouse.COMPANY_MIGRATIONS) == files
+    assert list(warehouse.BASE_MIGRATIONS) == sorted(warehouse.BASE_MIGRATIONS)
+    assert warehouse.COMPANY_MIGRATIONS[0] == "company_table.sql"
+
+
 def test_extract_registers_every_file_of_valid_requests_as_pending(db, settings, landing):
     written = write_request(landing, "afinia", "RE2210202542239", "20251000001", adjunto="jpg")
     written += write_request(landing, "afinia", "63643842", "20251000002")

@@ -1,0 +1,62 @@
+"""Policy every DAG of the project follows, checked over all of them (a new DAG included).
+
+Only public APIs: ``DagBag``, ``DAG`` and operator attributes, ``Timetable.summary`` and
+``Timetable.serialize()`` (what the scheduler stores), never private attributes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+OWNER = "data-engineering"
+ZONE = "America/Bogota"
+
+_BAG = DagBag(dag_folder=DAGS)
+DAG_IDS = sorted(_BAG.dag_ids)
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return _BAG
+
+
+def test_every_dag_file_imports(dagbag: DagBag) -> None:
+    assert dagbag.import_errors == {}
+    assert len(DAG_IDS) >= 3  # ov_afinia, ov_aire, ov_s3_reconcile at least
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_owner_tags_and_docs(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert "oficina-virtual" in dag.tags
+    assert dag.doc_md and dag.doc_md.strip().startswith("###"), "doc_md: a titled page"
+    assert dag.description
+    for task in dag.tasks:
+        assert task.owner == OWNER, f"{dag_id}.{task.task_id}"
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_schedule_in_bogota_no_catchup_one_run_at_a_time(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    stored = dag.timetable.serialize()
+    assert stored.get("timezone") == ZONE, "schedules are read in the companies' zone"
+    assert str(dag.timezone) == ZONE
+    assert dag.timetable.summary.startswith("0 4")  # nothing before the 04:00 scrape
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_every_task_has_a_time_limit_and_retries(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    for task in dag.tasks:
+        where = f"{dag_id}.{task.task_id}"
+        assert task.execution_timeout is not None, where
+        if task.trigger_rule == "one_failed":
+            assert task.retries == 0, f"{where}: a watcher must not retry its own failure"
+        else:
+            assert task.retries >= 1, where
