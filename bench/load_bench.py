@@ -1,0 +1,83 @@
+"""Step 1, database load: records/s, exact counts and peak memory of ``pipeline.load``
+against ``PostgresHook.insert_rows`` and the old per-record way.
+
+This side prepares the data (a backfill extract, timed, writes the manifest; subsets
+of it and a 10 % changed copy are the cases) and compares the rates; the loads run
+in a child process, ``bench/load.py``, so their peak memory is their own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import load
+from bench.data import clean_landing, dataset, generate, pipeline_settings
+from bench.env import ROOT
+from bench.measure import ProgressLog, log
+from bench.modes import Mode
+from bench.services import Services
+
+LOAD_EMPRESA = "afinia"
+
+
+def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
+               work: Path) -> dict[str, Any]:
+    """Extract the backfill, then load each size and case with each method (child process)."""
+    from extractorov import pipeline, runtime
+    from extractorov.companies import get_company
+
+    company = get_company(LOAD_EMPRESA)
+    requests = max(max(mode.load_sizes), max(mode.incremental_handled) // 2)
+    gen = generate(data / "load", companies=(LOAD_EMPRESA,), pdf_size=0,
+                   **dataset(requests))
+    landing = data / "load" / "landing"
+    clean_landing(landing)
+    dsn = stack.use_database("bench_load")
+
+    # The backfill's extract: every file new. It writes the manifest the loads read.
+    settings = pipeline_settings(landing, "bench-load")
+    started = time.monotonic()
+    with runtime.warehouse_connection() as conn:
+        extracted = pipeline.extract(conn, company, settings, "bench-backfill")
+    ended = time.monotonic()
+    extract = {"files": extracted.files_found, "records": extracted.records,
+               "seconds": round(ended - started, 3),
+               "files_per_second": round(extracted.files_found / (ended - started), 1),
+               **progress.gap(started, ended)}
+    log(f"extract (backfill) {extracted.files_found} files in {extract['seconds']} s")
+
+    runs = []
+    for size in mode.load_sizes:
+        new = work / f"load-{size}-new.jsonl"
+        changed = work / f"load-{size}-changed.jsonl"
+        load.write_subset(Path(extracted.manifest), new, size)
+        runs.append({"size": size, "changed": load.write_changed(new, changed),
+                     "manifests": {"new": str(new), "changed": str(changed)}})
+    spec = work / "load-spec.json"
+    out = work / "load-results.json"
+    spec.write_text(json.dumps({"dsn": dsn, "empresa": LOAD_EMPRESA, "runs": runs,
+                                "methods": list(load.METHODS)}))
+    subprocess.run([sys.executable, "-m", "bench.load", str(spec), str(out)], check=True,
+                   cwd=ROOT)
+    child = json.loads(out.read_text())
+    results = child["results"]
+
+    ratios = []
+    for size in mode.load_sizes:
+        for case in load.CASES:
+            by = {r["method"]: r for r in results if r["size"] == size and r["case"] == case}
+            rate = by["project"]["records_per_second"]
+            ratios.append({
+                "size": size, "case": case,
+                "vs_stock": round(rate / by["stock"]["records_per_second"], 2),
+                "vs_per_record": round(rate / by["per_record"]["records_per_second"], 2),
+            })
+    return {"dataset": {"empresa": LOAD_EMPRESA, "requests": requests,
+                        "files": extracted.files_found, "generation": gen},
+            "backfill_extract": extract, "results": results, "ratios": ratios,
+            "peak_rss_measured_per_case": child["peak_rss_reset"]}

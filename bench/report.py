@@ -1,0 +1,148 @@
+"""What the benchmark concluded: the targets checked against the results, the printed
+table, and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.modes import Mode
+
+
+def evaluate(mode: Mode, results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of ``docs/performance.md`` with the measured value and whether it is met."""
+    load = results["load"]
+    big = max(mode.load_sizes)
+    by = {(r["method"], r["size"], r["case"]): r for r in load["results"]}
+    ratio = next(r for r in load["ratios"] if r["size"] == big and r["case"] == "all_new")
+    project_cases = [r for r in load["results"] if r["method"] == "project"]
+    s3 = results["s3"]
+    inc = results["incremental"]["results"]
+    inc_big = [r for r in inc if r["handled_files"] == max(x["handled_files"] for x in inc)]
+    parse = results["dag_parsing"]["files"]
+    gaps = {
+        "extract (backfill)": load["backfill_extract"]["max_silent_seconds"],
+        "load_db": max(r["max_silent_seconds"] for r in project_cases),
+        "upload_s3": s3["project_new"]["max_silent_seconds"],
+    }
+    targets = [
+        {"target": f"load {big:,} new: >= 5x stock insert_rows",
+         "value": ratio["vs_stock"], "met": ratio["vs_stock"] >= 5},
+        {"target": f"load {big:,} new: >= 50x per-record",
+         "value": ratio["vs_per_record"], "met": ratio["vs_per_record"] >= 50},
+        {"target": "load counts (inserted/updated/duplicates) exact, every case",
+         "value": all(r["counts_exact"] for r in project_cases),
+         "met": all(r["counts_exact"] for r in project_cases)},
+        {"target": f"load {big:,} new: peak memory < 300 MB (process max RSS)",
+         "value": by[("project", big, "all_new")]["peak_rss_mb"],
+         "met": by[("project", big, "all_new")]["peak_rss_mb"] < 300},
+        {"target": "S3: >= 10x sequential S3Hook.load_file(replace=True)",
+         "value": s3["ratio_vs_stock"], "met": s3["ratio_vs_stock"] >= 10},
+        {"target": "S3: <= 1 request per new file",
+         "value": s3["project_new"]["requests_per_file"],
+         "met": s3["project_new"]["requests_per_file"] <= 1},
+        {"target": "S3: 0 requests per file the registry already has",
+         "value": s3["project_registered"]["requests_total"],
+         "met": s3["project_registered"]["requests_total"] == 0},
+    ]
+    for r in inc_big:
+        targets.append({
+            "target": f"incremental, {r['handled_files']:,} handled + {r['case']}: < 5 s, "
+                      "0 rows and 0 S3 requests for the backlog",
+            "value": {"seconds": r["seconds"], "rows_for_backlog": r["rows_written_for_backlog"],
+                      "s3_requests_for_backlog": r["s3_requests_for_backlog"],
+                      "rows_written": r["rows_written"], "s3_requests": r["s3_requests_total"]},
+            "met": r["seconds"] < 5 and r["rows_written_for_backlog"] == 0
+            and r["s3_requests_for_backlog"] == 0})
+    for f in parse:
+        targets.append({"target": f"{f['file']} parses in < 100 ms beyond import airflow",
+                        "value": f["parse_beyond_import_airflow_ms"],
+                        "met": f["parse_beyond_import_airflow_ms"] < 100})
+    targets.append({"target": "progress logged at least every 10 s (longest silence, s)",
+                    "value": gaps, "met": max(gaps.values()) <= 10.0})
+    return targets
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header, *[[("" if c is None else str(c)) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+             for r in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    """The printed results: one Markdown table per step, then the targets."""
+    out = [f"# extractorov benchmark ({results['mode']}, {results['started']}, "
+           f"{results['seconds']:.0f} s)", ""]
+    load = results["load"]
+    extract = load["backfill_extract"]
+    out += ["## 1. Database load (records/s; counts inserted/updated/duplicates)", "",
+            f"backfill extract of {extract['files']:,} files: {extract['seconds']} s "
+            f"({extract['files_per_second']:,.0f} files/s)", ""]
+    rows = []
+    for r in load["results"]:
+        counts = ("-" if r["inserted"] is None else
+                  f"{r['inserted']}/{r['updated']}/{r['duplicates']}")
+        rows.append([f"{r['size']:,}", r["case"], r["method"], r["seconds"],
+                     f"{r['records_per_second']:,.0f}", counts,
+                     {True: "exact", False: "WRONG", None: f"{r['rows_in_table']:,} rows"}[
+                         r["counts_exact"]], r["peak_rss_mb"], r["peak_rss_increase_mb"]])
+    out += [_table(rows, ["requests", "case", "method", "seconds", "rec/s", "ins/upd/dup",
+                          "check", "peak RSS MiB", "+MiB in step"]), ""]
+    out += [_table([[f"{r['size']:,}", r["case"], r["vs_stock"], r["vs_per_record"]]
+                    for r in load["ratios"]],
+                   ["requests", "case", "x stock insert_rows", "x per-record"]), ""]
+    project = [r for r in load["results"] if r["method"] == "project"]
+    out += ["project load_db split: " + "; ".join(
+        f"{r['size']:,} {r['case']}: upsert {r['upsert_seconds']} s + mark_loaded "
+        f"{r['mark_loaded_seconds']} s" for r in project), ""]
+
+    s3 = results["s3"]
+    out += [f"## 2. S3 upload ({s3['dataset']['files']:,} files, "
+            f"{s3['dataset']['average_kib']} KiB average, +{s3['proxy_delay_ms']:.0f} ms "
+            f"proxy; median HEAD {s3['round_trip']['direct_ms']} ms direct, "
+            f"{s3['round_trip']['through_proxy_ms']} ms through the proxy)", ""]
+    rows = []
+    for key, label in (("project_new", "upload_s3: new files"),
+                       ("project_in_bucket_not_registry", "upload_s3: in bucket, not in registry"),
+                       ("project_registered", "upload_s3: already in registry"),
+                       ("stock_new", "S3Hook.load_file(replace=True), sequential: new"),
+                       ("stock_already_uploaded", "S3Hook.load_file: already uploaded (sample)"),
+                       ("moto_ceiling", "moto itself, no proxy, 16 threads put_object")):
+        r = s3[key]
+        rows.append([label, r["files"], r.get("seconds", ""), r.get("files_per_second", ""),
+                     r.get("requests_per_file", ""),
+                     ", ".join(f"{k} {v}" for k, v in sorted(r.get("requests", {}).items()))])
+    out += [_table(rows, ["path", "files", "seconds", "files/s", "requests/file", "requests"]),
+            "", f"ratio upload_s3 / stock: {s3['ratio_vs_stock']}x", ""]
+
+    out += ["## 3. Incremental run (extract -> load_db -> upload_s3, outside Airflow)", ""]
+    rows = [[f"{r['handled_files']:,}", r["case"], r["new_files"], r["seconds"],
+             " / ".join(str(r["steps"][s]) for s in ("extract", "load_db", "upload_s3")),
+             r["rows_written"], r["rows_written_for_backlog"], r["s3_requests_total"],
+             r["s3_requests_for_backlog"]] for r in results["incremental"]["results"]]
+    out += [_table(rows, ["handled files", "case", "new files", "seconds",
+                          "extract / load / upload s", "rows written", "for backlog",
+                          "S3 requests", "for backlog"]), ""]
+
+    out += ["## 4. DAG parsing (fresh interpreter, median)", ""]
+    rows = [[f["file"], ", ".join(f["dags"]), f["import_airflow_ms"],
+             f["parse_beyond_import_airflow_ms"], f["airflow_modules_ms"],
+             f["parse_own_code_ms"]] for f in results["dag_parsing"]["files"]]
+    out += [_table(rows, ["file", "DAGs", "import airflow ms", "file beyond it ms",
+                          "of which Airflow modules ms", "own code ms"]), ""]
+
+    out += ["## Targets", ""]
+    out += [_table([[t["target"], json.dumps(t["value"]), "met" if t["met"] else "MISSED"]
+                    for t in results["targets"]], ["target", "value", ""]), ""]
+    return "\n".join(out)
+
+
+def write_results(results: dict[str, Any], output: Path) -> None:
+    """Write ``results.json`` (one key per step, plus mode, machine and targets)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=1, default=str) + "\n")
