@@ -16,11 +16,13 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from botocore.client import BaseClient
 from psycopg import Connection
 
 from extractorov import registry, warehouse
@@ -375,13 +377,13 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFil
 
 
 def _known_values(run: _Run, conn: Connection, records: list[Record]
-                  ) -> dict[str, tuple[Any, str | None]]:
+                  ) -> dict[str, tuple[datetime | None, str | None]]:
     """``numero_radicado`` → (``fecha``, ``numero_reclamo_sgc``) already known of the requests
     this run read with blanks: this run's newest copy that has them, else the table's."""
     wanted = {r.numero_radicado for r in records if r.incomplete}
     if not wanted:
         return {}
-    known: dict[str, tuple[Any, str | None]] = dict.fromkeys(wanted, (None, None))
+    known: dict[str, tuple[datetime | None, str | None]] = dict.fromkeys(wanted, (None, None))
     for fecha, sgc, radicado in warehouse.known_fecha_and_sgc(conn, run.company, sorted(wanted)):
         known[radicado] = (fecha, sgc)
     for record in sorted(records, key=_order_key):  # newest last: it wins
@@ -685,7 +687,7 @@ class UploadSummary:
         return asdict(self)
 
 
-def upload(conn: Connection, s3_client: Any, company: Company, settings: Settings, *,
+def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: Settings, *,
            run_id: str, lock_wait_seconds: float = 300.0, step: str = "upload_s3",
            ) -> UploadSummary:
     """Upload every ``pending`` / ``error`` file of the company and record each outcome.

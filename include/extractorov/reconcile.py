@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
@@ -85,7 +86,7 @@ class ReconcileReport:
         }
 
 
-def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
+def list_objects(client: BaseClient, bucket: str, prefix: str) -> dict[str, int]:
     """Key → size for every object under ``prefix`` (paginated, 1,000 per request)."""
     objects: dict[str, int] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -94,7 +95,7 @@ def list_objects(client: Any, bucket: str, prefix: str) -> dict[str, int]:
     return objects
 
 
-def reconcile(conn: Connection, client: Any, company: Company, settings: Settings,
+def reconcile(conn: Connection, client: BaseClient, company: Company, settings: Settings,
               *, run_id: str, upload: bool = True) -> ReconcileReport:
     """Compare and repair one company; write findings; return the report."""
     warehouse.ensure_schema(conn, [company])
@@ -206,7 +207,7 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
                      "reconcile: object missing or different in the bucket")
 
 
-def _register_unknown_objects(conn: Connection, client: Any, company: Company,
+def _register_unknown_objects(conn: Connection, client: BaseClient, company: Company,
                               settings: Settings, objects: dict[str, int],
                               report: ReconcileReport) -> None:
     known = registry.keys(conn, company.empresa, settings.bucket)

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from botocore.client import BaseClient
+from psycopg import Connection
+
 from extractorov.errors import ConfigurationError
 from extractorov.settings import AWS_CONN_ID, POSTGRES_CONN_ID, VARIABLES, Settings
 
@@ -53,7 +56,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @contextmanager
-def warehouse_connection(conn_id: str = POSTGRES_CONN_ID) -> Iterator[Any]:
+def warehouse_connection(conn_id: str = POSTGRES_CONN_ID) -> Iterator[Connection]:
     """A psycopg connection to the warehouse from ``PostgresHook``; closed on exit."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -64,7 +67,7 @@ def warehouse_connection(conn_id: str = POSTGRES_CONN_ID) -> Iterator[Any]:
         conn.close()
 
 
-def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> Any:
+def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> BaseClient:
     """The boto3 S3 client of ``S3Hook``, with retries and a pool sized for ``workers``.
 
     Values set in the connection's ``config_kwargs`` win; we only fill in

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.client import BaseClient
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -203,7 +204,7 @@ def explain_s3_error(exc: BaseException, *, bucket: str, conn_id: str) -> str:
     return f"S3 check failed ({type(exc).__name__}). {hint}"
 
 
-def preflight(client: Any, bucket: str, *, conn_id: str, prefix: str = "") -> None:
+def preflight(client: BaseClient, bucket: str, *, conn_id: str, prefix: str = "") -> None:
     """Check credentials, region and bucket with one request; raise a clear error.
 
     A one-key listing rather than HEAD: a GET returns an error body, so
@@ -269,7 +270,7 @@ def _part_buffer() -> Iterator[bytearray]:
             _part_buffers.put(buffer)
 
 
-def upload_one(client: Any, bucket: str, item: PendingFile, *,
+def upload_one(client: BaseClient, bucket: str, item: PendingFile, *,
                sse_kms_key_id: str | None = None,
                max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                conn_id: str = AWS_CONN_ID) -> UploadResult:
@@ -345,7 +346,7 @@ def upload_one(client: Any, bucket: str, item: PendingFile, *,
     return _compare_existing(client, bucket, item, checksum, conn_id)
 
 
-def _multipart(client: Any, handle: Any, item: PendingFile, request: dict[str, Any]) -> bool:
+def _multipart(client: BaseClient, handle: Any, item: PendingFile, request: dict[str, Any]) -> bool:
     """Upload in parts; complete only if the bytes sent are the registered file and the key
     is still free.
 
@@ -399,7 +400,7 @@ def _transient(exc: ClientError) -> bool:
                                      "ConditionalRequestConflict"} or status == 409
 
 
-def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str,
+def _compare_existing(client: BaseClient, bucket: str, item: PendingFile, checksum: str,
                       conn_id: str) -> UploadResult:
     try:
         head = client.head_object(Bucket=bucket, Key=item.s3_key, ChecksumMode="ENABLED")
@@ -422,7 +423,7 @@ def _compare_existing(client: Any, bucket: str, item: PendingFile, checksum: str
     return UploadResult(item.id, "error", error=DIFFERENT_OBJECT)
 
 
-def _same_content(client: Any, bucket: str, item: PendingFile, head: dict[str, Any],
+def _same_content(client: BaseClient, bucket: str, item: PendingFile, head: dict[str, Any],
                   checksum: str) -> bool:
     """Decide "same content" by SHA-256; older objects without one are checked by bytes.
 
@@ -450,7 +451,7 @@ def _same_content(client: Any, bucket: str, item: PendingFile, head: dict[str, A
 
 
 def upload_files(
-    client: Any,
+    client: BaseClient,
     bucket: str,
     items: Sequence[PendingFile],
     *,

@@ -35,6 +35,7 @@ _UPLOAD_AND_MEASURE = textwrap.dedent("""
     import boto3, psycopg
     from extractorov import pipeline
     from extractorov.companies import COMPANIES
+    from extractorov.settings import Settings
 
     args = json.loads(sys.argv[1])
     client = boto3.client("s3", endpoint_url=args["endpoint"], region_name="us-east-1",
