@@ -16,6 +16,7 @@ from bench.data import clean_landing, dataset, generate, pipeline_settings
 from bench.measure import ProgressLog, RequestCounter, log, sql
 from bench.modes import Mode
 from bench.services import PROXY_DELAY, Services
+from extractorov.settings import AWS_CONN_ID
 
 S3_EMPRESA = "aire"
 
@@ -100,7 +101,7 @@ def bench_s3(mode: Mode, stack: Services, data: Path, progress: ProgressLog) -> 
 
     # Stock: one S3Hook.load_file(replace=True) per file, in sequence.
     started = time.monotonic()
-    hook = S3Hook(aws_conn_id="aws_default")
+    hook = S3Hook(aws_conn_id=AWS_CONN_ID)
     counter.attach(hook.get_conn())
     for item in files:
         hook.load_file(item.local_path, item.s3_key, bucket_name=buckets["stock"], replace=True)
