@@ -38,6 +38,11 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    Rules: `docs/data-contract.md`.
 2. **load_db**: upserts the requests into `data_general.{table}` by
    `numero_radicado` (inserted / updated / duplicate), in one transaction.
+   **check_data** then checks, by name and with counts only: `numero_radicado`
+   not null and unique; `fecha` not in the future (1 day of slack) and not before
+   2000 (blank `fecha` allowed and counted); every record the load reported is in
+   the table; every loaded request JSON has `db_loaded_at` in the registry. A failed
+   check fails the run (not the upload: the files are fine either way).
 3. **upload_s3**: uploads every `pending` or `error` file of `{empresa}` to
    `s3://{{ov_s3_bucket}}/{{ov_s3_base_path}}/{empresa}/raw_data/{{numero_reclamo_sgc}}/`
    (or `…/raw_data/sin_sgc/{{numero_radicado}}/`) through the `aws_default`
@@ -139,6 +144,10 @@ def build_company_dag(company: Company) -> DAG:
         def load_db(extract_summary: dict) -> dict:
             return tasks.load_db(company, extract_summary)
 
+        @task(task_id=tasks.CHECK_DATA, execution_timeout=timedelta(minutes=30))
+        def check_data(extract_summary: dict, load_summary: dict) -> dict:
+            return tasks.check_data(company, extract_summary, load_summary)
+
         @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4))
         def upload_s3(**context) -> dict:
             return tasks.upload_s3(company, context)
@@ -156,9 +165,12 @@ def build_company_dag(company: Company) -> DAG:
         scraped = scrape()
         summary = extract()
         loaded = load_db(summary)
+        checked = check_data(summary, loaded)
         uploaded = upload_s3()
-        scraped >> summary >> loaded >> uploaded >> report_stats()
-        [scraped, summary, loaded, uploaded] >> watcher()
+        reported = report_stats()
+        scraped >> summary >> loaded >> uploaded >> reported
+        checked >> reported  # the checks do not hold the upload back: files are fine either way
+        [scraped, summary, loaded, checked, uploaded] >> watcher()
 
     return company_dag()
 

@@ -83,6 +83,10 @@ class BotTimeout(BotFailed):
     """The bot ran over ``ov_bot_timeout_minutes``; its process group was killed."""
 
 
+class DataCheckFailed(PipelineError):
+    """Loaded rows break a rule (a parser bug, a bad source): retrying cannot fix them."""
+
+
 class FindingsNeedHuman(PipelineError):
     """Reconcile found what it must not repair alone (a different object, a lost file)."""
 

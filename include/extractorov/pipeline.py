@@ -607,6 +607,25 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]
     return header, lines()
 
 
+@dataclass(frozen=True)
+class ManifestKeys:
+    """What the data checks need of a run's manifest: no record content."""
+
+    bucket: str
+    radicados: list[str]
+    json_files: list[str]
+
+
+def manifest_keys(manifest: str | Path) -> ManifestKeys:
+    header, lines = _read_manifest(Path(manifest))
+    radicados: list[str] = []
+    files: list[str] = []
+    for line in lines:
+        radicados.append(line["record"]["numero_radicado"])
+        files.extend(line["files"])
+    return ManifestKeys(header["bucket"], radicados, files)
+
+
 # --------------------------------------------------------------------------- load
 
 

@@ -220,6 +220,18 @@ def upload_counts_for_run(conn: Connection, empresa: str, run_id: str) -> dict[s
 # --------------------------------------------------------------------------- reconcile
 
 
+def count_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:
+    """How many of these request JSONs the registry records as loaded."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT count(DISTINCT filename) FROM {TABLE}
+                WHERE empresa = %s AND s3_bucket = %s AND filename = ANY(%s)
+                  AND db_loaded_at IS NOT NULL""",
+            (empresa, bucket, list(filenames)),
+        )
+        return int(cur.fetchone()[0])
+
+
 @dataclass(frozen=True)
 class CheckRow:
     """What reconcile compares with the bucket, per registered file."""

@@ -37,8 +37,8 @@ from extractorov.settings import VARIABLES
 
 log = logging.getLogger("extractorov.tasks")
 
-SCRAPE, EXTRACT, LOAD_DB, UPLOAD_S3, REPORT_STATS, WATCHER = (
-    "scrape", "extract", "load_db", "upload_s3", "report_stats", "watcher")
+SCRAPE, EXTRACT, LOAD_DB, CHECK_DATA, UPLOAD_S3, REPORT_STATS, WATCHER = (
+    "scrape", "extract", "load_db", "check_data", "upload_s3", "report_stats", "watcher")
 STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3]
 """Task ids of the steps whose outcome the run report records."""
 
@@ -169,6 +169,28 @@ def load_db(company: Company, extract_summary: dict[str, Any]) -> dict[str, Any]
         return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
 
 
+def check_data(company: Company, extract_summary: dict[str, Any],
+               load_summary: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``check_data``: the table and the registry agree with what the load said."""
+    from extractorov import checks, pipeline
+    from extractorov.errors import DataCheckFailed
+
+    keys = pipeline.manifest_keys(extract_summary["manifest"])
+    with warehouse_connection() as conn:
+        report = checks.run_checks(conn, company, bucket=keys.bucket,
+                                   records_loaded=int(load_summary["records"]),
+                                   radicados=keys.radicados, json_files=keys.json_files)
+        conn.commit()
+    for result in report.results:
+        log.info("check %-26s %s (%d found): %s", result.name, "ok" if result.ok else "FAILED",
+                 result.found, result.what)
+    log.info("rows with a blank fecha (allowed, counted): %d", report.fecha_missing)
+    if report.failed:
+        with airflow_errors():
+            raise DataCheckFailed(checks.failure_message(company, report))
+    return report.as_xcom()
+
+
 DATABASE_ONLY_SKIP = (
     "database_only=true: S3 upload skipped; registered files stay 'pending' and are "
     "uploaded by the next hourly ov_s3_reconcile or the next run of this DAG with "
@@ -271,6 +293,7 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
 __all__ = [
     "STEPS",
     "airflow_error",
+    "check_data",
     "check_run_conf",
     "extract",
     "load_db",

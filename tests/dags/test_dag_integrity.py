@@ -35,11 +35,12 @@ def test_one_dag_per_registered_company(dagbag):
 @pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
 def test_task_order(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    assert set(dag.task_ids) == {"scrape", *STEPS, "watcher"}
+    assert set(dag.task_ids) == {"scrape", *STEPS, "check_data", "watcher"}
     expected_downstream = {
         "scrape": {"extract", "watcher"},
-        "extract": {"load_db", "watcher"},
-        "load_db": {"upload_s3", "watcher"},
+        "extract": {"load_db", "check_data", "watcher"},
+        "load_db": {"upload_s3", "check_data", "watcher"},
+        "check_data": {"report_stats", "watcher"},
         "upload_s3": {"report_stats", "watcher"},
         "report_stats": set(),
         "watcher": set(),
@@ -51,7 +52,8 @@ def test_task_order(dagbag, dag_id):
     assert dag.get_task("report_stats").trigger_rule == "all_done"
     watcher = dag.get_task("watcher")
     assert watcher.trigger_rule == "one_failed"
-    assert watcher.upstream_task_ids == {"scrape", "extract", "load_db", "upload_s3"}
+    assert watcher.upstream_task_ids == {"scrape", "extract", "load_db", "check_data",
+                                         "upload_s3"}
     assert watcher.downstream_task_ids == set()
 
 
