@@ -74,7 +74,7 @@ from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:
-    from extractorov import tasks
+    from extractorov import assets, tasks
     from extractorov.companies import COMPANIES, Company
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
@@ -140,15 +140,17 @@ def build_company_dag(company: Company) -> DAG:
         def extract(**context) -> dict:
             return tasks.extract(company, context)
 
-        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1))
-        def load_db(extract_summary: dict) -> dict:
-            return tasks.load_db(company, extract_summary)
+        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1),
+              outlets=[assets.table_asset(company)])
+        def load_db(extract_summary: dict, **context) -> dict:
+            return tasks.load_db(company, extract_summary, context)
 
         @task(task_id=tasks.CHECK_DATA, execution_timeout=timedelta(minutes=30))
         def check_data(extract_summary: dict, load_summary: dict) -> dict:
             return tasks.check_data(company, extract_summary, load_summary)
 
-        @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4))
+        @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4),
+              outlets=[assets.s3_asset(company)])
         def upload_s3(**context) -> dict:
             return tasks.upload_s3(company, context)
 

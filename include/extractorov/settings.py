@@ -20,7 +20,9 @@ POSTGRES_CONN_ID = "ov_postgres"
 AWS_CONN_ID = "aws_default"
 """Airflow connection to S3 (access keys or an assumed role; MinIO locally)."""
 
-REGISTRY_TABLE = "data_general.s3_files_registry"
+SCHEMA = "data_general"
+"""The warehouse schema: company tables, registry, run history, findings."""
+REGISTRY_TABLE = f"{SCHEMA}.s3_files_registry"
 """One row per file: the registry every step and the stats page read."""
 
 DEFAULT_BUCKET = "extractorov-data"

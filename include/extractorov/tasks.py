@@ -161,12 +161,18 @@ def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     return {**asdict(summary), "attempt": context["ti"].try_number}
 
 
-def load_db(company: Company, extract_summary: dict[str, Any]) -> dict[str, Any]:
-    """Body of ``load_db``: the manifest's requests into the company table, one transaction."""
-    from extractorov import pipeline
+def load_db(company: Company, extract_summary: dict[str, Any],
+            context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``load_db``: the manifest's requests into the company table, one transaction;
+    the table's Asset event carries the counts."""
+    from extractorov import assets, pipeline
 
     with airflow_errors(), warehouse_connection() as conn:
-        return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
+        summary = asdict(pipeline.load(conn, company, extract_summary["manifest"]))
+    context["outlet_events"][assets.table_asset(company)].extra = assets.event_extra(
+        summary, assets.LOAD_EVENT_FIELDS, run_id=context["run_id"],
+        table=f"{assets.SCHEMA}.{company.table}")
+    return summary
 
 
 def check_data(company: Company, extract_summary: dict[str, Any],
@@ -207,12 +213,20 @@ def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     if context["params"]["database_only"]:
         log.warning(DATABASE_ONLY_SKIP)  # the skip itself logs only "Skipping task."
         raise AirflowSkipException(DATABASE_ONLY_SKIP)
+    from extractorov import assets
+    from extractorov.storage import company_prefix
+
     settings = settings_from_variables()
     with airflow_errors():
         client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
         with warehouse_connection() as conn:
             summary = pipeline.upload(conn, client, company, settings, run_id=context["run_id"])
-    return summary.as_dict()
+    result = summary.as_dict()
+    prefix = company_prefix(settings.base_path, company.empresa)
+    context["outlet_events"][assets.s3_asset(company)].extra = assets.event_extra(
+        result, assets.UPLOAD_EVENT_FIELDS, run_id=context["run_id"],
+        prefix=f"s3://{settings.bucket}/{prefix}")
+    return result
 
 
 def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from extractorov.companies import COMPANIES, Company
 from extractorov.records import Record, table_columns
+from extractorov.settings import SCHEMA
 
-SCHEMA = "data_general"
 _SCHEMA_LOCK = 0x0E0C_5C4E  # advisory lock key for schema migrations
 _BASE_MIGRATION = re.compile(r"[0-9]{3}_[a-z0-9_]+\.sql\Z")
 _COMPANY_MIGRATION = re.compile(r"company_[0-9]{3}_[a-z0-9_]+\.sql\Z")

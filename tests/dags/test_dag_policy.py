@@ -60,3 +60,18 @@ def test_every_task_has_a_time_limit_and_retries(dagbag: DagBag, dag_id: str) ->
             assert task.retries == 0, f"{where}: a watcher must not retry its own failure"
         else:
             assert task.retries >= 1, where
+
+
+def test_the_readmes_downstream_dag_is_scheduled_on_the_assets_the_steps_update(
+        dagbag: DagBag, tmp_path: Path) -> None:
+    readme = (DAGS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Data checks and downstream DAGs (Assets)", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pqr_reporting.py").write_text(example, encoding="utf-8")
+    downstream = DagBag(dag_folder=tmp_path)
+    assert downstream.import_errors == {}
+    waits_for = {asset.name for asset in downstream.dags["pqr_reporting"].schedule}
+    updated = {asset.name for dag in dagbag.dags.values() for task in dag.tasks
+               for asset in task.outlets}
+    assert waits_for <= updated
+    assert {"ov_afinia_table", "ov_aire_table", "ov_afinia_s3", "ov_aire_s3"} <= updated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -94,3 +95,46 @@ def test_each_check_catches_what_it_names(db, settings, landing):
     execute(db, "INSERT INTO data_general.ov_afinia (numero_radicado, fecha, hash_registro, "
                 "hash_contenido) VALUES ('R-1999', '1999-12-31', 'h', 'h')")
     assert "fecha_not_before_2000" in failed()
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def _asset_events(asset_name: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetEvent.extra, AssetEvent.source_run_id)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == asset_name).order_by(AssetEvent.id)).all()
+    return [{**(extra or {}), "source_run_id": run_id} for extra, run_id in rows]
+
+
+def test_load_and_upload_emit_asset_events_with_the_runs_counts(dags, db, s3, bucket, landing,
+                                                                monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    write_request(landing, "aire", "RE70", "AIR-70", nombres_apellidos=SECRET_NAME)
+    write_request(landing, "aire", "RE71", "AIR-71", adjunto="png")
+    before_table = len(_asset_events("ov_aire_table"))
+    before_s3 = len(_asset_events("ov_aire_s3"))
+
+    only_db = dags["ov_aire"].test(logical_date=datetime(2025, 10, 11, 9, tzinfo=UTC),
+                                   run_conf={"database_only": True})
+    table_events = _asset_events("ov_aire_table")[before_table:]
+    assert [e["source_run_id"] for e in table_events] == [only_db.run_id]
+    assert {k: table_events[0][k] for k in ("records", "db_inserted", "db_updated")} == {
+        "records": 2, "db_inserted": 2, "db_updated": 0}
+    assert table_events[0]["table"] == "data_general.ov_aire"
+    assert _asset_events("ov_aire_s3")[before_s3:] == []  # skipped upload: no S3 event
+
+    # (dag.test keeps the last run_conf's values as defaults: say it explicitly.)
+    full = dags["ov_aire"].test(logical_date=datetime(2025, 10, 12, 9, tzinfo=UTC),
+                                run_conf={"database_only": False})
+    s3_events = _asset_events("ov_aire_s3")[before_s3:]
+    assert [e["source_run_id"] for e in s3_events] == [full.run_id]
+    assert s3_events[0]["s3_uploaded"] == 5  # 2 JSON + 2 PDF + 1 attachment, the backlog
+    assert s3_events[0]["prefix"] == f"s3://{bucket}/oficina-virtual/aire/raw_data/"
+    assert SECRET_NAME not in json.dumps(table_events + s3_events)
