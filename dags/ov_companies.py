@@ -57,6 +57,18 @@ Bogotá) or the next run of this DAG, whichever comes first; that run's report
 counts them. Use it when S3 is unavailable or credentials are not set yet (and
 pause `ov_s3_reconcile` if nothing may reach S3 until you say so).
 
+**Param `readmit_quarantine`** (default off): when on, `extract` first moves every
+file of `quarantine/` back to `processed/` and validates it again (after a parser
+fix, say); files that fail again return to `quarantine/` with their new reason.
+The run report counts them as re-admitted.
+
+**Backfill** (trigger form → Backfill, or `airflow backfill create`): a run for a
+past data interval does exactly what a normal run does. It takes what is in
+`processed/` *now*, not the files of that interval: every file is handled once
+(the registry remembers it), so the first backfill run does the work and the
+others find nothing new and change nothing. To process old files again, put them
+back in `processed/` (or use `readmit_quarantine` for quarantined ones).
+
 If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
 Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
@@ -125,7 +137,19 @@ def build_company_dag(company: Company) -> DAG:
                     "or the next run of this DAG, whichever comes first). Off (default, and "
                     "what scheduled runs use): upload to S3 as well."
                 ),
-            )
+            ),
+            "readmit_quarantine": Param(
+                False,
+                type="boolean",
+                title="Re-admit quarantined files",
+                description=(
+                    "On: before extracting, move every file in quarantine/ back to processed/ "
+                    "so it is validated again (e.g. after a parser fix). Files that pass are "
+                    "loaded and uploaded as usual; files that fail again return to quarantine/ "
+                    "with their new reason. The run report counts them (re-admitted). "
+                    "Off (default): quarantined files stay where they are."
+                ),
+            ),
         },
     )
     def company_dag() -> None:

@@ -190,8 +190,13 @@ class _Run:
         return s3_key(self.settings.base_path, self.company.empresa, folder, filename)
 
 
-def extract(conn: Connection, company: Company, settings: Settings, run_id: str) -> ExtractSummary:
+def extract(conn: Connection, company: Company, settings: Settings, run_id: str, *,
+            readmit_quarantine: bool = False) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
+
+    ``readmit_quarantine``: first move every quarantined file back to ``processed/``
+    (e.g. after the parser learned a new ``fecha`` format); each is validated again and
+    one that fails again returns to quarantine with its new reason.
 
     Phases: re-admit files retired rules quarantined → classify → read the
     request JSONs → place the PDFs and attachments with their requests →
@@ -212,7 +217,8 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
                  stale_seconds=stale_seconds)
     # Read once: the re-admission and the placing of documents both need it.
     quarantined = read_quarantine(run.folders)
-    quarantined = _readmit_quarantined(run, found, known, quarantined)
+    quarantined = _readmit_quarantined(run, found, known, quarantined,
+                                       everything=readmit_quarantine)
     if summary.files_readmitted:
         found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
                      stale_seconds=stale_seconds)
@@ -266,14 +272,22 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str)
 
 
 def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
-                         quarantined: list[QuarantinedFile]) -> list[QuarantinedFile]:
-    """Move back files quarantined for reasons the current rules retired; return the
-    quarantine that is left (the count goes to ``files_readmitted``).
+                         quarantined: list[QuarantinedFile], *, everything: bool = False,
+                         ) -> list[QuarantinedFile]:
+    """Move back files quarantined for reasons the current rules retired (``everything``:
+    every quarantined file); return the quarantine that is left (the count goes to
+    ``files_readmitted``).
 
     Documents come back once a request JSON with their SGC part is anywhere
     (``processed/``, the registry, ``quarantine/``); then the normal rules place
     them. Request JSONs and other names the old patterns refused come back at once.
     """
+    if everything:
+        moved_all = {entry.path for entry in quarantined if readmit(entry, run.folders)}
+        run.summary.files_readmitted = len(moved_all)
+        log.info("extract: readmit_quarantine=true: %d of %d quarantined files moved back to "
+                 "processed/ to be validated again", len(moved_all), len(quarantined))
+        return [q for q in quarantined if q.path not in moved_all]
     retired: list[tuple[QuarantinedFile, FileName]] = []
     for entry in quarantined:
         if entry.reason.startswith(RETIRED_REASONS):

@@ -156,7 +156,9 @@ def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     from extractorov import pipeline
 
     with airflow_errors(), warehouse_connection() as conn:
-        summary = pipeline.extract(conn, company, settings_from_variables(), context["run_id"])
+        summary = pipeline.extract(
+            conn, company, settings_from_variables(), context["run_id"],
+            readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)))
     # Which try did this work: a cleared run adds to its report, never replaces it.
     return {**asdict(summary), "attempt": context["ti"].try_number}
 
