@@ -88,6 +88,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 try:
     from extractorov import assets, tasks
     from extractorov.companies import COMPANIES, Company
+    from extractorov.settings import TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -119,8 +120,8 @@ def build_company_dag(company: Company) -> DAG:
         doc_md=__doc__.format(
             display_name=company.display_name, empresa=company.empresa, table=company.table
         ),
-        schedule=CronDataIntervalTimetable("0 4 * * *", timezone="America/Bogota"),
-        start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+        schedule=CronDataIntervalTimetable("0 4 * * *", timezone=TIMEZONE),
+        start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,

@@ -38,6 +38,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 try:
     from extractorov import tasks
     from extractorov.companies import COMPANIES
+    from extractorov.settings import TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -52,8 +53,8 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     dag_id="ov_s3_reconcile",
     description="Hourly: registry vs bucket vs request tables, repaired where possible",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable("0 4-22 * * *", timezone="America/Bogota"),
-    start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+    schedule=CronTriggerTimetable("0 4-22 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=55),

@@ -35,7 +35,7 @@ from extractorov.errors import UploadIncomplete
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
 from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.registry import DIFFERENT_OBJECT
-from extractorov.settings import Settings
+from extractorov.settings import SCHEMA, Settings
 from extractorov.storage import (
     NO_LOCAL_COPY,
     company_prefix,
@@ -47,7 +47,7 @@ from extractorov.storage import (
 
 log = logging.getLogger(__name__)
 
-FINDINGS_TABLE = "data_general.reconcile_findings"
+FINDINGS_TABLE = f"{SCHEMA}.reconcile_findings"
 DAG_ID = "ov_s3_reconcile"
 
 

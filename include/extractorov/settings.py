@@ -12,8 +12,9 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-BOGOTA: tzinfo = ZoneInfo("America/Bogota")
+TIMEZONE = "America/Bogota"
 """The companies' time zone: schedules, ``fecha``, the stats page (UTC-5, no DST)."""
+BOGOTA: tzinfo = ZoneInfo(TIMEZONE)
 
 POSTGRES_CONN_ID = "ov_postgres"
 """Airflow connection to the warehouse (tables, registry, run history)."""
@@ -38,7 +39,7 @@ VARIABLES: dict[str, str] = {
     "ov_landing_settle_seconds": "30",
     "ov_s3_upload_workers": "16",
     "ov_s3_kms_key_id": "",
-    "ov_bot_timezone": "America/Bogota",
+    "ov_bot_timezone": TIMEZONE,
     "ov_orphan_after_hours": "72",
     "ov_s3_max_file_gib": "5",
     "ov_bot_workdir": "",

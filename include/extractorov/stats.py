@@ -18,8 +18,9 @@ from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from extractorov import registry
+from extractorov.settings import SCHEMA
 
-RUNS_TABLE = "data_general.post_processing_runs"
+RUNS_TABLE = f"{SCHEMA}.post_processing_runs"
 FAILED_STATES = {"failed", "upstream_failed"}
 
 
