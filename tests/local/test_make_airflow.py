@@ -28,7 +28,7 @@ import pytest
 
 from devtools.standalone import FIRST_MORNING
 from extractorov.landing import parse_file_name
-from tests.system.stack import CHROMIUM, AirflowApi
+from tests.system.stack import CHROMIUM, PASSWORD, SCREENSHOTS, USER, AirflowApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -192,6 +192,120 @@ def browser() -> Iterator:
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
         yield browser
         browser.close()
+
+
+FITS = """e => { const doc = e.ownerDocument.documentElement;
+  const wide = [...e.querySelectorAll('*')].filter(x => x.scrollWidth > x.clientWidth + 1
+      && getComputedStyle(x).overflowX !== 'visible')
+    .map(x => `${x.tagName}.${x.className} ${x.scrollWidth}>${x.clientWidth}`);
+  if (doc.scrollWidth > doc.clientWidth) wide.push(`page ${doc.scrollWidth}>${doc.clientWidth}`);
+  return wide; }"""
+"""Elements (and the page) that would need sideways scrolling."""
+
+
+@pytest.fixture(scope="module")
+def ui(browser, instance: Instance) -> Iterator:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(base_url=instance.base_url,
+                                  viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/auth/login"))
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    yield page
+    context.close()
+
+
+def _trigger_in_ui(page, instance: Instance, *, database_only: bool) -> dict:
+    from playwright.sync_api import expect
+
+    page.goto("/dags/ov_afinia")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    toggle = dialog.get_by_role("checkbox", name="Database only (skip S3 upload)")
+    expect(toggle).not_to_be_checked()
+    if database_only:
+        toggle.locator("xpath=ancestor::label[1]").click()
+        expect(toggle).to_be_checked()
+    unpause = dialog.get_by_role("checkbox", name=re.compile("Unpause ov_afinia on trigger"))
+    if unpause.count():  # the README: checked by default, it unpauses the DAG
+        expect(unpause).to_be_checked()
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url(re.compile(r"/dags/ov_afinia/runs/"))
+    run_id = page.url.split("/runs/", 1)[1].split("/")[0].split("?")[0]
+    from urllib.parse import unquote
+
+    api = instance.api()
+    run = api.wait_run("ov_afinia", unquote(run_id))
+    states = {ti["task_id"]: ti["state"]
+              for ti in api.task_instances("ov_afinia", run["dag_run_id"])}
+    assert run["state"] == "success", states
+    return states
+
+
+def _stats_frame(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Oficina Virtual stats").click()
+    page.wait_for_url(re.compile(r"/plugin/ov-stats"))
+    frame = page.frame_locator("iframe[title='Oficina Virtual stats']")
+    expect(frame.locator("h1")).to_have_text("Oficina Virtual: uploads and runs")
+    return frame
+
+
+def test_walkthrough_in_the_browser(ui, instance: Instance, root: Path):
+    """README "A first hour with it", steps 2-4, at 1400 x 900 (a laptop screen)."""
+    from playwright.sync_api import expect
+
+    page = ui
+    # 2. Trigger ov_afinia with the database-only toggle: upload_s3 ends skipped.
+    states = _trigger_in_ui(page, instance, database_only=True)
+    assert states["upload_s3"] == "skipped" and states["watcher"] == "skipped", states
+    assert {states[t] for t in ("scrape", "extract", "load_db", "report_stats")} == {"success"}
+    page.screenshot(path=SCREENSHOTS / "walkthrough-1-database-only-run.png")
+
+    # The DAG's docs dialog needs no sideways scrolling.
+    page.goto("/dags/ov_afinia")
+    page.get_by_role("button", name="Dag Docs").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Oficina Virtual post-processing")
+    assert dialog.evaluate(FITS) == []
+    page.screenshot(path=SCREENSHOTS / "walkthrough-2-dag-docs.png")
+    page.keyboard.press("Escape")
+
+    # 3. The stats page: pending files, the run "DB only (S3 skipped)", the zone said,
+    #    and nothing clipped at 1400 px.
+    frame = _stats_frame(page)
+    afinia = frame.locator("section[data-empresa='afinia']")
+    pending = afinia.locator("table.by-status tr[data-status='pending'] td[data-field='count']")
+    assert int(pending.get_attribute("data-value")) > 0
+    expect(afinia.locator("table.runs tbody tr").first).to_contain_text("DB only (S3 skipped)")
+    expect(afinia.locator("[data-field='zone']")).to_have_text("times in America/Bogota")
+    assert page.evaluate(FITS.replace("e => {", "() => { const e = document.body;")) == []
+    assert frame.locator("body").evaluate(FITS) == []
+    page.screenshot(path=SCREENSHOTS / "walkthrough-3-stats-pending.png")
+
+    # 4. `make morning`, then a run with S3: everything uploaded, the backlog included.
+    result = subprocess.run(["make", "morning"], cwd=root, env=operator_env(root),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"morning of 2025-10-\d\d: afinia \d+ files", result.stdout), result.stdout
+    states = _trigger_in_ui(page, instance, database_only=False)
+    assert states["upload_s3"] == "success", states
+    frame = _stats_frame(page)
+    afinia = frame.locator("section[data-empresa='afinia']")
+    for status, check in (("pending", lambda n: n == 0), ("uploaded", lambda n: n > 0)):
+        cell = afinia.locator(f"table.by-status tr[data-status='{status}'] "
+                              "td[data-field='count']")
+        assert check(int(cell.get_attribute("data-value"))), status
+    assert frame.locator("body").evaluate(FITS) == []
+    page.screenshot(path=SCREENSHOTS / "walkthrough-4-stats-uploaded.png", full_page=True)
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_start_is_fresh(instance: Instance, root: Path):
