@@ -49,7 +49,7 @@ def test_a_skipped_upload_says_why_in_its_log(dags, db, s3, bucket, landing, mon
                                  run_conf={"database_only": True})
     assert _states(run)["upload_s3"] == "skipped"
     # A log line of the task itself (Airflow's own skip line says only "Skipping task.").
-    assert any(r.name == "extractorov.runtime" and r.levelno == logging.WARNING
+    assert any(r.name == "extractorov.tasks" and r.levelno == logging.WARNING
                and "database_only=true: S3 upload skipped" in r.getMessage()
                and "ov_s3_reconcile" in r.getMessage() for r in caplog.records)
     assert query(db, "SELECT DISTINCT upload_status FROM data_general.s3_files_registry") == [
