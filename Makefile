@@ -8,11 +8,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: help venv demo airflow check test lint lock clean e2e system-deps bench bench-quick
+.PHONY: help venv demo airflow morning check test lint lock clean e2e system-deps bench bench-quick
 
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
-	@echo "make airflow  embedded services + 'airflow standalone' (UI http://localhost:8080, admin/admin)"
+	@echo "make airflow  fresh state + embedded services + 'airflow standalone' (UI http://localhost:8080,"
+	@echo "              admin/admin; another port: make airflow PORT=8081); DAGs paused, no schedule"
+	@echo "make morning  the next morning of sample scraper output for the running 'make airflow'"
 	@echo "make check    inner loop: ruff + unit tests + DAG tests (well under a minute)"
 	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
 	@echo "make e2e      CeleryExecutor stack as processes + REST API + browser checks"
@@ -32,8 +34,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m devtools demo
 
+PORT ?= 8080
+
 airflow: $(STAMP)
-	$(BIN)/python -m devtools airflow
+	$(BIN)/python -m devtools airflow --port $(PORT)
+
+morning: $(STAMP)
+	$(BIN)/python -m devtools morning
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

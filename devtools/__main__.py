@@ -1,4 +1,4 @@
-"""``python -m devtools demo|airflow``: see :mod:`devtools.demo`."""
+"""``python -m devtools demo|airflow|morning``: see :mod:`devtools.demo`."""
 
 import sys
 

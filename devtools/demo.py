@@ -3,7 +3,8 @@
 Usage::
 
     python -m devtools demo      # sample data → ov_afinia, ov_aire via `airflow dags test`
-    python -m devtools airflow   # the same services + `airflow standalone` (UI on :8080)
+    python -m devtools airflow   # fresh state + the same services + `airflow standalone`
+    python -m devtools morning   # the next morning of sample data for the running `airflow`
 """
 
 from __future__ import annotations
@@ -12,22 +13,14 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 from devtools.sample import generate_landing
-from devtools.services import (
-    BUCKET,
-    DEV_DIR,
-    UI_PASSWORD,
-    UI_USER,
-    airflow,
-    airflow_env,
-    services,
-)
+from devtools.services import BUCKET, airflow, airflow_env, dev_dir, services
+from devtools.standalone import morning, standalone
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders, parse_file_name
 
@@ -97,7 +90,7 @@ def _run_dags(state: Path, env: dict[str, str], step: str, database_only: bool) 
 
 def demo(argv: argparse.Namespace) -> int:
     """Two mornings: day 1 with S3 off (database_only), then the next days with S3 on."""
-    state = DEV_DIR / "demo"
+    state = dev_dir() / "demo"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
     scraped, landing = state / "scraper-output", state / "landing"
@@ -139,37 +132,23 @@ def demo(argv: argparse.Namespace) -> int:
     return 0
 
 
-def standalone(argv: argparse.Namespace) -> int:
-    state = DEV_DIR / "airflow"
-    landing = state / "landing"
-    if not landing.exists():
-        generate_landing(landing, days=argv.days, requests_per_day=argv.requests_per_day)
-    with services(state) as stack:
-        env = airflow_env(state / "home", landing, stack.env)
-        env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
-        env.setdefault("AIRFLOW__API__PORT", str(argv.port))
-        airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL)
-        print(f"\nAirflow UI: http://localhost:{argv.port}  user {UI_USER} / password "
-              f"{UI_PASSWORD}  (Ctrl-C stops Airflow and the embedded services)\n", flush=True)
-        process = subprocess.Popen([str(Path(sys.executable).with_name("airflow")),
-                                    "standalone"], env=env)
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
-            return process.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("demo", demo), ("airflow", standalone)):
-        cmd = sub.add_parser(name)
-        cmd.add_argument("--days", type=int, default=3)
-        cmd.add_argument("--requests-per-day", type=int, default=40)
-        cmd.add_argument("--port", type=int, default=8080)
-        cmd.set_defaults(func=func)
+    cmd = sub.add_parser("demo", help="two mornings through `airflow dags test`")
+    cmd.add_argument("--days", type=int, default=3)
+    cmd.add_argument("--requests-per-day", type=int, default=40)
+    cmd.set_defaults(func=demo)
+    cmd = sub.add_parser("airflow", help="fresh state + `airflow standalone` (make airflow)")
+    cmd.add_argument("--days", type=int, default=1,
+                     help="mornings of sample data in the landing folder at start")
+    cmd.add_argument("--requests-per-day", type=int, default=40)
+    cmd.add_argument("--port", type=int, default=8080, help="port of the Airflow UI")
+    cmd.set_defaults(func=standalone)
+    cmd = sub.add_parser("morning", help="the next morning of sample data into the landing "
+                                         "folder of the running `make airflow` (make morning)")
+    cmd.set_defaults(func=morning)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -33,9 +33,14 @@ from extractorov.settings import DEFAULT_BUCKET
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEV_DIR = PROJECT / ".dev"
+"""Local state of ``make demo`` / ``make airflow``; ``OV_DEV_DIR`` moves it (tests do)."""
 WAREHOUSE_DB = "extractorov"
 BUCKET = DEFAULT_BUCKET
 UI_USER, UI_PASSWORD = "admin", "admin"
+
+
+def dev_dir() -> Path:
+    return Path(os.environ.get("OV_DEV_DIR") or DEV_DIR)
 
 
 def free_port() -> int:
@@ -136,6 +141,7 @@ def start_moto(port: int | None = None, *, env: dict[str, str] | None = None,
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        start_new_session=True,  # a Ctrl-C meant for `make airflow` must not kill it first
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

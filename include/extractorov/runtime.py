@@ -25,11 +25,27 @@ from extractorov.settings import AWS_CONN_ID, POSTGRES_CONN_ID, VARIABLES, Setti
 log = logging.getLogger(__name__)
 
 
-def settings_from_variables() -> Settings:
-    from airflow.sdk import Variable
+def variable(key: str) -> str:
+    """The Airflow Variable ``key``, or its default from ``VARIABLES`` when it is not set.
 
-    def get(key: str) -> str:
-        return str(Variable.get(key, default=VARIABLES[key])).strip()
+    Not ``Variable.get(key, default=...)``: the SDK hands an unused default to the
+    secrets masker, which opens the task log with "Skipping masking for a secret as
+    it's too short" for defaults such as ``"10"`` (none of them is a secret).
+    """
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+
+    try:
+        value = Variable.get(key)
+    except AirflowRuntimeError as exc:
+        if exc.error.error != ErrorType.VARIABLE_NOT_FOUND:
+            raise
+        value = VARIABLES.get(key, "")
+    return str(value or "").strip()
+
+
+def settings_from_variables() -> Settings:
+    get = variable
 
     return Settings(
         landing_root=Path(get("ov_landing_root")),

@@ -31,9 +31,9 @@ from extractorov.runtime import (
     s3_client,
     settings_from_variables,
     task_states,
+    variable,
     warehouse_connection,
 )
-from extractorov.settings import VARIABLES
 
 log = logging.getLogger("extractorov.tasks")
 
@@ -103,13 +103,12 @@ def scrape(company: Company, context: dict[str, Any]) -> Any:
 def _scrape(company: Company, context: dict[str, Any]) -> Any:
     from datetime import UTC, datetime, timedelta
 
-    from airflow.sdk import PokeReturnValue, Variable
+    from airflow.sdk import PokeReturnValue
     from airflow.sdk.exceptions import AirflowRescheduleException
 
     from extractorov import bot
 
-    def get(key: str) -> str:
-        return str(Variable.get(key, default=VARIABLES.get(key, "")) or "").strip()
+    get = variable
 
     check_run_conf(context)
     empresa = company.empresa

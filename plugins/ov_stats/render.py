@@ -31,7 +31,7 @@ CSS = """
   --line:#4a5568; --card:#2d3748; --bar:#63b3ed; --ok:#68d391; --warn:#f6e05e;
   --bad:#fc8181; } }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  color: var(--fg); margin: 0; padding: 16px 24px 40px; }
+  color: var(--fg); margin: 0; padding: 16px 16px 40px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line);
   padding-bottom: 4px; }
@@ -56,10 +56,13 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; }
 .runs-wrap { overflow-x: auto; max-width: 100%; }
 table.runs { font-size: 12px; }
-table.runs th, table.runs td { padding: 4px 6px; }
-table.runs th { white-space: normal; vertical-align: bottom; }
-table.runs td.run-id { white-space: normal; overflow-wrap: anywhere; min-width: 17em;
-  max-width: 24em; }
+table.runs th, table.runs td { padding: 4px 4px; }
+table.runs th { white-space: normal; vertical-align: bottom; hyphens: auto; }
+table.runs td.run-id { white-space: normal; overflow-wrap: anywhere; min-width: 8em;
+  max-width: 11em; }
+table.runs td.wrap { white-space: normal; min-width: 5.5em; }
+table.runs td .hint { white-space: normal; overflow-wrap: anywhere; display: inline-block;
+  max-width: 9em; }
 .state-success { color: var(--ok); font-weight: 600; }
 .state-failed { color: var(--bad); font-weight: 600; }
 svg.chart { max-width: 100%; height: auto; }
@@ -76,6 +79,15 @@ def esc(value: Any) -> str:
 
 def fmt_int(value: Any) -> str:
     return f"{int(value or 0):,}"
+
+
+ZONE_LABEL = "America/Bogota"
+"""Every time on the page is shown in this zone, and the page says so."""
+
+
+def fmt_time_cell(value: Any) -> str:
+    """:func:`fmt_time` as HTML for a narrow table cell: the date over the time."""
+    return esc(fmt_time(value)).replace(" ", "<br>", 1)
 
 
 def fmt_time(value: Any) -> str:
@@ -101,7 +113,7 @@ def page(body: str, *, title: str = "Oficina Virtual stats") -> str:
 
 
 def header(generated_at: str | None) -> str:
-    when = f" · generated {esc(fmt_time(generated_at))} (America/Bogota)" if generated_at else ""
+    when = f" · generated {esc(fmt_time(generated_at))} ({ZONE_LABEL})" if generated_at else ""
     return (
         "<header><h1>Oficina Virtual: uploads and runs</h1>"
         "<p class=\"meta\">Read from the data warehouse through the Airflow connection "
@@ -158,7 +170,8 @@ def company_section(company: dict[str, Any], *, days: int, today: date) -> str:
         f"{status_table(by_status, totals)}</div><div>"
         f"<h3>Uploads per day (last {int(days)} days, America/Bogota)</h3>"
         f"{uploads_chart(company['uploads_per_day'], days=days, today=today)}</div></div>"
-        f"<h3>Last runs</h3>{runs_table(company['recent_runs'])}"
+        f"<h3>Last runs <small class=\"hint\" data-field=\"zone\">times in {ZONE_LABEL}"
+        f"</small></h3>{runs_table(company['recent_runs'])}"
         "</section>"
     )
 
@@ -227,18 +240,21 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
         rows.append(
             f"<tr data-run-id=\"{esc(run.get('run_id'))}\">"
             f"<td class=\"run-id\"><code>{esc(run.get('run_id'))}</code></td>"
-            f"<td>{esc(fmt_time(run.get('logical_date') or run.get('created_at')))}</td>"
-            f"<td data-field=\"database_only\" data-value=\"{esc(bool(run.get('database_only')))}\""
+            f"<td data-field=\"logical_date\">"
+            f"{fmt_time_cell(run.get('logical_date') or run.get('created_at'))}</td>"
+            f"<td class=\"wrap\" data-field=\"database_only\" "
+            f"data-value=\"{esc(bool(run.get('database_only')))}\""
             f">{esc(mode)}{' (S3 skipped)' if run.get('s3_skipped') else ''}</td>"
             f"<td data-field=\"status\" class=\"state-{esc(status)}\">{esc(status)}</td>"
             f"{cells}"
             f"<td class=\"num\" data-field=\"s3_bytes\" data-value=\"{s3_bytes}\" "
             f"title=\"{esc(fmt_int(s3_bytes))} bytes\">{esc(human_bytes(s3_bytes))}</td>"
-            f"<td>{esc(fmt_time(run.get('updated_at')))}</td></tr>")
+            f"<td data-field=\"updated_at\">{fmt_time_cell(run.get('updated_at'))}</td></tr>")
     return (
         "<div class=\"runs-wrap\"><table class=\"runs\"><thead><tr><th>run</th>"
-        "<th>logical date</th><th>mode</th><th>status</th>"
-        f"{head}<th class=\"num\">bytes uploaded</th><th>recorded</th></tr></thead><tbody>"
+        f"<th title=\"{ZONE_LABEL}\">logical date</th><th>mode</th><th>status</th>"
+        f"{head}<th class=\"num\">bytes uploaded</th>"
+        f"<th title=\"{ZONE_LABEL}\">recorded</th></tr></thead><tbody>"
         + "".join(rows) + "</tbody></table></div>"
     )
 

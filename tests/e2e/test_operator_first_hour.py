@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -52,3 +54,28 @@ def test_a_skipped_upload_says_why_in_its_log(dags, db, s3, bucket, landing, mon
                and "ov_s3_reconcile" in r.getMessage() for r in caplog.records)
     assert query(db, "SELECT DISTINCT upload_status FROM data_general.s3_files_registry") == [
         ("pending",)]
+
+
+def test_a_run_with_default_variables_logs_no_short_secret_warning(dags, db, s3, bucket,
+                                                                    landing, monkeypatch,
+                                                                    capfd, caplog):
+    """Variables left at their defaults ("16", "72", "120"…) are not secrets: no task log
+    may open with "Skipping masking for a secret as it's too short"."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import SecretsMasker
+
+    monkeypatch.setattr(SecretsMasker, "_has_warned_short_secret", False)  # warns once
+    # As `make airflow` runs it: every Variable but the landing root unset, and files the
+    # bot wrote an hour ago (settled, quiet). A Variable *set* to a short value such as "0"
+    # still makes Airflow warn (it passes every value to the masker): see README.
+    monkeypatch.delenv("AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS")
+    hour_ago = time.time() - 3600
+    for path in write_request(landing, "afinia", "RE3", "R-3"):
+        os.utime(path, (hour_ago, hour_ago))
+    caplog.set_level(logging.INFO)
+    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 9, 9, tzinfo=UTC),
+                                 run_conf={"database_only": False})
+    assert str(run.state) == "success", _states(run)
+    text = _output(capfd, caplog)
+    assert "upload_s3" in text or "uploaded" in text  # the log was captured
+    assert "too short" not in text
+    assert not SecretsMasker._has_warned_short_secret
