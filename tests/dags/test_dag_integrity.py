@@ -125,3 +125,10 @@ def test_defect_4_every_task_of_every_dag_has_an_execution_timeout(dagbag):
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}"
+
+
+def test_the_cost_estimate_counts_every_reconcile_run(dagbag):
+    from extractorov import costs
+
+    assert dagbag.dags["ov_s3_reconcile"].timetable.summary == "0 4-22 * * *"
+    assert costs.RECONCILE_RUNS_PER_DAY == 22 - 4 + 1
