@@ -364,3 +364,15 @@ def uploads_per_day(conn: Connection, empresa: str, days: int = 30) -> list[tupl
             (empresa, days),
         )
         return [(day, count, int(size)) for day, count, size in cur]
+
+
+def pre_existing_since(conn: Connection, empresa: str, days: int = 30) -> int:
+    """Files found already in S3 over the last ``days`` days (each cost a HEAD request)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT count(*) FROM {TABLE}
+                WHERE empresa = %s AND upload_status = 'pre_existing'
+                  AND uploaded_at >= now() - make_interval(days => %s)""",
+            (empresa, days),
+        )
+        return int(cur.fetchone()[0])

@@ -91,7 +91,7 @@ def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> BaseClient:
     """
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from extractorov.errors import S3PreflightError
     from extractorov.storage import explain_s3_error
@@ -107,6 +107,14 @@ def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> BaseClient:
         return S3Hook(aws_conn_id=conn_id, config=config).get_conn()
     except BotoCoreError as exc:  # e.g. a malformed region_name fails at client creation
         raise S3PreflightError(explain_s3_error(exc, bucket="", conn_id=conn_id)) from None
+    except ClientError as exc:  # with role_arn, the role is assumed when the client is made
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise S3PreflightError(
+            f"Connection '{conn_id}' could not assume the role in its extra 'role_arn' "
+            f"({code}): its own credentials need sts:AssumeRole on that role and the role's "
+            "trust policy must name them (include/aws/README.md, 'Credentials')",
+            retryable=code in {"Throttling", "ThrottlingException", "RequestLimitExceeded"},
+        ) from None
 
 
 def task_states(context: dict[str, Any], task_ids: list[str]) -> dict[str, str]:

@@ -39,6 +39,7 @@ VARIABLES: dict[str, str] = {
     "ov_landing_settle_seconds": "30",
     "ov_s3_upload_workers": "16",
     "ov_s3_kms_key_id": "",
+    "ov_s3_prices": "",
     "ov_bot_timezone": TIMEZONE,
     "ov_orphan_after_hours": "72",
     "ov_s3_max_file_gib": "5",

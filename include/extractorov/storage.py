@@ -270,6 +270,14 @@ def _part_buffer() -> Iterator[bytearray]:
             _part_buffers.put(buffer)
 
 
+def encryption_args(sse_kms_key_id: str | None = None) -> dict[str, str]:
+    """The server-side encryption every upload asks for: SSE-S3, or SSE-KMS with the key of
+    Variable ``ov_s3_kms_key_id`` (what ``include/aws/bucket-policy*.json`` require)."""
+    if sse_kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": sse_kms_key_id}
+    return {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
+
+
 def upload_one(client: BaseClient, bucket: str, item: PendingFile, *,
                sse_kms_key_id: str | None = None,
                max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
@@ -288,9 +296,7 @@ def upload_one(client: BaseClient, bucket: str, item: PendingFile, *,
     if not item.local_path or not item.file_hash:
         # A row reconcile found in the bucket: there is nothing here to send.
         return UploadResult(item.id, "error", error=NO_LOCAL_COPY)
-    extra: dict[str, Any] = {"ServerSideEncryption": SERVER_SIDE_ENCRYPTION}
-    if sse_kms_key_id:
-        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": sse_kms_key_id}
+    extra = encryption_args(sse_kms_key_id)
     checksum = sha256_base64(item.file_hash)
     request: dict[str, Any] = {
         "Bucket": bucket,

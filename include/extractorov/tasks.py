@@ -305,6 +305,21 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     return report.as_xcom()
 
 
+# --------------------------------------------------------------------------- S3 check DAG
+
+
+def s3_check(context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``ov_s3_check``: the report in the log; fails (no retry) on any FAIL line."""
+    from extractorov import s3check
+
+    report = s3check.run(settings_from_variables())
+    log.info("S3 check\n%s", report.format())
+    if report.failed():
+        with airflow_errors():
+            raise ConfigurationError(report.failure_message())
+    return report.as_xcom()
+
+
 __all__ = [
     "STEPS",
     "airflow_error",
@@ -314,6 +329,7 @@ __all__ = [
     "load_db",
     "reconcile",
     "report_stats",
+    "s3_check",
     "scrape",
     "upload_s3",
     "watcher",

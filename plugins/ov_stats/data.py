@@ -45,9 +45,12 @@ def _json_value(value: Any) -> Any:
 
 
 def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
-                     runs_limit: int = RUNS_LIMIT, days: int = DAYS) -> dict[str, Any]:
-    """One company's numbers: registry files/bytes by status, last runs, uploads per day."""
-    from extractorov import stats
+                     runs_limit: int = RUNS_LIMIT, days: int = DAYS,
+                     prices: Any = None) -> dict[str, Any]:
+    """One company's numbers: registry files/bytes by status, last runs, uploads per day,
+    and the estimated monthly S3 cost (:mod:`extractorov.costs`)."""
+    from extractorov import costs, stats
+    from extractorov import registry as registry_sql
 
     by_status_raw = registry["by_company_status"].get(company.empresa, {})
     statuses = [*KNOWN_STATUSES, *sorted(set(by_status_raw) - set(KNOWN_STATUSES))]
@@ -60,6 +63,14 @@ def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
             for run in stats.recent_runs(conn, company.empresa, limit=runs_limit)]
     per_day = [{"day": day, "files": files, "bytes": size}
                for day, files, size in stats.uploads_per_day(conn, company.empresa, days=days)]
+    in_s3 = [by_status[s] for s in ("uploaded", "pre_existing")]
+    per_month = costs.DAYS / days
+    used = costs.usage(
+        stored_bytes=sum(s["size_bytes"] for s in in_s3),
+        stored_objects=sum(s["count"] for s in in_s3),
+        uploaded_last_30_days=round(sum(row["files"] for row in per_day) * per_month),
+        found_taken_last_30_days=round(
+            registry_sql.pre_existing_since(conn, company.empresa, days) * per_month))
     return {
         "empresa": company.empresa,
         "display_name": company.display_name,
@@ -69,25 +80,66 @@ def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
                    "size_bytes": sum(s["size_bytes"] for s in by_status.values())},
         "recent_runs": runs,
         "uploads_per_day": per_day,
+        "cost": costs.estimate(used, prices or costs.Prices()).as_dict(),
     }
 
 
 def snapshot(conn: Any, companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
-             days: int = DAYS) -> dict[str, Any]:
+             days: int = DAYS, prices: Any = None,
+             prices_error: str | None = None) -> dict[str, Any]:
     """The whole page's numbers from an open warehouse connection (JSON-ready)."""
-    from extractorov import stats
+    from extractorov import costs, stats
 
     companies = list(companies)
+    prices = prices or costs.Prices()
     registry = stats.get_s3_registry_stats(conn)
+    sections = [company_snapshot(conn, c, registry, runs_limit=runs_limit, days=days,
+                                 prices=prices) for c in companies]
     result = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "days": days,
         "runs_limit": runs_limit,
-        "companies": [company_snapshot(conn, c, registry, runs_limit=runs_limit, days=days)
-                      for c in companies],
+        "companies": sections,
+        "costs": cost_summary(sections, prices, prices_error),
     }
     conn.rollback()  # end the read-only transaction
     return result
+
+
+def cost_summary(sections: list[dict[str, Any]], prices: Any,
+                 prices_error: str | None = None) -> dict[str, Any]:
+    """All companies' monthly estimate, the prices used and the guide's own estimate."""
+    from extractorov import costs
+
+    total = {key: sum(section["cost"][key] for section in sections)
+             for key in (sections[0]["cost"] if sections else {})}
+    return {
+        "prices": prices.as_dict(),
+        "prices_error": prices_error,
+        "total": total,
+        "guide": {"source": costs.GUIDE_SOURCE, "quote": costs.GUIDE_QUOTE,
+                  "total_usd": costs.GUIDE_TOTAL_USD,
+                  "at_prices": costs.guide_scenario(prices).as_dict()},
+    }
+
+
+def read_prices() -> tuple[Any, str | None]:
+    """Prices from Variable ``ov_s3_prices`` (defaults when unset); a wrong value gives the
+    defaults and a message for the page, never an error page."""
+    from extractorov.costs import Prices
+
+    try:
+        from airflow.sdk import Variable
+
+        text = Variable.get("ov_s3_prices", default="")
+    except Exception as exc:
+        log.warning("ov_stats: Variable ov_s3_prices could not be read: %s", type(exc).__name__)
+        return Prices(), (f"Variable ov_s3_prices could not be read ({type(exc).__name__}); "
+                          "default prices shown")
+    try:
+        return Prices.from_json(str(text or "")), None
+    except ValueError as exc:
+        return Prices(), f"{exc}; default prices shown"
 
 
 def load_snapshot(companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
@@ -99,10 +151,12 @@ def load_snapshot(companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
     from extractorov import runtime
 
     conn_id = runtime.POSTGRES_CONN_ID
+    prices, prices_error = read_prices()
     try:
         with runtime.warehouse_connection(conn_id) as conn:
             _read_only(conn)
-            return snapshot(conn, companies, runs_limit=runs_limit, days=days)
+            return snapshot(conn, companies, runs_limit=runs_limit, days=days, prices=prices,
+                            prices_error=prices_error)
     except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName) as exc:
         raise StatsUnavailable(
             "no_schema",

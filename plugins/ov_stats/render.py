@@ -136,6 +136,8 @@ def stats_page(snapshot: dict[str, Any], *, today: date | None = None) -> str:
     if not snapshot["companies"]:
         parts.append(notice("no_access", "You may not read the runs of any Oficina Virtual "
                                          "DAG, or no company is registered."))
+    if snapshot["companies"] and snapshot.get("costs"):
+        parts.append(cost_section(snapshot["companies"], snapshot["costs"]))
     for company in snapshot["companies"]:
         parts.append(company_section(company, days=snapshot.get("days", DAYS), today=today))
     return page("\n".join(parts))
@@ -296,3 +298,82 @@ def uploads_chart(per_day: list[dict[str, Any]], *, days: int, today: date) -> s
     caption = (f"<p class=\"hint\" data-field=\"uploads-total\" data-value=\"{int(total)}\">"
                f"{esc(fmt_int(total))} files uploaded in the last {int(days)} days</p>")
     return "".join(parts) + caption
+
+
+def fmt_usd(value: float) -> str:
+    """Dollars: cents from $0.01 up, four decimals below (these amounts are small)."""
+    value = float(value or 0)
+    if value == 0:
+        return "$0.00"
+    return f"${value:,.2f}" if abs(value) >= 0.01 else f"${value:.4f}"
+
+
+def fmt_price(value: float) -> str:
+    return f"${float(value):g}"
+
+
+COST_COLUMNS: list[tuple[str, str, str]] = [
+    # key, label, kind
+    ("stored_objects", "objects in S3", "int"),
+    ("stored_bytes", "size in S3", "bytes"),
+    ("puts", "PUT / month", "int"),
+    ("lists", "LIST / month", "int"),
+    ("gets", "GET+HEAD / month", "int"),
+    ("storage_usd", "storage", "usd"),
+    ("requests_usd", "requests", "usd"),
+    ("total_usd", "total / month", "usd"),
+]
+
+
+def _cost_cells(values: dict[str, float]) -> str:
+    cells = []
+    for key, _, kind in COST_COLUMNS:
+        value = values.get(key)
+        if value is None:
+            cells.append("<td class=\"num\">-</td>")
+            continue
+        text = (fmt_usd(value) if kind == "usd" else human_bytes(int(value)) if kind == "bytes"
+                else fmt_int(value))
+        raw = f"{float(value):.6f}" if kind == "usd" else str(int(value))
+        cells.append(f"<td class=\"num\" data-field=\"{key}\" data-value=\"{raw}\">"
+                     f"{esc(text)}</td>")
+    return "".join(cells)
+
+
+def cost_section(companies: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    """Estimated monthly S3 cost per company, next to the guide's own estimate."""
+    prices = summary["prices"]
+    guide = summary["guide"]
+    head = "".join(f"<th class=\"num\">{esc(label)}</th>" for _, label, _ in COST_COLUMNS)
+    rows = [f"<tr data-cost=\"{esc(c['empresa'])}\"><td>{esc(c['display_name'])}</td>"
+            f"{_cost_cells(c['cost'])}</tr>" for c in companies]
+    if len(companies) > 1:
+        rows.append(f"<tr data-cost=\"total\"><td>all companies</td>"
+                    f"{_cost_cells(summary['total'])}</tr>")
+    at_prices = {**guide["at_prices"], "lists": None, "gets": None}
+    rows.append("<tr data-cost=\"guide-at-prices\"><td>guide's month (1,000 PQRs/day) at "
+                f"these prices</td>{_cost_cells(at_prices)}</tr>")
+    error = (f"<p class=\"notice error\" data-field=\"prices-error\">"
+             f"{esc(summary['prices_error'])}</p>" if summary.get("prices_error") else "")
+    return (
+        "<section class=\"costs\" id=\"costs\"><h2>Estimated S3 cost per month"
+        "<small>USD, us-east-1 list prices, from the registry</small></h2>"
+        f"{error}<table class=\"costs\"><thead><tr><th></th>{head}</tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table>"
+        f"<p data-field=\"guide-estimate\" data-value=\"{float(guide['total_usd']):.2f}\">"
+        f"The guide's own estimate ({esc(guide['source'])}): "
+        f"<q lang=\"es\">{esc(guide['quote'])}</q>.</p>"
+        "<p class=\"hint\">Storage: objects uploaded or already in S3, all priced as S3 "
+        "Standard (an upper bound: the lifecycle rule moves objects over 128 KiB to IA after "
+        "30 days). PUT: files uploaded in the last 30 days. LIST: the hourly reconcile "
+        "(19 a day, one request per 1,000 keys) and the daily upload's check. GET+HEAD: "
+        "files found already in S3 in the last 30 days; downloads by people are not counted. "
+        "The guide counts one file per PQR and one month of storage; storage grows every "
+        "month.</p>"
+        f"<p class=\"hint\" data-field=\"prices\">Prices (Variable <code>ov_s3_prices</code>"
+        f"): storage {esc(fmt_price(prices['storage_gb_month']))} per GB-month, PUT/COPY/POST/"
+        f"LIST {esc(fmt_price(prices['put_per_1000']))} per 1,000, GET/HEAD "
+        f"{esc(fmt_price(prices['get_per_1000']))} per 1,000. The guide lists "
+        "<q lang=\"es\">$0.0005 por 1,000 requests</q> for PUT, a tenth of AWS's price; "
+        "<code>{\"put_per_1000\": 0.0005}</code> reproduces its figures.</p></section>"
+    )

@@ -28,7 +28,7 @@ def test_no_import_errors(dagbag):
 
 
 def test_one_dag_per_registered_company(dagbag):
-    company_dags = {d for d in dagbag.dag_ids if d != "ov_s3_reconcile"}
+    company_dags = {d for d in dagbag.dag_ids if d not in {"ov_s3_reconcile", "ov_s3_check"}}
     assert company_dags == {c.dag_id for c in COMPANIES.values()} == {"ov_afinia", "ov_aire"}
 
 
@@ -127,3 +127,10 @@ def test_defect_4_every_task_of_every_dag_has_an_execution_timeout(dagbag):
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}"
+
+
+def test_the_cost_estimate_counts_every_reconcile_run(dagbag):
+    from extractorov import costs
+
+    assert dagbag.dags["ov_s3_reconcile"].timetable.summary == "0 4-22 * * *"
+    assert costs.RECONCILE_RUNS_PER_DAY == 22 - 4 + 1

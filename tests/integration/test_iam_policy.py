@@ -10,13 +10,14 @@ grant no action the code never used.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import boto3
 import pytest
 
 from devtools import services
-from extractorov import errors, pipeline, reconcile, runtime
+from extractorov import errors, pipeline, reconcile, runtime, s3check
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -24,8 +25,18 @@ AWS_DIR = Path(__file__).resolve().parents[2] / "include" / "aws"
 OPERATION_ACTION = {
     "ListObjectsV2": "s3:ListBucket",
     "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
     "HeadObject": "s3:GetObject",
     "GetObject": "s3:GetObject",
+    # ov_s3_check only: its test object, and the bucket settings it reports.
+    "DeleteObject": "s3:DeleteObject",
+    "GetBucketLocation": "s3:GetBucketLocation",
+    "GetBucketVersioning": "s3:GetBucketVersioning",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
 }
 
 
@@ -95,8 +106,21 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
     report = reconcile.reconcile(db, client, afinia, settings, run_id="check")
     assert report.counts() == {"object_unregistered": 1}
 
+    pipeline_operations = set(operations)
+    # ov_s3_check, as the same user: every line passes (the bucket settings are unset here,
+    # so versioning/encryption/lifecycle WARN, but they could be read).
+    conn = json.loads(os.environ["AIRFLOW_CONN_AWS_DEFAULT"])
+    sts = boto3.client("sts", endpoint_url=conn["extra"]["endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id=conn["login"], aws_secret_access_key=conn["password"])
+    check = s3check.check(client, sts, bucket=bucket, base_path=settings.base_path,
+                          conn_id="aws_default")
+    assert check.failed() == [], check.format()
+    assert all("refused" not in line.detail for line in check.lines), check.format()
+
     used = {OPERATION_ACTION[op] for op in operations}
-    assert {"ListObjectsV2", "PutObject", "HeadObject"} <= set(operations)
+    assert {"ListObjectsV2", "PutObject", "HeadObject"} <= pipeline_operations
+    assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
+            "AbortMultipartUpload", "DeleteObject"} <= set(operations)
     assert used == _allowed_actions(_policy(bucket)), "policy must grant exactly what is used"
 
 
@@ -117,12 +141,16 @@ def test_a_policy_without_put_is_denied_with_a_clear_message(enforcing_s3, db, l
 
 
 def test_bucket_policy_keeps_the_seed_restriction_and_enforces_encryption():
+    """Detailed checks of every policy file: tests/integration/test_aws_config.py."""
     policy = json.loads((AWS_DIR / "bucket-policy.json").read_text())
     sids = {s["Sid"]: s for s in policy["Statement"]}
-    assert sids["RestrictToExtractorOVUser"]["NotPrincipal"]["AWS"].endswith(
-        ":user/extractorov-s3-uploader")
+    restrict = sids["RestrictToExtractorOVPrincipals"]
+    assert "NotPrincipal" not in restrict and restrict["Principal"] == "*"
+    assert "arn:aws:iam::YOUR_ACCOUNT_ID:user/extractorov-s3-uploader" in (
+        restrict["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
     assert sids["DenyUnencryptedUploads"]["Condition"] == {
         "Null": {"s3:x-amz-server-side-encryption": "true"}}
     assert all(s["Effect"] == "Deny" for s in policy["Statement"])
     lifecycle = json.loads((AWS_DIR / "lifecycle.json").read_text())
-    assert lifecycle["Rules"][0]["Filter"]["Prefix"] == "oficina-virtual/"
+    assert {r["ID"] for r in lifecycle["Rules"]} == {"ExtractorOVArchiveLargeObjects",
+                                                     "ExtractorOVHousekeeping"}

@@ -200,3 +200,75 @@ def test_logs_and_the_stats_page_use_one_unit_system() -> None:
     assert stats.human_bytes(1536) == "1.50 KiB"
     assert stats.human_bytes(5 * 1024**2) == "5.00 MiB"
     assert stats.human_bytes(3 * 1024**4) == "3.00 TiB"
+
+
+# --------------------------------------------------------------------------- S3 cost
+
+
+def _seed_registry(db) -> None:
+    """afinia: 1,500 objects uploaded (1,200 in the last 30 days) and 10 found already in
+    S3, 1 MiB each, plus 5 pending; aire: nothing."""
+    from extractorov import warehouse
+
+    warehouse.ensure_schema(db, list(COMPANIES.values()))
+    db.execute("""
+        INSERT INTO data_general.s3_files_registry
+            (filename, s3_bucket, s3_key, empresa, file_size, upload_status, upload_source,
+             uploaded_at)
+        SELECT 'f' || i, 'b', 'k' || i, 'afinia', 1048576,
+               CASE WHEN i <= 1500 THEN 'uploaded' WHEN i <= 1510 THEN 'pre_existing'
+                    ELSE 'pending' END,
+               CASE WHEN i BETWEEN 1501 AND 1510 THEN 'pre_existing' ELSE 'bot' END,
+               CASE WHEN i <= 300 THEN now() - interval '60 days'
+                    WHEN i <= 1500 THEN now() - interval '1 day'
+                    WHEN i <= 1510 THEN now() - interval '2 days' END
+        FROM generate_series(1, 1515) AS i""")
+    db.commit()
+
+
+def _cost_row(page: str, row: str) -> dict[str, str]:
+    import re
+
+    body = page.split(f'<tr data-cost="{row}">', 1)[1].split("</tr>", 1)[0]
+    return {field: text for field, text in
+            re.findall(r'data-field="(\w+)" data-value="[^"]*">([^<]*)</td>', body)}
+
+
+@pytest.mark.integration
+def test_the_page_shows_the_monthly_s3_cost_of_a_known_registry(client, db):
+    _seed_registry(db)
+    page = client.get("/").text
+    afinia = _cost_row(page, "afinia")
+    # 1,510 MiB in S3 = 1.4746 GB × $0.023; 1,200 PUTs; 30 × (19 × 2 pages + 1) LISTs;
+    # 10 HEADs.
+    assert afinia == {"stored_objects": "1,510", "stored_bytes": "1.47 GiB", "puts": "1,200",
+                      "lists": "1,170", "gets": "10", "storage_usd": "$0.03",
+                      "requests_usd": "$0.01", "total_usd": "$0.05"}
+    assert 'data-field="total_usd" data-value="0.045770"' in page
+    aire = _cost_row(page, "aire")  # nothing stored: the reconcile's listings only
+    assert (aire["lists"], aire["storage_usd"], aire["total_usd"]) == ("600", "$0.00", "$0.0030")
+    assert _cost_row(page, "total")["puts"] == "1,200"
+    guide = _cost_row(page, "guide-at-prices")
+    assert (guide["puts"], guide["stored_bytes"], guide["total_usd"]) == (
+        "30,000", "3.00 GiB", "$0.22")
+    assert "Total estimado: ~$0.10/mes" in page  # the guide's own number, quoted
+    assert "$0.005 per 1,000" in page
+
+    body = client.get("/api/stats").json()
+    assert body["costs"]["prices"]["put_per_1000"] == 0.005
+    cost = next(c for c in body["companies"] if c["empresa"] == "afinia")["cost"]
+    assert cost["total_usd"] == pytest.approx(1510 / 1024 * 0.023 + 1.2 * 0.005
+                                              + 1.17 * 0.005 + 0.01 * 0.0004)
+
+
+@pytest.mark.integration
+def test_prices_come_from_the_variable_and_a_wrong_one_is_explained(client, db, monkeypatch):
+    _seed_registry(db)
+    monkeypatch.setenv("AIRFLOW_VAR_OV_S3_PRICES", '{"put_per_1000": 0.0005}')
+    page = client.get("/").text
+    assert _cost_row(page, "guide-at-prices")["total_usd"] == "$0.08"  # the guide's arithmetic
+    assert _cost_row(page, "afinia")["requests_usd"] == "$0.0012"
+    monkeypatch.setenv("AIRFLOW_VAR_OV_S3_PRICES", '{"put": 1}')
+    page = client.get("/").text
+    assert "unknown key(s) put" in page and "default prices shown" in page
+    assert _cost_row(page, "guide-at-prices")["total_usd"] == "$0.22"
