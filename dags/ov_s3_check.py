@@ -34,6 +34,7 @@ from airflow.sdk import dag, task
 
 try:
     from extractorov import tasks
+    from extractorov.settings import TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -50,7 +51,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
                 "encryption, lifecycle) checked through aws_default",
     doc_md=__doc__,
     schedule=None,
-    start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+    start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=15),
