@@ -240,7 +240,7 @@ def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = 
             log.warning("alert detail of %s not readable (%s)", task_id, type(exc).__name__)
             detail = []
         failed.append(FailedTask(task_id, log_url(base, dag_id, run_id, task_id),
-                                 [str(line) for line in detail][:MAX_DETAIL_LINES + 1]))
+                                 [str(line) for line in detail][:MAX_DETAIL_LINES + 2]))
     if not failed and last:  # e.g. the run timed out: the task that was running
         ended += f" Last task: {last[0].task_id}."
         failed = last
