@@ -71,8 +71,12 @@ back in `processed/` (or use `readmit_quarantine` for quarantined ones).
 
 If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
-Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
-`ov_s3_base_path`, `ov_landing_root`, `ov_bot_command_{empresa}`, `ov_bot_workdir`,
+A failed run e-mails Variable `ov_alert_emails` (through `smtp_default`): the
+run, the failed tasks with their log links and the run's counts, never request
+data. By 06:00 Bogotá `ov_s3_reconcile` e-mails if this run has not succeeded.
+Connections: `ov_postgres`, `aws_default`, `smtp_default`. Variables:
+`ov_alert_emails`, `ov_s3_bucket`, `ov_s3_base_path`, `ov_landing_root`,
+`ov_bot_command_{empresa}`, `ov_bot_workdir`,
 `ov_bot_timeout_minutes`, `ov_landing_quiet_minutes`, `ov_landing_wait_minutes`,
 `ov_bot_timezone`, `ov_orphan_after_hours`.
 """
@@ -87,8 +91,9 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:
     from extractorov import assets, tasks
+    from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES, Company
-    from extractorov.settings import TIMEZONE
+    from extractorov.settings import DAILY_CRON, TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -120,12 +125,14 @@ def build_company_dag(company: Company) -> DAG:
         doc_md=__doc__.format(
             display_name=company.display_name, empresa=company.empresa, table=company.table
         ),
-        schedule=CronDataIntervalTimetable("0 4 * * *", timezone=TIMEZONE),
+        schedule=CronDataIntervalTimetable(DAILY_CRON, timezone=TIMEZONE),
         start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["oficina-virtual", company.empresa, "s3", "postgres"],
+        # At DAG level: task callbacks are skipped when a task process is killed.
+        on_failure_callback=[RunFailureNotifier(counts_task_ids=[tasks.REPORT_STATS])],
         params={
             "database_only": Param(
                 False,

@@ -25,6 +25,16 @@ Findings and actions:
 Findings go to `data_general.reconcile_findings` and the task log. A task
 fails when something needs a human; its log says what. It takes the same
 per-company lock as `upload_s3`, so it never races a daily run.
+
+Alerts (Variable `ov_alert_emails`, connection `smtp_default`; no Variable: a
+warning in the log, no e-mail):
+
+- a failed run sends one e-mail listing, per failed task, its log link and the
+  findings that need a human (kind and S3 key or file name only);
+- **check_morning_runs**: from the 06:00 run on, e-mails once per company and
+  day whose scheduled morning run (`ov_afinia`, `ov_aire`) has not succeeded
+  (never started, queued, still running or failed); recorded in
+  `data_general.morning_run_alerts`.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 try:
     from extractorov import tasks
+    from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES
     from extractorov.settings import TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
@@ -64,6 +75,9 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "retry_delay": timedelta(minutes=5),
     },
     tags=["oficina-virtual", "s3", "reconcile"],
+    # One e-mail per failed run: every failed reconcile task with its findings.
+    on_failure_callback=[RunFailureNotifier(
+        counts_task_ids=[tasks.reconcile_task_id(c) for c in COMPANIES.values()])],
 )
 def ov_s3_reconcile() -> None:
     for company in COMPANIES.values():
@@ -73,6 +87,12 @@ def ov_s3_reconcile() -> None:
             return tasks.reconcile(COMPANIES[empresa], context)
 
         reconcile()
+
+    @task(task_id=tasks.CHECK_MORNING_RUNS, execution_timeout=timedelta(minutes=10))
+    def check_morning_runs(**context) -> dict:
+        return tasks.check_morning_runs(context)
+
+    check_morning_runs()
 
 
 ov_s3_reconcile()

@@ -3,7 +3,8 @@
 Nothing here depends on state left on the machine: the warehouse is an
 embedded PostgreSQL 16 (``pgserver``) started for the session, S3 is a
 ``moto.server`` process on a free loopback port, and Airflow's metadata
-database is SQLite in a temporary AIRFLOW_HOME. Each test gets a fresh
+database is SQLite in a temporary AIRFLOW_HOME. Alerts go to a real SMTP server
+(``aiosmtpd``) behind ``AIRFLOW_CONN_SMTP_DEFAULT``. Each test gets a fresh
 warehouse database, a fresh bucket and a fresh landing folder, wired in
 through ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*`` so the code under test goes
 through ``PostgresHook`` and ``S3Hook`` exactly as the DAGs do.
@@ -20,12 +21,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 # Airflow reads its configuration when first imported: set it before any test imports it.
 # (devtools.services imports only the standard library and extractorov.settings.)
 from devtools import services
+
+if TYPE_CHECKING:
+    from tests.mail import Inbox, SmtpServer
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ov-airflow-home-"))
 services.isolate_process(_AIRFLOW_HOME)
@@ -114,3 +119,19 @@ def airflow_db() -> Path:
     )
     return _AIRFLOW_HOME
 
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    from tests.mail import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Inbox:
+    """An empty inbox behind connection ``smtp_default`` (a real SMTP server)."""
+    smtp_server.inbox.messages.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
+    return smtp_server.inbox

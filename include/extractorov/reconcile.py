@@ -58,6 +58,8 @@ class Finding:
     detail: str
     repaired: bool
     needs_human: bool
+    file_name: str | None = None
+    """The local file a finding without an S3 key is about (what an alert may name)."""
 
 
 @dataclass
@@ -257,7 +259,7 @@ def _requests_without_files(conn: Connection, company: Company, report: Reconcil
         report.findings.append(Finding(
             "request_without_file", None,
             f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
-            "is not in the registry", False, True))
+            "is not in the registry", False, True, file_name=source))
 
 
 def _documents_waiting_too_long(conn: Connection, company: Company, settings: Settings,
@@ -278,7 +280,7 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} is a temporary file untouched for "
             f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
             f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
-            False, True))
+            False, True, file_name=printable(file.name)))
     old = found.files
     if not old:
         return
@@ -294,7 +296,7 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} has waited {hours:.0f} h in processed/ for its request "
             f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
             "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
-            False, True))
+            False, True, file_name=printable(file.name)))
 
 
 def _write_findings(conn: Connection, company: Company, run_id: str,

@@ -20,6 +20,12 @@ POSTGRES_CONN_ID = "ov_postgres"
 """Airflow connection to the warehouse (tables, registry, run history)."""
 AWS_CONN_ID = "aws_default"
 """Airflow connection to S3 (access keys or an assumed role; MinIO locally)."""
+SMTP_CONN_ID = "smtp_default"
+"""Airflow connection (smtp) the alert e-mails go through; extra ``from_email`` = sender."""
+ALERT_EMAILS_VARIABLE = "ov_alert_emails"
+"""Comma-separated addresses the alerts go to; unset or empty: no e-mail, a warning."""
+DAILY_CRON = "0 4 * * *"
+"""When the company DAGs run (America/Bogota); the 06:00 check looks for that run."""
 
 SCHEMA = "data_general"
 """The warehouse schema: company tables, registry, run history, findings."""
@@ -47,6 +53,7 @@ VARIABLES: dict[str, str] = {
     "ov_bot_timeout_minutes": "90",
     "ov_landing_quiet_minutes": "10",
     "ov_landing_wait_minutes": "120",
+    ALERT_EMAILS_VARIABLE: "",
 }
 """Every Variable the pipeline reads, with its default (read at run time only)."""
 

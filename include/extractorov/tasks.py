@@ -287,6 +287,7 @@ def reconcile_task_id(company: Company) -> str:
 
 def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     """Body of a ``reconcile_{empresa}`` task: repair, record, fail if a human is needed."""
+    from extractorov import alerts
     from extractorov import reconcile as reconciliation
 
     run_id = context["run_id"]
@@ -297,6 +298,10 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
             report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id)
         log.info("reconcile report\n%s", reconciliation.format_report(report))
         if report.needs_human:
+            # For the run's failure e-mail (one per run, all companies): kinds and keys or
+            # file names only, never the findings' detail texts.
+            context["ti"].xcom_push(key=alerts.DETAIL_XCOM_KEY,
+                                    value=alerts.findings_detail(report))
             kinds = Counter(f.kind for f in report.needs_human)
             raise FindingsNeedHuman(
                 f"{len(report.needs_human)} finding(s) need a human for {company.empresa}: "
@@ -320,10 +325,38 @@ def s3_check(context: dict[str, Any]) -> dict[str, Any]:
     return report.as_xcom()
 
 
+CHECK_MORNING_RUNS = "check_morning_runs"
+
+
+def check_morning_runs(context: dict[str, Any]) -> dict[str, str]:
+    """Body of ``check_morning_runs`` (hourly, in ``ov_s3_reconcile``): at or after 06:00
+    Bogotá, e-mail once per company and day whose scheduled morning run has not succeeded.
+
+    The run's time is its ``run_after`` (the scheduled hour; a manual trigger: now). The
+    company runs' states come from Airflow's task API (``get_dr_count``), never its DB.
+    """
+    from datetime import UTC, datetime
+
+    from extractorov import alerts, warehouse
+    from extractorov.companies import COMPANIES
+
+    dag_run = context["dag_run"]
+    now = (getattr(dag_run, "run_after", None) or context.get("logical_date")
+           or datetime.now(UTC))
+    with warehouse_connection() as conn:
+        warehouse.ensure_schema(conn)
+        conn.commit()
+        states = alerts.check_morning_runs(conn, context["ti"].get_dr_count, now=now,
+                                           run_id=context["run_id"],
+                                           companies=COMPANIES.values())
+    return states
+
+
 __all__ = [
     "STEPS",
     "airflow_error",
     "check_data",
+    "check_morning_runs",
     "check_run_conf",
     "extract",
     "load_db",

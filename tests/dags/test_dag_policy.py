@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.timetables.base import TimeRestriction
+
+from extractorov.alerts import RunFailureNotifier, morning_logical_date
+from extractorov.companies import COMPANIES
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 OWNER = "data-engineering"
@@ -85,3 +89,32 @@ def test_the_readmes_downstream_dag_is_scheduled_on_the_assets_the_steps_update(
                for asset in task.outlets}
     assert waits_for <= updated
     assert {"ov_afinia_table", "ov_aire_table", "ov_afinia_s3", "ov_aire_s3"} <= updated
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_a_failed_run_alerts_a_person(dagbag: DagBag, dag_id: str) -> None:
+    """At DAG level (task callbacks are skipped when a task process is killed), through
+    the project's notifier: e-mail to Variable ov_alert_emails via smtp_default."""
+    callbacks = dagbag.dags[dag_id].on_failure_callback
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    assert any(isinstance(cb, RunFailureNotifier) for cb in callbacks), (
+        f"{dag_id}: on_failure_callback=[RunFailureNotifier(...)] at DAG level")
+
+
+@pytest.mark.parametrize("empresa", sorted(COMPANIES))
+def test_the_0600_check_looks_for_the_run_the_scheduler_creates(dagbag: DagBag,
+                                                                 empresa: str) -> None:
+    """The morning check finds the company run by logical date: it must be the one the
+    DAG's own timetable gives the run that starts at 04:00 Bogotá that day."""
+    from datetime import date, datetime
+
+    from extractorov.settings import BOGOTA
+
+    timetable = dagbag.dags[COMPANIES[empresa].dag_id].timetable
+    for day in (date(2025, 10, 9), date(2026, 1, 1), date(2026, 3, 1)):
+        logical = morning_logical_date(day)
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=None,
+            restriction=TimeRestriction(earliest=logical, latest=None, catchup=True))
+        assert info.logical_date == logical
+        assert info.run_after == datetime(day.year, day.month, day.day, 4, tzinfo=BOGOTA)

@@ -15,3 +15,4 @@ def dags(airflow_db):
     bag = DagBag(dag_folder=DAGS)
     assert bag.import_errors == {}
     return bag.dags
+

@@ -1,0 +1,431 @@
+"""Alerts that reach a person: e-mail through connection ``smtp_default`` to the
+addresses in Variable ``ov_alert_emails``.
+
+Three alerts, each a short message with ids, task names, links and counts only:
+no field value of a request (names, ID numbers, e-mails, phones) and no error
+text ever goes into one.
+
+* **A failed run** (every DAG): :class:`RunFailureNotifier`, attached at DAG level
+  (``on_failure_callback=[RunFailureNotifier(...)]``). Airflow runs it in the
+  dag-processor when a run fails; it names the DAG, the run, the failed tasks
+  with their log URLs, what they reported for the alert (XCom ``alert_detail``,
+  e.g. reconcile findings: kinds and S3 keys / file names) and the run's counts
+  (the ``return_value`` XCom of the tasks given, e.g. ``report_stats``).
+* **Reconcile findings that need a human**: the ``reconcile_{empresa}`` tasks
+  push their findings as ``alert_detail`` before failing, so the run's one
+  failure message lists them all (one message per reconcile run).
+* **The morning run has not succeeded by 06:00 Bogotá** (never started, queued,
+  still running or failed): :func:`check_morning_runs`, a task of the hourly
+  ``ov_s3_reconcile``; one message per company and day, recorded in
+  ``data_general.morning_run_alerts``.
+
+No Variable (or an empty one): no e-mail, and a warning in the log. The Variable
+and the connection are read when the alert is sent, never while a DAG file is
+parsed. Only the notifier's base class is imported with the module (the DAG files
+attach the notifier); every other Airflow import is local.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseNotifier
+
+from extractorov.settings import (
+    ALERT_EMAILS_VARIABLE,
+    BOGOTA,
+    DAILY_CRON,
+    SMTP_CONN_ID,
+    TIMEZONE,
+)
+
+log = logging.getLogger("extractorov.alerts")
+
+DETAIL_XCOM_KEY = "alert_detail"
+"""XCom key a task pushes before failing: lines for the failure message (no personal data)."""
+SUBJECT_PREFIX = "[extractorov]"
+DEFAULT_FROM = "extractorov-airflow@localhost"
+"""Sender when connection ``smtp_default`` has no ``from_email`` extra (set one: relays
+often refuse unknown senders)."""
+MORNING_DEADLINE = time(6, 0)
+"""By this time (Bogotá) the day's scheduled run of each company must have succeeded."""
+MORNING_ALERTS_TABLE = "data_general.morning_run_alerts"
+MAX_DETAIL_LINES = 50
+"""Per failed task; the rest are counted, and are in the task log and the findings table."""
+_FIELD = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def recipients(value: str | None) -> list[str]:
+    """The addresses of ``ov_alert_emails``: comma- (or semicolon-) separated."""
+    return [a.strip() for a in re.split(r"[,;]", value or "") if a.strip()]
+
+
+def alert_recipients() -> list[str]:
+    """Read Variable ``ov_alert_emails`` now (at send time, never at parse time)."""
+    from airflow.sdk import Variable
+
+    return recipients(Variable.get(ALERT_EMAILS_VARIABLE, default=""))
+
+
+def send_email(to: list[str], subject: str, html_body: str) -> None:
+    """One message through ``SmtpHook`` (connection ``smtp_default``); raises if not sent."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+        hook.send_email_smtp(to=to, subject=subject, html_content=html_body,
+                             from_email=hook.from_email or DEFAULT_FROM)
+    log.info("alert e-mail sent to %d address(es): %s", len(to), subject)
+
+
+def log_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:
+    """The task's log page in the UI, as Airflow 3 builds ``ti.log_url`` (latest try)."""
+    return (f"{base_url.rstrip('/')}/dags/{quote(dag_id)}/runs/{quote(run_id)}"
+            f"/tasks/{quote(task_id)}")
+
+
+def api_base_url() -> str:
+    """``[api] base_url`` (``AIRFLOW__API__BASE_URL``), as ``ti.log_url`` reads it."""
+    from airflow.sdk.configuration import conf
+
+    return conf.get("api", "base_url", fallback="http://localhost:8080/")
+
+
+# --------------------------------------------------------------------------- run failure
+
+
+@dataclass
+class FailedTask:
+    task_id: str
+    url: str
+    detail: list[str]
+
+
+@dataclass
+class FailureReport:
+    """What the failure message says; every field is an id, a URL, a count or a kind."""
+
+    dag_id: str
+    run_id: str
+    failed: list[FailedTask]
+    not_run: list[str]
+    counts: dict[str, str] | None
+    """Task id → its counts; ``None``: not readable where the alert ran."""
+    counts_from: tuple[str, ...] = ()
+    note: str = ""
+
+    def subject(self) -> str:
+        tasks = ", ".join(t.task_id for t in self.failed) or "see the run"
+        return f"{SUBJECT_PREFIX} {self.dag_id} failed ({tasks}): run {self.run_id}"
+
+    def html(self) -> str:
+        e = html.escape
+        parts = [f"<p>DAG <b>{e(self.dag_id)}</b>, run <code>{e(self.run_id)}</code> failed.</p>"]
+        if self.note:
+            parts.append(f"<p>{e(self.note)}</p>")
+        if self.failed:
+            parts.append("<p>Failed task(s):</p><ul>")
+        for task in self.failed:
+            parts.append(f'<li><b>{e(task.task_id)}</b>: log <a href="{e(task.url)}">'
+                         f"{e(task.url)}</a>")
+            if task.detail:
+                parts.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in task.detail)
+                             + "</ul>")
+            parts.append("</li>")
+        if self.failed:
+            parts.append("</ul>")
+        if self.not_run:
+            parts.append(f"<p>Not run because of it: {e(', '.join(self.not_run))}</p>")
+        if self.counts:
+            parts.append("<p>Counts of the run:</p><ul>")
+            parts.extend(f"<li>{e(task)}: {e(line)}</li>" for task, line in self.counts.items())
+            parts.append("</ul>")
+        elif self.counts is not None and self.counts_from:
+            parts.append(f"<p>Counts of the run: none ({e(', '.join(self.counts_from))} "
+                         "returned none: failed or not run).</p>")
+        parts.append("<p>This message holds no request data: read the task logs for "
+                     "details.</p>")
+        return "\n".join(parts)
+
+
+def flat_counts(value: Any, prefix: str = "") -> list[str]:
+    """``name n`` for every integer in a task's summary XCom (nested dicts flattened).
+
+    Only integers under identifier-like keys: a count never carries personal data;
+    strings (ids, states, times) are left out. ``report_stats`` returns
+    ``{"run": ..., "registry": ...}``: only the run's own counts are taken.
+    """
+    if isinstance(value, dict) and not prefix and isinstance(value.get("run"), dict):
+        value = value["run"]
+    if not isinstance(value, dict):
+        return []
+    out: list[str] = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not _FIELD.match(key):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            out.append(f"{name} {item}")
+        elif isinstance(item, dict):
+            out.extend(flat_counts(item, f"{name}."))
+    return out
+
+
+def _task_states(context: dict[str, Any], dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
+    return {task: str(state) for task, state in states.get(run_id, {}).items()}
+
+
+def _xcom(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+    from airflow.sdk.execution_time.xcom import XCom
+
+    return XCom.get_one(key=key, dag_id=dag_id, task_id=task_id, run_id=run_id)
+
+
+def _is_watcher(dag: Any, task_id: str) -> bool:
+    """A task that fails *because* another failed (``one_failed``): not a cause."""
+    try:
+        return dag.get_task(task_id).trigger_rule == "one_failed"
+    except Exception:  # a task removed since the run
+        return False
+
+
+def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = ()
+                   ) -> FailureReport:
+    """Collect the failure message from the callback context and Airflow's task API.
+
+    In the dag-processor (production) task states and XComs come through its API. Where
+    that API is absent (``airflow dags test`` runs DAG callbacks in its own process) the
+    message names the last task to fail, from the context, and says so.
+    """
+    dag = context["dag"]
+    dag_id, run_id = dag.dag_id, context["run_id"]
+    counts_from = tuple(counts_task_ids)
+    reason = str(context.get("reason") or "")
+    ended = (f"Airflow ended the run: {reason}." if reason and reason != "task_failure"
+             else "")
+    ti = context.get("ti")
+    last = [FailedTask(ti.task_id, ti.log_url, [])] if ti is not None else []
+    base = api_base_url()
+    try:
+        states = _task_states(context, dag_id, run_id)
+    except Exception as exc:  # no task API here: say what is known
+        log.warning("task states not readable here (%s): the alert names the last failed task",
+                    type(exc).__name__)
+        return FailureReport(dag_id, run_id, last, [], None, counts_from, note=" ".join(filter(
+            None, [ended, "Which tasks failed, and the run's counts, could not be read where "
+                   "this alert ran (outside the dag-processor, e.g. `airflow dags test`): "
+                   "open the run in the UI." + ("" if last else
+                                                " No failed task was passed to the alert.")])))
+    failed_ids = sorted(t for t, s in states.items() if s == "failed")
+    causes = [t for t in failed_ids if not _is_watcher(dag, t)] or failed_ids
+    failed = []
+    for task_id in causes:
+        try:
+            detail = _xcom(dag_id, run_id, task_id, DETAIL_XCOM_KEY) or []
+        except Exception as exc:
+            log.warning("alert detail of %s not readable (%s)", task_id, type(exc).__name__)
+            detail = []
+        failed.append(FailedTask(task_id, log_url(base, dag_id, run_id, task_id),
+                                 [str(line) for line in detail][:MAX_DETAIL_LINES + 2]))
+    if not failed and last:  # e.g. the run timed out: the task that was running
+        ended += f" Last task: {last[0].task_id}."
+        failed = last
+    not_run = sorted(t for t, s in states.items() if s == "upstream_failed")
+    counts: dict[str, str] = {}
+    for task_id in counts_from:
+        try:
+            value = _xcom(dag_id, run_id, task_id, "return_value")
+        except Exception as exc:
+            log.warning("counts of %s not readable (%s)", task_id, type(exc).__name__)
+            continue
+        if line := ", ".join(flat_counts(value)):
+            counts[task_id] = line
+    return FailureReport(dag_id, run_id, failed, not_run, counts, counts_from, note=ended)
+
+
+class RunFailureNotifier(BaseNotifier):
+    """DAG-level ``on_failure_callback``: e-mail the run's failure to ``ov_alert_emails``.
+
+    ``counts_task_ids``: tasks whose ``return_value`` XCom holds the run's counts
+    (``report_stats``; the ``reconcile_*`` tasks). Nothing is read when the DAG file is
+    parsed; the Variable, the connection and the run's state are read when it fires.
+    """
+
+    template_fields = ()
+
+    def __init__(self, *, counts_task_ids: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.counts_task_ids = tuple(counts_task_ids)
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing is templated. (``dag.test()`` passes the scheduler's serialized DAG,
+        which has no template environment: rendering would fail before sending.)"""
+
+    def notify(self, context: dict[str, Any]) -> None:
+        dag_id = context["dag"].dag_id
+        to = alert_recipients()
+        if not to:
+            log.warning("%s run %s failed; no alert e-mail: Variable %s is not set",
+                        dag_id, context.get("run_id"), ALERT_EMAILS_VARIABLE)
+            return
+        report = failure_report(context, counts_task_ids=self.counts_task_ids)
+        send_email(to, report.subject(), report.html())
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
+    """Lines for the failure message of a reconcile that needs a human: the company's
+    counts, then each finding's kind and S3 key or file name. Never ``detail``: its
+    text may name a numero_radicado or sizes of someone's files."""
+    needs = report.needs_human
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(f.kind for f in needs).items()))
+    lines = [f"{report.empresa}: {len(needs)} finding(s) need a human ({counts}); "
+             f"{report.objects_listed} objects listed, {report.registry_rows} registry rows"]
+    for finding in needs[:limit]:
+        where = (f"S3 key {finding.s3_key}" if finding.s3_key
+                 else f"file {finding.file_name}" if finding.file_name
+                 else "no S3 key or file (see the task log)")
+        lines.append(f"{finding.kind}: {where}")
+    if len(needs) > limit:
+        lines.append(f"… {len(needs) - limit} more in data_general.reconcile_findings")
+    return lines
+
+
+# --------------------------------------------------------------------------- morning check
+
+
+def morning_logical_date(day: date, cron: str = DAILY_CRON) -> datetime:
+    """Logical date of the scheduled company run that should have succeeded by
+    :data:`MORNING_DEADLINE` on ``day``: the interval that ends at the schedule's last
+    time at or before the deadline (04:00 → the run of the interval day-1 04:00 → day
+    04:00, whose logical date is its start)."""
+    import pendulum
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    deadline = pendulum.instance(datetime.combine(day, MORNING_DEADLINE, BOGOTA))
+    timetable = CronDataIntervalTimetable(cron, timezone=TIMEZONE)
+    return timetable.infer_manual_data_interval(run_after=deadline).start
+
+
+DrCount = Callable[..., int]
+"""``RuntimeTaskInstance.get_dr_count(dag_id=, logical_dates=, states=)``."""
+
+
+def morning_run_state(count: DrCount, dag_id: str, logical_date: datetime) -> str:
+    """``success``, ``never started``, ``queued``, ``still running`` or ``failed``."""
+    dates = [logical_date]
+    if count(dag_id=dag_id, logical_dates=dates) == 0:
+        return "never started"
+    if count(dag_id=dag_id, logical_dates=dates, states=["success"]):
+        return "success"
+    if count(dag_id=dag_id, logical_dates=dates, states=["running"]):
+        return "still running"
+    if count(dag_id=dag_id, logical_dates=dates, states=["queued"]):
+        return "queued"
+    return "failed"
+
+
+def morning_message(dag_id: str, empresa: str, day: date, state: str, logical_date: datetime,
+                    base_url: str) -> tuple[str, str]:
+    e = html.escape
+    subject = (f"{SUBJECT_PREFIX} {dag_id}: the morning run of {day.isoformat()} has not "
+               f"succeeded by {MORNING_DEADLINE:%H:%M} Bogotá ({state})")
+    url = f"{base_url.rstrip('/')}/dags/{quote(dag_id)}"
+    body = "\n".join([
+        f"<p>Company <b>{e(empresa)}</b>: the scheduled run of DAG <b>{e(dag_id)}</b> for "
+        f"{e(day.isoformat())} (logical date "
+        f"{e(logical_date.astimezone(BOGOTA).isoformat())}) is "
+        f"<b>{e(state)}</b> at the {MORNING_DEADLINE:%H:%M} Bogotá check.</p>",
+        f'<p>Runs of the DAG: <a href="{e(url)}">{e(url)}</a></p>',
+        "<p>One message per company and day: later checks of the day stay silent. "
+        "A failed run also sends its own failure message.</p>",
+    ])
+    return subject, body
+
+
+def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
+                       companies: Iterable[Any]) -> dict[str, str]:
+    """At or after 06:00 Bogotá: e-mail once per company and day whose morning run has not
+    succeeded. Returns ``{empresa: state}`` (empty before the deadline).
+
+    The alert is recorded in :data:`MORNING_ALERTS_TABLE` in the same transaction that
+    sends it: a failed send records nothing (the next hourly check tries again); a
+    recorded one is never sent again that day. No Variable: a warning, nothing recorded.
+    """
+    local = now.astimezone(BOGOTA)
+    if local.time() < MORNING_DEADLINE:
+        log.info("morning check: %s Bogotá is before %s, nothing to check", f"{local:%H:%M}",
+                 f"{MORNING_DEADLINE:%H:%M}")
+        return {}
+    day = local.date()
+    logical = morning_logical_date(day)
+    to: list[str] | None = None
+    states: dict[str, str] = {}
+    for company in companies:
+        state = morning_run_state(count, company.dag_id, logical)
+        states[company.empresa] = state
+        if state == "success":
+            log.info("morning check %s: run of %s succeeded", company.dag_id, day)
+            continue
+        if _already_alerted(conn, company.empresa, day):
+            log.info("morning check %s: run of %s is %s; already alerted today",
+                     company.dag_id, day, state)
+            continue
+        if to is None:
+            to = alert_recipients()
+        if not to:
+            log.warning("morning check %s: run of %s is %s at %s Bogotá; no alert e-mail: "
+                        "Variable %s is not set", company.dag_id, day, state,
+                        f"{local:%H:%M}", ALERT_EMAILS_VARIABLE)
+            continue
+        subject, body = morning_message(company.dag_id, company.empresa, day, state, logical,
+                                        api_base_url())
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(f"""INSERT INTO {MORNING_ALERTS_TABLE}
+                            (empresa, day, dag_id, state, run_id) VALUES (%s, %s, %s, %s, %s)
+                            ON CONFLICT (empresa, day) DO NOTHING RETURNING 1""",
+                        (company.empresa, day, company.dag_id, state, run_id))
+            if cur.fetchone() is None:  # another check got there first
+                continue
+            send_email(to, subject, body)  # raises: rolled back, tried again next hour
+        log.warning("morning check %s: run of %s is %s; alert e-mailed", company.dag_id, day,
+                    state)
+    return states
+
+
+def _already_alerted(conn: Any, empresa: str, day: date) -> bool:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {MORNING_ALERTS_TABLE} WHERE empresa = %s AND day = %s",
+                    (empresa, day))
+        found = cur.fetchone() is not None
+    conn.commit()
+    return found
+
+
+__all__ = [
+    "DETAIL_XCOM_KEY",
+    "RunFailureNotifier",
+    "check_morning_runs",
+    "failure_report",
+    "findings_detail",
+    "morning_logical_date",
+    "morning_run_state",
+    "recipients",
+]

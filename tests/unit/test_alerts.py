@@ -1,0 +1,170 @@
+"""The pure parts of ``extractorov.alerts``: addresses, message text, the morning rules.
+
+Sending, the notifier in a DAG run and the 06:00 check against Airflow's API are tested
+with a real SMTP server in tests/e2e/test_alerts.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from extractorov.alerts import (
+    FailedTask,
+    FailureReport,
+    findings_detail,
+    flat_counts,
+    log_url,
+    morning_logical_date,
+    morning_message,
+    morning_run_state,
+    recipients,
+)
+from extractorov.reconcile import Finding, ReconcileReport
+from extractorov.settings import BOGOTA
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, []),
+    ("", []),
+    ("  ", []),
+    ("ops@example.test", ["ops@example.test"]),
+    (" a@x.test, b@x.test ;c@x.test,, ", ["a@x.test", "b@x.test", "c@x.test"]),
+])
+def test_recipients_are_the_comma_separated_addresses(value, expected):
+    assert recipients(value) == expected
+
+
+def test_log_url_is_built_as_airflow_builds_ti_log_url():
+    assert log_url("https://airflow.example.test/", "ov_afinia",
+                   "scheduled__2025-10-09T09:00:00+00:00", "upload_s3") == (
+        "https://airflow.example.test/dags/ov_afinia/runs/"
+        "scheduled__2025-10-09T09%3A00%3A00%2B00%3A00/tasks/upload_s3")
+
+
+def test_counts_are_integers_only_and_report_stats_gives_the_runs_own():
+    xcom = {
+        "run": {"run_id": "r1", "empresa": "afinia", "status": "failed",
+                "database_only": False, "files_found": 4, "db_inserted": 2,
+                "incomplete_fields": {"fecha": 1}, "task_states": {"extract": "success"}},
+        "registry": {"totals": {"total_files": 999}},
+    }
+    assert flat_counts(xcom) == ["files_found 4", "db_inserted 2", "incomplete_fields.fecha 1"]
+    reconcile = {"empresa": "aire", "objects_listed": 3, "findings": {"object_missing": 1},
+                 "needs_human": 0, "upload": {"s3_uploaded": 1}}
+    assert flat_counts(reconcile) == ["objects_listed 3", "findings.object_missing 1",
+                                      "needs_human 0", "upload.s3_uploaded 1"]
+    # A key that is not a field name (e.g. a value that became a key) is left out.
+    assert flat_counts({"María José": 1, "ok": 2}) == ["ok 2"]
+    assert flat_counts(None) == [] and flat_counts([1, 2]) == []
+
+
+def test_failure_message_names_run_tasks_urls_and_counts_escaped():
+    report = FailureReport(
+        dag_id="ov_afinia", run_id="manual__2025-10-09T09:00:00+00:00",
+        failed=[FailedTask("upload_s3", "https://x.test/dags/ov_afinia/runs/r/tasks/upload_s3",
+                           ["object_different: S3 key a/<b>.pdf"])],
+        not_run=["report_x"], counts={"report_stats": "records_found 2, db_inserted 2"},
+        counts_from=("report_stats",))
+    assert report.subject() == ("[extractorov] ov_afinia failed (upload_s3): run "
+                                "manual__2025-10-09T09:00:00+00:00")
+    body = report.html()
+    assert "run <code>manual__2025-10-09T09:00:00+00:00</code> failed" in body
+    assert '<a href="https://x.test/dags/ov_afinia/runs/r/tasks/upload_s3">' in body
+    assert "a/&lt;b&gt;.pdf" in body and "<b>.pdf" not in body
+    assert "Not run because of it: report_x" in body
+    assert "report_stats: records_found 2, db_inserted 2" in body
+    none = FailureReport("ov_aire", "r", [], [], {}, ("report_stats",)).html()
+    assert "Counts of the run: none (report_stats returned none: failed or not run)" in none
+    unreadable = FailureReport("ov_aire", "r", [], [], None, ("report_stats",)).html()
+    assert "Counts" not in unreadable and "Failed task(s)" not in unreadable
+
+
+def test_findings_detail_names_kinds_and_keys_never_the_detail_text():
+    report = ReconcileReport("afinia", objects_listed=7, registry_rows=6, findings=[
+        Finding("object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
+                "registry size 10, bucket size 12", False, True),
+        Finding("request_without_file", None,
+                "numero_radicado R-123: source file RE9_data_x.json is not in the registry",
+                False, True, file_name="RE9_data_x.json"),
+        Finding("upload_failed", None, "1 of 1 files failed to upload", False, True),
+        Finding("object_missing", "base/afinia/raw_data/RE2/RE2_x.pdf", "repaired", True, False),
+    ])
+    lines = findings_detail(report)
+    assert lines == [
+        "afinia: 3 finding(s) need a human (object_different 1, request_without_file 1, "
+        "upload_failed 1); 7 objects listed, 6 registry rows",
+        "object_different: S3 key base/afinia/raw_data/RE1/RE1_x.pdf",
+        "request_without_file: file RE9_data_x.json",
+        "upload_failed: no S3 key or file (see the task log)",
+    ]
+    text = "\n".join(lines)
+    assert "R-123" not in text and "bucket size" not in text and "RE2" not in text
+
+
+def test_findings_detail_is_bounded():
+    report = ReconcileReport("aire", findings=[
+        Finding("document_waiting", None, "", False, True, file_name=f"AI{n}_x.pdf")
+        for n in range(60)])
+    lines = findings_detail(report, limit=50)
+    assert len(lines) == 52
+    assert lines[-1] == "… 10 more in data_general.reconcile_findings"
+
+
+def test_the_morning_run_of_a_day_started_at_0400_with_the_previous_days_logical_date():
+    assert morning_logical_date(date(2025, 10, 9)) == datetime(2025, 10, 8, 4, tzinfo=BOGOTA)
+    # A later schedule the deadline still follows: the last run due by 06:00.
+    assert morning_logical_date(date(2025, 10, 9), "30 5 * * *") == datetime(
+        2025, 10, 8, 5, 30, tzinfo=BOGOTA)
+
+
+class FakeRuns:
+    """Stands in for ``get_dr_count`` (pure logic: which answer means what)."""
+
+    def __init__(self, states: list[str]) -> None:
+        self.states = states
+
+    def __call__(self, *, dag_id: str, logical_dates: list, states: list[str] | None = None
+                 ) -> int:
+        return sum(1 for s in self.states if states is None or s in states)
+
+
+@pytest.mark.parametrize(("runs", "expected"), [
+    ([], "never started"),
+    (["queued"], "queued"),
+    (["running"], "still running"),
+    (["failed"], "failed"),
+    (["success"], "success"),
+])
+def test_morning_run_state(runs, expected):
+    logical = datetime(2025, 10, 8, 4, tzinfo=BOGOTA)
+    assert morning_run_state(FakeRuns(runs), "ov_aire", logical) == expected
+
+
+def test_morning_message_holds_ids_and_a_link_only():
+    subject, body = morning_message("ov_aire", "aire", date(2025, 10, 9), "never started",
+                                    datetime(2025, 10, 8, 4, tzinfo=BOGOTA),
+                                    "https://airflow.example.test/")
+    assert subject == ("[extractorov] ov_aire: the morning run of 2025-10-09 has not "
+                       "succeeded by 06:00 Bogotá (never started)")
+    assert '<a href="https://airflow.example.test/dags/ov_aire">' in body
+    assert "2025-10-08T04:00:00-05:00" in body
+
+
+def test_without_the_task_api_the_message_says_what_is_known(caplog):
+    """Outside the dag-processor (``airflow dags test``; this test process) task states
+    cannot be read: the message names the task the callback was given, and the reason."""
+    from types import SimpleNamespace
+
+    from extractorov.alerts import failure_report
+
+    context = {"dag": SimpleNamespace(dag_id="ov_s3_reconcile"), "run_id": "r1",
+               "reason": "timed_out",
+               "ti": SimpleNamespace(task_id="reconcile_afinia", log_url="https://x.test/l")}
+    report = failure_report(context, counts_task_ids=["reconcile_afinia"])
+    assert [(t.task_id, t.url) for t in report.failed] == [("reconcile_afinia",
+                                                             "https://x.test/l")]
+    assert report.note.startswith("Airflow ended the run: timed_out. Which tasks failed")
+    assert report.counts is None
+    assert "task states not readable here" in caplog.text
