@@ -1,7 +1,7 @@
 """The 06:00 check's record and its e-mail are one transaction (real PostgreSQL, real SMTP).
 
 The company runs' states are stood in for by a function (here: no run at all); the check
-against Airflow's own API is in tests/e2e/test_alerts.py. What is tested here is what a
+against Airflow's own API is in tests/e2e/test_alert_emails.py. What is tested here is what a
 failed send leaves behind: nothing, so the next hourly check sends the alert.
 """
 

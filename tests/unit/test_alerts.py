@@ -1,7 +1,7 @@
 """The pure parts of ``extractorov.alerts``: addresses, message text, the morning rules.
 
 Sending, the notifier in a DAG run and the 06:00 check against Airflow's API are tested
-with a real SMTP server in tests/e2e/test_alerts.py.
+with a real SMTP server in tests/e2e/test_alert_emails.py.
 """
 
 from __future__ import annotations
