@@ -34,6 +34,7 @@ from airflow.sdk import dag, task
 
 try:
     from extractorov import tasks
+    from extractorov.alerts import RunFailureNotifier
     from extractorov.settings import TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
@@ -61,6 +62,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "retry_delay": timedelta(minutes=1),
     },
     tags=["oficina-virtual", "s3", "check"],
+    on_failure_callback=[RunFailureNotifier()],
 )
 def ov_s3_check() -> None:
     @task(task_id="check", execution_timeout=timedelta(minutes=10))
