@@ -17,6 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from extractorov import errors, pipeline, stats, tasks, warehouse
 from extractorov.landing import company_folders
+from tests.e2e.conftest import dags  # noqa: F401  (the dag.test() fixture)
 from tests.helpers import query, write_request
 from tests.review._common import AFINIA
 
@@ -150,3 +151,60 @@ def test_the_s3_event_after_a_partly_failed_upload_counts_the_whole_run(
     tasks.upload_s3(AFINIA, second)
     (event,) = second["outlet_events"].values()
     assert event.extra["s3_uploaded"] == 5  # 2 JSON + 2 PDF + 1 attachment, this run
+
+
+# --------------------------------------------------------------------------- 2+4. checks, assets
+
+
+def _asset_events(asset_name: str, run_id: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == asset_name, AssetEvent.source_run_id == run_id)).all()
+    return [extra for (extra,) in rows]
+
+
+@pytest.mark.e2e
+@pytest.mark.xfail(strict=True, reason=(
+    "defect 6: load_db emits the ov_{empresa}_table Asset event before check_data runs, so "
+    "a downstream DAG scheduled on the table (the README's own example) is triggered by a "
+    "run whose data checks FAILED: the checks gate nothing for consumers"))
+def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(dags, db, landing,
+                                                                 monkeypatch):
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    warehouse.ensure_schema(db, [AFINIA])
+    write_request(landing, "afinia", "RE9", "R-9")
+    with db.cursor() as cur:  # a parser bug left a request dated months ahead
+        cur.execute("""INSERT INTO data_general.ov_afinia (numero_radicado, fecha,
+                       hash_registro, hash_contenido)
+                       VALUES ('R-OLD', now() + interval '90 days', 'h', 'h')""")
+    db.commit()
+    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 13, 9, tzinfo=UTC),
+                                 run_conf={"database_only": True})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["check_data"] == "failed" and str(run.state) == "failed"
+    assert _asset_events("ov_afinia_table", run.run_id) == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "defect 7: the fecha checks run over the whole table, not the run's rows: once one bad "
+    "row is loaded, every later run fails check_data (and the DAG run), even a run that "
+    "loaded nothing; the failure message says 'clear this task', which fails again"))
+def test_a_run_that_loaded_nothing_is_not_failed_by_an_older_row(db, settings, landing):
+    warehouse.ensure_schema(db, [AFINIA])
+    with db.cursor() as cur:  # loaded by an earlier run, already reported by it
+        cur.execute("""INSERT INTO data_general.ov_afinia (numero_radicado, fecha,
+                       hash_registro, hash_contenido)
+                       VALUES ('R-OLD', now() + interval '90 days', 'h', 'h')""")
+    db.commit()
+    extracted = pipeline.extract(db, AFINIA, settings, "quiet-day")  # nothing new
+    loaded = pipeline.load(db, AFINIA, extracted.manifest)
+    assert loaded.records == 0
+    tasks.check_data(AFINIA, asdict(extracted), asdict(loaded))
