@@ -81,3 +81,26 @@ def test_readmit_leaves_symlinks_taken_names_and_orphan_reasons_alone(db, settin
     assert (folders.quarantine / (bad.name + ".1")).read_text() == "other bytes"
     assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
                      "WHERE filename LIKE 'GONE%%' OR filename LIKE 'LNK%%'") == [(0,)]
+
+
+def test_an_unreachable_warehouse_is_retried_and_its_password_stays_out(landing, monkeypatch):
+    """psycopg OperationalError during extract (database down): a transient error, raised as
+    itself so Airflow retries it; the message names host and port, never the password."""
+    import json
+    import socket
+    from types import SimpleNamespace
+
+    import psycopg
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AIRFLOW_CONN_OV_POSTGRES", json.dumps({
+        "conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "ov",
+        "password": "Sup3r-Secret-Pw", "schema": "warehouse"}))
+    context = {"run_id": "r", "ti": SimpleNamespace(try_number=1),
+               "params": {"readmit_quarantine": False}}
+    with pytest.raises(psycopg.OperationalError) as failed:
+        tasks.extract(AFINIA, context)
+    assert tasks.airflow_error(failed.value) is failed.value  # retried with backoff
+    assert "Sup3r-Secret-Pw" not in str(failed.value)

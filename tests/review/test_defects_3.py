@@ -17,7 +17,6 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from extractorov import errors, pipeline, stats, tasks, warehouse
 from extractorov.landing import company_folders
-from tests.e2e.conftest import dags  # noqa: F401  (the dag.test() fixture)
 from tests.helpers import query, write_request
 from tests.review._common import AFINIA
 
@@ -46,12 +45,16 @@ def _context(run_id: str = "manual__2025-10-09T09:00:00+00:00", try_number: int 
     "defect 1: a malformed numeric Variable raises a bare ValueError from "
     "runtime.settings_from_variables (int()/float() unchecked): it is no PipelineError, so "
     "airflow_error lets Airflow retry it 3 times with backoff, and the message "
-    "(\"invalid literal for int() with base 10: 'abc'\") names no Variable"))
+    "(\"invalid literal for int() with base 10: 'abc'\") names no Variable; 'inf' is an "
+    "OverflowError (same story) and 'nan' is accepted silently (no file is ever stale or "
+    "orphaned: reconcile's temp_file_stale/document_waiting reports are switched off)"))
 @pytest.mark.parametrize(("variable", "value"), [
     ("ov_s3_upload_workers", "abc"),
     ("ov_orphan_after_hours", "x"),
     ("ov_landing_settle_seconds", "30s"),
     ("ov_s3_max_file_gib", "5GiB"),
+    ("ov_s3_max_file_gib", "inf"),
+    ("ov_orphan_after_hours", "nan"),
 ])
 def test_a_malformed_numeric_variable_fails_at_once_naming_it(db, landing, monkeypatch,
                                                                variable, value):
@@ -156,6 +159,18 @@ def test_the_s3_event_after_a_partly_failed_upload_counts_the_whole_run(
 # --------------------------------------------------------------------------- 2+4. checks, assets
 
 
+@pytest.fixture(scope="module")
+def company_dags(airflow_db):
+    """The project's DAGs (as tests/e2e/conftest.py's ``dags``)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.e2e.conftest import DAGS
+
+    bag = DagBag(dag_folder=DAGS)
+    assert bag.import_errors == {}
+    return bag.dags
+
+
 def _asset_events(asset_name: str, run_id: str) -> list[dict]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -174,7 +189,7 @@ def _asset_events(asset_name: str, run_id: str) -> list[dict]:
     "defect 6: load_db emits the ov_{empresa}_table Asset event before check_data runs, so "
     "a downstream DAG scheduled on the table (the README's own example) is triggered by a "
     "run whose data checks FAILED: the checks gate nothing for consumers"))
-def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(dags, db, landing,
+def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(company_dags, db, landing,
                                                                  monkeypatch):
     from datetime import UTC, datetime
 
@@ -186,7 +201,7 @@ def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(dags, db, landi
                        hash_registro, hash_contenido)
                        VALUES ('R-OLD', now() + interval '90 days', 'h', 'h')""")
     db.commit()
-    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 13, 9, tzinfo=UTC),
+    run = company_dags["ov_afinia"].test(logical_date=datetime(2025, 10, 13, 9, tzinfo=UTC),
                                  run_conf={"database_only": True})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert states["check_data"] == "failed" and str(run.state) == "failed"
