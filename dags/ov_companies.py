@@ -42,7 +42,8 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    not null and unique; `fecha` not in the future (1 day of slack) and not before
    2000 (blank `fecha` allowed and counted); every record the load reported is in
    the table; every loaded request JSON has `db_loaded_at` in the registry. A failed
-   check fails the run (not the upload: the files are fine either way).
+   check fails the run (not the upload: the files are fine either way). Only a
+   run whose checks passed updates the Asset `ov_{empresa}_table`.
 3. **upload_s3**: uploads every `pending` or `error` file of `{empresa}` to
    `s3://{{ov_s3_bucket}}/{{ov_s3_base_path}}/{empresa}/raw_data/{{numero_reclamo_sgc}}/`
    (or `…/raw_data/sin_sgc/{{numero_radicado}}/`) through the `aws_default`
@@ -172,14 +173,15 @@ def build_company_dag(company: Company) -> DAG:
         def extract(**context) -> dict:
             return tasks.extract(company, context)
 
-        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1),
-              outlets=[assets.table_asset(company)])
-        def load_db(extract_summary: dict, **context) -> dict:
-            return tasks.load_db(company, extract_summary, context)
+        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1))
+        def load_db(extract_summary: dict) -> dict:
+            return tasks.load_db(company, extract_summary)
 
-        @task(task_id=tasks.CHECK_DATA, execution_timeout=timedelta(minutes=30))
-        def check_data(extract_summary: dict, load_summary: dict) -> dict:
-            return tasks.check_data(company, extract_summary, load_summary)
+        # The table's Asset is updated here, once the loaded rows passed the checks.
+        @task(task_id=tasks.CHECK_DATA, execution_timeout=timedelta(minutes=30),
+              outlets=[assets.table_asset(company)])
+        def check_data(extract_summary: dict, load_summary: dict, **context) -> dict:
+            return tasks.check_data(company, extract_summary, load_summary, context)
 
         @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4),
               outlets=[assets.s3_asset(company)])

@@ -1,6 +1,7 @@
 """The data each company DAG produces, as Airflow Assets a downstream DAG can wait for.
 
-* ``ov_{empresa}_table``: the company's request table, updated by ``load_db``;
+* ``ov_{empresa}_table``: the company's request table, loaded by ``load_db``; the event
+  is emitted by ``check_data`` once the rows passed the checks;
 * ``ov_{empresa}_s3``: the company's prefix in the bucket, updated by ``upload_s3``.
 
 Bucket and base path are Variables, read only when a task runs, so the URIs name the

@@ -40,7 +40,7 @@ class CheckResult:
 class ChecksReport:
     results: list[CheckResult]
     fecha_missing: int
-    """Rows with a NULL ``fecha`` (the bot left it blank): allowed, counted."""
+    """This run's rows with a NULL ``fecha`` (the bot left it blank): allowed, counted."""
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -74,12 +74,17 @@ def run_checks(conn: Connection, company: Company, *, bucket: str, records_loade
     check("numero_radicado_unique", "no numero_radicado appears twice",
           _count(conn, sql.SQL("SELECT count(*) - count(DISTINCT numero_radicado) FROM {t}")
                  .format(t=table)))
-    check("fecha_not_in_future", f"no fecha later than now + {FUTURE_TOLERANCE}",
-          _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE fecha > now() + %s::interval")
-                 .format(t=table), (FUTURE_TOLERANCE,)))
-    check("fecha_not_before_2000", f"no fecha before {EARLIEST_FECHA}",
-          _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE fecha < %s::timestamptz")
-                 .format(t=table), (EARLIEST_FECHA,)))
+    # The fecha rules look at this run's records only: an older bad row was reported by
+    # the run that loaded it, and must not fail every later run (clearing would not help).
+    of_run = list(radicados)
+    check("fecha_not_in_future", f"no fecha of this run later than now + {FUTURE_TOLERANCE}",
+          _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE numero_radicado = ANY(%s) "
+                               "AND fecha > now() + %s::interval").format(t=table),
+                 (of_run, FUTURE_TOLERANCE)))
+    check("fecha_not_before_2000", f"no fecha of this run before {EARLIEST_FECHA}",
+          _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE numero_radicado = ANY(%s) "
+                               "AND fecha < %s::timestamptz").format(t=table),
+                 (of_run, EARLIEST_FECHA)))
     in_table = _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE numero_radicado = ANY(%s)")
                       .format(t=table), (list(radicados),))
     check("rows_of_run_match_load", "every record the load reported is a row of the table "
@@ -89,8 +94,8 @@ def run_checks(conn: Connection, company: Company, *, bucket: str, records_loade
                                                               json_files)
     check("json_files_marked_loaded", "every loaded request JSON has db_loaded_at in the "
           "registry", not_loaded)
-    missing = _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE fecha IS NULL")
-                     .format(t=table))
+    missing = _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE numero_radicado = ANY(%s) "
+                                   "AND fecha IS NULL").format(t=table), (of_run,))
     return ChecksReport(results, missing)
 
 

@@ -373,6 +373,8 @@ class QuarantinedFile:
     original_name: str
     """The name it had in ``processed/`` (the reason file's ``file:`` line)."""
     reason: str
+    run_id: str = ""
+    """The run that quarantined it (as the reason file spells it)."""
 
 
 def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
@@ -392,7 +394,8 @@ def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
         original = fields.get("file", "")
         path = reason_path.with_name(reason_name.removesuffix(_REASON_SUFFIX))
         if original and os.path.lexists(path):
-            found.append(QuarantinedFile(path, reason_path, original, fields.get("reason", "")))
+            found.append(QuarantinedFile(path, reason_path, original, fields.get("reason", ""),
+                                         fields.get("run_id", "")))
     return found
 
 

@@ -283,7 +283,11 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
     them. Request JSONs and other names the old patterns refused come back at once.
     """
     if everything:
-        moved_all = {entry.path for entry in quarantined if readmit(entry, run.folders)}
+        # Not what this same run quarantined: a cleared or retried try has validated it
+        # again already (and would count it twice).
+        this_run = printable(run.run_id)
+        moved_all = {entry.path for entry in quarantined
+                     if entry.run_id != this_run and readmit(entry, run.folders)}
         run.summary.files_readmitted = len(moved_all)
         log.info("extract: readmit_quarantine=true: %d of %d quarantined files moved back to "
                  "processed/ to be validated again", len(moved_all), len(quarantined))
@@ -643,6 +647,17 @@ def manifest_keys(manifest: str | Path) -> ManifestKeys:
 # --------------------------------------------------------------------------- load
 
 
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+"""Connection (08), serialization/deadlock (40), resources (53), operator intervention or
+shutdown (57), system (58), and lock not available (55P03): may pass by themselves."""
+
+
+def _transient(exc: psycopg.Error) -> bool:
+    if exc.sqlstate is None:  # no answer from the server: the connection broke
+        return True
+    return exc.sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.sqlstate == "55P03"
+
+
 @dataclass
 class LoadSummary:
     records: int = 0
@@ -683,11 +698,20 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
         with contextlib.suppress(psycopg.Error):  # a lost connection has rolled back already
             conn.rollback()  # nothing of the batch is kept
         # psycopg messages can quote row values (personal data): keep only the error class.
+        state = exc.sqlstate or "n/a"
+        if _transient(exc):
+            raise LoadFailed(
+                f"load_db failed for {company.empresa}: {type(exc).__name__} "
+                f"(SQLSTATE {state}); the transaction was rolled back, no row of this batch "
+                "was written; the task is retried once the database answers again",
+                retryable=True) from None
         raise LoadFailed(
-            f"load_db failed for {company.empresa}: {type(exc).__name__} "
-            f"(SQLSTATE {exc.sqlstate or 'n/a'}); the transaction was rolled back, no row of "
-            "this batch was written; rerun the task once the database is reachable"
-        ) from None
+            f"load_db failed for {company.empresa}: {type(exc).__name__} (SQLSTATE {state}), "
+            "an error retrying cannot fix (the table's definition, permissions or a "
+            "constraint); the transaction was rolled back, no row of this batch was written. "
+            f"Compare data_general.{company.table} with include/extractorov/sql/ and the "
+            "warehouse user's grants, fix it, then clear load_db",
+            retryable=False) from None
     except BaseException:
         conn.rollback()
         raise

@@ -44,20 +44,42 @@ def variable(key: str) -> str:
     return str(value or "").strip()
 
 
+def number(key: str, *, integer: bool = False, minimum: float = 0.0) -> float:
+    """A numeric Variable, checked: a typo fails the task at once naming the Variable
+    (retrying cannot fix it); ``nan`` and ``inf`` are refused, not silently used."""
+    text = variable(key)
+    try:
+        value = float(text)
+        if integer and value != int(value):
+            raise ValueError
+    except (ValueError, OverflowError):
+        kind = "a whole number" if integer else "a number"
+        raise ConfigurationError(
+            f"Variable {key} must be {kind}, got {text[:40]!r}: fix it in Admin → Variables "
+            f"(default {VARIABLES[key]}), then clear the task") from None
+    if not (minimum <= value < float("inf")):
+        raise ConfigurationError(
+            f"Variable {key} must be a finite number of at least {minimum:g}, got {text[:40]!r}"
+            f": fix it in Admin → Variables (default {VARIABLES[key]}), then clear the task")
+    return int(value) if integer else value
+
+
 def settings_from_variables() -> Settings:
+    """The Settings of this run from the Variables; a wrong value is a ConfigurationError
+    that names the Variable."""
     get = variable
 
     return Settings(
         landing_root=Path(get("ov_landing_root")),
         bucket=get("ov_s3_bucket"),
         base_path=get("ov_s3_base_path"),
-        settle_seconds=float(get("ov_landing_settle_seconds")),
-        upload_workers=max(1, int(get("ov_s3_upload_workers"))),
+        settle_seconds=number("ov_landing_settle_seconds"),
+        upload_workers=int(number("ov_s3_upload_workers", integer=True, minimum=1)),
         sse_kms_key_id=get("ov_s3_kms_key_id") or None,
         aws_conn_id=AWS_CONN_ID,
         bot_timezone=_zone(get("ov_bot_timezone")),
-        orphan_after_hours=float(get("ov_orphan_after_hours")),
-        max_file_bytes=int(float(get("ov_s3_max_file_gib")) * 1024**3),
+        orphan_after_hours=number("ov_orphan_after_hours"),
+        max_file_bytes=int(number("ov_s3_max_file_gib") * 1024**3),
     )
 
 

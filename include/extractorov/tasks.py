@@ -162,24 +162,22 @@ def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     return {**asdict(summary), "attempt": context["ti"].try_number}
 
 
-def load_db(company: Company, extract_summary: dict[str, Any],
-            context: dict[str, Any]) -> dict[str, Any]:
-    """Body of ``load_db``: the manifest's requests into the company table, one transaction;
-    the table's Asset event carries the counts."""
-    from extractorov import assets, pipeline
+def load_db(company: Company, extract_summary: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``load_db``: the manifest's requests into the company table, one transaction."""
+    from extractorov import pipeline
 
     with airflow_errors(), warehouse_connection() as conn:
-        summary = asdict(pipeline.load(conn, company, extract_summary["manifest"]))
-    context["outlet_events"][assets.table_asset(company)].extra = assets.event_extra(
-        summary, assets.LOAD_EVENT_FIELDS, run_id=context["run_id"],
-        table=f"{assets.SCHEMA}.{company.table}")
-    return summary
+        return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
 
 
 def check_data(company: Company, extract_summary: dict[str, Any],
-               load_summary: dict[str, Any]) -> dict[str, Any]:
-    """Body of ``check_data``: the table and the registry agree with what the load said."""
-    from extractorov import checks, pipeline
+               load_summary: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``check_data``: the table and the registry agree with what the load said.
+
+    Only when every check passes is the table's Asset event emitted (with the load's
+    counts): a downstream DAG never starts on data that failed a check.
+    """
+    from extractorov import assets, checks, pipeline
     from extractorov.errors import DataCheckFailed
 
     keys = pipeline.manifest_keys(extract_summary["manifest"])
@@ -195,6 +193,9 @@ def check_data(company: Company, extract_summary: dict[str, Any],
     if report.failed:
         with airflow_errors():
             raise DataCheckFailed(checks.failure_message(company, report))
+    context["outlet_events"][assets.table_asset(company)].extra = assets.event_extra(
+        load_summary, assets.LOAD_EVENT_FIELDS, run_id=context["run_id"],
+        table=f"{assets.SCHEMA}.{company.table}", checks="passed")
     return report.as_xcom()
 
 
@@ -214,18 +215,24 @@ def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     if context["params"]["database_only"]:
         log.warning(DATABASE_ONLY_SKIP)  # the skip itself logs only "Skipping task."
         raise AirflowSkipException(DATABASE_ONLY_SKIP)
-    from extractorov import assets
+    from extractorov import assets, registry
     from extractorov.storage import company_prefix
 
-    settings = settings_from_variables()
     with airflow_errors():
+        settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
         with warehouse_connection() as conn:
             summary = pipeline.upload(conn, client, company, settings, run_id=context["run_id"])
+            # The run's counts, every try included (a cleared partial upload counts once).
+            run_counts = registry.upload_counts_for_run(conn, company.empresa,
+                                                        context["run_id"])
+            conn.commit()
+    run_counts["files"] = sum(run_counts[k] for k in ("s3_uploaded", "s3_pre_existing",
+                                                      "s3_errors"))
     result = summary.as_dict()
     prefix = company_prefix(settings.base_path, company.empresa)
     context["outlet_events"][assets.s3_asset(company)].extra = assets.event_extra(
-        result, assets.UPLOAD_EVENT_FIELDS, run_id=context["run_id"],
+        {**result, **run_counts}, assets.UPLOAD_EVENT_FIELDS, run_id=context["run_id"],
         prefix=f"s3://{settings.bucket}/{prefix}")
     return result
 
@@ -291,8 +298,8 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     from extractorov import reconcile as reconciliation
 
     run_id = context["run_id"]
-    settings = settings_from_variables()
     with airflow_errors():
+        settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
         with warehouse_connection() as conn:
             report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id)
@@ -317,7 +324,9 @@ def s3_check(context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``ov_s3_check``: the report in the log; fails (no retry) on any FAIL line."""
     from extractorov import s3check
 
-    report = s3check.run(settings_from_variables())
+    with airflow_errors():
+        settings = settings_from_variables()
+    report = s3check.run(settings)
     log.info("S3 check\n%s", report.format())
     if report.failed():
         with airflow_errors():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import checks, pipeline, warehouse
+from extractorov import checks, pipeline
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -47,15 +47,9 @@ def test_a_clean_load_passes_every_check_and_counts_blank_fechas(dags, db, landi
 def test_a_row_breaking_a_rule_fails_the_run_naming_the_check_without_values(
         dags, db, landing, monkeypatch, caplog, capfd):
     monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
-    warehouse.ensure_schema(db)
-    # A parser bug of an earlier version left a request dated in the future.
-    write_request(landing, "afinia", "RE9", "R-9", nombres_apellidos=SECRET_NAME)
-    with db.cursor() as cur:
-        cur.execute("""INSERT INTO data_general.ov_afinia (numero_radicado, fecha,
-                       nombres_apellidos, hash_registro, hash_contenido)
-                       VALUES ('R-OLD', now() + interval '90 days', %s, 'h', 'h')""",
-                    (SECRET_NAME,))
-    db.commit()
+    # A request whose date is years ahead (a portal or parser bug).
+    write_request(landing, "afinia", "RE9", "R-OLD", nombres_apellidos=SECRET_NAME,
+                  fecha="2099/01/01 10:00")
     caplog.set_level(logging.INFO)
     run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 10, 9, tzinfo=UTC),
                                  run_conf={"database_only": True})
@@ -92,9 +86,14 @@ def test_each_check_catches_what_it_names(db, settings, landing):
     assert failed() == ["json_files_marked_loaded"]
     execute(db, "DELETE FROM data_general.ov_afinia WHERE numero_radicado = 'R-5'")
     assert failed() == ["rows_of_run_match_load", "json_files_marked_loaded"]
-    execute(db, "INSERT INTO data_general.ov_afinia (numero_radicado, fecha, hash_registro, "
-                "hash_contenido) VALUES ('R-1999', '1999-12-31', 'h', 'h')")
+    execute(db, "UPDATE data_general.ov_afinia SET fecha = '1999-12-31' "
+                "WHERE numero_radicado = 'R-6'")
     assert "fecha_not_before_2000" in failed()
+    # A row of an earlier run breaking a rule does not fail this run's checks (it failed
+    # the run that loaded it).
+    execute(db, "INSERT INTO data_general.ov_afinia (numero_radicado, fecha, hash_registro, "
+                "hash_contenido) VALUES ('R-OLDER', now() + interval '90 days', 'h', 'h')")
+    assert "fecha_not_in_future" not in failed()
 
 
 # --------------------------------------------------------------------------- assets

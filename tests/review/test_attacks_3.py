@@ -16,7 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def _check(extracted, loaded) -> dict:
-    return tasks.check_data(AFINIA, asdict(extracted), asdict(loaded))
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    context = {"run_id": "manual__checks",
+               "outlet_events": defaultdict(lambda: SimpleNamespace(extra=None))}
+    return tasks.check_data(AFINIA, asdict(extracted), asdict(loaded), context)
 
 
 def test_check_data_passes_a_run_with_zero_records(db, settings, landing):

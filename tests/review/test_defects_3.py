@@ -1,6 +1,6 @@
 """Hostile review, round 3 (after the restructuring): each test reproduces a defect and is
-marked ``xfail(strict=True)``: it fails on today's code, and turns the suite red the day the
-defect is fixed (then remove the mark).
+failed on the code it was written against (``xfail(strict=True)`` until fixed); all are
+fixed now, and each guards its fix.
 
 Real services only: PostgreSQL through PostgresHook (``db``), moto S3 over HTTP through
 S3Hook (``s3``/``bucket``), a temporary landing folder, the task bodies of
@@ -41,13 +41,6 @@ def _context(run_id: str = "manual__2025-10-09T09:00:00+00:00", try_number: int 
 # --------------------------------------------------------------------------- 1. retry or fail
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 1: a malformed numeric Variable raises a bare ValueError from "
-    "runtime.settings_from_variables (int()/float() unchecked): it is no PipelineError, so "
-    "airflow_error lets Airflow retry it 3 times with backoff, and the message "
-    "(\"invalid literal for int() with base 10: 'abc'\") names no Variable; 'inf' is an "
-    "OverflowError (same story) and 'nan' is accepted silently (no file is ever stale or "
-    "orphaned: reconcile's temp_file_stale/document_waiting reports are switched off)"))
 @pytest.mark.parametrize(("variable", "value"), [
     ("ov_s3_upload_workers", "abc"),
     ("ov_orphan_after_hours", "x"),
@@ -64,11 +57,6 @@ def test_a_malformed_numeric_variable_fails_at_once_naming_it(db, landing, monke
     assert variable in str(failed.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 2: tasks.reconcile (and tasks.upload_s3, tasks.s3_check) call "
-    "settings_from_variables() outside airflow_errors(): the ConfigurationError of a wrong "
-    "ov_bot_timezone escapes unmapped, so the hourly reconcile task is retried although "
-    "the message itself says a Variable must be fixed"))
 def test_a_wrong_bot_timezone_fails_reconcile_at_once(db, bucket, landing, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_OV_BOT_TIMEZONE", "America/Barranquilla")
     with pytest.raises(AirflowFailException) as failed:
@@ -76,12 +64,6 @@ def test_a_wrong_bot_timezone_fails_reconcile_at_once(db, bucket, landing, monke
     assert "ov_bot_timezone" in str(failed.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 3: pipeline.load wraps EVERY psycopg.Error in LoadFailed, which is always "
-    "retryable: a permanent error (here SQLSTATE 22001 after a DBA narrowed a column; "
-    "likewise 42501 permission denied, 23xxx constraint violations) is retried 3 times with "
-    "backoff, then again by every later run (the JSONs stay unloaded), and the message "
-    "tells the operator to wait until 'the database is reachable'"))
 def test_a_permanent_database_error_in_load_is_not_retried(db, settings, landing):
     write_request(landing, "afinia", "RE1", "R-1")  # nic '1234567'
     extracted = pipeline.extract(db, AFINIA, settings, "run-dba")
@@ -99,11 +81,6 @@ def test_a_permanent_database_error_in_load_is_not_retried(db, settings, landing
 # --------------------------------------------------------------------------- 3. readmit
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 4: a cleared run with readmit_quarantine=true re-admits and re-quarantines the "
-    "same still-invalid file on its second extract try; record_run sums the tries, so "
-    "post_processing_runs says 2 quarantined and 2 re-admitted for one file (a cleared run "
-    "is documented to find everything already handled and add nothing)"))
 def test_a_cleared_readmit_run_counts_each_file_once(db, settings, landing):
     write_request(landing, "afinia", "RE1", "R-1")
     write_request(landing, "afinia", "RE3", "", pdf=False)  # invalid under any parser
@@ -128,11 +105,6 @@ def test_a_cleared_readmit_run_counts_each_file_once(db, settings, landing):
 # --------------------------------------------------------------------------- 4. assets
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 5: the S3 asset event of a run whose upload_s3 failed partly and was then "
-    "cleared (or retried) carries only the last try's counts (s3_uploaded=1) while the run "
-    "uploaded every file; report_stats counts the run from the registry for exactly this "
-    "reason, the event does not (README: 'each event's extra holds the run's counts')"))
 def test_the_s3_event_after_a_partly_failed_upload_counts_the_whole_run(
         db, s3, bucket, settings, landing, monkeypatch):
     write_request(landing, "afinia", "RE1", "R-1")
@@ -185,22 +157,14 @@ def _asset_events(asset_name: str, run_id: str) -> list[dict]:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 6: load_db emits the ov_{empresa}_table Asset event before check_data runs, so "
-    "a downstream DAG scheduled on the table (the README's own example) is triggered by a "
-    "run whose data checks FAILED: the checks gate nothing for consumers"))
 def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(company_dags, db, landing,
                                                                  monkeypatch):
     from datetime import UTC, datetime
 
     monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
     warehouse.ensure_schema(db, [AFINIA])
-    write_request(landing, "afinia", "RE9", "R-9")
-    with db.cursor() as cur:  # a parser bug left a request dated months ahead
-        cur.execute("""INSERT INTO data_general.ov_afinia (numero_radicado, fecha,
-                       hash_registro, hash_contenido)
-                       VALUES ('R-OLD', now() + interval '90 days', 'h', 'h')""")
-    db.commit()
+    # The portal (or a parser bug) gives this run's request a date years ahead.
+    write_request(landing, "afinia", "RE9", "R-9", fecha="2099/01/01 10:00")
     run = company_dags["ov_afinia"].test(logical_date=datetime(2025, 10, 13, 9, tzinfo=UTC),
                                  run_conf={"database_only": True})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
@@ -208,10 +172,6 @@ def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(company_dags, d
     assert _asset_events("ov_afinia_table", run.run_id) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect 7: the fecha checks run over the whole table, not the run's rows: once one bad "
-    "row is loaded, every later run fails check_data (and the DAG run), even a run that "
-    "loaded nothing; the failure message says 'clear this task', which fails again"))
 def test_a_run_that_loaded_nothing_is_not_failed_by_an_older_row(db, settings, landing):
     warehouse.ensure_schema(db, [AFINIA])
     with db.cursor() as cur:  # loaded by an earlier run, already reported by it
@@ -222,4 +182,7 @@ def test_a_run_that_loaded_nothing_is_not_failed_by_an_older_row(db, settings, l
     extracted = pipeline.extract(db, AFINIA, settings, "quiet-day")  # nothing new
     loaded = pipeline.load(db, AFINIA, extracted.manifest)
     assert loaded.records == 0
-    tasks.check_data(AFINIA, asdict(extracted), asdict(loaded))
+    context = _context("quiet-day")
+    tasks.check_data(AFINIA, asdict(extracted), asdict(loaded), context)
+    (event,) = context["outlet_events"].values()  # checks passed: the table's event
+    assert event.extra["records"] == 0 and event.extra["checks"] == "passed"
