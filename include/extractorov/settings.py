@@ -23,6 +23,10 @@ AWS_CONN_ID = "aws_default"
 REGISTRY_TABLE = "data_general.s3_files_registry"
 """One row per file: the registry every step and the stats page read."""
 
+FINDINGS_ASSET = "ov_findings"
+"""Asset ``ov_s3_reconcile`` updates when findings wait for an answer; DAG
+``ov_review_findings`` is scheduled on it."""
+
 DEFAULT_BUCKET = "extractorov-data"
 DEFAULT_BASE_PATH = "oficina-virtual"
 DEFAULT_LANDING_ROOT = "/opt/airflow/landing"
