@@ -74,7 +74,7 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 
 try:
-    from extractorov import review, tasks
+    from extractorov import choices, tasks
     from extractorov.review_operator import FindingReviewOperator
     from extractorov.settings import FINDINGS_ASSET
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
@@ -88,7 +88,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
 
 
 @dag(
-    dag_id=review.DAG_ID,
+    dag_id=choices.DAG_ID,
     description="Asks a human about reconcile findings (Required actions) and applies answers",
     doc_md=__doc__,
     schedule=[Asset(FINDINGS_ASSET)],
@@ -112,8 +112,8 @@ def ov_review_findings() -> None:
         # execution_timeout bounds asking and applying; the wait for a human is
         # response_timeout (then "Leave open" is the default, recorded as no answer).
         execution_timeout=timedelta(minutes=30),
-        response_timeout=review.RESPONSE_TIMEOUT,
-        defaults=[review.LEAVE_OPEN],
+        response_timeout=choices.RESPONSE_TIMEOUT,
+        defaults=[choices.LEAVE_OPEN],
         map_index_template="{{ task.subject }}",
     ).expand_kwargs(collect())
 

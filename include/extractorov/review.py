@@ -25,50 +25,24 @@ from botocore.exceptions import ClientError
 from psycopg import Connection
 
 from extractorov import findings, landing, reconcile, registry, storage
+from extractorov.choices import (
+    ACCEPT,
+    DAG_ID,
+    DELETE_ROW,
+    EFFECTS,
+    KEEP_PRE_EXISTING,
+    KEEP_SUPERSEDED,
+    LEAVE_OPEN,
+    QUARANTINE,
+    RESPONSE_TIMEOUT,
+    options_for,
+)
 from extractorov.companies import COMPANIES
 from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DAG_ID = "ov_review_findings"
-
-# The choices, as the form shows them (the label is also what reconcile_findings.answer
-# records).
-KEEP_PRE_EXISTING = "Keep the bucket's object; mark the registry row pre_existing"
-KEEP_SUPERSEDED = "Keep the bucket's object; report the local file as superseded"
-DELETE_ROW = "Removed on purpose: delete its registry row"
-QUARANTINE = "Move the file to quarantine/"
-ACCEPT = "Accept as it is"
-LEAVE_OPEN = "Leave open"
-
-EFFECTS: dict[str, str] = {
-    KEEP_PRE_EXISTING: (
-        "the registry row becomes `pre_existing` with the bucket object's size and SHA-256 "
-        "(read from the bucket when you choose); the object is never overwritten and the "
-        "local file is never uploaded; the local file's hash and size stay in "
-        "`metadata.review`. Closed."),
-    KEEP_SUPERSEDED: (
-        "the same, and the local file is reported as superseded: `last_error` of the row "
-        "says so and `metadata.review.local_file_superseded` is true (find them with "
-        "`last_error LIKE 'superseded%'`). Closed."),
-    DELETE_ROW: (
-        "the registry row (registered from the bucket, no local copy) is deleted; if the "
-        "object comes back, the next check registers it again. Closed."),
-    QUARANTINE: (
-        "the file moves from `processed/` to `quarantine/` with a `.reason.txt` saying a "
-        "review set it aside; runs never take it back by themselves. Closed."),
-    ACCEPT: (
-        "nothing changes; the finding is closed and not asked again while its cause stays "
-        "the same."),
-    LEAVE_OPEN: (
-        "nothing changes; the finding stays on the open list (`data_general.open_findings`) "
-        "and is not asked again while its cause stays the same."),
-}
-
-RESPONSE_TIMEOUT = timedelta(hours=24)
-"""How long a question waits in Required actions; then it is withdrawn (nothing is
-recorded) and asked again after a later reconcile run."""
 STALE_ASK = RESPONSE_TIMEOUT + timedelta(hours=1)
 """A question marked as asked longer ago than this was left by a review run that ended
 without an answer: it can be asked again."""
@@ -76,20 +50,6 @@ MAX_QUESTIONS = 200
 """Questions one review run asks (oldest first); a later run asks the rest."""
 LOCK_WAIT_SECONDS = 20 * 60
 """Applying an answer takes the company's upload lock (no upload or check runs meanwhile)."""
-
-def options_for(kind: str, *, local_copy: bool = True) -> list[str]:
-    """The choices of a finding kind (``local_copy``: an ``object_different`` row has a
-    local file, i.e. it was not registered from the bucket)."""
-    if kind == "object_different":
-        keep = [KEEP_PRE_EXISTING, KEEP_SUPERSEDED] if local_copy else [KEEP_PRE_EXISTING]
-        return [*keep, LEAVE_OPEN]
-    if kind == "object_missing":
-        return [DELETE_ROW, LEAVE_OPEN]
-    if kind == "document_waiting":
-        return [QUARANTINE, ACCEPT, LEAVE_OPEN]
-    if kind == "temp_file_stale":
-        return [QUARANTINE, LEAVE_OPEN]
-    return [ACCEPT, LEAVE_OPEN]  # object_outside_layout, request_without_file, upload_failed…
 
 
 # --------------------------------------------------------------------------- asking
@@ -340,12 +300,16 @@ def _quarantine(conn: Connection, settings: Settings, question: findings.Questio
 
 __all__ = [
     "ACCEPT",
+    "DAG_ID",
     "DELETE_ROW",
     "EFFECTS",
     "KEEP_PRE_EXISTING",
     "KEEP_SUPERSEDED",
     "LEAVE_OPEN",
+    "MAX_QUESTIONS",
     "QUARANTINE",
+    "RESPONSE_TIMEOUT",
+    "STALE_ASK",
     "Outcome",
     "apply_answer",
     "collect",
