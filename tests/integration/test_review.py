@@ -369,3 +369,33 @@ def test_every_kind_can_be_left_open_and_every_choice_is_explained(kind):
         assert options[-1] == review.LEAVE_OPEN
         assert len(options) >= 2 and len(set(options)) == len(options)
         assert all(option in review.EFFECTS for option in options)
+
+
+def test_a_review_task_that_timed_out_withdraws_its_question(db, settings, landing, s3,
+                                                             bucket):
+    """The scheduler's response timeout resumes the task with the default ("Leave open")
+    and no user: nothing is recorded, and the question can be asked again."""
+    from extractorov.review_operator import FindingReviewOperator
+
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}loose-file.txt", Body=b"x")
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    assert askable(db) == {}
+    task = FindingReviewOperator(task_id="review", defaults=[review.LEAVE_OPEN], **form)
+    event = {"chosen_options": [review.LEAVE_OPEN], "params_input": {},
+             "responded_at": WHEN, "responded_by_user": None, "timedout": True}
+    result = task.execute_complete({"run_id": "review-1"}, event)
+    assert result == {"finding": form["finding"]["id"], "answer": None,
+                      "outcome": "no answer in time"}
+    assert rows_of(db, "object_outside_layout") == [("check-1", True, None, None, None, False)]
+    assert askable(db) == {("afinia", "object_outside_layout"): 1}
+
+    # Answered in time: the operator applies the answer and records the user's name.
+    [form] = review.collect(db, s3, settings, "review-2")
+    task = FindingReviewOperator(task_id="review", defaults=[review.LEAVE_OPEN], **form)
+    result = task.execute_complete({"run_id": "review-2"}, {
+        **event, "chosen_options": [review.ACCEPT], "timedout": False,
+        "responded_by_user": {"id": "u-7", "name": "ana.reviewer"}})
+    assert (result["answer"], result["applied"], result["open"]) == (review.ACCEPT, True, False)
+    assert rows_of(db, "object_outside_layout") == [
+        ("check-1", False, review.ACCEPT, "ana.reviewer", WHEN, False)]
