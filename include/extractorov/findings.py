@@ -176,16 +176,18 @@ def count_askable(conn: Connection, *, stale_after: timedelta) -> dict[tuple[str
 def claim_questions(conn: Connection, run_id: str, *, limit: int, stale_after: timedelta
                     ) -> list[Question]:
     """Mark up to ``limit`` open, unanswered questions as asked by review run ``run_id``
-    (oldest first) and return them. A question asked by another run is left to it
-    unless that ask is older than ``stale_after`` (that run ended without an answer).
-    A retried task of the same run gets its questions again."""
+    (the longest waiting first) and return them (their latest row). A question asked by
+    another run is left to it unless that ask is older than ``stale_after`` (that run
+    ended without an answer). A retried task of the same run gets its questions again."""
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT id, run_id, empresa, kind, subject, cause, s3_key, detail FROM (
-                    SELECT DISTINCT ON (t.empresa, t.kind, t.subject, t.cause) t.*
+                    SELECT DISTINCT ON (t.empresa, t.kind, t.subject, t.cause) t.*,
+                           min(t.id) OVER (PARTITION BY t.empresa, t.kind, t.subject,
+                                                        t.cause) AS first_id
                     FROM {TABLE} t WHERE {_ASKABLE}
                     ORDER BY t.empresa, t.kind, t.subject, t.cause, t.id DESC) latest
-                ORDER BY id LIMIT %(limit)s""",
+                ORDER BY first_id LIMIT %(limit)s""",
             {"run": run_id, "stale": stale_after, "limit": limit},
         )
         questions = [Question(*row) for row in cur.fetchall()]

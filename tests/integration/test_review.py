@@ -399,3 +399,17 @@ def test_a_review_task_that_timed_out_withdraws_its_question(db, settings, landi
     assert (result["answer"], result["applied"], result["open"]) == (review.ACCEPT, True, False)
     assert rows_of(db, "object_outside_layout") == [
         ("check-1", False, review.ACCEPT, "ana.reviewer", WHEN, False)]
+
+
+def test_a_review_run_asks_at_most_its_limit_the_longest_waiting_first(
+        db, settings, landing, s3, bucket):
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}zz-first.txt", Body=b"x")
+    check(db, s3, settings, "check-1")
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}aa-second.txt", Body=b"x")
+    check(db, s3, settings, "check-2")  # both found again; zz-first waits longest
+    [first] = findings.claim_questions(db, "review-1", limit=1, stale_after=review.STALE_ASK)
+    assert (first.s3_key, first.run_id) == (f"{PREFIX}zz-first.txt", "check-2")
+    db.commit()
+    assert askable(db) == {("afinia", "object_outside_layout"): 1}  # the rest: a later run
+    [second] = findings.claim_questions(db, "review-2", limit=1, stale_after=review.STALE_ASK)
+    assert second.s3_key == f"{PREFIX}aa-second.txt"
