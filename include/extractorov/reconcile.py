@@ -310,7 +310,8 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} is a temporary file untouched for "
             f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
             f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
-            False, True, subject=file.name, cause=landing_cause(file.size, file.mtime)))
+            False, True, subject=printable(file.name),
+            cause=landing_cause(file.size, file.mtime)))
     old = found.files
     if not old:
         return
@@ -326,7 +327,8 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} has waited {hours:.0f} h in processed/ for its request "
             f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
             "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
-            False, True, subject=file.name, cause=landing_cause(file.size, file.mtime)))
+            False, True, subject=printable(file.name),
+            cause=landing_cause(file.size, file.mtime)))
 
 
 def _write_findings(conn: Connection, company: Company, run_id: str,

@@ -413,3 +413,25 @@ def test_a_review_run_asks_at_most_its_limit_the_longest_waiting_first(
     assert askable(db) == {("afinia", "object_outside_layout"): 1}  # the rest: a later run
     [second] = findings.claim_questions(db, "review-2", limit=1, stale_after=review.STALE_ASK)
     assert second.s3_key == f"{PREFIX}aa-second.txt"
+
+
+def test_a_stale_temp_file_with_a_name_that_is_not_utf8_is_a_question(
+        db, settings, landing, s3, bucket):
+    processed = company_folders(landing, "afinia").processed
+    processed.mkdir(parents=True, exist_ok=True)
+    raw = os.path.join(os.fsencode(processed), b"RE1_\xff_20251008_090000.pdf.part")
+    with open(raw, "wb") as handle:
+        handle.write(b"%PDF half")
+    old = time.time() - 80 * 3600
+    os.utime(raw, (old, old))
+    report = check(db, s3, settings, "check-1")
+    [stale] = report.awaiting_answer
+    assert (stale.kind, stale.subject) == ("temp_file_stale",
+                                           "RE1_\\xff_20251008_090000.pdf.part")
+    [form] = review.collect(db, s3, settings, "review-1")
+    assert form["options"] == [review.QUARANTINE, review.LEAVE_OPEN]
+    # The printable name is not the file's: nothing is moved, and it says why.
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.QUARANTINE)
+    assert (outcome.applied, outcome.text) == (False,
+                                               "not applied: the file is no longer in processed/")
+    assert os.path.exists(raw)
