@@ -168,11 +168,13 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
             keys["waiting"]: review.QUARANTINE}
 
     # 1. The hourly check: fails (something needs a human), announces the findings.
-    check = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 9, 15, tzinfo=UTC))
+    # (the metadata database is shared by the session: dates no other test uses)
+    events_before = len(_asset_events("ov_findings"))
+    check = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 19, 15, tzinfo=UTC))
     assert str(check.state) == "failed"
     assert _states(check) == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                               "announce_findings": "success", "watcher": "failed"}
-    [event] = _asset_events("ov_findings")
+    [event] = [e for e in _asset_events("ov_findings") if e["run"] == check.run_id]
     assert (event["dag"], event["task"], event["run"]) == (
         "ov_s3_reconcile", "announce_findings", check.run_id)
     assert event["extra"]["questions"] == 5
@@ -243,11 +245,11 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
 
     # 3. The next check: nothing waits for an answer, so it is green and announces nothing;
     # the finding left open is found again and not asked again.
-    again = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 9, 16, tzinfo=UTC))
+    again = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 19, 16, tzinfo=UTC))
     assert _states(again) == {"reconcile_afinia": "success", "reconcile_aire": "success",
                               "announce_findings": "skipped", "watcher": "skipped"}
     assert str(again.state) == "success"
-    assert len(_asset_events("ov_findings")) == 1
+    assert len(_asset_events("ov_findings")) == events_before + 1
     assert query(db, "SELECT kind, s3_key, answer FROM data_general.reconcile_findings "
                      "WHERE run_id = %s", again.run_id) == [
         ("object_outside_layout", keys["outside"], review.LEAVE_OPEN)]
