@@ -22,9 +22,15 @@ Findings and actions:
   (`document_waiting`), or a temporary file untouched as long
   (`temp_file_stale`): **needs a human** (file name only; never moved).
 
-Findings go to `data_general.reconcile_findings` and the task log. A task
-fails when something needs a human; its log says what. It takes the same
-per-company lock as `upload_s3`, so it never races a daily run.
+Findings go to `data_general.reconcile_findings` and the task log. A
+`reconcile_*` task fails while a finding of its company needs a human and has no
+answer yet; its log says what. Those findings are asked in Airflow's **Required
+actions** by DAG `ov_review_findings`: task `announce_findings` updates Asset
+`ov_findings` (which starts it) only when a finding waits to be asked, and is
+skipped otherwise; this DAG never waits for the answers. A finding answered
+there is not asked again, nor fails this DAG, while its cause stays the same.
+The `watcher` fails the run when a `reconcile_*` task failed. Each task takes
+the same per-company lock as `upload_s3`, so it never races a daily run.
 
 Alerts (Variable `ov_alert_emails`, connection `smtp_default`; no Variable: a
 warning in the log, no e-mail):
@@ -42,14 +48,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, TriggerRule, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 try:
     from extractorov import tasks
     from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES
-    from extractorov.settings import TIMEZONE
+    from extractorov.settings import FINDINGS_ASSET, TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -80,13 +86,30 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         counts_task_ids=[tasks.reconcile_task_id(c) for c in COMPANIES.values()])],
 )
 def ov_s3_reconcile() -> None:
+    checks = []
     for company in COMPANIES.values():
 
         @task(task_id=tasks.reconcile_task_id(company), execution_timeout=timedelta(minutes=50))
         def reconcile(empresa: str = company.empresa, **context) -> dict:
             return tasks.reconcile(COMPANIES[empresa], context)
 
-        reconcile()
+        checks.append(reconcile())
+
+    # Runs whatever the checks ended with (a failed check has written its findings).
+    @task(task_id=tasks.ANNOUNCE_FINDINGS, trigger_rule=TriggerRule.ALL_DONE,
+          outlets=[Asset(FINDINGS_ASSET)], execution_timeout=timedelta(minutes=5))
+    def announce_findings(**context) -> dict:
+        return tasks.announce_findings(context)
+
+    # announce_findings is a leaf that succeeds after a failed check: without this, the
+    # run would look green.
+    @task(task_id=tasks.WATCHER, trigger_rule=TriggerRule.ONE_FAILED, retries=0,
+          execution_timeout=timedelta(minutes=5))
+    def watcher() -> None:
+        tasks.watcher()
+
+    checks >> announce_findings()
+    checks >> watcher()
 
     @task(task_id=tasks.CHECK_MORNING_RUNS, execution_timeout=timedelta(minutes=10))
     def check_morning_runs(**context) -> dict:

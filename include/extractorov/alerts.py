@@ -293,8 +293,9 @@ class RunFailureNotifier(BaseNotifier):
 def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
     """Lines for the failure message of a reconcile that needs a human: the company's
     counts, then each finding's kind and S3 key or file name. Never ``detail``: its
-    text may name a numero_radicado or sizes of someone's files."""
-    needs = report.needs_human
+    text may name a numero_radicado or sizes of someone's files. Findings answered
+    before in the review DAG (same cause) are not listed again."""
+    needs = list(getattr(report, "awaiting_answer", report.needs_human))
     counts = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(f.kind for f in needs).items()))
     lines = [f"{report.empresa}: {len(needs)} finding(s) need a human ({counts}); "
              f"{report.objects_listed} objects listed, {report.registry_rows} registry rows"]

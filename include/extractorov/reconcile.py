@@ -11,6 +11,10 @@ For one company, under the per-company upload lock:
 * requests in the company table whose source JSON is not in the registry
   → reported.
 
+A finding that needs a human is a question for ``ov_review_findings``, named by
+its subject and its cause (:mod:`extractorov.findings`): a question already
+answered is not asked again while its cause stays the same.
+
 The bucket is read by listing the company prefix (1 request per 1,000
 objects), never one request per registered file. Every finding is written to
 ``data_general.reconcile_findings``.
@@ -23,19 +27,20 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import pipeline, registry, stats, warehouse
+from extractorov import findings, pipeline, registry, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
 from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.registry import DIFFERENT_OBJECT
-from extractorov.settings import SCHEMA, Settings
+from extractorov.settings import Settings
 from extractorov.storage import (
     NO_LOCAL_COPY,
     company_prefix,
@@ -47,7 +52,9 @@ from extractorov.storage import (
 
 log = logging.getLogger(__name__)
 
-FINDINGS_TABLE = f"{SCHEMA}.reconcile_findings"
+FINDINGS_TABLE = findings.TABLE
+_DIFFERENT_OBJECT_REASON = DIFFERENT_OBJECT.split(":")[0][:120]
+"""How :func:`pipeline.upload` counts a different object in ``errors_by_reason``."""
 DAG_ID = "ov_s3_reconcile"
 
 
@@ -60,6 +67,17 @@ class Finding:
     needs_human: bool
     file_name: str | None = None
     """The local file a finding without an S3 key is about (what an alert may name)."""
+    subject: str | None = None
+    """What it is about when not an S3 key: a file name, a ``numero_radicado``."""
+    cause: str | None = None
+    """The state that makes it (see the ``*_cause`` functions): same subject and cause,
+    same question."""
+    answer: findings.Answer | None = None
+    """The answer its question already has (set when the findings are written)."""
+
+    @property
+    def question(self) -> tuple[str, str | None, str | None]:
+        return (self.kind, self.subject or self.s3_key, self.cause)
 
 
 @dataclass
@@ -74,6 +92,11 @@ class ReconcileReport:
     def needs_human(self) -> list[Finding]:
         return [f for f in self.findings if f.needs_human]
 
+    @property
+    def awaiting_answer(self) -> list[Finding]:
+        """Findings that need a human and whose question has no answer yet."""
+        return [f for f in self.findings if f.needs_human and f.answer is None]
+
     def counts(self) -> dict[str, int]:
         return dict(Counter(f.kind for f in self.findings))
 
@@ -84,6 +107,7 @@ class ReconcileReport:
             "registry_rows": self.registry_rows,
             "findings": self.counts(),
             "needs_human": len(self.needs_human),
+            "awaiting_answer": len(self.awaiting_answer),
             "upload": self.upload,
         }
 
@@ -123,11 +147,21 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
             report.upload = summary.as_dict()
         except UploadIncomplete as exc:
             report.upload = exc.summary.as_dict()
-            # Only failures a retry cannot fix need a human; transient ones pass next hour.
+            # Only failures a retry cannot fix need a human; transient ones pass next hour,
+            # and a different object at a key is asked about as its object_different.
             summary = exc.summary
-            report.findings.append(Finding("upload_failed", None, str(exc), False,
-                                           summary.s3_errors_retryable < summary.s3_errors))
-    _write_findings(conn, company, run_id, report)
+            reasons = {r: n for r, n in summary.errors_by_reason.items()
+                       if r != _DIFFERENT_OBJECT_REASON}
+            lasting = (summary.s3_errors - summary.s3_errors_retryable
+                       - summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0))
+            report.findings.append(Finding(
+                "upload_failed", None, str(exc), False, lasting > 0, subject="upload",
+                cause=upload_cause(reasons)))
+    acquire_upload_lock(conn, company)  # an answer being recorded never interleaves
+    try:
+        _write_findings(conn, company, run_id, report)
+    finally:
+        release_upload_lock(conn, company)
     _record_uploads(conn, company, run_id, report)
     return report
 
@@ -146,7 +180,7 @@ def _record_uploads(conn: Connection, company: Company, run_id: str,
         data_interval_start=None, data_interval_end=None, database_only=False,
         extract=None, load=None, upload={**report.upload, **counts},
         task_states={f"reconcile_{company.empresa}":
-                     "failed" if report.needs_human else "success"})
+                     "failed" if report.awaiting_answer else "success"})
     stats.record_run(conn, run)
 
 
@@ -164,7 +198,7 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
                     "object_different", key,
                     "the local file and the object in the bucket differ (SHA-256); the "
                     "upload will not overwrite it: compare both and delete the wrong one",
-                    False, True))
+                    False, True, cause=different_cause(row.file_hash, size, objects[key])))
             else:  # someone removed the wrong object: upload the file again
                 back_to_pending.append(row_id)
                 report.findings.append(Finding(
@@ -172,29 +206,25 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
                     "uploaded again", True, False))
             continue
         if not local_path:
-            # Registered from the bucket: nothing to upload it from, so never 'pending'.
+            # Registered from the bucket (or its object kept over the local file by a human
+            # review): nothing to upload it from, so never 'pending'.
             if key not in objects:
                 report.findings.append(Finding(
                     "object_missing", key,
                     f"registry said {status}; object not in the bucket and {NO_LOCAL_COPY} "
                     "(it was registered from the bucket): restore the object, or delete its "
-                    "registry row if it was removed on purpose", False, True))
+                    "registry row if it was removed on purpose", False, True,
+                    cause=missing_cause(row_id, status)))
             elif size is not None and objects[key] != size:
                 report.findings.append(Finding(
                     "object_different", key,
                     f"registry size {size}, bucket size {objects[key]} for an object "
-                    "registered from the bucket: check which one is right", False, True))
+                    "registered from the bucket: check which one is right", False, True,
+                    cause=different_cause(row.file_hash, size, objects[key])))
             continue
         if status not in {"uploaded", "pre_existing"}:
             continue
         if key not in objects:
-            if not local_path:
-                report.findings.append(Finding(
-                    "object_missing", key,
-                    f"registry said {status}; object not in the bucket and {NO_LOCAL_COPY} "
-                    "(it was registered from the bucket): restore the object, or delete its "
-                    "registry row if it was removed on purpose", False, True))
-                continue
             back_to_pending.append(row_id)
             report.findings.append(Finding("object_missing", key,
                                            f"registry said {status}; object not in the bucket",
@@ -204,7 +234,8 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
             report.findings.append(Finding(
                 "object_different", key,
                 f"registry size {size}, bucket size {objects[key]}; the upload will not "
-                "overwrite it: compare both and delete the wrong one", False, True))
+                "overwrite it: compare both and delete the wrong one", False, True,
+                cause=different_cause(row.file_hash, size, objects[key])))
     registry.requeue(conn, back_to_pending,
                      "reconcile: object missing or different in the bucket")
 
@@ -220,7 +251,7 @@ def _register_unknown_objects(conn: Connection, client: BaseClient, company: Com
             report.findings.append(Finding(
                 "object_outside_layout", key,
                 "object does not follow {sgc}/{file name} or sin_sgc/{numero_radicado}/{file name}",
-                False, True))
+                False, True, cause=outside_cause(objects[key])))
             continue
         folder, filename = where
         sgc = sgc_of_folder(folder)
@@ -259,7 +290,8 @@ def _requests_without_files(conn: Connection, company: Company, report: Reconcil
         report.findings.append(Finding(
             "request_without_file", None,
             f"numero_radicado {radicado}: source file {source or '(none recorded)'} "
-            "is not in the registry", False, True, file_name=source))
+            "is not in the registry", False, True, file_name=source, subject=radicado,
+            cause=request_cause(source)))
 
 
 def _documents_waiting_too_long(conn: Connection, company: Company, settings: Settings,
@@ -280,7 +312,9 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} is a temporary file untouched for "
             f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
             f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
-            False, True, file_name=printable(file.name)))
+            False, True, file_name=printable(file.name),
+            subject=printable(file.name),
+            cause=landing_cause(file.size, file.mtime)))
     old = found.files
     if not old:
         return
@@ -296,22 +330,56 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             f"{printable(file.name)} has waited {hours:.0f} h in processed/ for its request "
             f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
             "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
-            False, True, file_name=printable(file.name)))
+            False, True, file_name=printable(file.name),
+            subject=printable(file.name),
+            cause=landing_cause(file.size, file.mtime)))
 
 
 def _write_findings(conn: Connection, company: Company, run_id: str,
                     report: ReconcileReport) -> None:
-    with conn.cursor() as cur:
-        cur.execute(f"DELETE FROM {FINDINGS_TABLE} WHERE run_id = %s AND empresa = %s",
-                    (run_id, company.empresa))  # a rerun of the same run replaces its findings
-        cur.executemany(
-            f"""INSERT INTO {FINDINGS_TABLE}
-                (run_id, empresa, kind, s3_key, detail, repaired, needs_human)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            [(run_id, company.empresa, f.kind, f.s3_key, f.detail, f.repaired, f.needs_human)
-             for f in report.findings],
-        )
+    """This run's rows (replacing a rerun's); each finding learns its question's answer."""
+    rows = [findings.Row(f.kind, f.s3_key, f.detail, f.repaired, f.needs_human,
+                         *f.question[1:]) for f in report.findings]
+    answers = findings.write_run(conn, company.empresa, run_id, rows)
     conn.commit()
+    for finding in report.findings:
+        if finding.needs_human:
+            finding.answer = answers.get(finding.question)
+
+
+# ---------------------------------------------------------------- causes (question identity)
+
+
+def different_cause(file_hash: str | None, registry_size: int | None, bucket_size: int) -> str:
+    """``object_different``: what the registry holds against what the bucket holds."""
+    return (f"registry sha256 {file_hash or 'unknown'}, {registry_size} bytes; "
+            f"bucket object {bucket_size} bytes")
+
+
+def missing_cause(row_id: int, status: str) -> str:
+    """``object_missing`` of a row registered from the bucket."""
+    return f"registry row {row_id} ({status}), no local copy"
+
+
+def outside_cause(size: int) -> str:
+    """``object_outside_layout``."""
+    return f"{size} bytes"
+
+
+def request_cause(source: str | None) -> str:
+    """``request_without_file``."""
+    return f"source file {source or '(none recorded)'}"
+
+
+def landing_cause(size: int, mtime: float) -> str:
+    """``document_waiting`` / ``temp_file_stale``: a file changed or copied again is new."""
+    when = datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
+    return f"{size} bytes, modified {when}"
+
+
+def upload_cause(errors_by_reason: dict[str, int]) -> str:
+    """``upload_failed``: the reasons (not their counts)."""
+    return "; ".join(sorted(errors_by_reason)) or "unknown"
 
 
 def format_report(report: ReconcileReport) -> str:
@@ -322,7 +390,8 @@ def format_report(report: ReconcileReport) -> str:
                      f"{report.upload.get('s3_pre_existing', 0)}, errors "
                      f"{report.upload.get('s3_errors', 0)}")
     for finding in report.findings[:50]:
-        flag = "NEEDS HUMAN" if finding.needs_human else ("repaired" if finding.repaired else "")
+        flag = ("repaired" if finding.repaired else "") if not finding.needs_human else (
+            f"answered: {finding.answer.answer}" if finding.answer else "NEEDS HUMAN")
         lines.append(f"  [{finding.kind}] {finding.s3_key or ''} {finding.detail} {flag}")
     if len(report.findings) > 50:
         lines.append(f"  … {len(report.findings) - 50} more in {FINDINGS_TABLE}")

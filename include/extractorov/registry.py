@@ -241,13 +241,21 @@ class CheckRow:
     upload_status: str
     file_size: int | None
     local_path: str | None
+    """``None`` also when a human kept the bucket's object over the local file (the row
+    describes the object: there is nothing to upload from)."""
     last_error: str | None
+    file_hash: str | None = None
+
+
+_CHECK_COLUMNS = ("id, s3_key, upload_status, file_size, "
+                  "CASE WHEN metadata ? 'review' THEN NULL ELSE local_path END, "
+                  "last_error, file_hash")
 
 
 def rows_to_check(conn: Connection, empresa: str, bucket: str) -> list[CheckRow]:
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT id, s3_key, upload_status, file_size, local_path, last_error
+            f"""SELECT {_CHECK_COLUMNS}
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
             (empresa, bucket),
         )
@@ -264,6 +272,61 @@ def requeue(conn: Connection, ids: Sequence[int], reason: str) -> None:
                 WHERE id = ANY(%s)""",
             (reason, list(ids)),
         )
+
+
+def row_for_key(conn: Connection, empresa: str, bucket: str, key: str) -> CheckRow | None:
+    """The registry row at one S3 key (what a review compares with its question)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {_CHECK_COLUMNS} FROM {TABLE} "
+                    "WHERE empresa = %s AND s3_bucket = %s AND s3_key = %s",
+                    (empresa, bucket, key))
+        row = cur.fetchone()
+    return CheckRow(*row) if row else None
+
+
+SUPERSEDED = "superseded: the local file differs from the object kept in the bucket"
+"""``last_error`` of a row whose local file a human reported as superseded."""
+
+
+def keep_bucket_object(conn: Connection, row_id: int, *, expected_hash: str | None,
+                       expected_size: int | None, size: int, file_hash: str,
+                       superseded: bool, review: dict[str, Any]) -> bool:
+    """A human kept the object in the bucket: the row becomes ``pre_existing`` with the
+    object's size and SHA-256 (later checks compare with the object, the upload never
+    sends the local file); the local file's hash and size go to ``metadata.review``.
+
+    ``superseded`` also says so in ``last_error`` (:data:`SUPERSEDED`) and
+    ``metadata.review.local_file_superseded``. Only applied while the row still holds
+    ``expected_hash`` / ``expected_size`` (what the question showed); returns whether it
+    was."""
+    note = {**review, "local_file_superseded": superseded}
+    local = {"sha256": expected_hash, "size": expected_size}
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE}
+                SET upload_status = 'pre_existing', file_size = %s, file_hash = %s,
+                    last_error = %s,
+                    -- a second review keeps what the first one recorded of the local file
+                    metadata = metadata || jsonb_build_object('review', %s::jsonb
+                        || jsonb_build_object('local_file', COALESCE(
+                               metadata -> 'review' -> 'local_file', %s::jsonb))),
+                    updated_at = now()
+                WHERE id = %s AND file_hash IS NOT DISTINCT FROM %s
+                  AND file_size IS NOT DISTINCT FROM %s""",
+            (size, file_hash, SUPERSEDED if superseded else None, Jsonb(note), Jsonb(local),
+             row_id, expected_hash, expected_size),
+        )
+        return cur.rowcount == 1
+
+
+def delete_bucket_row(conn: Connection, row_id: int) -> bool:
+    """A human says the object of a row registered from the bucket (or kept over its
+    local file by a review) was removed on purpose: its row goes (never a row whose local
+    file is what it registers). Returns whether it did."""
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE} WHERE id = %s "
+                    "AND (local_path IS NULL OR metadata ? 'review')", (row_id,))
+        return cur.rowcount == 1
 
 
 def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:

@@ -32,6 +32,10 @@ SCHEMA = "data_general"
 REGISTRY_TABLE = f"{SCHEMA}.s3_files_registry"
 """One row per file: the registry every step and the stats page read."""
 
+FINDINGS_ASSET = "ov_findings"
+"""Asset ``ov_s3_reconcile`` updates when findings wait for an answer; DAG
+``ov_review_findings`` is scheduled on it."""
+
 DEFAULT_BUCKET = "extractorov-data"
 DEFAULT_BASE_PATH = "oficina-virtual"
 DEFAULT_LANDING_ROOT = "/opt/airflow/landing"

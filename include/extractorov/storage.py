@@ -456,6 +456,28 @@ def _same_content(client: BaseClient, bucket: str, item: PendingFile, head: dict
     return remote.hexdigest() == item.file_hash
 
 
+def recorded_sha256(head: dict[str, Any]) -> str | None:
+    """The object's SHA-256 (hex) when its HEAD tells it: our ``file-hash`` metadata, or
+    a whole-object (single-part) checksum; ``None`` when only reading it would."""
+    if ours := head.get("Metadata", {}).get("file-hash"):
+        return str(ours)
+    etag = str(head.get("ETag", "")).strip('"')
+    stored = head.get("ChecksumSHA256")
+    if stored and "-" not in stored and "-" not in etag and not head.get("PartsCount"):
+        return base64.b64decode(stored).hex()
+    return None
+
+
+def object_sha256(client: BaseClient, bucket: str, key: str, head: dict[str, Any]) -> str:
+    """The object's SHA-256 (hex): from its HEAD, else read once in chunks."""
+    if known := recorded_sha256(head):
+        return known
+    digest = hashlib.sha256()
+    for chunk in client.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def upload_files(
     client: BaseClient,
     bucket: str,

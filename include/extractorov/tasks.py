@@ -304,16 +304,22 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         with warehouse_connection() as conn:
             report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id)
         log.info("reconcile report\n%s", reconciliation.format_report(report))
-        if report.needs_human:
+        answered = len(report.needs_human) - len(report.awaiting_answer)
+        if answered:
+            log.info("%d finding(s) that need a human were answered before (same cause): "
+                     "not asked again", answered)
+        if report.awaiting_answer:
+            kinds = Counter(f.kind for f in report.awaiting_answer)
             # For the run's failure e-mail (one per run, all companies): kinds and keys or
             # file names only, never the findings' detail texts.
             context["ti"].xcom_push(key=alerts.DETAIL_XCOM_KEY,
                                     value=alerts.findings_detail(report))
-            kinds = Counter(f.kind for f in report.needs_human)
             raise FindingsNeedHuman(
-                f"{len(report.needs_human)} finding(s) need a human for {company.empresa}: "
-                f"{dict(kinds)}; details in the log above and in "
-                f"{reconciliation.FINDINGS_TABLE} (run_id {run_id})")
+                f"{len(report.awaiting_answer)} finding(s) need a human for "
+                f"{company.empresa}: {dict(kinds)}; answer them in Airflow's Required actions "
+                f"(DAG ov_review_findings, started by this run's '{ANNOUNCE_FINDINGS}' task); "
+                f"details in the log above and in {reconciliation.FINDINGS_TABLE} "
+                f"(run_id {run_id})")
     return report.as_xcom()
 
 
@@ -361,12 +367,90 @@ def check_morning_runs(context: dict[str, Any]) -> dict[str, str]:
     return states
 
 
+ANNOUNCE_FINDINGS = "announce_findings"
+
+
+def announce_findings(context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``announce_findings``: update Asset ``ov_findings`` (which starts
+    ``ov_review_findings``) only when a question waits to be asked; skip otherwise."""
+    from airflow.sdk import Asset
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from extractorov import findings, review
+    from extractorov.settings import FINDINGS_ASSET
+
+    with airflow_errors(), warehouse_connection() as conn:
+        waiting = findings.count_askable(conn, stale_after=review.STALE_ASK)
+    if not waiting:
+        raise AirflowSkipException("no finding waits for an answer: nothing to announce")
+    by_kind: Counter[str] = Counter()
+    by_empresa: Counter[str] = Counter()
+    for (empresa, kind), n in waiting.items():
+        by_kind[kind] += n
+        by_empresa[empresa] += n
+    extra = {"questions": sum(waiting.values()), "by_kind": dict(sorted(by_kind.items())),
+             "by_empresa": dict(sorted(by_empresa.items()))}
+    context["outlet_events"][Asset(FINDINGS_ASSET)].extra = extra
+    log.info("%d question(s) wait for an answer %s: ov_review_findings asks them",
+             extra["questions"], extra["by_kind"])
+    return extra
+
+
+# --------------------------------------------------------------------------- review DAG
+
+
+def collect_findings(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Body of ``collect``: claim the open questions for this review run; one form each."""
+    from extractorov import review
+
+    settings = settings_from_variables()
+    with airflow_errors():
+        client = s3_client(settings.aws_conn_id, workers=1)
+        with warehouse_connection() as conn:
+            forms = review.collect(conn, client, settings, context["run_id"])
+    log.info("%d question(s) to ask: %s", len(forms),
+             dict(Counter(f["finding"]["kind"] for f in forms)))
+    return forms
+
+
+def apply_review(finding: dict[str, Any], payload: dict[str, Any],
+                 context: dict[str, Any]) -> dict[str, Any]:
+    """After a review task got its answer (or timed out): apply and record it."""
+    from datetime import UTC, datetime
+
+    from extractorov import review
+
+    finding_id = int(finding["id"])
+    user = payload.get("responded_by_user")
+    if user is None:  # the response timeout chose the default: nobody answered
+        with airflow_errors(), warehouse_connection() as conn:
+            review.withdraw(conn, finding_id)
+        log.info("finding %d: no answer within %s; withdrawn (asked again after a later "
+                 "check)", finding_id, review.RESPONSE_TIMEOUT)
+        return {"finding": finding_id, "answer": None, "outcome": "no answer in time"}
+    [choice] = payload["chosen_options"]
+    answered_at = payload.get("responded_at") or datetime.now(UTC)
+    settings = settings_from_variables()
+    with airflow_errors():
+        client = s3_client(settings.aws_conn_id, workers=1)
+        with warehouse_connection() as conn:
+            outcome = review.apply_answer(
+                conn, client, settings, finding_id, choice,
+                answered_by=user.get("name") or user.get("id"), answered_at=answered_at,
+                run_id=context["run_id"])
+    return {"finding": finding_id, "answer": choice, **outcome.as_dict()}
+
+
 __all__ = [
+    "ANNOUNCE_FINDINGS",
     "STEPS",
     "airflow_error",
+    "announce_findings",
+    "apply_review",
     "check_data",
     "check_morning_runs",
     "check_run_conf",
+    "collect_findings",
     "extract",
     "load_db",
     "reconcile",

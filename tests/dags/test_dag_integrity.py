@@ -28,7 +28,8 @@ def test_no_import_errors(dagbag):
 
 
 def test_one_dag_per_registered_company(dagbag):
-    company_dags = {d for d in dagbag.dag_ids if d not in {"ov_s3_reconcile", "ov_s3_check"}}
+    company_dags = {d for d in dagbag.dag_ids
+                    if d not in {"ov_s3_reconcile", "ov_s3_check", "ov_review_findings"}}
     assert company_dags == {c.dag_id for c in COMPANIES.values()} == {"ov_afinia", "ov_aire"}
 
 
@@ -95,6 +96,39 @@ def test_schedule_retries_owner_tags_and_docs(dagbag, dag_id):
             assert task.retries >= 2
             assert task.retry_exponential_backoff == 2.0
     assert f"`{empresa}`" in dag.doc_md and "database_only" in dag.doc_md
+
+
+def test_reconcile_announces_findings_and_a_watcher_keeps_failures_visible(dagbag):
+    dag = dagbag.dags["ov_s3_reconcile"]
+    checks = {f"reconcile_{e}" for e in COMPANIES}
+    assert set(dag.task_ids) == {*checks, "announce_findings", "watcher"}
+    announce = dag.get_task("announce_findings")
+    assert announce.upstream_task_ids == checks
+    assert announce.trigger_rule == "all_done"  # also after a failed check
+    assert [(a.name, a.uri) for a in announce.outlets] == [("ov_findings", "ov_findings")]
+    watcher = dag.get_task("watcher")
+    assert (watcher.upstream_task_ids, watcher.trigger_rule) == (checks, "one_failed")
+    for check in checks:  # only announce_findings updates the asset
+        assert dag.get_task(check).outlets == []
+
+
+def test_review_dag_asks_one_hitl_task_per_finding_on_the_findings_asset(dagbag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    from extractorov import review
+
+    dag = dagbag.dags["ov_review_findings"]
+    assert [(a.name, a.uri) for a in dag.timetable.asset_condition.objects] == [
+        ("ov_findings", "ov_findings")]
+    assert set(dag.task_ids) == {"collect", "review"}
+    ask = dag.get_task("review")
+    assert ask.upstream_task_ids == {"collect"}
+    assert issubclass(ask.operator_class, HITLOperator)
+    assert ask.partial_kwargs["response_timeout"] == review.RESPONSE_TIMEOUT
+    assert ask.partial_kwargs["defaults"] == [review.LEAVE_OPEN]
+    # Every choice the forms can offer is explained on the DAG's page.
+    for choice in review.EFFECTS:
+        assert choice in dag.doc_md.replace("\n  ", " "), choice
 
 
 def test_parsing_touches_no_database_or_network(tmp_path):

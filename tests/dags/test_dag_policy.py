@@ -30,7 +30,7 @@ def dagbag() -> DagBag:
 
 def test_every_dag_file_imports(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}
-    assert len(DAG_IDS) >= 3  # ov_afinia, ov_aire, ov_s3_reconcile at least
+    assert len(DAG_IDS) >= 4  # ov_afinia, ov_aire, ov_s3_reconcile, ov_review_findings
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
@@ -48,6 +48,12 @@ MANUAL_ONLY = {"ov_s3_check"}
 its schedule by accident."""
 
 
+def _scheduled_on(dag) -> list | None:
+    """The assets an asset-scheduled DAG waits for; ``None`` for any other schedule."""
+    objects = getattr(getattr(dag.timetable, "asset_condition", None), "objects", None)
+    return None if objects is None else list(objects)
+
+
 @pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_schedule_in_bogota_no_catchup_one_run_at_a_time(dagbag: DagBag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
@@ -58,10 +64,27 @@ def test_schedule_in_bogota_no_catchup_one_run_at_a_time(dagbag: DagBag, dag_id:
         assert dag.schedule is None, f"{dag_id} is manual only"
         assert dag.timetable.can_be_scheduled is False
         return
+    if _scheduled_on(dag) is not None:
+        return  # started by an asset event: no clock of its own (checked below)
     assert dag.timetable.can_be_scheduled, f"{dag_id} has no schedule: add it to MANUAL_ONLY?"
     stored = dag.timetable.serialize()
     assert stored.get("timezone") == ZONE, "schedules are read in the companies' zone"
     assert dag.timetable.summary.startswith("0 4")  # nothing before the 04:00 scrape
+
+
+@pytest.mark.parametrize("dag_id", [d for d in DAG_IDS if _scheduled_on(_BAG.dags[d])])
+def test_an_asset_scheduled_dag_waits_for_assets_a_project_task_updates(
+        dagbag: DagBag, dag_id: str) -> None:
+    produced = {(asset.name, asset.uri) for other in dagbag.dags.values() if other.dag_id != dag_id
+                for task in other.tasks for asset in task.outlets}
+    awaited = _scheduled_on(dagbag.dags[dag_id])
+    assert awaited, "an asset schedule names at least one asset"
+    for asset in awaited:
+        assert (asset.name, asset.uri) in produced, f"{dag_id} waits for {asset}, never updated"
+
+
+def test_asset_scheduled_dags_exist() -> None:
+    assert [d for d in DAG_IDS if _scheduled_on(_BAG.dags[d])] == ["ov_review_findings"]
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)

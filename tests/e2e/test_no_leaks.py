@@ -67,7 +67,14 @@ def test_secret_and_personal_data_stay_out_of_logs_xcom_and_errors(
     texts["runs table"] = json.dumps(query(
         db, "SELECT * FROM data_general.post_processing_runs"), default=str)
     texts["findings"] = json.dumps(query(
-        db, "SELECT detail FROM data_general.reconcile_findings"), default=str)
+        db, "SELECT detail, subject, cause FROM data_general.reconcile_findings"), default=str)
+    # The review forms ov_review_findings would show for these findings.
+    from extractorov import review, runtime
+
+    forms = review.collect(db, runtime.s3_client(), runtime.settings_from_variables(),
+                           "leak-check")
+    assert forms, "the reconcile run left questions to ask"
+    texts["review forms"] = json.dumps(forms, ensure_ascii=False)
     for reason in company_folders(landing, "afinia").quarantine.glob("*.reason.txt"):
         texts[str(reason)] = reason.read_text()
 

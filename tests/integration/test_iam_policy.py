@@ -1,7 +1,7 @@
 """The IAM policy in include/aws/ is exactly what the code needs.
 
 A moto server with IAM enforcement runs the whole S3 side of the pipeline
-(preflight, uploads, a taken key, reconcile) as a user that holds only
+(preflight, uploads, a taken key, reconcile, a review answer) as a user that holds only
 ``include/aws/iam-policy.json``: every call must be allowed. The S3
 operations seen on the wire are mapped to IAM actions, and the policy must
 grant no action the code never used.
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
 from devtools import services
-from extractorov import errors, pipeline, reconcile, runtime, s3check
+from extractorov import errors, pipeline, reconcile, review, runtime, s3check
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -105,6 +106,15 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
                       Body=b"%PDF", ServerSideEncryption="AES256")
     report = reconcile.reconcile(db, client, afinia, settings, run_id="check")
     assert report.counts() == {"object_unregistered": 1}
+    # The human review: its form reads the object, keeping it reads its bytes to hash them.
+    client.put_object(Bucket=bucket, Key=taken, Body=b"another document",
+                      ServerSideEncryption="AES256")
+    reconcile.reconcile(db, client, afinia, settings, run_id="check-2")
+    [form] = review.collect(db, client, settings, "review")
+    outcome = review.apply_answer(db, client, settings, form["finding"]["id"],
+                                  review.KEEP_PRE_EXISTING, answered_by="reviewer",
+                                  answered_at=datetime.now(UTC), run_id="review")
+    assert outcome.applied, outcome.text
 
     pipeline_operations = set(operations)
     # ov_s3_check, as the same user: every line passes (the bucket settings are unset here,
@@ -118,7 +128,7 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
     assert all("refused" not in line.detail for line in check.lines), check.format()
 
     used = {OPERATION_ACTION[op] for op in operations}
-    assert {"ListObjectsV2", "PutObject", "HeadObject"} <= pipeline_operations
+    assert {"ListObjectsV2", "PutObject", "HeadObject", "GetObject"} <= pipeline_operations
     assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
             "AbortMultipartUpload", "DeleteObject"} <= set(operations)
     assert used == _allowed_actions(_policy(bucket)), "policy must grant exactly what is used"

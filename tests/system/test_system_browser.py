@@ -1,4 +1,5 @@
-"""The Airflow UI in a real browser: the trigger form, and the stats page from the menu.
+"""The Airflow UI in a real browser: the trigger form, the stats page from the menu, and
+a reconcile finding answered in the Required actions form (ov_review_findings).
 
 Playwright drives Debian's Chromium (``/usr/bin/chromium``; Playwright's own
 browser download is never used) against the api-server of the running stack.
@@ -18,8 +19,9 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from tests.helpers import query
+from tests.helpers import list_keys, query
 from tests.system.stack import (
+    BUCKET,
     CHROMIUM,
     PASSWORD,
     SCREENSHOTS,
@@ -245,3 +247,120 @@ def test_stats_page_opened_from_the_menu_matches_the_warehouse(ui, airflow_stack
     assert httpx.get(f"{airflow_stack.base_url}/ov-stats/", timeout=10).status_code == 401
     SUMMARY["stats_page"] = {f"{e}/{s}": {"files": n, "bytes": b}
                              for (e, s), (n, b) in sorted(db["registry"].items())}
+
+
+def _wait_finished(api, dag_id: str, run_id: str, stack: AirflowStack,
+                   timeout: float = 420.0) -> dict:
+    """Until the run ends, whatever its tasks end with (a check may fail on purpose)."""
+    deadline = time.monotonic() + timeout
+    while (run := api.dag_run(dag_id, run_id))["state"] not in ("success", "failed"):
+        stack.check_alive()
+        assert time.monotonic() < deadline, f"{dag_id} {run_id} still {run['state']}"
+        time.sleep(2)
+    return run
+
+
+def _review_tasks(api, run_id: str) -> dict[int, str]:
+    return {ti["map_index"]: ti["state"] for ti in api.task_instances("ov_review_findings",
+                                                                       run_id)
+            if ti["task_id"] == "review"}
+
+
+def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
+    """ov_s3_reconcile finds a different object; ov_review_findings asks about it; the
+    answer is given by clicking the choice in the Human-in-the-loop form."""
+    from playwright.sync_api import expect
+
+    from extractorov import choices
+
+    api, s3, page = airflow_stack.api, airflow_stack.s3(), ui
+    prefix = "oficina-virtual/afinia/raw_data/"
+    key = min(k for k in list_keys(s3, BUCKET, prefix) if k.endswith(".pdf"))
+    tampered = b"%PDF-1.4 someone else's document at this key"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=tampered)
+    loose = f"{prefix}loose-file.txt"
+    s3.put_object(Bucket=BUCKET, Key=loose, Body=b"x")
+
+    for dag_id in ("ov_s3_reconcile", "ov_review_findings"):
+        api.unpause(dag_id)
+    check_id = api.trigger("ov_s3_reconcile", {})["dag_run_id"]
+    check = _wait_finished(api, "ov_s3_reconcile", check_id, airflow_stack)
+    states = {ti["task_id"]: ti["state"] for ti in api.task_instances("ov_s3_reconcile",
+                                                                       check_id)}
+    assert check["state"] == "failed", states  # something needs a human
+    assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success",
+                      "announce_findings": "success", "watcher": "failed"}
+    [event] = api.get("/api/v2/assets/events", source_dag_id="ov_s3_reconcile")[
+        "asset_events"]
+    assert event["extra"]["by_kind"] == {"object_different": 1, "object_outside_layout": 1}
+
+    # This stack's scheduler creates no scheduled runs (use_job_schedule off), asset-
+    # triggered ones included: start the run the event would start.
+    review_id = api.trigger("ov_review_findings", {})["dag_run_id"]
+    deadline = time.monotonic() + 300
+    while set((tasks := _review_tasks(api, review_id)).values()) != {"awaiting_input"} \
+            or len(tasks) != 2:
+        airflow_stack.check_alive()
+        assert time.monotonic() < deadline, tasks
+        time.sleep(2)
+    details = api.get(f"/api/v2/dags/ov_review_findings/dagRuns/{review_id}/hitlDetails")[
+        "hitl_details"]
+    by_key = {k: d for d in details for k in (key, loose) if f"`{k}`" in d["body"]}
+    different = by_key[key]
+    map_index = different["task_instance"]["map_index"]
+
+    with snapshot_on_failure(page, "required-actions-list"):
+        # Where an operator finds the questions: Browse → Required Actions.
+        page.goto("/")
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name="Required Actions").click()
+        page.wait_for_url(re.compile(r"/required_actions"))
+        for detail in details:
+            expect(page.get_by_text(detail["subject"]).first).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "review-required-actions-list.png")
+
+    with snapshot_on_failure(page, "review-form"):
+        # The mapped task instance's Required Action tab.
+        page.goto(f"/dags/ov_review_findings/runs/{review_id}/tasks/review/mapped/"
+                  f"{map_index}/required_actions")
+        expect(page.get_by_text(different["subject"]).first).to_be_visible()
+        expect(page.get_by_text(key).first).to_be_visible()
+        buttons = {option: page.get_by_role("button", name=option, exact=True)
+                   for option in different["options"]}
+        assert list(buttons) == [choices.KEEP_PRE_EXISTING, choices.KEEP_SUPERSEDED,
+                                 choices.LEAVE_OPEN]
+        for button in buttons.values():
+            expect(button).to_be_visible()
+        page.set_viewport_size({"width": 1400, "height": 1300})
+        page.wait_for_timeout(300)
+        page.screenshot(path=SCREENSHOTS / "review-form-object-different.png", full_page=True)
+        buttons[choices.KEEP_PRE_EXISTING].click()
+
+    deadline = time.monotonic() + 300
+    while _review_tasks(api, review_id)[map_index] != "success":
+        airflow_stack.check_alive()
+        assert time.monotonic() < deadline, _review_tasks(api, review_id)
+        time.sleep(2)
+    with snapshot_on_failure(page, "review-answered"):
+        page.reload()
+        expect(page.get_by_text(choices.KEEP_PRE_EXISTING).first).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "review-form-answered.png", full_page=True)
+
+    with airflow_stack.warehouse() as conn:
+        assert query(conn, "SELECT upload_status, file_size FROM "
+                           "data_general.s3_files_registry WHERE s3_key = %s", key) == [
+            ("pre_existing", len(tampered))]
+        assert query(conn, "SELECT DISTINCT answer, answered_by, open FROM "
+                           "data_general.reconcile_findings WHERE s3_key = %s AND "
+                           "needs_human", key) == [(choices.KEEP_PRE_EXISTING, USER, False)]
+    # The other question, answered through the REST API: the run then ends green.
+    loose_ti = by_key[loose]["task_instance"]
+    response = api.request(
+        "PATCH", f"/api/v2/dags/ov_review_findings/dagRuns/{review_id}/taskInstances/review/"
+                 f"{loose_ti['map_index']}/hitlDetails",
+        json={"chosen_options": [choices.LEAVE_OPEN], "params_input": {}})
+    assert response.status_code == 200, response.text
+    assert _wait_finished(api, "ov_review_findings", review_id, airflow_stack)[
+        "state"] == "success"
+    SUMMARY["review"] = {"check_run": check_id, "review_run": review_id,
+                         "asked": sorted(d["subject"] for d in details)}

@@ -1,0 +1,121 @@
+"""
+### Human review of reconcile findings (`ov_review_findings`)
+
+Asks a human, in Airflow's **Required actions** (Browse → Required actions, or the
+run's `review` tasks), about each finding of `ov_s3_reconcile` that it must not
+repair alone, and applies the answer at once.
+
+**When it runs.** Scheduled on Asset `ov_findings`: the `announce_findings` task of
+`ov_s3_reconcile` updates it only when an open finding waits to be asked (it is
+skipped otherwise). The hourly check never waits for this DAG: an Asset event
+starts a run here and the check is done (a `TriggerDagRunOperator` would tie the
+check's run to this one; questions may wait a day). One review run at a time; a
+newer event waits for it, and the next run asks only what is still unasked.
+It can also be triggered by hand.
+
+**Tasks.** `collect` claims up to 200 open questions (oldest first) and reads the
+registry row and the bucket object of each; `review` is one Human-in-the-loop task
+per question (the map index shows company, kind and file name). A question
+waits **24 hours**; unanswered, it is withdrawn (nothing recorded) and asked again
+after a later check. While a question of a company waits, that company's hourly
+`reconcile_*` task fails (as before: something needs a human); once answered,
+the next check is green again.
+
+**A question** is a finding with its *cause* (sizes, SHA-256, registry row, a file's
+modification time): answered once, it is not asked again while the cause stays
+the same; another cause (the object changed again, the file was copied again) is
+a new question. A finding a later check no longer finds is closed (cleared).
+
+**Choices** (every kind has *Leave open*):
+
+- `object_different`: *Keep the bucket's object; mark the registry row
+  pre_existing*; *Keep the bucket's object; report the local file as
+  superseded* (only when the row has a local file); *Leave open*;
+- `object_missing` (a row registered from the bucket, its object gone):
+  *Removed on purpose: delete its registry row*; *Leave open*;
+- `document_waiting`: *Move the file to quarantine/*; *Accept as it is*;
+  *Leave open*;
+- `temp_file_stale`: *Move the file to quarantine/*; *Leave open*;
+- `object_outside_layout`, `request_without_file`, `upload_failed`: *Accept as
+  it is*; *Leave open*.
+
+What each choice does:
+
+- **Keep the bucket's object; mark the registry row pre_existing**: the registry
+  row becomes `pre_existing` with the object's size and SHA-256 (read from the
+  bucket when you answer); the object is never overwritten, the local file never
+  uploaded; the local file's hash and size are kept in `metadata.review`.
+- **Keep the bucket's object; report the local file as superseded**: the same,
+  and the row's `last_error` says `superseded: …` and
+  `metadata.review.local_file_superseded` is true.
+- **Removed on purpose: delete its registry row**: the row (no local copy) is
+  deleted; if the object comes back, a later check registers it again.
+- **Move the file to quarantine/**: the file moves from `processed/` to
+  `quarantine/` with a `.reason.txt` ("set aside by a human review"); runs never
+  bring it back by themselves.
+- **Accept as it is**: nothing changes; the finding is closed.
+- **Leave open**: nothing changes; the finding stays on the open list
+  (`data_general.open_findings`).
+
+Nothing is applied when the finding changed since it was asked (another size or
+hash, the file moved); the answer is still recorded, with why.
+Each answer is recorded on the finding's rows in `data_general.reconcile_findings`:
+`answer`, `answered_by` (Airflow user), `answered_at`, `outcome`, `open`. The
+forms show kinds, S3 keys, file names, sizes and hashes only.
+Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
+`ov_landing_root`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+try:
+    from extractorov import choices, tasks
+    from extractorov.review_operator import FindingReviewOperator
+    from extractorov.settings import FINDINGS_ASSET
+except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
+    if missing.name != "extractorov":
+        raise
+    raise ImportError(
+        "package 'extractorov' is not installed where Airflow runs: install the project "
+        "into the Airflow image or environment ('pip install .' from the project, or the "
+        "project's Dockerfile); see the README, section 'Install into any Airflow'"
+    ) from None
+
+
+@dag(
+    dag_id=choices.DAG_ID,
+    description="Asks a human about reconcile findings (Required actions) and applies answers",
+    doc_md=__doc__,
+    schedule=[Asset(FINDINGS_ASSET)],
+    start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "data-engineering",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+    },
+    tags=["oficina-virtual", "s3", "reconcile", "review"],
+)
+def ov_review_findings() -> None:
+    @task(task_id="collect", execution_timeout=timedelta(minutes=15))
+    def collect(**context) -> list[dict]:
+        return tasks.collect_findings(context)
+
+    FindingReviewOperator.partial(
+        task_id="review",
+        # execution_timeout bounds asking and applying; the wait for a human is
+        # response_timeout (then "Leave open" is the default, recorded as no answer).
+        execution_timeout=timedelta(minutes=30),
+        response_timeout=choices.RESPONSE_TIMEOUT,
+        defaults=[choices.LEAVE_OPEN],
+        map_index_template="{{ task.subject }}",
+    ).expand_kwargs(collect())
+
+
+ov_review_findings()

@@ -1,0 +1,63 @@
+"""The choices of the human review of reconcile findings, and what each does.
+
+Constants only (the DAG file imports them while it is parsed); applying a choice is
+:mod:`extractorov.review`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DAG_ID = "ov_review_findings"
+
+# The choices, as the form shows them (the label is also what reconcile_findings.answer
+# records).
+KEEP_PRE_EXISTING = "Keep the bucket's object; mark the registry row pre_existing"
+KEEP_SUPERSEDED = "Keep the bucket's object; report the local file as superseded"
+DELETE_ROW = "Removed on purpose: delete its registry row"
+QUARANTINE = "Move the file to quarantine/"
+ACCEPT = "Accept as it is"
+LEAVE_OPEN = "Leave open"
+
+EFFECTS: dict[str, str] = {
+    KEEP_PRE_EXISTING: (
+        "the registry row becomes `pre_existing` with the bucket object's size and SHA-256 "
+        "(read from the bucket when you choose); the object is never overwritten and the "
+        "local file is never uploaded; the local file's hash and size stay in "
+        "`metadata.review`. Closed."),
+    KEEP_SUPERSEDED: (
+        "the same, and the local file is reported as superseded: `last_error` of the row "
+        "says so and `metadata.review.local_file_superseded` is true (find them with "
+        "`last_error LIKE 'superseded%'`). Closed."),
+    DELETE_ROW: (
+        "the registry row (registered from the bucket, no local copy) is deleted; if the "
+        "object comes back, the next check registers it again. Closed."),
+    QUARANTINE: (
+        "the file moves from `processed/` to `quarantine/` with a `.reason.txt` saying a "
+        "review set it aside; runs never take it back by themselves. Closed."),
+    ACCEPT: (
+        "nothing changes; the finding is closed and not asked again while its cause stays "
+        "the same."),
+    LEAVE_OPEN: (
+        "nothing changes; the finding stays on the open list (`data_general.open_findings`) "
+        "and is not asked again while its cause stays the same."),
+}
+
+RESPONSE_TIMEOUT = timedelta(hours=24)
+"""How long a question waits in Required actions; then it is withdrawn (nothing is
+recorded) and asked again after a later reconcile run."""
+
+
+def options_for(kind: str, *, local_copy: bool = True) -> list[str]:
+    """The choices of a finding kind (``local_copy``: an ``object_different`` row has a
+    local file, i.e. it was not registered from the bucket)."""
+    if kind == "object_different":
+        keep = [KEEP_PRE_EXISTING, KEEP_SUPERSEDED] if local_copy else [KEEP_PRE_EXISTING]
+        return [*keep, LEAVE_OPEN]
+    if kind == "object_missing":
+        return [DELETE_ROW, LEAVE_OPEN]
+    if kind == "document_waiting":
+        return [QUARANTINE, ACCEPT, LEAVE_OPEN]
+    if kind == "temp_file_stale":
+        return [QUARANTINE, LEAVE_OPEN]
+    return [ACCEPT, LEAVE_OPEN]  # object_outside_layout, request_without_file, upload_failed…

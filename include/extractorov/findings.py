@@ -1,0 +1,261 @@
+"""Reads and writes of ``data_general.reconcile_findings``: every SQL statement on it.
+
+Each reconcile run writes one row per finding (its hourly record). A finding that
+needs a human is also a *question*, named by ``(empresa, kind, subject, cause)``:
+
+* ``subject``: what it is about (an S3 key, a file name, a ``numero_radicado``);
+* ``cause``: the state that makes it (sizes and hashes, a registry row, a file's
+  modification time). The same subject with another cause is a new question.
+
+All rows of one question share its state: ``open`` (waiting for an answer, or
+answered "Leave open"), ``answer`` / ``answered_by`` / ``answered_at`` /
+``outcome``, ``asked_run_id`` (the review run asking it now) and ``cleared_at``
+(a later check no longer found it). A new row of an answered question carries the
+answer, so it is not asked again; a question that was cleared and comes back is
+new (the cause went away and returned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg import Connection
+
+TABLE = "data_general.reconcile_findings"
+
+_SAME_QUESTION = ("t.empresa = q.empresa AND t.kind = q.kind "
+                  "AND t.subject IS NOT DISTINCT FROM q.subject "
+                  "AND t.cause IS NOT DISTINCT FROM q.cause")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One finding of one run, as reconcile writes it."""
+
+    kind: str
+    s3_key: str | None
+    detail: str
+    repaired: bool
+    needs_human: bool
+    subject: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer a question already has (carried to the new rows of the same question)."""
+
+    answer: str
+    answered_by: str | None
+    answered_at: datetime
+    outcome: str | None
+    open: bool
+
+
+def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
+              ) -> dict[tuple[str, str | None, str | None], Answer]:
+    """Replace this run's rows (a rerun of the same run replaces them) and clear the
+    questions this run no longer found; return the answers carried, by question.
+
+    The caller holds the company's upload lock, so an answer being recorded by
+    ``ov_review_findings`` never interleaves with this write.
+    """
+    questions = [(r.kind, r.subject, r.cause) for r in rows if r.needs_human]
+    carried = _current_state(conn, empresa, questions)  # before this run's rows go
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE} WHERE run_id = %s AND empresa = %s",
+                    (run_id, empresa))
+        values = []
+        for r in rows:
+            state = carried.get((r.kind, r.subject, r.cause)) if r.needs_human else None
+            answer = state.answer if state else None
+            values.append((
+                run_id, empresa, r.kind, r.s3_key, r.detail, r.repaired, r.needs_human,
+                r.subject, r.cause,
+                r.needs_human and (answer is None or answer.open),
+                answer.answer if answer else None, answer.answered_by if answer else None,
+                answer.answered_at if answer else None, answer.outcome if answer else None,
+                state.asked_run_id if state and not answer else None,
+                state.asked_at if state and not answer else None,
+            ))
+        cur.executemany(
+            f"""INSERT INTO {TABLE}
+                (run_id, empresa, kind, s3_key, detail, repaired, needs_human, subject, cause,
+                 open, answer, answered_by, answered_at, outcome, asked_run_id, asked_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            values,
+        )
+        # Questions this run did not find any more: cleared (closed, never asked again).
+        cur.execute(
+            f"""UPDATE {TABLE} t SET open = false, cleared_at = now()
+                WHERE t.empresa = %s AND t.needs_human AND t.cleared_at IS NULL
+                  AND t.run_id <> %s
+                  AND NOT EXISTS (SELECT 1 FROM {TABLE} q
+                                  WHERE q.run_id = %s AND q.needs_human AND {_SAME_QUESTION})""",
+            (empresa, run_id, run_id),
+        )
+    return {q: s.answer for q, s in carried.items() if s.answer}
+
+
+@dataclass(frozen=True)
+class _State:
+    answer: Answer | None
+    asked_run_id: str | None
+    asked_at: datetime | None
+
+
+def _current_state(conn: Connection, empresa: str,
+                   questions: Iterable[tuple[str, str | None, str | None]]
+                   ) -> dict[tuple[str, str | None, str | None], _State]:
+    """The latest not-cleared row of each question: its answer and who is asking it."""
+    questions = list(dict.fromkeys(questions))
+    if not questions:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT DISTINCT ON (t.kind, t.subject, t.cause)
+                       t.kind, t.subject, t.cause, t.answer, t.answered_by, t.answered_at,
+                       t.outcome, t.open, t.asked_run_id, t.asked_at
+                FROM {TABLE} t
+                JOIN unnest(%s::text[], %s::text[], %s::text[]) AS q(kind, subject, cause)
+                  ON t.kind = q.kind AND t.subject IS NOT DISTINCT FROM q.subject
+                 AND t.cause IS NOT DISTINCT FROM q.cause
+                WHERE t.empresa = %s AND t.needs_human AND t.cleared_at IS NULL
+                ORDER BY t.kind, t.subject, t.cause, t.id DESC""",
+            ([q[0] for q in questions], [q[1] for q in questions], [q[2] for q in questions],
+             empresa),
+        )
+        found = {}
+        for kind, subject, cause, answer, by, at, outcome, is_open, asked, asked_at in cur:
+            found[(kind, subject, cause)] = _State(
+                Answer(answer, by, at, outcome, is_open) if answer else None, asked, asked_at)
+    return found
+
+
+# --------------------------------------------------------------------------- review
+
+
+@dataclass(frozen=True)
+class Question:
+    """The latest row of an open question, as the review form shows it."""
+
+    id: int
+    run_id: str
+    empresa: str
+    kind: str
+    subject: str | None
+    cause: str | None
+    s3_key: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "run_id": self.run_id, "empresa": self.empresa,
+                "kind": self.kind, "subject": self.subject, "cause": self.cause,
+                "s3_key": self.s3_key}
+
+
+_ASKABLE = """t.needs_human AND t.open AND t.answer IS NULL AND t.cleared_at IS NULL
+              AND (t.asked_run_id IS NULL OR t.asked_run_id = %(run)s
+                   OR t.asked_at < now() - %(stale)s)"""
+
+
+def count_askable(conn: Connection, *, stale_after: timedelta) -> dict[tuple[str, str], int]:
+    """Questions waiting to be asked, per (empresa, kind): nobody answers or asks them."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT empresa, kind, count(DISTINCT (subject, cause)) FROM {TABLE} t
+                WHERE {_ASKABLE} GROUP BY 1, 2 ORDER BY 1, 2""",
+            {"run": None, "stale": stale_after},
+        )
+        return {(empresa, kind): n for empresa, kind, n in cur}
+
+
+def claim_questions(conn: Connection, run_id: str, *, limit: int, stale_after: timedelta
+                    ) -> list[Question]:
+    """Mark up to ``limit`` open, unanswered questions as asked by review run ``run_id``
+    (the longest waiting first) and return them (their latest row). A question asked by
+    another run is left to it unless that ask is older than ``stale_after`` (that run
+    ended without an answer). A retried task of the same run gets its questions again."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id, run_id, empresa, kind, subject, cause, s3_key, detail FROM (
+                    SELECT DISTINCT ON (t.empresa, t.kind, t.subject, t.cause) t.*,
+                           min(t.id) OVER (PARTITION BY t.empresa, t.kind, t.subject,
+                                                        t.cause) AS first_id
+                    FROM {TABLE} t WHERE {_ASKABLE}
+                    ORDER BY t.empresa, t.kind, t.subject, t.cause, t.id DESC) latest
+                ORDER BY first_id LIMIT %(limit)s""",
+            {"run": run_id, "stale": stale_after, "limit": limit},
+        )
+        questions = [Question(*row) for row in cur.fetchall()]
+        if questions:
+            cur.execute(
+                f"""UPDATE {TABLE} t SET asked_run_id = %s, asked_at = now()
+                    FROM {TABLE} q
+                    WHERE q.id = ANY(%s) AND {_SAME_QUESTION}
+                      AND t.needs_human AND t.answer IS NULL AND t.cleared_at IS NULL""",
+                (run_id, [q.id for q in questions]),
+            )
+    return questions
+
+
+@dataclass(frozen=True)
+class QuestionState:
+    """Where a question stands when its answer arrives."""
+
+    question: Question
+    answered: Answer | None
+    cleared: bool
+
+
+def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
+    """The question of finding ``finding_id``, as its latest row says (locked for the
+    answer: the caller records it in the same transaction)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT t.id, t.run_id, t.empresa, t.kind, t.subject, t.cause, t.s3_key,
+                       t.detail, t.answer, t.answered_by, t.answered_at, t.outcome, t.open,
+                       t.cleared_at IS NOT NULL
+                FROM {TABLE} q JOIN {TABLE} t ON {_SAME_QUESTION} AND t.needs_human
+                WHERE q.id = %s
+                ORDER BY t.id DESC LIMIT 1 FOR UPDATE OF t""",
+            (finding_id,),
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    *question, answer, by, at, outcome, is_open, cleared = row
+    return QuestionState(Question(*question),
+                         Answer(answer, by, at, outcome, is_open) if answer else None, cleared)
+
+
+def record_answer(conn: Connection, finding_id: int, answer: Answer) -> int:
+    """Write the answer on every row of the question not answered yet; return how many.
+
+    Rows of a question that was cleared keep ``open = false``."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} t
+                SET answer = %s, answered_by = %s, answered_at = %s, outcome = %s,
+                    open = %s AND t.cleared_at IS NULL, asked_run_id = NULL, asked_at = NULL
+                FROM {TABLE} q
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL""",
+            (answer.answer, answer.answered_by, answer.answered_at, answer.outcome, answer.open,
+             finding_id),
+        )
+        return cur.rowcount
+
+
+def release_question(conn: Connection, finding_id: int) -> None:
+    """Nobody answered in time: the question is no longer being asked (a later review
+    run asks it again, once a reconcile run announces it)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} t SET asked_run_id = NULL, asked_at = NULL
+                FROM {TABLE} q
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.answer IS NULL""",
+            (finding_id,),
+        )
