@@ -75,8 +75,9 @@ from airflow.sdk import Asset, dag, task
 
 try:
     from extractorov import choices, tasks
+    from extractorov.alerts import RunFailureNotifier
     from extractorov.review_operator import FindingReviewOperator
-    from extractorov.settings import FINDINGS_ASSET
+    from extractorov.settings import FINDINGS_ASSET, TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -92,7 +93,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     description="Asks a human about reconcile findings (Required actions) and applies answers",
     doc_md=__doc__,
     schedule=[Asset(FINDINGS_ASSET)],
-    start_date=pendulum.datetime(2025, 10, 1, tz="America/Bogota"),
+    start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args={
@@ -101,6 +102,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "retry_delay": timedelta(minutes=2),
     },
     tags=["oficina-virtual", "s3", "reconcile", "review"],
+    on_failure_callback=[RunFailureNotifier()],
 )
 def ov_review_findings() -> None:
     @task(task_id="collect", execution_timeout=timedelta(minutes=15))

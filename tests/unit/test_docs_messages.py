@@ -72,7 +72,7 @@ def _written_by_the_code(message: str) -> bool:
 README_MESSAGES = [m for m in _table_messages(ROOT / "README.md", "### Troubleshooting")
                    if _fragments(m)]
 OPERACION_MESSAGES = [m for m in _table_messages(ROOT / "docs" / "operacion.md",
-                                                 "## 6. Problemas frecuentes")
+                                                 "## 8. Problemas frecuentes")
                       if _fragments(m)]
 
 
