@@ -61,7 +61,7 @@ def _fragments(message: str) -> list[str]:
     """The literal parts of a quoted message: without ``…``, quoted values and the
     example values the docs put where the code writes a value (N, M, afinia)."""
     parts = re.split(r"…|'[^']*'|\.\.\.|\b[NM]\b|\bafinia\b", message)
-    return [p.strip(" .:/()") for p in parts if len(p.strip(" .:/()")) >= 6]
+    return [p.strip(" .:/(){};") for p in parts if len(p.strip(" .:/(){};")) >= 6]
 
 
 def _written_by_the_code(message: str) -> bool:
