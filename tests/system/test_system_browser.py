@@ -121,7 +121,7 @@ def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: A
     # Confirm through the REST API what the form sent, and wait for the run to finish.
     run = api.dag_run("ov_afinia", run_id)
     assert run["run_type"] == "manual"
-    assert run["conf"] == {"database_only": True}
+    assert run["conf"] == {"database_only": True, "readmit_quarantine": False}
     finished = api.wait_run("ov_afinia", run_id, on_wait=airflow_stack.check_alive)
     wall = round(time.monotonic() - clicked, 1)
 
@@ -141,7 +141,7 @@ def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: A
               for ti in api.task_instances("ov_afinia", run_id)}
     assert finished["state"] == "success", states
     assert states == {"scrape": "success", "extract": "success", "load_db": "success",
-                      "upload_s3": "skipped",
+                      "check_data": "success", "upload_s3": "skipped",
                       "report_stats": "success", "watcher": "skipped"}
     with airflow_stack.warehouse() as conn:
         assert query(conn, "SELECT database_only, s3_skipped, status FROM "
@@ -289,7 +289,8 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
                                                                        check_id)}
     assert check["state"] == "failed", states  # something needs a human
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success",
-                      "announce_findings": "success", "watcher": "failed"}
+                      "announce_findings": "success", "watcher": "failed",
+                      "check_morning_runs": "success"}
     [event] = api.get("/api/v2/assets/events", source_dag_id="ov_s3_reconcile")[
         "asset_events"]
     assert event["extra"]["by_kind"] == {"object_different": 1, "object_outside_layout": 1}

@@ -88,3 +88,14 @@ def test_each_quoted_message_is_written_by_the_code(message: str) -> None:
 
 def test_a_reworded_message_would_be_caught() -> None:
     assert not _written_by_the_code("Bucket '…' has vanished into thin air")
+
+
+def test_the_configuration_table_lists_every_variable_and_connection() -> None:
+    from extractorov import bot, settings
+
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Configuration", 1)[1]
+    table = table.split("\n### ", 1)[0]
+    listed = {m for m in re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE)}
+    wanted = {*settings.VARIABLES, settings.ALERT_EMAILS_VARIABLE, settings.POSTGRES_CONN_ID,
+              settings.AWS_CONN_ID, settings.SMTP_CONN_ID, bot.COMMAND_VARIABLE}
+    assert wanted - listed == set()
