@@ -32,6 +32,8 @@ def evaluate(mode: Mode, results: dict[str, Any]) -> list[dict[str, Any]]:
          "value": ratio["vs_stock"], "met": ratio["vs_stock"] >= 5},
         {"target": f"load {big:,} new: >= 50x per-record",
          "value": ratio["vs_per_record"], "met": ratio["vs_per_record"] >= 50},
+        {"target": f"load {big:,} new: >= 50 % of a bare COPY of the same rows",
+         "value": ratio["of_ceiling"], "met": ratio["of_ceiling"] >= 0.5},
         {"target": "load counts (inserted/updated/duplicates) exact, every case",
          "value": all(r["counts_exact"] for r in project_cases),
          "met": all(r["counts_exact"] for r in project_cases)},
@@ -93,13 +95,15 @@ def report(results: dict[str, Any]) -> str:
                          r["counts_exact"]], r["peak_rss_mb"], r["peak_rss_increase_mb"]])
     out += [_table(rows, ["requests", "case", "method", "seconds", "rec/s", "ins/upd/dup",
                           "check", "peak RSS MiB", "+MiB in step"]), ""]
-    out += [_table([[f"{r['size']:,}", r["case"], r["vs_stock"], r["vs_per_record"]]
-                    for r in load["ratios"]],
-                   ["requests", "case", "x stock insert_rows", "x per-record"]), ""]
+    out += [_table([[f"{r['size']:,}", r["case"], r["vs_stock"], r["vs_per_record"],
+                     r["of_ceiling"]] for r in load["ratios"]],
+                   ["requests", "case", "x stock insert_rows", "x per-record",
+                    "of bare COPY (ceiling)"]), ""]
     project = [r for r in load["results"] if r["method"] == "project"]
     out += ["project load_db split: " + "; ".join(
-        f"{r['size']:,} {r['case']}: upsert {r['upsert_seconds']} s + mark_loaded "
-        f"{r['mark_loaded_seconds']} s" for r in project), ""]
+        f"{r['size']:,} {r['case']}: COPY to stage {r['stage_seconds']} s + upsert "
+        f"{r['upsert_seconds']} s + mark_loaded {r['mark_loaded_seconds']} s"
+        for r in project), ""]
 
     s3 = results["s3"]
     out += [f"## 2. S3 upload ({s3['dataset']['files']:,} files, "

@@ -576,35 +576,87 @@ def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | No
     )
 
 
+MANIFEST_FORMAT = 2
+"""2: the header line names a rows file next to it (COPY text, :func:`warehouse.stage_row`).
+1 (before): one JSON line per record after the header; still loaded."""
+ROWS_BLOCK_BYTES = 1024 * 1024
+"""``load_db`` streams the rows file to ``COPY`` in blocks of this size."""
+
+
+def _rows_path(manifest: Path) -> Path:
+    return manifest.with_suffix(".rows")
+
+
 def _write_manifest(path: Path, company: Company, settings: Settings,
                     records: dict[str, Record], files_of: dict[str, list[str]]) -> None:
-    """One JSON line per record; written to a temp file and renamed (atomic)."""
+    """The rows file (one COPY line per record) and the one-line JSON header naming it.
+
+    Each is written to a temp file and renamed (atomic), rows first: a header is only
+    ever seen with its complete rows file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = _rows_path(path)
+    tmp = rows.with_suffix(".rows.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        write = out.write
+        for radicado, record in records.items():
+            write(warehouse.stage_row(company, record, files_of[radicado]))
+    os.replace(tmp, rows)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as out:
-        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(records)}
+        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(records),
+                  "format": MANIFEST_FORMAT, "rows": rows.name}
         out.write(json.dumps(header) + "\n")
-        for radicado, record in records.items():
-            line = {"record": record.to_manifest(), "files": files_of[radicado]}
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
 
 
-def _read_manifest(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+def _missing(path: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"manifest {path} is missing: rerun the extract task of this DAG run "
+        "(the landing folder must be shared by every worker)"
+    )
+
+
+def _read_manifest(path: Path, company: Company, progress_label: str = "load_db",
+                   ) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """The header and the staging rows as blocks of COPY text, with progress lines."""
     if not path.is_file():
-        raise FileNotFoundError(
-            f"manifest {path} is missing: rerun the extract task of this DAG run "
-            "(the landing folder must be shared by every worker)"
-        )
-    handle = path.open(encoding="utf-8")
-    header = json.loads(handle.readline())
+        raise _missing(path)
+    with path.open(encoding="utf-8") as handle:
+        header = json.loads(handle.readline())
+    if "rows" not in header:  # format 1, written by an earlier version
+        return header, _counted(_legacy_rows(path, company), header["records"], progress_label)
+    rows_file = path.parent / Path(header["rows"]).name
+    if not rows_file.is_file():
+        raise _missing(rows_file)
+    return header, _counted(_row_blocks(rows_file), header["records"], progress_label)
 
-    def lines() -> Iterator[dict[str, Any]]:
-        with handle:
-            for line in handle:
-                yield json.loads(line)
 
-    return header, lines()
+def _row_blocks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while block := handle.read(ROWS_BLOCK_BYTES):
+            yield block
+
+
+def _legacy_rows(path: Path, company: Company) -> Iterator[bytes]:
+    """Format 1 (one JSON line per record): converted to staging rows one by one."""
+    with path.open(encoding="utf-8") as handle:
+        handle.readline()
+        for line in handle:
+            data = json.loads(line)
+            record = Record.from_manifest(data["record"])
+            yield warehouse.stage_row(company, record, data["files"]).encode("utf-8")
+
+
+def _counted(blocks: Iterator[bytes], total: int, label: str) -> Iterator[bytes]:
+    progress = Progress(label, total)
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.count(b"\n")
+        progress.update(done)
+    progress.update(done, force=True)
+    log.info("%s: %d records staged; upserting and marking their JSON files loaded", label, done)
 
 
 # --------------------------------------------------------------------------- load
@@ -624,27 +676,25 @@ class LoadSummary:
 
 
 def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummary:
-    """Upsert the manifest's records and mark their JSON files loaded, in one transaction."""
+    """Upsert the manifest's records and mark their JSON files loaded, in one transaction.
+
+    The rows ``extract`` wrote stream into ``COPY`` as they are on disk (no parsing
+    here); classification and both writes are SQL over the staged batch.
+    """
     started = time.monotonic()
     warehouse.ensure_schema(conn, [company])
     conn.commit()
-    header, lines = _read_manifest(Path(manifest))
-    filenames: list[str] = []
-    progress = Progress("load_db", header["records"])
-
-    def records() -> Iterator[Record]:
-        done = 0
-        for done, line in enumerate(lines, start=1):
-            filenames.extend(line["files"])
-            progress.update(done)
-            yield Record.from_manifest(line["record"])
-        progress.update(done, force=True)
-        log.info("load_db: %d records staged; upserting and marking their JSON files loaded",
-                 done)
-
+    header, blocks = _read_manifest(Path(manifest), company)
     try:
-        outcome = warehouse.upsert_records(conn, company, records())
-        loaded = registry.mark_loaded(conn, company.empresa, header["bucket"], filenames)
+        staged = warehouse.stage(conn, company, blocks)
+        if staged != header["records"]:
+            raise LoadFailed(
+                f"load_db failed for {company.empresa}: the manifest's rows file holds "
+                f"{staged} records, its header says {header['records']} (truncated or edited "
+                "file); nothing was written: rerun the extract task, then load_db")
+        outcome = warehouse.upsert_staged(conn, company)
+        loaded = registry.mark_loaded(conn, company.empresa, header["bucket"],
+                                      warehouse.STAGED_FILES)
         conn.commit()
     except psycopg.Error as exc:
         with contextlib.suppress(psycopg.Error):  # a lost connection has rolled back already
@@ -656,7 +706,8 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
             "this batch was written; rerun the task once the database is reachable"
         ) from None
     except BaseException:
-        conn.rollback()
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
         raise
     return LoadSummary(
         records=outcome.total,
