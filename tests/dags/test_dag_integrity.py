@@ -125,3 +125,25 @@ def test_defect_4_every_task_of_every_dag_has_an_execution_timeout(dagbag):
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}"
+
+
+@pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)
+def test_parsing_imports_neither_boto_nor_psycopg(path):
+    """Each takes ~0.5 s to import: a DAG file's modules import them in the task only
+    (bench/parsing.py: a DAG file parses in < 100 ms beyond ``import airflow``)."""
+    script = textwrap.dedent(f"""
+        import importlib.util, sys
+        import airflow
+        before = set(sys.modules)
+        spec = importlib.util.spec_from_file_location("parsed", {str(path)!r})
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["parsed"] = module
+        spec.loader.exec_module(module)
+        heavy = sorted(m for m in set(sys.modules) - before
+                       if m.split(".")[0] in ("botocore", "boto3", "psycopg"))
+        print(heavy)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
