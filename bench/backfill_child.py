@@ -193,14 +193,12 @@ class Backfill:
         out["extract"] = _measure("ceiling extract (read + SHA-256 + json.loads)", read_all)
 
         table = f"data_general.bench_copy_ceiling_{self.company.table}"
-        columns = ", ".join((*warehouse.load_columns(self.company),
-                             warehouse.STAGE_FILES_COLUMN))
+        columns = ", ".join(warehouse.load_columns(self.company))
         header = json.loads(Path(manifest).read_text(encoding="utf-8").splitlines()[0])
         rows = Path(manifest).with_name(header["rows"])
         self._admin(f"DROP TABLE IF EXISTS {table}",
                     f"CREATE TABLE {table} (LIKE data_general.{self.company.table} "
                     "INCLUDING ALL)",
-                    f"ALTER TABLE {table} ADD COLUMN {warehouse.STAGE_FILES_COLUMN} text[]",
                     "CHECKPOINT")
 
         def bare_copy() -> dict[str, Any]:

@@ -59,48 +59,57 @@ def copy_field(text: str) -> str | None:
     return _ESCAPED.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text)
 
 
-def parse_row(company: Any, line: str) -> tuple[Any, list[str]]:
-    """A staging row back to ``(Record, its JSON file names)``."""
+def parse_row(company: Any, line: str) -> Any:
+    """A row for the company table back to its ``Record``."""
     from extractorov import warehouse
     from extractorov.records import Record
 
     columns = warehouse.load_columns(company)
     fields = [copy_field(f) for f in line.rstrip("\n").split("\t")]
-    by = dict(zip([*columns, warehouse.STAGE_FILES_COLUMN], fields, strict=True))
+    by = dict(zip(columns, fields, strict=True))
     values = {name: by[name] for name in columns[:-4]}
     for name in ("fecha", "extraction_timestamp"):
         if values[name]:
             values[name] = datetime.fromisoformat(values[name])
     if values["record_number"] is not None:
         values["record_number"] = int(values["record_number"])
-    files = json.loads("[" + by[warehouse.STAGE_FILES_COLUMN][1:-1] + "]")
-    record = Record(numero_radicado=values["numero_radicado"],
-                    numero_reclamo_sgc=values["numero_reclamo_sgc"], fecha=values["fecha"],
-                    extraction_timestamp=values["extraction_timestamp"], values=values,
-                    extras=json.loads(by["extras"]), hash_registro=by["hash_registro"],
-                    hash_contenido=by["hash_contenido"], archivo_origen=by["archivo_origen"])
-    return record, files
+    return Record(numero_radicado=values["numero_radicado"],
+                  numero_reclamo_sgc=values["numero_reclamo_sgc"], fecha=values["fecha"],
+                  extraction_timestamp=values["extraction_timestamp"], values=values,
+                  extras=json.loads(by["extras"]), hash_registro=by["hash_registro"],
+                  hash_contenido=by["hash_contenido"], archivo_origen=by["archivo_origen"])
 
 
-def _read(manifest: Path) -> tuple[dict[str, Any], Path]:
+def parse_key(line: str) -> list[str]:
+    """The request JSON files of a key line."""
+    files = copy_field(line.rstrip("\n").split("\t")[1]) or "{}"
+    return json.loads("[" + files[1:-1] + "]")
+
+
+def _read(manifest: Path) -> tuple[dict[str, Any], Path, Path]:
     with manifest.open(encoding="utf-8") as handle:
         header = json.loads(handle.readline())
-    return header, manifest.with_name(header["rows"])
+    return header, manifest.with_name(header["rows"]), manifest.with_name(header["keys"])
 
 
-def _write(target: Path, header: dict[str, Any], lines: list[str]) -> None:
-    rows = target.with_suffix(".rows")
-    rows.write_text("".join(lines), encoding="utf-8")
-    target.write_text(json.dumps({**header, "records": len(lines), "rows": rows.name}) + "\n",
-                      encoding="utf-8")
+def _write(target: Path, header: dict[str, Any], rows: list[str], keys: list[str]) -> None:
+    rows_file, keys_file = target.with_suffix(".rows"), target.with_suffix(".keys")
+    rows_file.write_text("".join(rows), encoding="utf-8")
+    keys_file.write_text("".join(keys), encoding="utf-8")
+    target.write_text(json.dumps({**header, "records": len(rows), "rows": rows_file.name,
+                                  "keys": keys_file.name}) + "\n", encoding="utf-8")
+
+
+def _lines(path: Path, size: int | None = None) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(itertools.islice(handle, size))
 
 
 def write_subset(source: Path, target: Path, size: int) -> int:
     """The first ``size`` records of a manifest, as a manifest of their own."""
-    header, rows = _read(source)
-    with rows.open(encoding="utf-8", newline="") as handle:
-        lines = list(itertools.islice(handle, size))
-    _write(target, header, lines)
+    header, rows, keys = _read(source)
+    lines = _lines(rows, size)
+    _write(target, header, lines, _lines(keys, size))
     return len(lines)
 
 
@@ -113,41 +122,39 @@ def write_changed(company: Any, source: Path, target: Path) -> int:
     from extractorov import warehouse
     from extractorov.records import hash_contenido
 
-    header, rows = _read(source)
-    lines = []
+    header, rows, keys = _read(source)
+    lines = _lines(rows)
     changed = 0
-    with rows.open(encoding="utf-8", newline="") as handle:
-        for index, line in enumerate(handle):
-            if index % CHANGED_EVERY == 0:
-                record, files = parse_row(company, line)
-                values = dict(record.values)
-                values["cuerpo_reclamacion"] = (
-                    f"{values.get('cuerpo_reclamacion') or ''} Actualización: el cliente "
-                    "reitera la solicitud."
-                ).strip()
-                later = (record.extraction_timestamp + timedelta(days=1)
-                         if record.extraction_timestamp else None)
-                values["extraction_timestamp"] = later
-                record = dataclasses.replace(
-                    record, values=values, extraction_timestamp=later,
-                    hash_contenido=hash_contenido(values, record.extras),
-                )
-                line = warehouse.stage_row(company, record, files)
-                changed += 1
-            lines.append(line)
-    _write(target, header, lines)
+    for index in range(0, len(lines), CHANGED_EVERY):
+        record = parse_row(company, lines[index])
+        values = dict(record.values)
+        values["cuerpo_reclamacion"] = (
+            f"{values.get('cuerpo_reclamacion') or ''} Actualización: el cliente "
+            "reitera la solicitud."
+        ).strip()
+        later = (record.extraction_timestamp + timedelta(days=1)
+                 if record.extraction_timestamp else None)
+        values["extraction_timestamp"] = later
+        record = dataclasses.replace(
+            record, values=values, extraction_timestamp=later,
+            hash_contenido=hash_contenido(values, record.extras),
+        )
+        lines[index] = warehouse.stage_row(company, record)
+        changed += 1
+    _write(target, header, lines, _lines(keys))
     return changed
 
 
 def write_json_lines(company: Any, source: Path, target: Path) -> int:
     """The manifest's records as JSON lines (``Record.to_manifest``), for the baselines."""
-    _, rows = _read(source)
+    _, rows, keys = _read(source)
     n = 0
     with rows.open(encoding="utf-8", newline="") as handle, \
+            keys.open(encoding="utf-8", newline="") as key_lines, \
             target.open("w", encoding="utf-8") as out:
-        for line in handle:
-            record, _ = parse_row(company, line)
-            out.write(json.dumps(record.to_manifest(), ensure_ascii=False) + "\n")
+        for line, _key in zip(handle, key_lines, strict=True):
+            out.write(json.dumps(parse_row(company, line).to_manifest(), ensure_ascii=False)
+                      + "\n")
             n += 1
     return n
 
@@ -204,7 +211,7 @@ class Runner:
         logger.propagate = False
         # Time the parts of pipeline.load: COPY into the stage, upsert, mark_loaded.
         self.phase: dict[str, float] = {}
-        for module, name in ((warehouse, "stage"), (warehouse, "upsert_staged"),
+        for module, name in ((warehouse, "stage_keys"), (warehouse, "upsert_rows"),
                              (registry, "mark_loaded")):
             setattr(module, name, self._timed(name, getattr(module, name)))
 
@@ -249,12 +256,8 @@ class Runner:
         return self._admin(f"SELECT count(*) FROM {table}")[0][0]
 
     def empty_ceiling_table(self) -> None:
-        from extractorov import warehouse
-
         self._admin(f"DROP TABLE IF EXISTS {CEILING_TABLE}",
-                    f"CREATE TABLE {CEILING_TABLE} (LIKE {self.table} INCLUDING ALL)",
-                    f"ALTER TABLE {CEILING_TABLE} ADD COLUMN "
-                    f"{warehouse.STAGE_FILES_COLUMN} text[]")
+                    f"CREATE TABLE {CEILING_TABLE} (LIKE {self.table} INCLUDING ALL)")
 
     @staticmethod
     def inputs(manifests: dict[str, str], which: str) -> dict[str, Path]:
@@ -273,8 +276,8 @@ class Runner:
         return {"inserted": summary.db_inserted, "updated": summary.db_updated,
                 "duplicates": summary.db_duplicates,
                 "json_files_marked_loaded": summary.json_files_loaded,
-                "stage_seconds": self.phase.get("stage"),
-                "upsert_seconds": self.phase.get("upsert_staged"),
+                "stage_seconds": self.phase.get("stage_keys"),
+                "upsert_seconds": self.phase.get("upsert_rows"),
                 "mark_loaded_seconds": self.phase.get("mark_loaded")}
 
     def stock(self, inputs: dict[str, Path]) -> dict[str, Any]:
@@ -288,9 +291,9 @@ class Runner:
 
     def ceiling(self, inputs: dict[str, Path]) -> dict[str, Any]:
         """A bare COPY of the same rows into an empty table of the same shape."""
-        from extractorov import pipeline, runtime, warehouse
+        from extractorov import pipeline, runtime
 
-        columns = ", ".join((*self.columns, warehouse.STAGE_FILES_COLUMN))
+        columns = ", ".join(self.columns)
         with runtime.warehouse_connection() as conn, conn.cursor() as cur:
             with cur.copy(f"COPY {CEILING_TABLE} ({columns}) FROM STDIN "
                           "(FORMAT text, ENCODING 'UTF8')") as copy:

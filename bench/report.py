@@ -143,7 +143,7 @@ def report(results: dict[str, Any]) -> str:
                     "of bare COPY (ceiling)"]), ""]
     project = [r for r in load["results"] if r["method"] == "project"]
     out += ["project load_db split: " + "; ".join(
-        f"{r['size']:,} {r['case']}: COPY to stage {r['stage_seconds']} s + upsert "
+        f"{r['size']:,} {r['case']}: keys {r['stage_seconds']} s + rows (COPY or upsert) "
         f"{r['upsert_seconds']} s + mark_loaded {r['mark_loaded_seconds']} s"
         for r in project), ""]
 

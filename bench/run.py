@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
@@ -139,9 +140,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the PNG of files/s per backfill step against its ceiling "
                              f"(default: {DOCS_PLOT.relative_to(ROOT)} for --full, else "
                              "backfill.png next to the results)")
+    parser.add_argument("--backfill-requests", type=int, default=None,
+                        help="request JSONs of the end-to-end backfill instead of the mode's "
+                             f"({FULL.backfill_requests:,} for --full): a documented smaller run")
     args = parser.parse_args(argv)
+    mode = args.mode
+    if args.backfill_requests:
+        mode = dataclasses.replace(mode, backfill_requests=args.backfill_requests)
     plot_path = args.plot or (DOCS_PLOT if args.mode is FULL else None)
-    results = run(args.mode, args.output, args.data_dir / args.mode.name, plot_path)
+    results = run(mode, args.output, args.data_dir / args.mode.name, plot_path)
     print(report(results))
     print(f"results: {args.output}; plot: {results['plot']}")
     return 0

@@ -130,12 +130,9 @@ class LoadOutcome:
         return self.inserted + self.updated + self.duplicates + self.stale
 
 
-STAGE_FILES_COLUMN = "ov_source_files"
-"""Extra column of the staging rows: the request JSON files each record was read from
-(all of them, superseded re-scrapes included), marked loaded in the same transaction."""
-
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 _COPY_SPECIAL = re.compile(r"[\\\n\r\t]")
+_COPY_OPTIONS = "(FORMAT text, ENCODING 'UTF8')"
 
 
 def _copy_field(value: Any) -> str:
@@ -161,52 +158,106 @@ def _text_array(items: Iterable[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def stage_row(company: Company, record: Record, files: Iterable[str]) -> str:
-    """One line of the load's staging rows (COPY text format, ``\\n``-terminated).
-
-    Columns: :func:`load_columns`, then :data:`STAGE_FILES_COLUMN`. ``extract``
-    writes these lines while it parses each JSON, so ``load_db`` streams the file
-    into ``COPY`` without Python work per record.
-    """
+def stage_row(company: Company, record: Record) -> str:
+    """One row for the company table in COPY text format (:func:`load_columns` order,
+    ``\\n``-terminated). ``extract`` writes these while it parses each JSON, so
+    ``load_db`` streams them into ``COPY`` without Python work per record."""
     values = record.values
     fields = [_copy_field(values.get(name)) for name in table_columns(company)]
     fields += (_copy_field(record.extras), _copy_field(record.hash_registro),
-               _copy_field(record.hash_contenido), _copy_field(record.archivo_origen),
-               _copy_field(_text_array(files)))
+               _copy_field(record.hash_contenido), _copy_field(record.archivo_origen))
     return "\t".join(fields) + "\n"
 
 
-def stage(conn: Connection, company: Company, blocks: Iterable[bytes]) -> int:
-    """Stream staging rows (:func:`stage_row` lines, in any chunking) into the temporary
-    table ``ov_stage``; return how many rows it holds.
+def key_row(record: Record, files: Iterable[str]) -> str:
+    """The record's key line: ``numero_radicado`` and its request JSON files (COPY text)."""
+    return f"{_copy_field(record.numero_radicado)}\t{_copy_field(_text_array(files))}\n"
 
-    The table lives until the caller's transaction ends (``ON COMMIT DROP``):
-    :func:`upsert_staged` and :data:`STAGED_FILES` read it in the same transaction.
+
+def stage_keys(conn: Connection, blocks: Iterable[bytes]) -> int:
+    """Stream :func:`key_row` lines into the temporary table ``ov_keys``; return its rows.
+
+    Narrow (a key and file names a record), so it is staged first: it tells whether the
+    batch can go straight into the table, and which JSON files it marks loaded
+    (:data:`STAGED_FILES`). Dropped with the caller's transaction.
     """
-    columns = load_columns(company)
-    if STAGE_FILES_COLUMN in columns:
-        raise RuntimeError(f"a company field is named {STAGE_FILES_COLUMN}, the staging column")
-    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
-    files = sql.Identifier(STAGE_FILES_COLUMN)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS ov_keys (numero_radicado text, "
+                    "files text[]) ON COMMIT DROP")
+        cur.execute("TRUNCATE ov_keys")
+        with cur.copy(f"COPY ov_keys (numero_radicado, files) FROM STDIN {_COPY_OPTIONS}"
+                      ) as copy:
+            for block in blocks:
+                copy.write(block)
+        staged = cur.rowcount
+        cur.execute("ANALYZE ov_keys")  # row counts for the plans of the joins below
+    return staged
+
+
+STAGED_FILES = sql.SQL("SELECT unnest(files) FROM ov_keys")
+"""The file names of the staged records, for :func:`extractorov.registry.mark_loaded`."""
+
+
+def upsert_rows(conn: Connection, company: Company, blocks: Iterable[bytes]) -> LoadOutcome:
+    """Write the batch whose keys :func:`stage_keys` staged; ``blocks`` stream its
+    :func:`stage_row` lines. Classify each record (see :func:`upsert_staged`).
+
+    The table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on)
+    for the caller's transaction. When no staged radicado is in the table and none
+    repeats (a first backfill, most mornings), every record is an insert: the rows are
+    copied straight into the table. Otherwise they are staged and upserted. Both give
+    the same rows and counts; a row count different from the staged keys raises
+    :class:`RowCountMismatch` (the caller rolls back).
+    """
+    table = sql.Identifier(SCHEMA, company.table)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ov_keys")
+        expected = cur.fetchone()[0]
+        cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
+        cur.execute(sql.SQL(_KNOWN_OR_REPEATED).format(table=table))
+        if not cur.fetchone()[0]:
+            column_list = sql.SQL(", ").join(map(sql.Identifier, load_columns(company)))
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN " + _COPY_OPTIONS).format(
+                    table, column_list)) as copy:
+                for block in blocks:
+                    copy.write(block)
+            if cur.rowcount != expected:
+                raise RowCountMismatch(cur.rowcount, expected)
+            return LoadOutcome(inserted=cur.rowcount, updated=0, duplicates=0)
+    staged = stage(conn, company, blocks)
+    if staged != expected:
+        raise RowCountMismatch(staged, expected)
+    return upsert_staged(conn, company)
+
+
+class RowCountMismatch(ValueError):
+    def __init__(self, rows: int, keys: int) -> None:
+        super().__init__(f"{rows} rows for {keys} keys")
+        self.rows, self.keys = rows, keys
+
+
+_KNOWN_OR_REPEATED = """
+    SELECT EXISTS (SELECT FROM ov_keys k JOIN {table} t USING (numero_radicado))
+        OR EXISTS (SELECT FROM ov_keys GROUP BY numero_radicado HAVING count(*) > 1)"""
+
+
+def stage(conn: Connection, company: Company, blocks: Iterable[bytes]) -> int:
+    """Stream :func:`stage_row` lines (in any chunking) into the temporary table
+    ``ov_stage``; return how many rows it holds. Dropped with the caller's transaction."""
+    column_list = sql.SQL(", ").join(map(sql.Identifier, load_columns(company)))
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL(
                 "CREATE TEMP TABLE IF NOT EXISTS ov_stage ON COMMIT DROP AS "
-                "SELECT {columns}, NULL::text[] AS {files} FROM {table} WITH NO DATA"
-            ).format(columns=column_list, files=files,
-                     table=sql.Identifier(SCHEMA, company.table))
+                "SELECT {columns} FROM {table} WITH NO DATA"
+            ).format(columns=column_list, table=sql.Identifier(SCHEMA, company.table))
         )
         cur.execute("TRUNCATE ov_stage")
-        with cur.copy(sql.SQL("COPY ov_stage ({}, {}) FROM STDIN (FORMAT text, ENCODING 'UTF8')")
-                      .format(column_list, files)) as copy:
+        with cur.copy(sql.SQL("COPY ov_stage ({}) FROM STDIN " + _COPY_OPTIONS)
+                      .format(column_list)) as copy:
             for block in blocks:
                 copy.write(block)
         return cur.rowcount
-
-
-STAGED_FILES = sql.SQL("SELECT unnest({files}) FROM ov_stage").format(
-    files=sql.Identifier(STAGE_FILES_COLUMN))
-"""The file names of the staged records, for :func:`extractorov.registry.mark_loaded`."""
 
 
 def upsert_staged(conn: Connection, company: Company) -> LoadOutcome:

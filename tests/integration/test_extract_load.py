@@ -281,9 +281,9 @@ def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
                      "WHERE db_loaded_at IS NOT NULL") == [(0,)]
 
 
-def _rows_file(manifest: str) -> Path:
+def _rows_file(manifest: str, part: str = "rows") -> Path:
     header = json.loads(Path(manifest).read_text(encoding="utf-8").splitlines()[0])
-    return Path(manifest).with_name(header["rows"])
+    return Path(manifest).with_name(header[part])
 
 
 HOSTILE_TEXT = "tab\there, line\nbreak, cr\r, back\\slash, \\N, \\., \"quoted\", ñandú 😀"
@@ -310,11 +310,9 @@ def test_every_character_reaches_the_table_through_the_staging_rows(db, settings
 
 
 def test_staged_file_names_come_back_exactly(db):
-    names = ['a_data_20251008_093221.json', 'we"ird,{}\\name.json', "ñ 😀.json"]
-    warehouse.ensure_schema(db, [AFINIA])
-    line = "\t".join(["\\N"] * len(warehouse.load_columns(AFINIA)))
-    line += "\t" + warehouse._copy_field(warehouse._text_array(names)) + "\n"
-    assert warehouse.stage(db, AFINIA, [line.encode()]) == 1
+    names = ['a_data_20251008_093221.json', 'we"ird,{}\\name.json', "ñ 😀.json", "tab\tname"]
+    line = "R-1\t" + warehouse._copy_field(warehouse._text_array(names)) + "\n"
+    assert warehouse.stage_keys(db, [line.encode()]) == 1
     assert [n for (n,) in query(db, warehouse.STAGED_FILES.as_string(db))] == names
 
 
@@ -345,6 +343,7 @@ def test_a_manifest_of_the_previous_format_still_loads(db, settings, landing):
     path = company_folders(landing, "afinia").processed / "RE1_data_20251008_093221.json"
     record = parse_record(path.read_bytes(), company=AFINIA, file_name=path.name)
     _rows_file(extracted.manifest).unlink()
+    _rows_file(extracted.manifest, "keys").unlink()
     with open(extracted.manifest, "w", encoding="utf-8") as out:
         out.write(json.dumps({"empresa": "afinia", "bucket": settings.bucket, "records": 1})
                   + "\n")
@@ -362,11 +361,36 @@ def test_a_truncated_rows_file_loads_nothing(db, settings, landing):
     rows = _rows_file(extracted.manifest)
     rows.write_text("".join(rows.read_text(encoding="utf-8").splitlines(True)[:2]),
                     encoding="utf-8")
-    with pytest.raises(errors.LoadFailed, match="holds 2 records, its header says 3"):
+    with pytest.raises(errors.LoadFailed, match="hold 2 records, its header says 3"):
         pipeline.load(db, AFINIA, extracted.manifest)
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
     assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
                      "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+    # Also when the batch takes the upsert (a request already in the table).
+    keys = _rows_file(extracted.manifest, "keys")
+    first_key = keys.read_text(encoding="utf-8").splitlines(True)[0]
+    db.execute("INSERT INTO data_general.ov_afinia (numero_radicado, hash_registro, "
+               "hash_contenido) VALUES (%s, 'x', 'x')", (first_key.split("\t")[0],))
+    db.commit()
+    with pytest.raises(errors.LoadFailed, match="hold 2 records, its header says 3"):
+        pipeline.load(db, AFINIA, extracted.manifest)
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(1,)]
+
+
+def test_a_batch_of_new_requests_is_copied_straight_in_others_are_upserted(
+        db, settings, landing, monkeypatch):
+    """Same rows and counts either way; only a batch with a known or repeated radicado
+    pays for the staging table."""
+    staged = []
+    original = warehouse.stage
+    monkeypatch.setattr(warehouse, "stage", lambda *a: staged.append(1) or original(*a))
+    write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")
+    _, first = _run(db, settings, run_id="day-1")
+    assert (first.db_inserted, staged) == (1, [])
+    write_request(landing, "afinia", "RE2", "R-2", "20251009_090000")
+    write_request(landing, "afinia", "RE1", "R-1", "20251009_090100", estado_solicitud="Cerrado")
+    _, second = _run(db, settings, run_id="day-2")
+    assert (second.db_inserted, second.db_updated, staged) == (1, 1, [1])
 
 
 def test_same_sgc_in_both_companies_stays_in_each_prefix(db, settings, landing):

@@ -49,21 +49,25 @@ def test_file_names_are_quoted_array_elements():
     assert warehouse._text_array([]) == "{}"
 
 
-def test_a_row_is_one_line_with_a_field_per_staging_column():
+def test_a_row_is_one_line_with_a_field_per_table_column():
     raw = ('{"numero_radicado": "R-1", "numero_reclamo_sgc": "RE1", "fecha": "2025/10/07 14:05",'
            ' "cuerpo_reclamacion": "línea 1\\nlínea 2\\tcon tab \\\\ y barra",'
            ' "tabla_pagos": [{"valor": "1\\n2"}], "record_number": 3}').encode()
     record = parse_record(raw, company=AFINIA, file_name="RE1_data_20251008_093221.json")
-    line = warehouse.stage_row(AFINIA, record, ["RE1_data_20251008_093221.json"])
+    line = warehouse.stage_row(AFINIA, record)
     assert line.endswith("\n") and line.count("\n") == 1 and "\r" not in line
     fields = line[:-1].split("\t")
     columns = warehouse.load_columns(AFINIA)
-    assert len(fields) == len(columns) + 1
-    by_name = dict(zip([*columns, warehouse.STAGE_FILES_COLUMN], fields, strict=True))
+    by_name = dict(zip(columns, fields, strict=True))
     assert by_name["numero_radicado"] == "R-1"
     assert by_name["cuerpo_reclamacion"] == "línea 1\\nlínea 2\\tcon tab \\\\ y barra"
     assert by_name["record_number"] == "3"
     assert by_name["fecha"] == "2025-10-07T14:05:00-05:00"
     assert by_name["telefono"] == "\\N"
     assert by_name["hash_contenido"] == record.hash_contenido
-    assert by_name[warehouse.STAGE_FILES_COLUMN] == '{"RE1_data_20251008_093221.json"}'
+    assert by_name["extras"] == '{"tabla_pagos":[{"valor":"1\\\\n2"}]}'
+
+    key = warehouse.key_row(record, ["RE1_data_20251007_093221.json",
+                                     "RE1_data_20251008_093221.json"])
+    assert key == ('R-1\t{"RE1_data_20251007_093221.json","RE1_data_20251008_093221.json"}'
+                   "\n")
