@@ -49,8 +49,9 @@ def bench_backfill(mode: Mode, stack: Services, data: Path, work: Path) -> dict[
         "stock_sample": mode.backfill_sequential_sample,
         "old_sample": mode.backfill_sequential_sample}))
     log(f"backfill: {params['days'] * params['requests_per_day']:,} request JSONs")
-    subprocess.run([sys.executable, "-m", "bench.backfill_child", str(spec), str(out)],
-                   check=True, cwd=ROOT)
+    for part in ("extract", "load", "upload", "rest"):
+        subprocess.run([sys.executable, "-m", "bench.backfill_child", str(spec), str(out), part],
+                       check=True, cwd=ROOT)
     child = json.loads(out.read_text())
     stack.reset_moto()  # hundreds of thousands of objects: give the memory back
     ways = child["ways"]

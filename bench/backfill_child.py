@@ -1,7 +1,9 @@
-"""The backfill benchmark's measuring process: ``python -m bench.backfill_child SPEC OUT``.
+"""The backfill benchmark's measuring processes: ``python -m bench.backfill_child SPEC OUT
+PART``.
 
-In its own process so every step's peak memory is its own (``VmHWM`` reset before each
-step) and every statement it sends to PostgreSQL is counted
+Each step of this project's way runs in a process of its own, as each task does, so
+its peak memory (``VmHWM``) is its own; every statement a process sends to PostgreSQL
+is counted
 (:class:`bench.measure.StatementCounter`). Three ways over the same landing folder,
 each from an empty warehouse and its own bucket:
 
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -133,14 +134,14 @@ class Backfill:
 
     # ---- this project
 
-    def project(self) -> dict[str, Any]:
+    def project_step(self, step: str, state: dict[str, Any]) -> dict[str, Any]:
+        """One step of this project's way; ``state`` carries the manifest to the load."""
         from extractorov import pipeline, runtime
 
-        self.fresh_warehouse()
-        self.clean_landing()
         settings = self.settings(self.spec["buckets"]["project"])
-        steps: dict[str, Any] = {}
-        state: dict[str, Any] = {}
+        if step == "extract":
+            self.fresh_warehouse()
+            self.clean_landing()
 
         def extract() -> dict[str, Any]:
             with runtime.warehouse_connection() as conn:
@@ -167,10 +168,9 @@ class Backfill:
                     "uploaded": summary.s3_uploaded, "errors": summary.s3_errors,
                     "bytes": summary.s3_bytes}
 
-        steps["extract"] = _measure("project extract", extract)
-        steps["load"] = _measure("project load_db", load)
-        steps["upload"] = _measure("project upload_s3", upload)
-        return {"steps": steps, "manifest": state["manifest"]}
+        labels = {"extract": "extract", "load": "load_db", "upload": "upload_s3"}
+        work = {"extract": extract, "load": load, "upload": upload}[step]
+        return _measure(f"project {labels[step]}", work)
 
     # ---- ceilings
 
@@ -430,8 +430,12 @@ class Backfill:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``SPEC OUT PART``: PART is a step of this project's way (``extract``, ``load``,
+    ``upload``: each in its own process, as each task runs in its own, so its peak
+    memory is its own) or ``rest`` (the ceilings, the stock way, the old way)."""
     args = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(args[0]).read_text())
+    out_path, part = Path(args[1]), args[2]
     env.prepare()
     env.quiet_airflow()
     import logging
@@ -440,16 +444,18 @@ def main(argv: list[str] | None = None) -> int:
     logger.setLevel(logging.WARNING)
     STATEMENTS.install()
     backfill = Backfill(spec)
-    out: dict[str, Any] = {"ways": {}}
-    project = backfill.project()
-    out["ways"]["project"] = {"steps": project["steps"]}
-    out["ceilings"] = backfill.ceilings(project["manifest"],
-                                        project["steps"]["load"]["files"])
-    out["ways"]["stock"] = backfill.stock()
-    out["ways"]["old"] = backfill.old()
+    out: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    out.setdefault("ways", {}).setdefault("project", {"steps": {}})
+    state = out.setdefault("state", {})
+    if part in ("extract", "load", "upload"):
+        out["ways"]["project"]["steps"][part] = backfill.project_step(part, state)
+    else:
+        steps = out["ways"]["project"]["steps"]
+        out["ceilings"] = backfill.ceilings(state["manifest"], steps["load"]["files"])
+        out["ways"]["stock"] = backfill.stock()
+        out["ways"]["old"] = backfill.old()
     out["peak_rss_reset"] = env.peak_rss_reset()
-    out["pid"] = os.getpid()
-    Path(args[1]).write_text(json.dumps(out, indent=1, default=str))
+    out_path.write_text(json.dumps(out, indent=1, default=str))
     return 0
 
 

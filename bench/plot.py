@@ -49,12 +49,10 @@ def plot(results: dict[str, Any], output: Path) -> Path:
         for rect, value in zip(bars, ys, strict=True):
             ax.annotate(f"{value:,.0f}", (rect.get_x() + rect.get_width() / 2, value),
                         ha="center", va="bottom", fontsize=7)
-    for j, (step, _) in enumerate(STEPS):
-        share = backfill["of_ceiling"][step]
-        ax.annotate(f"{share:.0%} of ceiling", (j, 0.02), xycoords=("data", "axes fraction"),
-                    ha="center", fontsize=8, color="#1f77b4")
     ax.set_yscale("log")
-    ax.set_xticks(range(len(STEPS)), [name for _, name in STEPS])
+    ax.set_xticks(range(len(STEPS)), [
+        f"{name}\nthis project: {backfill['of_ceiling'][step]:.0%} of its ceiling"
+        for step, name in STEPS])
     ax.set_ylabel("files per second (log scale)")
     data = backfill["dataset"]
     sampled = any(backfill["ways"][w]["steps"]["upload"].get("extrapolated")

@@ -289,10 +289,14 @@ def _sweep_section(sweep: dict[str, Any] | None) -> list[str]:
              _fmt(p["project_sink"]["cpu_ms_per_file"], 2),
              _fmt(p["project_sink"]["peak_rss_mb"]),
              _fmt(p["bare_moto"]["files_per_second"]), _fmt(p["project_moto"]["files_per_second"]),
-             f"{p['project_of_bare_moto']:.0%}"] for p in sweep["points"]]
+             f"{p['project_of_bare_moto']:.0%}",
+             p.get("cpu_share", round(p["project_sink"]["files_per_second"]
+                                      * p["project_sink"]["cpu_ms_per_file"] / 1000, 2))]
+            for p in sweep["points"]]
     out += [_table(rows, ["workers", "sink: bare pool files/s", "sink: upload_s3 files/s",
                           "upload_s3 CPU ms/file", "peak RSS MiB", "moto: bare pool files/s",
-                          "moto: upload_s3 files/s", "upload_s3 of bare (moto)"]), ""]
-    out += [f"chosen default: {sweep['chosen_workers']} (smallest within 10 % of the best "
-            "upload_s3 rate on the sink)", ""]
+                          "moto: upload_s3 files/s", "upload_s3 of bare (moto)",
+                          "upload_s3 cores (sink)"]), ""]
+    out += [f"chosen default: {sweep['chosen_workers']} (the fastest on the sink within half "
+            "a core of client CPU)", ""]
     return out

@@ -598,9 +598,12 @@ def _write_manifest(path: Path, company: Company, settings: Settings,
     with rows_tmp.open("w", encoding="utf-8", newline="") as rows_out, \
             keys_tmp.open("w", encoding="utf-8", newline="") as keys_out:
         write_row, write_key = rows_out.write, keys_out.write
-        for radicado, record in records.items():
+        progress = Progress("extract (manifest)", len(records))
+        for done, (radicado, record) in enumerate(records.items(), start=1):
             write_row(warehouse.stage_row(company, record))
             write_key(warehouse.key_row(record, files_of[radicado]))
+            progress.update(done)
+        progress.update(len(records), force=bool(records))
     os.replace(rows_tmp, rows)
     os.replace(keys_tmp, keys)
     tmp = path.with_suffix(".tmp")
