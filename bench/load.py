@@ -23,72 +23,140 @@ import dataclasses
 import itertools
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import env
 
 CASES = ("all_new", "rerun", "changed")
-METHODS = ("project", "stock", "per_record")
+METHODS = ("project", "stock", "per_record", "ceiling")
+CEILING_TABLE = "data_general.bench_copy_ceiling"
 CHANGED_EVERY = 10
 """Every 10th record of the ``changed`` manifest has new content (10 %)."""
 
 
 # --------------------------------------------------------------------------- manifests
-# Used by the parent process to derive the benchmark's manifests from extract's.
+# Used by the parent process to derive the benchmark's manifests from extract's: the
+# project's (a header naming a rows file in COPY text) and, for the two baselines, the
+# same records as JSON lines, as a DAG author's extract task would hand them over.
+
+_UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f",
+              "v": "\v"}
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def copy_field(text: str) -> str | None:
+    """The value of one COPY text field (the inverse of ``warehouse._copy_field``)."""
+    if text == "\\N":
+        return None
+    if "\\" not in text:
+        return text
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text)
+
+
+def parse_row(company: Any, line: str) -> Any:
+    """A row for the company table back to its ``Record``."""
+    from extractorov import warehouse
+    from extractorov.records import Record
+
+    columns = warehouse.load_columns(company)
+    fields = [copy_field(f) for f in line.rstrip("\n").split("\t")]
+    by = dict(zip(columns, fields, strict=True))
+    values = {name: by[name] for name in columns[:-4]}
+    for name in ("fecha", "extraction_timestamp"):
+        if values[name]:
+            values[name] = datetime.fromisoformat(values[name])
+    if values["record_number"] is not None:
+        values["record_number"] = int(values["record_number"])
+    return Record(numero_radicado=values["numero_radicado"],
+                  numero_reclamo_sgc=values["numero_reclamo_sgc"], fecha=values["fecha"],
+                  extraction_timestamp=values["extraction_timestamp"], values=values,
+                  extras=json.loads(by["extras"]), hash_registro=by["hash_registro"],
+                  hash_contenido=by["hash_contenido"], archivo_origen=by["archivo_origen"])
+
+
+def parse_key(line: str) -> list[str]:
+    """The request JSON files of a key line."""
+    files = copy_field(line.rstrip("\n").split("\t")[1]) or "{}"
+    return json.loads("[" + files[1:-1] + "]")
+
+
+def _read(manifest: Path) -> tuple[dict[str, Any], Path, Path]:
+    with manifest.open(encoding="utf-8") as handle:
+        header = json.loads(handle.readline())
+    return header, manifest.with_name(header["rows"]), manifest.with_name(header["keys"])
+
+
+def _write(target: Path, header: dict[str, Any], rows: list[str], keys: list[str]) -> None:
+    rows_file, keys_file = target.with_suffix(".rows"), target.with_suffix(".keys")
+    rows_file.write_text("".join(rows), encoding="utf-8")
+    keys_file.write_text("".join(keys), encoding="utf-8")
+    target.write_text(json.dumps({**header, "records": len(rows), "rows": rows_file.name,
+                                  "keys": keys_file.name}) + "\n", encoding="utf-8")
+
+
+def _lines(path: Path, size: int | None = None) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(itertools.islice(handle, size))
 
 
 def write_subset(source: Path, target: Path, size: int) -> int:
     """The first ``size`` records of a manifest, as a manifest of their own."""
-    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
-        header = json.loads(src.readline())
-        lines = []
-        for line in src:
-            if len(lines) == size:
-                break
-            lines.append(line)
-        header["records"] = len(lines)
-        out.write(json.dumps(header) + "\n")
-        out.writelines(lines)
+    header, rows, keys = _read(source)
+    lines = _lines(rows, size)
+    _write(target, header, lines, _lines(keys, size))
     return len(lines)
 
 
-def write_changed(source: Path, target: Path) -> int:
+def write_changed(company: Any, source: Path, target: Path) -> int:
     """The same manifest with every 10th record re-scraped a day later with edited content.
 
     The content hash is recomputed with :func:`extractorov.records.hash_contenido`,
     exactly as ``parse_record`` would for the edited JSON. Returns how many changed.
     """
-    from extractorov.records import Record, hash_contenido
+    from extractorov import warehouse
+    from extractorov.records import hash_contenido
 
+    header, rows, keys = _read(source)
+    lines = _lines(rows)
     changed = 0
-    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
-        out.write(src.readline())
-        for index, line in enumerate(src):
-            if index % CHANGED_EVERY == 0:
-                data = json.loads(line)
-                record = Record.from_manifest(data["record"])
-                values = dict(record.values)
-                values["cuerpo_reclamacion"] = (
-                    f"{values.get('cuerpo_reclamacion') or ''} Actualización: el cliente "
-                    "reitera la solicitud."
-                ).strip()
-                later = (record.extraction_timestamp + timedelta(days=1)
-                         if record.extraction_timestamp else None)
-                values["extraction_timestamp"] = later
-                record = dataclasses.replace(
-                    record, values=values, extraction_timestamp=later,
-                    hash_contenido=hash_contenido(values, record.extras),
-                )
-                data["record"] = record.to_manifest()
-                line = json.dumps(data, ensure_ascii=False) + "\n"
-                changed += 1
-            out.write(line)
+    for index in range(0, len(lines), CHANGED_EVERY):
+        record = parse_row(company, lines[index])
+        values = dict(record.values)
+        values["cuerpo_reclamacion"] = (
+            f"{values.get('cuerpo_reclamacion') or ''} Actualización: el cliente "
+            "reitera la solicitud."
+        ).strip()
+        later = (record.extraction_timestamp + timedelta(days=1)
+                 if record.extraction_timestamp else None)
+        values["extraction_timestamp"] = later
+        record = dataclasses.replace(
+            record, values=values, extraction_timestamp=later,
+            hash_contenido=hash_contenido(values, record.extras),
+        )
+        lines[index] = warehouse.stage_row(company, record)
+        changed += 1
+    _write(target, header, lines, _lines(keys))
     return changed
+
+
+def write_json_lines(company: Any, source: Path, target: Path) -> int:
+    """The manifest's records as JSON lines (``Record.to_manifest``), for the baselines."""
+    _, rows, keys = _read(source)
+    n = 0
+    with rows.open(encoding="utf-8", newline="") as handle, \
+            keys.open(encoding="utf-8", newline="") as key_lines, \
+            target.open("w", encoding="utf-8") as out:
+        for line, _key in zip(handle, key_lines, strict=True):
+            out.write(json.dumps(parse_row(company, line).to_manifest(), ensure_ascii=False)
+                      + "\n")
+            n += 1
+    return n
 
 
 # --------------------------------------------------------------------------- child
@@ -112,16 +180,16 @@ def silent_gap(started: float, ended: float, times: list[float]) -> float:
     return round(max(b - a for a, b in itertools.pairwise(marks)), 3)
 
 
-def _rows(manifest: Path, columns: tuple[str, ...], jsonb: bool) -> Iterator[tuple]:
+def _rows(records: Path, columns: tuple[str, ...], jsonb: bool) -> Iterator[tuple]:
+    """The baselines' input: JSON lines of records, parsed as a DAG author's task would."""
     from psycopg.types.json import Jsonb
 
     from extractorov.records import Record
 
     typed = columns[:-4]
-    with manifest.open(encoding="utf-8") as handle:
-        handle.readline()
+    with records.open(encoding="utf-8") as handle:
         for line in handle:
-            record = Record.from_manifest(json.loads(line)["record"])
+            record = Record.from_manifest(json.loads(line))
             yield (*[record.values.get(name) for name in typed],
                    Jsonb(record.extras) if jsonb else record.extras,
                    record.hash_registro, record.hash_contenido, record.archivo_origen)
@@ -141,9 +209,10 @@ class Runner:
         logger.setLevel(logging.INFO)
         logger.addHandler(self.progress)
         logger.propagate = False
-        # Time the two halves of pipeline.load: the streamed upsert and mark_loaded.
+        # Time the parts of pipeline.load: COPY into the stage, upsert, mark_loaded.
         self.phase: dict[str, float] = {}
-        for module, name in ((warehouse, "upsert_records"), (registry, "mark_loaded")):
+        for module, name in ((warehouse, "stage_keys"), (warehouse, "upsert_rows"),
+                             (registry, "mark_loaded")):
             setattr(module, name, self._timed(name, getattr(module, name)))
 
     def _timed(self, name: str, func: Any) -> Any:
@@ -183,32 +252,58 @@ class Runner:
     def checkpoint(self) -> None:
         self._admin("CHECKPOINT", autocommit=True)
 
-    def count_rows(self) -> int:
-        return self._admin(f"SELECT count(*) FROM {self.table}")[0][0]
+    def count_rows(self, table: str) -> int:
+        return self._admin(f"SELECT count(*) FROM {table}")[0][0]
+
+    def empty_ceiling_table(self) -> None:
+        self._admin(f"DROP TABLE IF EXISTS {CEILING_TABLE}",
+                    f"CREATE TABLE {CEILING_TABLE} (LIKE {self.table} INCLUDING ALL)")
+
+    @staticmethod
+    def inputs(manifests: dict[str, str], which: str) -> dict[str, Path]:
+        manifest = Path(manifests[which])
+        header = json.loads(manifest.read_text(encoding="utf-8").splitlines()[0])
+        return {"manifest": manifest, "rows": manifest.with_name(header["rows"]),
+                "records": Path(manifests[f"{which}_records"])}
 
     # ---- methods
 
-    def project(self, manifest: Path) -> dict[str, Any]:
+    def project(self, inputs: dict[str, Path]) -> dict[str, Any]:
         from extractorov import pipeline, runtime
 
         with runtime.warehouse_connection() as conn:
-            summary = pipeline.load(conn, self.company, manifest)
+            summary = pipeline.load(conn, self.company, inputs["manifest"])
         return {"inserted": summary.db_inserted, "updated": summary.db_updated,
                 "duplicates": summary.db_duplicates,
                 "json_files_marked_loaded": summary.json_files_loaded,
-                "upsert_seconds": self.phase.get("upsert_records"),
+                "stage_seconds": self.phase.get("stage_keys"),
+                "upsert_seconds": self.phase.get("upsert_rows"),
                 "mark_loaded_seconds": self.phase.get("mark_loaded")}
 
-    def stock(self, manifest: Path) -> dict[str, Any]:
+    def stock(self, inputs: dict[str, Path]) -> dict[str, Any]:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         hook = PostgresHook(postgres_conn_id="ov_postgres")
-        hook.insert_rows(self.table, _rows(manifest, self.columns, jsonb=False),
+        hook.insert_rows(self.table, _rows(inputs["records"], self.columns, jsonb=False),
                          target_fields=list(self.columns), replace=True,
                          replace_index="numero_radicado", executemany=True)
         return {"inserted": None, "updated": None, "duplicates": None}
 
-    def per_record(self, manifest: Path) -> dict[str, Any]:
+    def ceiling(self, inputs: dict[str, Path]) -> dict[str, Any]:
+        """A bare COPY of the same rows into an empty table of the same shape."""
+        from extractorov import pipeline, runtime
+
+        columns = ", ".join(self.columns)
+        with runtime.warehouse_connection() as conn, conn.cursor() as cur:
+            with cur.copy(f"COPY {CEILING_TABLE} ({columns}) FROM STDIN "
+                          "(FORMAT text, ENCODING 'UTF8')") as copy:
+                for block in pipeline._row_blocks(inputs["rows"]):
+                    copy.write(block)
+            inserted = cur.rowcount
+            conn.commit()
+        return {"inserted": inserted, "updated": 0, "duplicates": 0}
+
+    def per_record(self, inputs: dict[str, Path]) -> dict[str, Any]:
         from extractorov import runtime
 
         columns = self.columns
@@ -227,7 +322,7 @@ class Runner:
         # (A server-side prepared plan made while the table is empty keeps seq-scanning it
         # as it grows: that would make this baseline quadratic, i.e. unfairly slow.)
         with runtime.warehouse_connection() as conn, conn.cursor() as cur:
-            for done, row in enumerate(_rows(manifest, columns, jsonb=True), start=1):
+            for done, row in enumerate(_rows(inputs["records"], columns, jsonb=True), start=1):
                 cur.execute(by_hash, (row[content],), prepare=False)
                 if cur.fetchone():
                     counts["duplicates"] += 1
@@ -253,20 +348,22 @@ class Runner:
         if method == "per_record":
             # The old system looked duplicates up by hash: give it the index it needs.
             self._admin(f"CREATE INDEX bench_hash_contenido ON {self.table} (hash_contenido)")
+        if method == "ceiling":
+            self.empty_ceiling_table()
         expected = {
             "all_new": {"inserted": size, "updated": 0, "duplicates": 0},
             "rerun": {"inserted": 0, "updated": 0, "duplicates": size},
             "changed": {"inserted": 0, "updated": changed, "duplicates": size - changed},
         }
         results = []
-        for case in CASES:
-            manifest = Path(manifests["changed" if case == "changed" else "new"])
+        for case in CASES if method != "ceiling" else CASES[:1]:
+            inputs = self.inputs(manifests, "changed" if case == "changed" else "new")
             self.checkpoint()
             self.phase.clear()
             env.peak_rss_reset()
             rss_before, _ = env.rss_mb()
             started = time.monotonic()
-            outcome = getattr(self, method)(manifest)
+            outcome = getattr(self, method)(inputs)
             ended = time.monotonic()
             _, peak = env.rss_mb()
             seconds = ended - started
@@ -278,7 +375,8 @@ class Runner:
                 **outcome,
                 "expected": expected[case],
                 "counts_exact": (counts == expected[case]) if method != "stock" else None,
-                "rows_in_table": self.count_rows(),
+                "rows_in_table": self.count_rows(CEILING_TABLE if method == "ceiling"
+                                                  else self.table),
                 "rss_before_mb": rss_before,
                 "peak_rss_mb": peak,
                 "peak_rss_increase_mb": round(peak - rss_before, 1),
@@ -292,13 +390,20 @@ class Runner:
             self._admin("DROP INDEX IF EXISTS data_general.bench_hash_contenido")
         return results
 
-    def warm_up(self, manifest: Path) -> None:
+    def warm_up(self, manifests: dict[str, str]) -> None:
         """One tiny load per method so lazy imports are not timed."""
-        tiny = manifest.with_name("warmup.jsonl")
-        write_subset(manifest, tiny, 5)
+        from extractorov.companies import get_company
+
+        new = Path(manifests["new"])
+        tiny = {"new": str(new.with_name("warmup.jsonl")),
+                "new_records": str(new.with_name("warmup-records.jsonl"))}
+        write_subset(new, Path(tiny["new"]), 5)
+        write_json_lines(get_company(self.spec["empresa"]), Path(tiny["new"]),
+                         Path(tiny["new_records"]))
         for method in self.spec["methods"]:
             self.reset()
-            getattr(self, method)(tiny)
+            self.empty_ceiling_table()
+            getattr(self, method)(self.inputs(tiny, "new"))
         self.reset()
 
 
@@ -309,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     env.quiet_airflow()
     runner = Runner(spec)
     first = spec["runs"][0]
-    runner.warm_up(Path(first["manifests"]["new"]))
+    runner.warm_up(first["manifests"])
     results: list[dict[str, Any]] = []
     for run in spec["runs"]:
         for method in spec["methods"]:

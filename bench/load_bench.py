@@ -56,8 +56,13 @@ def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
         new = work / f"load-{size}-new.jsonl"
         changed = work / f"load-{size}-changed.jsonl"
         load.write_subset(Path(extracted.manifest), new, size)
-        runs.append({"size": size, "changed": load.write_changed(new, changed),
-                     "manifests": {"new": str(new), "changed": str(changed)}})
+        changed_count = load.write_changed(company, new, changed)
+        manifests = {"new": str(new), "changed": str(changed)}
+        for which in ("new", "changed"):  # the baselines read the same records as JSON
+            records = work / f"load-{size}-{which}-records.jsonl"
+            load.write_json_lines(company, Path(manifests[which]), records)
+            manifests[f"{which}_records"] = str(records)
+        runs.append({"size": size, "changed": changed_count, "manifests": manifests})
     spec = work / "load-spec.json"
     out = work / "load-results.json"
     spec.write_text(json.dumps({"dsn": dsn, "empresa": LOAD_EMPRESA, "runs": runs,
@@ -72,10 +77,12 @@ def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
         for case in load.CASES:
             by = {r["method"]: r for r in results if r["size"] == size and r["case"] == case}
             rate = by["project"]["records_per_second"]
+            ceiling = next(r for r in results if r["size"] == size and r["method"] == "ceiling")
             ratios.append({
                 "size": size, "case": case,
                 "vs_stock": round(rate / by["stock"]["records_per_second"], 2),
                 "vs_per_record": round(rate / by["per_record"]["records_per_second"], 2),
+                "of_ceiling": round(rate / ceiling["records_per_second"], 3),
             })
     return {"dataset": {"empresa": LOAD_EMPRESA, "requests": requests,
                         "files": extracted.files_found, "generation": gen},

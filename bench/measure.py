@@ -94,3 +94,61 @@ def sql(dsn: str, *statements: str, autocommit: bool = False) -> list[Any]:
             out.append(cur.fetchall() if cur.description else cur.rowcount)
     return out
 
+
+
+class StatementCounter:
+    """Counts what a process sends to PostgreSQL through psycopg, by kind.
+
+    ``round_trips``: each ``execute``, ``executemany``, ``COPY`` and ``commit``
+    (an ``executemany`` is pipelined: one round trip however many rows);
+    ``statements``: each ``execute`` and ``COPY`` plus one per ``executemany`` row.
+    Installed in a benchmark child process, it sees every connection, the
+    ``PostgresHook`` ones included.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def _add(self, **kinds: int) -> None:
+        with self._lock:
+            self.counts.update(kinds)
+
+    def install(self) -> StatementCounter:
+        import psycopg
+
+        counter = self
+        execute, executemany, copy = (psycopg.Cursor.execute, psycopg.Cursor.executemany,
+                                      psycopg.Cursor.copy)
+        commit = psycopg.Connection.commit
+
+        def counted_execute(cur: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            counter._add(execute=1)
+            return execute(cur, query, params, **kwargs)
+
+        def counted_executemany(cur: Any, query: Any, params_seq: Any, **kwargs: Any) -> Any:
+            params_seq = list(params_seq)
+            counter._add(executemany=1, executemany_rows=len(params_seq))
+            return executemany(cur, query, params_seq, **kwargs)
+
+        def counted_copy(cur: Any, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+            counter._add(copy=1)
+            return copy(cur, statement, params, **kwargs)
+
+        def counted_commit(conn: Any) -> Any:
+            counter._add(commit=1)
+            return commit(conn)
+
+        psycopg.Cursor.execute = counted_execute
+        psycopg.Cursor.executemany = counted_executemany
+        psycopg.Cursor.copy = counted_copy
+        psycopg.Connection.commit = counted_commit
+        return self
+
+    def take(self) -> dict[str, int]:
+        with self._lock:
+            c, self.counts = self.counts, Counter()
+        return {"round_trips": c["execute"] + c["executemany"] + c["copy"] + c["commit"],
+                "statements": c["execute"] + c["copy"] + c["executemany_rows"],
+                **{k: c[k] for k in ("execute", "executemany", "executemany_rows", "copy",
+                                     "commit")}}

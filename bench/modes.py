@@ -17,7 +17,28 @@ class Mode:
     parse_repeats: int
     stock_rerun_sample: int
     """Files re-sent with S3Hook to count its requests for files already uploaded."""
+    backfill_requests: int
+    """Request JSONs of the end-to-end backfill (with PDFs, attachments, re-scrapes)."""
+    backfill_pdf_size: int
+    """Approximate bytes of each generated PDF of the backfill (see docs/performance.md)."""
+    backfill_ceiling_sample: int
+    """Files the bare ``put_object`` pool (the upload ceiling) sends."""
+    backfill_sequential_sample: int
+    """Files the sequential uploads (stock and old way) send; the rest is extrapolated."""
+    upload_workers: int
+    """Concurrency of ``upload_s3`` in the benchmark (the ``ov_s3_upload_workers`` default)."""
+    sweep_files: int
+    """Files per point of the upload concurrency sweep."""
+    sweep_workers: tuple[int, ...]
+    morning_requests: int
+    """Requests per company in the morning through the scheduler (3 files each)."""
 
 
-FULL = Mode("full", (10_000, 100_000), 2_000, 100_000, (10_000, 100_000), 50, 5, 50)
-QUICK = Mode("quick", (1_000,), 30, 100_000, (500, 2_000), 5, 1, 5)
+FULL = Mode("full", (10_000, 100_000), 2_000, 100_000, (10_000, 100_000), 50, 5, 50,
+            backfill_requests=100_000, backfill_pdf_size=16_000, backfill_ceiling_sample=20_000,
+            backfill_sequential_sample=400, upload_workers=16, sweep_files=2_000,
+            sweep_workers=(4, 8, 16, 32, 64), morning_requests=1_000)
+QUICK = Mode("quick", (1_000,), 30, 100_000, (500, 2_000), 5, 1, 5,
+             backfill_requests=400, backfill_pdf_size=16_000, backfill_ceiling_sample=300,
+             backfill_sequential_sample=20, upload_workers=16, sweep_files=200,
+             sweep_workers=(8, 32), morning_requests=20)

@@ -1,22 +1,28 @@
-"""Benchmark of the pipeline at backfill scale, side by side with the stock Airflow way.
+"""Benchmark of the pipeline as users feel it, side by side with the stock Airflow way.
 
 ``python -m bench.run --full`` (``make bench``) measures, on the same generated
 data, against a real PostgreSQL (``pgserver``) and a moto S3 server behind a
 60 ms latency proxy (``bench/services.py``):
 
+* the backfill end to end: the historical backlog from the landing folder to
+  table, registry and bucket, this project's way, the stock Airflow way and the
+  old system's way, each step against its ceiling (``bench/backfill.py``);
+* a morning through the scheduler: both DAGs on the CeleryExecutor stack of
+  ``make e2e``, triggered through the REST API (``bench/morning.py``);
 1. database load (``pipeline.load`` vs ``PostgresHook.insert_rows`` vs the old
-   per-record way), records/s, exact counts, peak memory (``bench/load_bench.py``,
-   loads in a child process: ``bench/load.py``);
+   per-record way vs a bare ``COPY``), records/s, exact counts, peak memory
+   (``bench/load_bench.py``, loads in a child process: ``bench/load.py``);
 2. S3 upload (``pipeline.upload`` vs ``S3Hook.load_file(replace=True)`` per
-   file), files/s and S3 requests per file (``bench/s3.py``);
+   file), files/s and S3 requests per file (``bench/s3.py``), and the upload
+   concurrency sweep (``bench/concurrency.py``);
 3. an incremental run (extract → load → upload) over a folder with many
    already handled files and a few new ones, and with nothing new
    (``bench/incremental.py``);
 4. DAG parsing time per file beyond ``import airflow`` (``bench/parsing.py``).
 
-``--quick`` does the same on small data in about a minute (``make bench-quick``,
-run once by ``tests/bench/test_bench_quick.py``). Results go to
-``bench/results.json`` and a printed table (``bench/report.py``);
+``--quick`` does the same on small data (``make bench-quick``, run once by
+``tests/bench/test_bench_quick.py``). Results go to ``bench/results.json``, a
+printed table (``bench/report.py``) and a plot (``bench/plot.py``);
 ``docs/performance.md`` holds the last full run on the reference machine.
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
@@ -38,11 +45,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import env
+from bench.backfill import bench_backfill
+from bench.concurrency import bench_concurrency
 from bench.incremental import bench_incremental
 from bench.load_bench import bench_load
 from bench.measure import ProgressLog, log
 from bench.modes import FULL, QUICK, Mode
+from bench.morning import bench_morning
 from bench.parsing import bench_dag_parsing
+from bench.plot import plot
 from bench.report import evaluate, report, write_results
 from bench.s3 import bench_s3
 from bench.services import bench_services
@@ -50,6 +61,7 @@ from bench.services import bench_services
 ROOT = env.ROOT
 DEFAULT_OUTPUT = ROOT / "bench" / "results.json"
 DEFAULT_DATA = ROOT / ".dev" / "bench"
+DOCS_PLOT = ROOT / "docs" / "performance-backfill.png"
 
 
 def _versions() -> dict[str, str]:
@@ -63,7 +75,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run(mode: Mode, output: Path, data: Path) -> dict[str, Any]:
+def run(mode: Mode, output: Path, data: Path, plot_path: Path | None = None) -> dict[str, Any]:
     """Run the four steps, check the targets and write ``output``; returns the results."""
     home, created_home = env.prepare()
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -91,16 +103,23 @@ def run(mode: Mode, output: Path, data: Path) -> dict[str, Any]:
             results["load"] = bench_load(mode, stack, data, progress, work)
             log("2. S3 upload")
             results["s3"] = bench_s3(mode, stack, data, progress)
+            log("2b. upload concurrency sweep")
+            results["concurrency"] = bench_concurrency(mode, stack, data)
             log("3. incremental run")
             results["incremental"] = bench_incremental(mode, stack, data, progress)
+            log("backfill end to end")
+            results["backfill"] = bench_backfill(mode, stack, data, work)
         log("4. DAG parsing")
         results["dag_parsing"] = bench_dag_parsing(mode)
+        log("a morning through the scheduler")
+        results["morning"] = bench_morning(mode)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if created_home:
             shutil.rmtree(home, ignore_errors=True)
     results["targets"] = evaluate(mode, results)
     results["seconds"] = round(time.monotonic() - started, 1)
+    results["plot"] = str(plot(results, plot_path or output.with_name("backfill.png")))
     write_results(results, output)
     return results
 
@@ -117,10 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA,
                         help="generated landing data, reused while its parameters match "
                              f"(default {DEFAULT_DATA.relative_to(ROOT)})")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="the PNG of files/s per backfill step against its ceiling "
+                             f"(default: {DOCS_PLOT.relative_to(ROOT)} for --full, else "
+                             "backfill.png next to the results)")
+    parser.add_argument("--backfill-requests", type=int, default=None,
+                        help="request JSONs of the end-to-end backfill instead of the mode's "
+                             f"({FULL.backfill_requests:,} for --full): a documented smaller run")
     args = parser.parse_args(argv)
-    results = run(args.mode, args.output, args.data_dir / args.mode.name)
+    mode = args.mode
+    if args.backfill_requests:
+        mode = dataclasses.replace(mode, backfill_requests=args.backfill_requests)
+    plot_path = args.plot or (DOCS_PLOT if args.mode is FULL else None)
+    results = run(mode, args.output, args.data_dir / args.mode.name, plot_path)
     print(report(results))
-    print(f"results: {args.output}")
+    print(f"results: {args.output}; plot: {results['plot']}")
     return 0
 
 

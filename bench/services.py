@@ -39,6 +39,12 @@ class Services:
     def dsn(self, database: str) -> str:
         return self.postgres.dsn(database)
 
+    def reset_moto(self) -> None:
+        """Forget every bucket and object (moto keeps them in memory)."""
+        import httpx
+
+        httpx.post(f"{self.moto.endpoint}/moto-api/reset", timeout=300).raise_for_status()
+
     def use_database(self, database: str, *, fresh: bool = True) -> str:
         """Create a database and point connection ``ov_postgres`` at it."""
         self.postgres.create_database(database, fresh=fresh)

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -594,35 +594,103 @@ def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | No
     )
 
 
+MANIFEST_FORMAT = 2
+"""2: the header line names two files next to it, in COPY text: the rows for the company
+table (:func:`warehouse.stage_row`) and, line for line, their keys and request JSON files
+(:func:`warehouse.key_row`). 1 (before): one JSON line per record after the header;
+still loaded."""
+ROWS_BLOCK_BYTES = 1024 * 1024
+"""``load_db`` streams the rows file to ``COPY`` in blocks of this size."""
+
+
 def _write_manifest(path: Path, company: Company, settings: Settings,
                     records: dict[str, Record], files_of: dict[str, list[str]]) -> None:
-    """One JSON line per record; written to a temp file and renamed (atomic)."""
+    """The rows and keys files and the one-line JSON header naming them.
+
+    Each is written to a temp file and renamed (atomic), the header last: a header is
+    only ever seen with both files complete.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows, keys = path.with_suffix(".rows"), path.with_suffix(".keys")
+    rows_tmp, keys_tmp = rows.with_suffix(".rows.tmp"), keys.with_suffix(".keys.tmp")
+    with rows_tmp.open("w", encoding="utf-8", newline="") as rows_out, \
+            keys_tmp.open("w", encoding="utf-8", newline="") as keys_out:
+        write_row, write_key = rows_out.write, keys_out.write
+        progress = Progress("extract (manifest)", len(records))
+        for done, (radicado, record) in enumerate(records.items(), start=1):
+            write_row(warehouse.stage_row(company, record))
+            write_key(warehouse.key_row(record, files_of[radicado]))
+            progress.update(done)
+        progress.update(len(records), force=bool(records))
+    os.replace(rows_tmp, rows)
+    os.replace(keys_tmp, keys)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as out:
-        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(records)}
+        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(records),
+                  "format": MANIFEST_FORMAT, "rows": rows.name, "keys": keys.name}
         out.write(json.dumps(header) + "\n")
-        for radicado, record in records.items():
-            line = {"record": record.to_manifest(), "files": files_of[radicado]}
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
 
 
-def _read_manifest(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+def _missing(path: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"manifest {path} is missing: rerun the extract task of this DAG run "
+        "(the landing folder must be shared by every worker)"
+    )
+
+
+@dataclass
+class _Manifest:
+    header: dict[str, Any]
+    keys: Callable[[], Iterator[bytes]]
+    rows: Callable[[], Iterator[bytes]]
+
+
+def _read_manifest(path: Path, company: Company) -> _Manifest:
+    """The header, and the keys and rows as blocks of COPY text."""
     if not path.is_file():
-        raise FileNotFoundError(
-            f"manifest {path} is missing: rerun the extract task of this DAG run "
-            "(the landing folder must be shared by every worker)"
-        )
-    handle = path.open(encoding="utf-8")
-    header = json.loads(handle.readline())
+        raise _missing(path)
+    with path.open(encoding="utf-8") as handle:
+        header = json.loads(handle.readline())
+    if "rows" not in header:  # format 1, written by an earlier version
+        return _Manifest(header, lambda: _legacy(path, company, keys=True),
+                         lambda: _legacy(path, company, keys=False))
+    files = {}
+    for part in ("keys", "rows"):
+        files[part] = path.parent / Path(header[part]).name
+        if not files[part].is_file():
+            raise _missing(files[part])
+    return _Manifest(header, lambda: _row_blocks(files["keys"]),
+                     lambda: _row_blocks(files["rows"]))
 
-    def lines() -> Iterator[dict[str, Any]]:
-        with handle:
-            for line in handle:
-                yield json.loads(line)
 
-    return header, lines()
+def _row_blocks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while block := handle.read(ROWS_BLOCK_BYTES):
+            yield block
+
+
+def _legacy(path: Path, company: Company, *, keys: bool) -> Iterator[bytes]:
+    """Format 1 (one JSON line per record): converted to keys or rows one by one."""
+    with path.open(encoding="utf-8") as handle:
+        handle.readline()
+        for line in handle:
+            data = json.loads(line)
+            record = Record.from_manifest(data["record"])
+            text = (warehouse.key_row(record, data["files"]) if keys
+                    else warehouse.stage_row(company, record))
+            yield text.encode("utf-8")
+
+
+def _counted(blocks: Iterator[bytes], total: int, label: str) -> Iterator[bytes]:
+    progress = Progress(label, total)
+    done = 0
+    for block in blocks:
+        yield block
+        done += block.count(b"\n")
+        progress.update(done)
+    progress.update(done, force=True)
+    log.info("%s: %d records written; marking their JSON files loaded", label, done)
 
 
 @dataclass(frozen=True)
@@ -672,28 +740,32 @@ class LoadSummary:
 
 
 def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummary:
-    """Upsert the manifest's records and mark their JSON files loaded, in one transaction."""
+    """Upsert the manifest's records and mark their JSON files loaded, in one transaction.
+
+    The keys and rows ``extract`` wrote stream into ``COPY`` as they are on disk (no
+    parsing here); classification and both writes are SQL over the staged batch, and
+    a batch of new requests only is copied straight into the table.
+    """
     started = time.monotonic()
     warehouse.ensure_schema(conn, [company])
     conn.commit()
-    header, lines = _read_manifest(Path(manifest))
-    filenames: list[str] = []
-    progress = Progress("load_db", header["records"])
-
-    def records() -> Iterator[Record]:
-        done = 0
-        for done, line in enumerate(lines, start=1):
-            filenames.extend(line["files"])
-            progress.update(done)
-            yield Record.from_manifest(line["record"])
-        progress.update(done, force=True)
-        log.info("load_db: %d records staged; upserting and marking their JSON files loaded",
-                 done)
-
+    manifest_ = _read_manifest(Path(manifest), company)
+    header = manifest_.header
     try:
-        outcome = warehouse.upsert_records(conn, company, records())
-        loaded = registry.mark_loaded(conn, company.empresa, header["bucket"], filenames)
+        staged = warehouse.stage_keys(conn, manifest_.keys())
+        if staged != header["records"]:
+            raise warehouse.RowCountMismatch(staged, header["records"])
+        outcome = warehouse.upsert_rows(
+            conn, company, _counted(manifest_.rows(), header["records"], "load_db"))
+        loaded = registry.mark_loaded(conn, company.empresa, header["bucket"],
+                                      warehouse.STAGED_FILES)
         conn.commit()
+    except warehouse.RowCountMismatch as exc:
+        conn.rollback()
+        raise LoadFailed(
+            f"load_db failed for {company.empresa}: the manifest's files hold {exc.rows} "
+            f"records, its header says {header['records']} (truncated or edited files); "
+            "nothing was written: rerun the extract task, then load_db") from None
     except psycopg.Error as exc:
         with contextlib.suppress(psycopg.Error):  # a lost connection has rolled back already
             conn.rollback()  # nothing of the batch is kept
@@ -713,7 +785,8 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
             "warehouse user's grants, fix it, then clear load_db",
             retryable=False) from None
     except BaseException:
-        conn.rollback()
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
         raise
     return LoadSummary(
         records=outcome.total,

@@ -122,16 +122,16 @@ def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownF
         return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
 
 
-def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequence[str]) -> int:
-    """Record that these request JSONs reached the company table."""
-    if not filenames:
-        return 0
+def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: sql.Composable) -> int:
+    """Record that the request JSONs named by ``filenames`` (a query giving one name a row,
+    e.g. :data:`extractorov.warehouse.STAGED_FILES`) reached the company table."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""UPDATE {TABLE} SET db_loaded_at = now(), updated_at = now()
-                WHERE empresa = %s AND s3_bucket = %s AND filename = ANY(%s)
-                  AND db_loaded_at IS NULL""",
-            (empresa, bucket, list(filenames)),
+            sql.SQL("""UPDATE {table} SET db_loaded_at = now(), updated_at = now()
+                WHERE empresa = %s AND s3_bucket = %s AND filename IN ({filenames})
+                  AND db_loaded_at IS NULL""").format(table=sql.SQL(TABLE),
+                                                     filenames=filenames),
+            (empresa, bucket),
         )
         return cur.rowcount
 
@@ -187,17 +187,20 @@ class UploadResult:
 
 def record_upload_results(conn: Connection, results: Sequence[UploadResult],
                           run_id: str) -> None:
-    """Write a batch of outcomes in one round trip (pipelined executemany)."""
+    """Write a batch of outcomes in one statement (the batch's values as arrays)."""
     if not results:
         return
     with conn.cursor() as cur:
-        cur.executemany(
-            f"""UPDATE {TABLE}
-                SET upload_status = %s, last_error = %s, attempts = attempts + 1,
-                    uploaded_at = COALESCE(%s, uploaded_at), last_run_id = %s,
+        cur.execute(
+            f"""UPDATE {TABLE} AS r
+                SET upload_status = u.status, last_error = u.error, attempts = r.attempts + 1,
+                    uploaded_at = COALESCE(u.uploaded_at, r.uploaded_at), last_run_id = %s,
                     updated_at = now()
-                WHERE id = %s""",
-            [(r.status, r.error, r.uploaded_at, run_id, r.id) for r in results],
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[])
+                     AS u(id, status, error, uploaded_at)
+                WHERE r.id = u.id""",
+            (run_id, [r.id for r in results], [r.status for r in results],
+             [r.error for r in results], [r.uploaded_at for r in results]),
         )
 
 

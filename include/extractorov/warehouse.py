@@ -12,14 +12,15 @@ Company names never reach SQL as text: table names come from
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from psycopg import Connection, sql
-from psycopg.types.json import Jsonb
 
 from extractorov.companies import COMPANIES, Company
 from extractorov.records import Record, table_columns
@@ -129,51 +130,154 @@ class LoadOutcome:
         return self.inserted + self.updated + self.duplicates + self.stale
 
 
-def upsert_records(conn: Connection, company: Company, records: Iterable[Record]) -> LoadOutcome:
-    """Upsert a batch by ``numero_radicado`` in one statement; classify each record.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_COPY_SPECIAL = re.compile(r"[\\\n\r\t]")
+_COPY_OPTIONS = "(FORMAT text, ENCODING 'UTF8')"
 
-    Records stream into a temporary table with COPY (nothing is held in
-    memory), then one ``INSERT … ON CONFLICT`` writes them. A known
-    radicado is only rewritten when its content hash differs and the new
-    extraction is not older than the stored one; ``xmax = 0`` tells inserted
-    rows from updated ones. The caller owns the transaction, so a failure
-    leaves no half-written batch.
 
-    When the batch repeats a radicado, only its newest record (by extraction
-    time, then file name) is written. A batch without repeats (every manifest
-    ``extract`` writes) skips that sort: while streaming, the hash of each
-    radicado is remembered (a few MB per 100,000 records, never the records);
-    a hash seen twice, even by collision, takes the sorting statement.
+def _copy_field(value: Any) -> str:
+    """One field in PostgreSQL's COPY text format (``\\N`` for NULL, backslash escapes)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    elif isinstance(value, dict):  # the jsonb column
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        raise TypeError(f"no COPY text form for a {type(value).__name__}")
+    return text.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(text) else text
+
+
+def _text_array(items: Iterable[str]) -> str:
+    """A ``text[]`` literal with every element quoted (any file name is safe in it)."""
+    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
+    return "{" + ",".join(quoted) + "}"
+
+
+def stage_row(company: Company, record: Record) -> str:
+    """One row for the company table in COPY text format (:func:`load_columns` order,
+    ``\\n``-terminated). ``extract`` writes these while it parses each JSON, so
+    ``load_db`` streams them into ``COPY`` without Python work per record."""
+    values = record.values
+    fields = [_copy_field(values.get(name)) for name in table_columns(company)]
+    fields += (_copy_field(record.extras), _copy_field(record.hash_registro),
+               _copy_field(record.hash_contenido), _copy_field(record.archivo_origen))
+    return "\t".join(fields) + "\n"
+
+
+def key_row(record: Record, files: Iterable[str]) -> str:
+    """The record's key line: ``numero_radicado`` and its request JSON files (COPY text)."""
+    return f"{_copy_field(record.numero_radicado)}\t{_copy_field(_text_array(files))}\n"
+
+
+def stage_keys(conn: Connection, blocks: Iterable[bytes]) -> int:
+    """Stream :func:`key_row` lines into the temporary table ``ov_keys``; return its rows.
+
+    Narrow (a key and file names a record), so it is staged first: it tells whether the
+    batch can go straight into the table, and which JSON files it marks loaded
+    (:data:`STAGED_FILES`). Dropped with the caller's transaction.
     """
-    columns = load_columns(company)
-    typed = table_columns(company)
-    key = typed.index("numero_radicado")
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS ov_keys (numero_radicado text, "
+                    "files text[]) ON COMMIT DROP")
+        cur.execute("TRUNCATE ov_keys")
+        with cur.copy(f"COPY ov_keys (numero_radicado, files) FROM STDIN {_COPY_OPTIONS}"
+                      ) as copy:
+            for block in blocks:
+                copy.write(block)
+        staged = cur.rowcount
+        cur.execute("ANALYZE ov_keys")  # row counts for the plans of the joins below
+    return staged
+
+
+STAGED_FILES = sql.SQL("SELECT unnest(files) FROM ov_keys")
+"""The file names of the staged records, for :func:`extractorov.registry.mark_loaded`."""
+
+
+def upsert_rows(conn: Connection, company: Company, blocks: Iterable[bytes]) -> LoadOutcome:
+    """Write the batch whose keys :func:`stage_keys` staged; ``blocks`` stream its
+    :func:`stage_row` lines. Classify each record (see :func:`upsert_staged`).
+
+    The table is locked against other writers (``SHARE ROW EXCLUSIVE``: readers go on)
+    for the caller's transaction. When no staged radicado is in the table and none
+    repeats (a first backfill, most mornings), every record is an insert: the rows are
+    copied straight into the table. Otherwise they are staged and upserted. Both give
+    the same rows and counts; a row count different from the staged keys raises
+    :class:`RowCountMismatch` (the caller rolls back).
+    """
     table = sql.Identifier(SCHEMA, company.table)
-    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ov_keys")
+        expected = cur.fetchone()[0]
+        cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
+        cur.execute(sql.SQL(_KNOWN_OR_REPEATED).format(table=table))
+        if not cur.fetchone()[0]:
+            column_list = sql.SQL(", ").join(map(sql.Identifier, load_columns(company)))
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN " + _COPY_OPTIONS).format(
+                    table, column_list)) as copy:
+                for block in blocks:
+                    copy.write(block)
+            if cur.rowcount != expected:
+                raise RowCountMismatch(cur.rowcount, expected)
+            return LoadOutcome(inserted=cur.rowcount, updated=0, duplicates=0)
+    staged = stage(conn, company, blocks)
+    if staged != expected:
+        raise RowCountMismatch(staged, expected)
+    return upsert_staged(conn, company)
+
+
+class RowCountMismatch(ValueError):
+    def __init__(self, rows: int, keys: int) -> None:
+        super().__init__(f"{rows} rows for {keys} keys")
+        self.rows, self.keys = rows, keys
+
+
+_KNOWN_OR_REPEATED = """
+    SELECT EXISTS (SELECT FROM ov_keys k JOIN {table} t USING (numero_radicado))
+        OR EXISTS (SELECT FROM ov_keys GROUP BY numero_radicado HAVING count(*) > 1)"""
+
+
+def stage(conn: Connection, company: Company, blocks: Iterable[bytes]) -> int:
+    """Stream :func:`stage_row` lines (in any chunking) into the temporary table
+    ``ov_stage``; return how many rows it holds. Dropped with the caller's transaction."""
+    column_list = sql.SQL(", ").join(map(sql.Identifier, load_columns(company)))
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL(
                 "CREATE TEMP TABLE IF NOT EXISTS ov_stage ON COMMIT DROP AS "
                 "SELECT {columns} FROM {table} WITH NO DATA"
-            ).format(columns=column_list, table=table)
+            ).format(columns=column_list, table=sql.Identifier(SCHEMA, company.table))
         )
         cur.execute("TRUNCATE ov_stage")
-        staged = 0
-        seen: set[int] = set()
-        repeats = False
-        with cur.copy(sql.SQL("COPY ov_stage ({}) FROM STDIN").format(column_list)) as copy:
-            write = copy.write_row
-            for record in records:
-                row = list(map(record.values.get, typed))
-                digest = hash(row[key])
-                if digest in seen:
-                    repeats = True
-                seen.add(digest)
-                row += (Jsonb(record.extras), record.hash_registro, record.hash_contenido,
-                        record.archivo_origen)
-                write(row)
-                staged += 1
-        del seen
+        with cur.copy(sql.SQL("COPY ov_stage ({}) FROM STDIN " + _COPY_OPTIONS)
+                      .format(column_list)) as copy:
+            for block in blocks:
+                copy.write(block)
+        return cur.rowcount
+
+
+def upsert_staged(conn: Connection, company: Company) -> LoadOutcome:
+    """Upsert the staged batch by ``numero_radicado`` in one statement; classify each record.
+
+    A known radicado is only rewritten when its content hash differs and the new
+    extraction is not older than the stored one; ``xmax = 0`` tells inserted rows
+    from updated ones. The caller owns the transaction, so a failure leaves no
+    half-written batch.
+
+    When the batch repeats a radicado, only its newest record (by extraction time,
+    then file name) is written. A batch without repeats (every manifest ``extract``
+    writes) skips that sort; one hashed pass over the staged keys tells which.
+    """
+    columns = load_columns(company)
+    table = sql.Identifier(SCHEMA, company.table)
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.cursor() as cur:
+        cur.execute(_STAGED_AND_REPEATS)
+        staged, repeats = cur.fetchone()
         if staged == 0:
             return LoadOutcome(0, 0, 0)
         assignments = sql.SQL(", ").join(
@@ -196,6 +300,11 @@ def upsert_records(conn: Connection, company: Company, records: Iterable[Record]
         inserted, updated, distinct_count = cur.fetchone()
     return LoadOutcome(inserted=inserted, updated=updated, stale=stale,
                        duplicates=distinct_count - inserted - updated - stale)
+
+
+_STAGED_AND_REPEATS = """
+    SELECT (SELECT count(*) FROM ov_stage),
+           EXISTS (SELECT FROM ov_stage GROUP BY numero_radicado HAVING count(*) > 1)"""
 
 
 KEEP_WHEN_BLANK = ("fecha", "numero_reclamo_sgc")

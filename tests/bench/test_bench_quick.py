@@ -35,7 +35,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_results_have_every_section(results):
     assert results["mode"] == "quick"
     for key in ("started", "seconds", "parameters", "machine", "load", "s3", "incremental",
-                "dag_parsing", "targets"):
+                "dag_parsing", "targets", "backfill", "concurrency", "morning", "plot"):
         assert key in results, key
     for target in results["targets"]:
         assert set(target) == {"target", "value", "met"}
@@ -46,7 +46,7 @@ def test_load_counts_are_exact_for_every_method_size_and_case(results):
     load = results["load"]
     sizes = results["parameters"]["load_sizes"]
     by = {(r["method"], r["size"], r["case"]): r for r in load["results"]}
-    assert len(by) == len(load["results"]) == 3 * 3 * len(sizes)
+    assert len(by) == len(load["results"]) == (3 * 3 + 1) * len(sizes)
     for size in sizes:
         changed = size // 10
         expected = {"all_new": (size, 0, 0), "rerun": (0, 0, size),
@@ -65,6 +65,9 @@ def test_load_counts_are_exact_for_every_method_size_and_case(results):
                 assert r["peak_rss_mb"] > 0
         assert by[("project", size, "all_new")]["json_files_marked_loaded"] == size
         assert by[("project", size, "rerun")]["json_files_marked_loaded"] == 0
+        ceiling = by[("ceiling", size, "all_new")]  # a bare COPY of the same rows
+        assert (ceiling["inserted"], ceiling["rows_in_table"]) == (size, size)
+        assert load["ratios"][0]["of_ceiling"] > 0
     ratios = {(r["size"], r["case"]) for r in load["ratios"]}
     assert ratios == {(s, c) for s in sizes for c in ("all_new", "rerun", "changed")}
     extract = load["backfill_extract"]
@@ -118,3 +121,65 @@ def test_every_dag_file_is_parsed(results):
     for f in files.values():
         assert f["dags"], f["file"]
         assert f["parse_beyond_import_airflow_ms"] > 0
+
+
+def test_backfill_three_ways_with_ceilings_memory_and_statement_counts(results):
+    backfill = results["backfill"]
+    data = backfill["dataset"]
+    ways = backfill["ways"]
+    project = ways["project"]["steps"]
+    assert set(ways) == {"project", "stock", "old"}
+    assert data["json_files"] == results["parameters"]["backfill_requests"]
+    # Re-scrapes: fewer requests than request JSONs; PDFs and attachments besides.
+    assert data["records"] < data["json_files"] < data["files"]
+    assert project["extract"]["files"] == data["files"]
+    assert project["load"]["inserted"] == data["records"]
+    assert project["load"]["files"] == data["json_files"]  # every request JSON marked loaded
+    assert (project["upload"]["uploaded"], project["upload"]["errors"]) == (data["files"], 0)
+    assert project["upload"]["s3_requests"] == {"ListObjectsV2": 1, "PutObject": data["files"]}
+    for step in project.values():
+        # Registry writes are batched: a per-file statement would be one per file.
+        assert step["db"]["round_trips"] < 0.05 * step["files"], step
+        assert step["db"]["statements"] < 0.05 * step["files"], step
+        assert step["peak_rss_mb"] > 0 and step["seconds"] > 0
+    for way in ("stock", "old"):
+        upload = ways[way]["steps"]["upload"]
+        assert upload["extrapolated"] is True and upload["files"] == data["files"]
+        assert 0 < upload["sample_files"] < data["files"]
+    # The stock and old ways pay a round trip per file where this project batches.
+    stock_sample = ways["stock"]["steps"]["upload"]
+    assert stock_sample["db"]["round_trips"] >= stock_sample["sample_files"]
+    assert ways["old"]["steps"]["extract+load"]["db"]["statements"] >= data["json_files"]
+    assert ways["old"]["steps"]["extract+load"]["inserted"] == data["records"]
+    for step in ("extract", "load", "upload"):
+        ceiling = backfill["ceilings"][step]
+        assert ceiling["files"] > 0 and ceiling["seconds"] > 0
+        assert backfill["of_ceiling"][step] > 0
+    assert backfill["ceilings"]["load"]["records"] == data["records"]
+    assert Path(results["plot"]).stat().st_size > 10_000  # the PNG
+
+
+def test_concurrency_sweep_measures_both_servers(results):
+    sweep = results["concurrency"]
+    assert [p["workers"] for p in sweep["points"]] == list(results["parameters"]["sweep_workers"])
+    for point in sweep["points"]:
+        for key in ("bare_sink", "project_sink", "bare_moto", "project_moto"):
+            assert point[key]["files"] == sweep["files"] and point[key]["files_per_second"] > 0
+    assert sweep["chosen_workers"] in results["parameters"]["sweep_workers"]
+
+
+def test_morning_through_the_scheduler_or_the_reason_it_was_not(results):
+    morning = results["morning"]
+    if "skipped" in morning:  # no PostgreSQL/Redis for the Celery stack here: said so
+        assert morning["skipped"]
+        return
+    assert "failed" not in morning, morning.get("failed")
+    runs = morning["runs"]
+    assert set(runs) == {"ov_afinia", "ov_aire"}
+    for run in runs.values():
+        assert run["state"] == "success"
+        assert run["files"] == 3 * results["parameters"]["morning_requests"]
+        assert 0 < run["task_seconds"] <= run["trigger_to_success"]
+        assert run["pipeline_seconds"] <= run["task_seconds"]
+        assert set(run["tasks"]) == {"scrape", "extract", "load_db", "upload_s3",
+                                     "report_stats"}

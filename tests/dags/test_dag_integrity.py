@@ -168,3 +168,25 @@ def test_the_cost_estimate_counts_every_reconcile_run(dagbag):
 
     assert dagbag.dags["ov_s3_reconcile"].timetable.summary == "0 4-22 * * *"
     assert costs.RECONCILE_RUNS_PER_DAY == 22 - 4 + 1
+
+
+@pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)
+def test_parsing_imports_neither_boto_nor_psycopg(path):
+    """Each takes ~0.5 s to import: a DAG file's modules import them in the task only
+    (bench/parsing.py: a DAG file parses in < 100 ms beyond ``import airflow``)."""
+    script = textwrap.dedent(f"""
+        import importlib.util, sys
+        import airflow
+        before = set(sys.modules)
+        spec = importlib.util.spec_from_file_location("parsed", {str(path)!r})
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["parsed"] = module
+        spec.loader.exec_module(module)
+        heavy = sorted(m for m in set(sys.modules) - before
+                       if m.split(".")[0] in ("botocore", "boto3", "psycopg"))
+        print(heavy)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

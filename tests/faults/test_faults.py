@@ -24,7 +24,6 @@ from devtools.sample import generate_landing
 from extractorov import errors, locks, pipeline, registry, runtime
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
-from extractorov.records import Record
 from tests.faults.proxy import FaultProxy
 from tests.helpers import list_keys, query
 
@@ -122,19 +121,22 @@ def _terminate(conn: psycopg.Connection, dsn: str) -> None:
 def test_database_dies_mid_load(db, warehouse, settings, landing, sample, bucket, monkeypatch):
     extracted = pipeline.extract(db, AFINIA, settings, "day-1")
     dsn = warehouse.dsn(warehouse.current_db)
-    original = Record.from_manifest
+    original = pipeline._row_blocks
     seen = {"n": 0}
 
-    def dying(data):
-        seen["n"] += 1
-        if seen["n"] == 10:
-            _terminate(db, dsn)
-        return original(data)
+    def dying(path):
+        for block in original(path):  # the rows stream into COPY block by block
+            seen["n"] += 1
+            if seen["n"] == 3:
+                _terminate(db, dsn)
+            yield block
 
-    monkeypatch.setattr(Record, "from_manifest", staticmethod(dying))
+    monkeypatch.setattr(pipeline, "ROWS_BLOCK_BYTES", 512)
+    monkeypatch.setattr(pipeline, "_row_blocks", dying)
     with pytest.raises(errors.LoadFailed, match="rolled back"):
         pipeline.load(db, AFINIA, extracted.manifest)
-    monkeypatch.setattr(Record, "from_manifest", staticmethod(original))
+    assert seen["n"] >= 3
+    monkeypatch.setattr(pipeline, "_row_blocks", original)
     with runtime.warehouse_connection() as conn:
         assert query(conn, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
         rerun = pipeline.extract(conn, AFINIA, settings, "day-1")  # the task is retried

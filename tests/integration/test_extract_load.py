@@ -266,12 +266,12 @@ def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
     for n in range(5):
         write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
     extracted = pipeline.extract(db, AFINIA, settings, "run-1")
-    lines = Path(extracted.manifest).read_text(encoding="utf-8").splitlines()
-    broken = json.loads(lines[3])
-    broken["record"]["values"]["record_number"] = "not a number"  # fails inside COPY
-    lines[3] = json.dumps(broken)
-    with open(extracted.manifest, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    rows = _rows_file(extracted.manifest)
+    lines = rows.read_text(encoding="utf-8").splitlines()
+    fields = lines[3].split("\t")
+    fields[warehouse.load_columns(AFINIA).index("record_number")] = "not a number"
+    lines[3] = "\t".join(fields)  # fails inside COPY
+    rows.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     with pytest.raises(errors.LoadFailed, match="rolled back") as failure:
         pipeline.load(db, AFINIA, extracted.manifest)
@@ -279,6 +279,118 @@ def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
     assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
                      "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+
+
+def _rows_file(manifest: str, part: str = "rows") -> Path:
+    header = json.loads(Path(manifest).read_text(encoding="utf-8").splitlines()[0])
+    return Path(manifest).with_name(header[part])
+
+
+HOSTILE_TEXT = "tab\there, line\nbreak, cr\r, back\\slash, \\N, \\., \"quoted\", ñandú 😀"
+
+
+def test_every_character_reaches_the_table_through_the_staging_rows(db, settings, landing):
+    """extract writes COPY text; escapes must give back exactly what the JSON held."""
+    write_request(landing, "afinia", "RE1", "R-1", cuerpo_reclamacion=HOSTILE_TEXT,
+                  comentarios="\\N", tabla_pagos=[{"valor": HOSTILE_TEXT, "n": 12}],
+                  telefono="")
+    _, loaded = _run(db, settings)
+    assert loaded.db_inserted == 1
+    [(cuerpo, comentarios, telefono, extras)] = query(
+        db, "SELECT cuerpo_reclamacion, comentarios, telefono, extras "
+            "FROM data_general.ov_afinia")
+    assert (cuerpo, comentarios, telefono) == (HOSTILE_TEXT, "\\N", None)
+    assert extras == {"tabla_pagos": [{"valor": HOSTILE_TEXT, "n": 12}]}
+    # Loading the same file again is a duplicate: the stored row hashes as the parsed one.
+    write_request(landing, "afinia", "RE1", "R-1", "20251009_093221",
+                  cuerpo_reclamacion=HOSTILE_TEXT, comentarios="\\N",
+                  tabla_pagos=[{"valor": HOSTILE_TEXT, "n": 12}], telefono="")
+    _, again = _run(db, settings, run_id="run-2")
+    assert (again.db_inserted, again.db_updated, again.db_duplicates) == (0, 0, 1)
+
+
+def test_staged_file_names_come_back_exactly(db):
+    names = ['a_data_20251008_093221.json', 'we"ird,{}\\name.json', "ñ 😀.json", "tab\tname"]
+    line = "R-1\t" + warehouse._copy_field(warehouse._text_array(names)) + "\n"
+    assert warehouse.stage_keys(db, [line.encode()]) == 1
+    assert [n for (n,) in query(db, warehouse.STAGED_FILES.as_string(db))] == names
+
+
+def test_load_streams_the_rows_extract_wrote_without_parsing_them(db, settings, landing,
+                                                                   monkeypatch):
+    for n in range(3):
+        write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+
+    def no_python_per_record(*args, **kwargs):
+        raise AssertionError("load_db parsed or formatted a record in Python")
+
+    from extractorov.records import Record
+    monkeypatch.setattr(Record, "from_manifest", no_python_per_record)
+    monkeypatch.setattr(warehouse, "stage_row", no_python_per_record)
+    monkeypatch.setattr(pipeline, "ROWS_BLOCK_BYTES", 100)  # a row spans several blocks
+    loaded = pipeline.load(db, AFINIA, extracted.manifest)
+    assert (loaded.db_inserted, loaded.json_files_loaded) == (3, 3)
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(3,)]
+
+
+def test_a_manifest_of_the_previous_format_still_loads(db, settings, landing):
+    """A run extracted before an upgrade is loaded after it (format 1: JSON lines)."""
+    from extractorov.records import parse_record
+
+    write_request(landing, "afinia", "RE1", "R-1", cuerpo_reclamacion=HOSTILE_TEXT)
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+    path = company_folders(landing, "afinia").processed / "RE1_data_20251008_093221.json"
+    record = parse_record(path.read_bytes(), company=AFINIA, file_name=path.name)
+    _rows_file(extracted.manifest).unlink()
+    _rows_file(extracted.manifest, "keys").unlink()
+    with open(extracted.manifest, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"empresa": "afinia", "bucket": settings.bucket, "records": 1})
+                  + "\n")
+        out.write(json.dumps({"record": record.to_manifest(), "files": [path.name]}) + "\n")
+    loaded = pipeline.load(db, AFINIA, extracted.manifest)
+    assert (loaded.db_inserted, loaded.json_files_loaded) == (1, 1)
+    assert query(db, "SELECT cuerpo_reclamacion FROM data_general.ov_afinia") == [
+        (HOSTILE_TEXT,)]
+
+
+def test_a_truncated_rows_file_loads_nothing(db, settings, landing):
+    for n in range(3):
+        write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+    rows = _rows_file(extracted.manifest)
+    rows.write_text("".join(rows.read_text(encoding="utf-8").splitlines(True)[:2]),
+                    encoding="utf-8")
+    with pytest.raises(errors.LoadFailed, match="hold 2 records, its header says 3"):
+        pipeline.load(db, AFINIA, extracted.manifest)
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                     "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+    # Also when the batch takes the upsert (a request already in the table).
+    keys = _rows_file(extracted.manifest, "keys")
+    first_key = keys.read_text(encoding="utf-8").splitlines(True)[0]
+    db.execute("INSERT INTO data_general.ov_afinia (numero_radicado, hash_registro, "
+               "hash_contenido) VALUES (%s, 'x', 'x')", (first_key.split("\t")[0],))
+    db.commit()
+    with pytest.raises(errors.LoadFailed, match="hold 2 records, its header says 3"):
+        pipeline.load(db, AFINIA, extracted.manifest)
+    assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(1,)]
+
+
+def test_a_batch_of_new_requests_is_copied_straight_in_others_are_upserted(
+        db, settings, landing, monkeypatch):
+    """Same rows and counts either way; only a batch with a known or repeated radicado
+    pays for the staging table."""
+    staged = []
+    original = warehouse.stage
+    monkeypatch.setattr(warehouse, "stage", lambda *a: staged.append(1) or original(*a))
+    write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")
+    _, first = _run(db, settings, run_id="day-1")
+    assert (first.db_inserted, staged) == (1, [])
+    write_request(landing, "afinia", "RE2", "R-2", "20251009_090000")
+    write_request(landing, "afinia", "RE1", "R-1", "20251009_090100", estado_solicitud="Cerrado")
+    _, second = _run(db, settings, run_id="day-2")
+    assert (second.db_inserted, second.db_updated, staged) == (1, 1, [1])
 
 
 def test_same_sgc_in_both_companies_stays_in_each_prefix(db, settings, landing):

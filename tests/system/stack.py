@@ -11,13 +11,15 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,8 +92,9 @@ class Proc:
             os.killpg(self.popen.pid, sig)
 
 
-def start(name: str, args: list[str], env: dict[str, str], cwd: Path) -> Proc:
-    log_path = ARTIFACTS / f"{name}.log"
+def start(name: str, args: list[str], env: dict[str, str], cwd: Path,
+          log_dir: Path = ARTIFACTS) -> Proc:
+    log_path = log_dir / f"{name}.log"
     out = log_path.open("ab")
     popen = subprocess.Popen(  # preexec_fn: own process group + parent-death signal
         args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -317,6 +320,7 @@ class AirflowStack:
     metadata_db: str
     moto: services.MotoS3
     procs: list[Proc] = field(default_factory=list)
+    artifacts: Path = ARTIFACTS
     api: AirflowApi = field(init=False)
 
     def __post_init__(self) -> None:
@@ -348,7 +352,8 @@ PROCESS_ONLY: tuple[str, ...] = (
 
 
 def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehouse_db: str,
-              moto: services.MotoS3, queue: str) -> dict[str, str]:
+              moto: services.MotoS3, queue: str, s3_endpoint: str | None = None,
+              ) -> dict[str, str]:
     """The compose file's Airflow configuration (tests/compose_config.py), host names and
     paths mapped to this machine, plus what only a process stack needs."""
     base_url = f"http://127.0.0.1:{port}"
@@ -358,7 +363,7 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
         broker_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
         warehouse={"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT,
                    "login": PG_USER, "schema": warehouse_db},
-        s3=json.loads(moto.conn_json()))
+        s3=_s3_connection(moto, s3_endpoint))
     process_only = {
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
@@ -386,6 +391,13 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
     return env
 
 
+def _s3_connection(moto: services.MotoS3, endpoint: str | None) -> dict[str, Any]:
+    connection = json.loads(moto.conn_json())
+    if endpoint:
+        connection["extra"]["endpoint_url"] = endpoint
+    return connection
+
+
 def wait_http(url: str, stack: AirflowStack, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = ""
@@ -406,21 +418,21 @@ def sigterm_to_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def keep_task_logs(home: Path) -> None:
+def keep_task_logs(home: Path, log_dir: Path = ARTIFACTS) -> None:
     logs = home / "logs"
     if logs.is_dir():
-        shutil.copytree(logs, ARTIFACTS / "airflow-logs", dirs_exist_ok=True)
+        shutil.copytree(logs, log_dir / "airflow-logs", dirs_exist_ok=True)
 
 
-def write_summary() -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str) + "\n")
+def write_summary(log_dir: Path = ARTIFACTS) -> None:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / "summary.json").write_text(json.dumps(SUMMARY, indent=2, default=str) + "\n")
 
 
 def wait_workers_ready(stack: AirflowStack, timeout: float) -> None:
     """Both Celery workers consume the queue (else one could take every task)."""
     deadline = time.monotonic() + timeout
-    names = {name: ARTIFACTS / f"{name.split('@')[0]}.log" for name in stack.workers}
+    names = {name: stack.artifacts / f"{name.split('@')[0]}.log" for name in stack.workers}
     while names:
         stack.check_alive()
         for name, log_path in list(names.items()):
@@ -429,7 +441,7 @@ def wait_workers_ready(stack: AirflowStack, timeout: float) -> None:
                     del names[name]
         if names and time.monotonic() > deadline:
             raise AssertionError(f"Celery workers not ready within {timeout:.0f}s: "
-                                 f"{sorted(names)} (see their logs in {ARTIFACTS})")
+                                 f"{sorted(names)} (see their logs in {stack.artifacts})")
         if names:
             time.sleep(0.5)
 
@@ -463,3 +475,96 @@ def wait_for_dags(api: AirflowApi, stack: AirflowStack) -> float:
         time.sleep(2)
 
 
+
+
+@contextlib.contextmanager
+def running_stack(make_sample: Callable[[Path], SampleSummary], *,
+                  artifacts: Path = ARTIFACTS, upload_workers: int | None = None,
+                  s3_endpoint: Callable[[services.MotoS3], str] | None = None,
+                  ) -> Iterator[AirflowStack]:
+    """Start the whole stack (see conftest.py) and stop it on exit, also on failure.
+
+    ``make_sample(landing)`` fills the landing folder; ``upload_workers`` sets
+    ``ov_s3_upload_workers`` (else the process stack's 4); ``s3_endpoint(moto)``
+    gives the endpoint the ``aws_default`` connection uses (else moto's own: the
+    benchmark puts its latency proxy in front of it).
+    """
+    check_postgres()
+    check_redis()
+    check_celery_provider()
+    if stale := drop_stale_databases():
+        SUMMARY["dropped_stale_databases"] = stale
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    started = time.monotonic()
+    suffix = f"{os.getpid()}_{secrets.token_hex(3)}"
+    tmp = Path(tempfile.mkdtemp(prefix="ov-system-"))
+    home, landing = tmp / "airflow", tmp / "landing"
+    queue = f"ov-system-{suffix}"
+    metadata_db, warehouse_db = f"ov_sys_meta_{suffix}", f"ov_sys_wh_{suffix}"
+    host = socket.gethostname()
+    workers = [f"worker1@{host}", f"worker2@{host}"]
+
+    with contextlib.ExitStack() as cleanup:
+        # Callbacks run last-registered first: processes stop before their databases go.
+        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+        cleanup.callback(keep_task_logs, home, artifacts)
+        cleanup.callback(write_summary, artifacts)
+
+        create_database(metadata_db)
+        cleanup.callback(drop_database, metadata_db)
+        create_database(warehouse_db)
+        cleanup.callback(drop_database, warehouse_db)
+        cleanup.callback(clean_redis_queue, queue)
+
+        moto = services.start_moto(log_path=artifacts / "moto.log")
+        cleanup.callback(moto.stop)
+        moto.create_bucket(BUCKET)
+
+        sample = make_sample(landing)
+        port = services.free_port()
+        env = stack_env(home, landing, port, metadata_db=metadata_db,
+                        warehouse_db=warehouse_db, moto=moto, queue=queue,
+                        s3_endpoint=s3_endpoint(moto) if s3_endpoint else None)
+        if upload_workers is not None:
+            env["AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS"] = str(upload_workers)
+        stack = AirflowStack(base_url=f"http://127.0.0.1:{port}", home=home, landing=landing,
+                             sample=sample, env=env, queue=queue, workers=workers,
+                             warehouse_db=warehouse_db, metadata_db=metadata_db, moto=moto,
+                             artifacts=artifacts)
+
+        t0 = time.monotonic()
+        with (artifacts / "db-migrate.log").open("wb") as out:
+            migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, cwd=tmp,
+                                     stdout=out, stderr=subprocess.STDOUT, check=False)
+        assert migrate.returncode == 0, (artifacts / "db-migrate.log").read_text()[-3000:]
+        SUMMARY["db_migrate_seconds"] = round(time.monotonic() - t0, 1)
+
+        # A SIGTERM (a CI time limit) unwinds this ExitStack too.
+        previous = signal.signal(signal.SIGTERM, sigterm_to_interrupt)
+        cleanup.callback(signal.signal, signal.SIGTERM, previous)
+        cleanup.callback(lambda: SUMMARY.__setitem__("exit_codes", stop_all(stack.procs)))
+
+        airflow = str(AIRFLOW)
+        stack.procs.append(start("api-server", [airflow, "api-server", "--host", "127.0.0.1",
+                                                "--port", str(port), "--workers", "1"],
+                                 env, tmp, artifacts))
+        stack.procs.append(start("scheduler", [airflow, "scheduler", "--skip-serve-logs"],
+                                 env, tmp, artifacts))
+        stack.procs.append(start("dag-processor", [airflow, "dag-processor"], env, tmp,
+                                 artifacts))
+        for name in workers:
+            # Each worker's task instances report its Celery node name as their hostname.
+            worker_env = {**env, "OV_CELERY_HOSTNAME": name,
+                          "AIRFLOW__CORE__HOSTNAME_CALLABLE":
+                              "tests.system.celery_hostname.hostname"}
+            stack.procs.append(start(
+                name.split("@")[0],
+                [airflow, "celery", "worker", "--celery-hostname", name, "--concurrency", "1",
+                 "--queues", queue, "--skip-serve-logs", "--without-mingle", "--without-gossip"],
+                worker_env, tmp, artifacts))
+
+        wait_http(f"{stack.base_url}/api/v2/monitor/health", stack, STARTUP_TIMEOUT)
+        wait_workers_ready(stack, STARTUP_TIMEOUT)
+        SUMMARY["stack_startup_seconds"] = round(time.monotonic() - started, 1)
+        yield stack
