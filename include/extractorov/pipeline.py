@@ -702,14 +702,19 @@ class ManifestKeys:
     json_files: list[str]
 
 
-def manifest_keys(manifest: str | Path) -> ManifestKeys:
-    header, lines = _read_manifest(Path(manifest))
-    radicados: list[str] = []
-    files: list[str] = []
-    for line in lines:
-        radicados.append(line["record"]["numero_radicado"])
-        files.extend(line["files"])
-    return ManifestKeys(header["bucket"], radicados, files)
+def manifest_keys(conn: Connection, company: Company, manifest: str | Path) -> ManifestKeys:
+    """The run's radicados and request JSON files, read back through PostgreSQL's own COPY
+    parser (the keys file is COPY text): the exact inverse of what ``extract`` wrote."""
+    found = _read_manifest(Path(manifest), company)
+    try:
+        warehouse.stage_keys(conn, found.keys())
+        with conn.cursor() as cur:
+            cur.execute("SELECT numero_radicado, files FROM ov_keys")
+            rows = cur.fetchall()
+    finally:
+        conn.rollback()  # the staging table goes with the transaction
+    return ManifestKeys(found.header["bucket"], [radicado for radicado, _ in rows],
+                        [name for _, files in rows for name in files or ()])
 
 
 # --------------------------------------------------------------------------- load

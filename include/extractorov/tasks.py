@@ -180,8 +180,8 @@ def check_data(company: Company, extract_summary: dict[str, Any],
     from extractorov import assets, checks, pipeline
     from extractorov.errors import DataCheckFailed
 
-    keys = pipeline.manifest_keys(extract_summary["manifest"])
     with warehouse_connection() as conn:
+        keys = pipeline.manifest_keys(conn, company, extract_summary["manifest"])
         report = checks.run_checks(conn, company, bucket=keys.bucket,
                                    records_loaded=int(load_summary["records"]),
                                    radicados=keys.radicados, json_files=keys.json_files)

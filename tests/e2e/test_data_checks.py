@@ -71,7 +71,7 @@ def test_each_check_catches_what_it_names(db, settings, landing):
     write_request(landing, "afinia", "RE6", "R-6")
     extracted = pipeline.extract(db, AFINIA, settings, "run-c")
     loaded = pipeline.load(db, AFINIA, extracted.manifest)
-    keys = pipeline.manifest_keys(extracted.manifest)
+    keys = pipeline.manifest_keys(db, AFINIA, extracted.manifest)
 
     def failed(records_loaded: int = loaded.records) -> list[str]:
         report = checks.run_checks(db, AFINIA, bucket=keys.bucket, records_loaded=records_loaded,
