@@ -30,7 +30,7 @@ def _run(db, settings, company=AFINIA, run_id="run-1"):
 def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
     assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
-                       "004_bot_output.sql", "005_alerts.sql",
+                       "004_bot_output.sql", "005_alerts.sql", "006_review.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
