@@ -240,8 +240,7 @@ class Runner:
         """Empty the company table and make the registry look freshly extracted."""
         self._admin(
             f"TRUNCATE {self.table}",
-            "UPDATE data_general.s3_files_registry SET db_loaded_at = NULL "
-            "WHERE db_loaded_at IS NOT NULL",
+            "TRUNCATE data_general.s3_files_loaded",
             "DROP INDEX IF EXISTS data_general.bench_hash_contenido",
         )
         # Rewrite the registry compactly, as a bulk extract leaves it, then settle.

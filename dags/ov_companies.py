@@ -41,7 +41,7 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    **check_data** then checks, by name and with counts only: `numero_radicado`
    not null and unique; `fecha` not in the future (1 day of slack) and not before
    2000 (blank `fecha` allowed and counted); every record the load reported is in
-   the table; every loaded request JSON has `db_loaded_at` in the registry. A failed
+   the table; every loaded request JSON is marked in `data_general.s3_files_loaded`. A failed
    check fails the run (not the upload: the files are fine either way). Only a
    run whose checks passed updates the Asset `ov_{empresa}_table`.
 3. **upload_s3**: uploads every `pending` or `error` file of `{empresa}` to

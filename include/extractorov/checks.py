@@ -92,8 +92,8 @@ def run_checks(conn: Connection, company: Company, *, bucket: str, records_loade
           abs(records_loaded - in_table) + abs(len(set(radicados)) - records_loaded))
     not_loaded = len(set(json_files)) - registry.count_loaded(conn, company.empresa, bucket,
                                                               json_files)
-    check("json_files_marked_loaded", "every loaded request JSON has db_loaded_at in the "
-          "registry", not_loaded)
+    check("json_files_marked_loaded", "every loaded request JSON is marked in "
+          "data_general.s3_files_loaded", not_loaded)
     missing = _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE numero_radicado = ANY(%s) "
                                    "AND fecha IS NULL").format(t=table), (of_run,))
     return ChecksReport(results, missing)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from extractorov.records import (
 )
 from extractorov.registry import RegistryEntry
 from extractorov.settings import Settings
+from extractorov.spool import EntrySpool, LatestRows
 from extractorov.storage import (
     UnsafeKey,
     company_prefix,
@@ -159,8 +161,10 @@ class _Run:
     run_id: str
     folders: CompanyFolders
     summary: ExtractSummary
-    entries: list[RegistryEntry] = field(default_factory=list)
-    latest: dict[str, Record] = field(default_factory=dict)
+    entries: EntrySpool
+    """Registry entries of the files this run filed (on disk until registered)."""
+    latest: LatestRows
+    """The newest row per ``numero_radicado`` (on disk until the manifest is written)."""
     files_of: dict[str, list[str]] = field(default_factory=dict)
 
     def parse(self, name: str) -> FileName | None:
@@ -207,9 +211,20 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     started = time.monotonic()
     warehouse.ensure_schema(conn)
     conn.commit()
-    run = _Run(company, settings, run_id, company_folders(settings.landing_root, company.empresa),
-               ExtractSummary())
-    summary = run.summary
+    path = manifest_path(settings, company, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(EntrySpool(path.parent)) as entries, \
+            contextlib.closing(LatestRows(path.parent)) as latest:
+        run = _Run(company, settings, run_id,
+                   company_folders(settings.landing_root, company.empresa), ExtractSummary(),
+                   entries, latest)
+        _extract(run, conn, path, readmit_quarantine=readmit_quarantine)
+    run.summary.seconds = round(time.monotonic() - started, 3)
+    return run.summary
+
+
+def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine: bool) -> None:
+    company, settings, summary = run.company, run.settings, run.summary
     log.info("extract: scanning %s", run.folders.processed)
     known = registry.known_files(conn, company.empresa, settings.bucket)
     stale_seconds = settings.orphan_after_hours * 3600
@@ -250,15 +265,14 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
 
     summary.records = len(run.latest)
     summary.records_superseded = summary.records_found - len(run.latest)
-    for record in run.latest.values():
-        if record.incomplete:
+    for latest in run.latest.index.values():
+        if latest.incomplete:
             summary.records_incomplete += 1
-            for name in record.incomplete:
+            for name in latest.incomplete:
                 summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
-    summary.bytes_new = sum(e.file_size for e in run.entries)
-    path = manifest_path(settings, company, run_id)
-    _write_manifest(path, company, settings, run.latest, run.files_of)
-    summary.manifest = str(path)
+    summary.bytes_new = run.entries.bytes_total
+    _write_manifest(manifest, company, settings, run.latest, run.files_of)
+    summary.manifest = str(manifest)
     log.info("extract: registering %d files as pending", len(run.entries))
     summary.files_registered = registry.register_pending(
         conn, _with_progress("extract (register)", run.entries))
@@ -267,8 +281,6 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
         log.info("extract: %d documents wait in processed/ for their request JSON; a later "
                  "run files them (ov_s3_reconcile reports any that wait over %g hours)",
                  summary.files_waiting, settings.orphan_after_hours)
-    summary.seconds = round(time.monotonic() - started, 3)
-    return summary
 
 
 def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
@@ -359,56 +371,76 @@ _Marks = dict[str, dict[str, JsonMark]]
 
 def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFile, FileName]],
                    marks: _Marks, progress: Progress) -> None:
-    """Validate each new request JSON; register the good ones, quarantine the rest."""
-    read: list[tuple[LandingFile, FileName, Record, str, int]] = []
+    """Validate each new request JSON; register the good ones, quarantine the rest.
+
+    A complete record is filed as it is read (its row goes to disk); one with blank
+    fields waits for the end of the reading, when the run's newest values and the
+    table's can complete it (blanks are rare: these few stay in memory).
+    """
+    blanks: list[tuple[LandingFile, FileName, Record, str, int]] = []
     for done, (file, name) in enumerate(new_jsons, start=1):
         progress.update(done)
         record, digest, quarantined, size = _read_record(run, file, name)
-        if record is not None:
-            read.append((file, name, record, digest, size))
-        elif quarantined:
-            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                file.name, name.timestamp, JsonState.QUARANTINED)
-    known = _known_values(run, conn, [r for _, _, r, _, _ in read])
-    for file, name, record, digest, size in read:
+        if record is None:
+            if quarantined:
+                marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                    file.name, name.timestamp, JsonState.QUARANTINED)
+        elif record.incomplete:
+            blanks.append((file, name, record, digest, size))
+        else:
+            _file_request(run, file, name, record, digest, size, marks)
+    known = _known_values(run, conn, [record for _, _, record, _, _ in blanks])
+    for file, name, record, digest, size in blanks:
         if record.numero_radicado in known:
             fecha, sgc = known[record.numero_radicado]
             record = complete_from_known(record, fecha=fecha, numero_reclamo_sgc=sgc)
-        try:
-            folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
-            key = run.key(folder, file.name)
-        except UnsafeKey as exc:
-            if run.reject(file.path, Reason.UNSAFE_NAME, str(exc)):
-                marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                    file.name, name.timestamp, JsonState.QUARANTINED)
-            continue
-        run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc, digest,
-                                  size, {"kind": name.kind.value,
-                                   "numero_radicado": record.numero_radicado}))
-        run.summary.records_found += 1
-        run.files_of.setdefault(record.numero_radicado, []).append(file.name)
-        current = run.latest.get(record.numero_radicado)
-        if current is None or _newer(record, current):
-            run.latest[record.numero_radicado] = record
-        marks.setdefault(name.sgc, {})[file.name] = JsonMark(file.name, name.timestamp,
-                                                             JsonState.LOADED, folder)
+        _file_request(run, file, name, record, digest, size, marks)
 
 
-def _known_values(run: _Run, conn: Connection, records: list[Record]
+def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, digest: str,
+                  size: int, marks: _Marks) -> None:
+    """Register a valid request JSON under its folder and offer its row as the newest."""
+    try:
+        folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
+        key = run.key(folder, file.name)
+    except UnsafeKey as exc:
+        if run.reject(file.path, Reason.UNSAFE_NAME, str(exc)):
+            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                file.name, name.timestamp, JsonState.QUARANTINED)
+        return
+    run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc, digest,
+                              size, {"kind": name.kind.value,
+                               "numero_radicado": record.numero_radicado}))
+    run.summary.records_found += 1
+    run.files_of.setdefault(record.numero_radicado, []).append(file.name)
+    run.latest.offer(record.numero_radicado, _order_key(record),
+                     warehouse.stage_row(run.company, record), record.incomplete,
+                     record.fecha, record.numero_reclamo_sgc)
+    marks.setdefault(name.sgc, {})[file.name] = JsonMark(file.name, name.timestamp,
+                                                         JsonState.LOADED, folder)
+
+
+def _known_values(run: _Run, conn: Connection, blanks: list[Record]
                   ) -> dict[str, tuple[datetime | None, str | None]]:
     """``numero_radicado`` → (``fecha``, ``numero_reclamo_sgc``) already known of the requests
-    this run read with blanks: this run's newest copy that has them, else the table's."""
-    wanted = {r.numero_radicado for r in records if r.incomplete}
+    this run read with blanks: this run's newest copy that has them, else the table's.
+
+    Called before the records with blanks are filed: ``run.latest`` then holds each
+    radicado's newest complete record, the only complete one that can matter."""
+    wanted = {r.numero_radicado for r in blanks}
     if not wanted:
         return {}
     known: dict[str, tuple[datetime | None, str | None]] = dict.fromkeys(wanted, (None, None))
     for fecha, sgc, radicado in warehouse.known_fecha_and_sgc(conn, run.company, sorted(wanted)):
         known[radicado] = (fecha, sgc)
-    for record in sorted(records, key=_order_key):  # newest last: it wins
-        if record.numero_radicado in wanted:
-            fecha, sgc = known[record.numero_radicado]
-            known[record.numero_radicado] = (record.fecha or fecha,
-                                             record.numero_reclamo_sgc or sgc)
+    copies = [(_order_key(r), r.numero_radicado, r.fecha, r.numero_reclamo_sgc) for r in blanks]
+    for radicado in wanted:
+        latest = run.latest.index.get(radicado)
+        if latest is not None:
+            copies.append((latest.order, radicado, latest.fecha, latest.numero_reclamo_sgc))
+    for _, radicado, fecha_, sgc_ in sorted(copies, key=itemgetter(0)):  # newest last: wins
+        fecha, sgc = known[radicado]
+        known[radicado] = (fecha_ or fecha, sgc_ or sgc)
     return {k: v for k, v in known.items() if v != (None, None)}
 
 
@@ -526,7 +558,7 @@ def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Plac
                               size, metadata))
 
 
-def _with_progress(label: str, items: list[RegistryEntry]) -> Iterator[RegistryEntry]:
+def _with_progress(label: str, items: EntrySpool) -> Iterator[RegistryEntry]:
     progress = Progress(label, len(items))
     for done, item in enumerate(items, start=1):
         progress.update(done)
@@ -603,8 +635,8 @@ ROWS_BLOCK_BYTES = 1024 * 1024
 """``load_db`` streams the rows file to ``COPY`` in blocks of this size."""
 
 
-def _write_manifest(path: Path, company: Company, settings: Settings,
-                    records: dict[str, Record], files_of: dict[str, list[str]]) -> None:
+def _write_manifest(path: Path, company: Company, settings: Settings, latest: LatestRows,
+                    files_of: dict[str, list[str]]) -> None:
     """The rows and keys files and the one-line JSON header naming them.
 
     Each is written to a temp file and renamed (atomic), the header last: a header is
@@ -613,20 +645,20 @@ def _write_manifest(path: Path, company: Company, settings: Settings,
     path.parent.mkdir(parents=True, exist_ok=True)
     rows, keys = path.with_suffix(".rows"), path.with_suffix(".keys")
     rows_tmp, keys_tmp = rows.with_suffix(".rows.tmp"), keys.with_suffix(".keys.tmp")
-    with rows_tmp.open("w", encoding="utf-8", newline="") as rows_out, \
-            keys_tmp.open("w", encoding="utf-8", newline="") as keys_out:
+    with rows_tmp.open("wb") as rows_out, keys_tmp.open("w", encoding="utf-8",
+                                                         newline="") as keys_out:
         write_row, write_key = rows_out.write, keys_out.write
-        progress = Progress("extract (manifest)", len(records))
-        for done, (radicado, record) in enumerate(records.items(), start=1):
-            write_row(warehouse.stage_row(company, record))
-            write_key(warehouse.key_row(record, files_of[radicado]))
+        progress = Progress("extract (manifest)", len(latest))
+        for done, (radicado, row) in enumerate(latest.rows(), start=1):
+            write_row(row)
+            write_key(warehouse.key_row(radicado, files_of[radicado]))
             progress.update(done)
-        progress.update(len(records), force=bool(records))
+        progress.update(len(latest), force=bool(len(latest)))
     os.replace(rows_tmp, rows)
     os.replace(keys_tmp, keys)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as out:
-        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(records),
+        header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(latest),
                   "format": MANIFEST_FORMAT, "rows": rows.name, "keys": keys.name}
         out.write(json.dumps(header) + "\n")
     os.replace(tmp, path)
@@ -677,7 +709,7 @@ def _legacy(path: Path, company: Company, *, keys: bool) -> Iterator[bytes]:
         for line in handle:
             data = json.loads(line)
             record = Record.from_manifest(data["record"])
-            text = (warehouse.key_row(record, data["files"]) if keys
+            text = (warehouse.key_row(record.numero_radicado, data["files"]) if keys
                     else warehouse.stage_row(company, record))
             yield text.encode("utf-8")
 

@@ -16,6 +16,7 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
+from extractorov.settings import LOADED_TABLE
 from extractorov.settings import REGISTRY_TABLE as TABLE
 
 DIFFERENT_OBJECT = ("a different object already exists at this key; it was not overwritten "
@@ -99,7 +100,7 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
         return cur.fetchone()[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KnownFile:
     numero_reclamo_sgc: str | None
     file_type: str | None
@@ -114,9 +115,12 @@ def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownF
     """File name → what the registry knows, for one company and bucket (one query)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT filename, numero_reclamo_sgc, file_type, db_loaded_at IS NOT NULL, s3_key,
-                       local_path IS NOT NULL
-                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
+            f"""SELECT r.filename, r.numero_reclamo_sgc, r.file_type, l.filename IS NOT NULL,
+                       r.s3_key, r.local_path IS NOT NULL
+                FROM {TABLE} r
+                LEFT JOIN {LOADED_TABLE} l ON l.empresa = r.empresa
+                     AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename
+                WHERE r.empresa = %s AND r.s3_bucket = %s""",
             (empresa, bucket),
         )
         return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
@@ -124,13 +128,15 @@ def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownF
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: sql.Composable) -> int:
     """Record that the request JSONs named by ``filenames`` (a query giving one name a row,
-    e.g. :data:`extractorov.warehouse.STAGED_FILES`) reached the company table."""
+    e.g. :data:`extractorov.warehouse.STAGED_FILES`) reached the company table; return how
+    many were not marked before. One narrow insert per file, not a new version of its
+    registry row (``sql/007_loaded_marks.sql``)."""
     with conn.cursor() as cur:
         cur.execute(
-            sql.SQL("""UPDATE {table} SET db_loaded_at = now(), updated_at = now()
-                WHERE empresa = %s AND s3_bucket = %s AND filename IN ({filenames})
-                  AND db_loaded_at IS NULL""").format(table=sql.SQL(TABLE),
-                                                     filenames=filenames),
+            sql.SQL("""INSERT INTO {loaded} (empresa, s3_bucket, filename)
+                SELECT %s, %s, f.filename FROM ({filenames}) AS f(filename)
+                ON CONFLICT DO NOTHING""").format(loaded=sql.SQL(LOADED_TABLE),
+                                                  filenames=filenames),
             (empresa, bucket),
         )
         return cur.rowcount
@@ -227,9 +233,10 @@ def count_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequenc
     """How many of these request JSONs the registry records as loaded."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT count(DISTINCT filename) FROM {TABLE}
-                WHERE empresa = %s AND s3_bucket = %s AND filename = ANY(%s)
-                  AND db_loaded_at IS NOT NULL""",
+            f"""SELECT count(*) FROM {LOADED_TABLE} l
+                WHERE l.empresa = %s AND l.s3_bucket = %s AND l.filename = ANY(%s)
+                  AND EXISTS (SELECT FROM {TABLE} r WHERE r.empresa = l.empresa
+                              AND r.s3_bucket = l.s3_bucket AND r.filename = l.filename)""",
             (empresa, bucket, list(filenames)),
         )
         return int(cur.fetchone()[0])

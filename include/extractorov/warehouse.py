@@ -169,9 +169,9 @@ def stage_row(company: Company, record: Record) -> str:
     return "\t".join(fields) + "\n"
 
 
-def key_row(record: Record, files: Iterable[str]) -> str:
-    """The record's key line: ``numero_radicado`` and its request JSON files (COPY text)."""
-    return f"{_copy_field(record.numero_radicado)}\t{_copy_field(_text_array(files))}\n"
+def key_row(numero_radicado: str, files: Iterable[str]) -> str:
+    """A record's key line: its ``numero_radicado`` and request JSON files (COPY text)."""
+    return f"{_copy_field(numero_radicado)}\t{_copy_field(_text_array(files))}\n"
 
 
 def stage_keys(conn: Connection, blocks: Iterable[bytes]) -> int:

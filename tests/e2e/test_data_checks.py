@@ -81,8 +81,8 @@ def test_each_check_catches_what_it_names(db, settings, landing):
 
     assert failed() == []
     assert failed(records_loaded=3) == ["rows_of_run_match_load"]
-    execute(db, "UPDATE data_general.s3_files_registry SET db_loaded_at = NULL "
-                "WHERE filename = %s", keys.json_files[0])
+    execute(db, "DELETE FROM data_general.s3_files_loaded WHERE filename = %s",
+            keys.json_files[0])
     assert failed() == ["json_files_marked_loaded"]
     execute(db, "DELETE FROM data_general.ov_afinia WHERE numero_radicado = 'R-5'")
     assert failed() == ["rows_of_run_match_load", "json_files_marked_loaded"]

@@ -112,7 +112,10 @@ class State:
             db.commit()
         registry: dict[tuple[str, str], dict[str, Any]] = {}
         with db.cursor() as cur:
-            cur.execute("SELECT * FROM data_general.s3_files_registry")
+            cur.execute("SELECT r.*, l.loaded_at AS db_loaded_at "
+                        "FROM data_general.s3_files_registry r "
+                        "LEFT JOIN data_general.s3_files_loaded l USING (empresa, s3_bucket, "
+                        "filename)")
             names = [d.name for d in cur.description]
             for values in cur.fetchall():
                 row = dict(zip(names, values, strict=True))

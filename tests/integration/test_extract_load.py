@@ -31,6 +31,7 @@ def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
     assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
                        "004_bot_output.sql", "005_alerts.sql", "006_review.sql",
+                       "007_loaded_marks.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
@@ -262,6 +263,34 @@ def test_a_json_registered_but_not_loaded_is_processed_again(db, settings, landi
     assert pipeline.extract(db, AFINIA, settings, "run-3").records == 0
 
 
+def test_upgrading_keeps_which_request_jsons_were_loaded(db, settings, landing, monkeypatch):
+    """A database of before migration 007, where the mark was ``db_loaded_at`` in the
+    registry: after the upgrade a JSON loaded before is still handled (not read again),
+    one registered but not loaded is read again."""
+    monkeypatch.setattr(warehouse, "BASE_MIGRATIONS",
+                        tuple(m for m in warehouse.BASE_MIGRATIONS if m < "007"))
+    warehouse.ensure_schema(db, [AFINIA])
+    monkeypatch.undo()
+    loaded_json = write_request(landing, "afinia", "RE1", "R-1", pdf=False)[0]
+    unloaded_json = write_request(landing, "afinia", "RE2", "R-2", pdf=False)[0]
+    for path, loaded_at in ((loaded_json, "now()"), (unloaded_json, "NULL")):
+        db.execute("INSERT INTO data_general.s3_files_registry (filename, local_path, "
+                   "s3_bucket, s3_key, empresa, file_type, upload_status, db_loaded_at) "
+                   f"VALUES (%s, %s, %s, %s, 'afinia', 'json', 'uploaded', {loaded_at})",
+                   (path.name, str(path), settings.bucket, f"k/{path.name}"))
+    db.commit()
+    assert warehouse.ensure_schema(db, [AFINIA]) == ["007_loaded_marks.sql"]
+    assert query(db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                     "'data_general' AND column_name = 'db_loaded_at'") == [(0,)]
+    assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [
+        (loaded_json.name,)]
+    again = pipeline.extract(db, AFINIA, settings, "run-2")
+    assert (again.records, again.files_handled_before) == (1, 1)  # R-2 read again, R-1 not
+    assert pipeline.load(db, AFINIA, again.manifest).json_files_loaded == 1
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_loaded") == [(2,)]
+    assert pipeline.extract(db, AFINIA, settings, "run-3").records == 0
+
+
 def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
     for n in range(5):
         write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")
@@ -277,8 +306,7 @@ def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
         pipeline.load(db, AFINIA, extracted.manifest)
     assert not any(value in str(failure.value) for value in PERSONAL)
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
-    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
-                     "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_loaded") == [(0,)]
 
 
 def _rows_file(manifest: str, part: str = "rows") -> Path:
@@ -364,8 +392,7 @@ def test_a_truncated_rows_file_loads_nothing(db, settings, landing):
     with pytest.raises(errors.LoadFailed, match="hold 2 records, its header says 3"):
         pipeline.load(db, AFINIA, extracted.manifest)
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
-    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
-                     "WHERE db_loaded_at IS NOT NULL") == [(0,)]
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_loaded") == [(0,)]
     # Also when the batch takes the upsert (a request already in the table).
     keys = _rows_file(extracted.manifest, "keys")
     first_key = keys.read_text(encoding="utf-8").splitlines(True)[0]

@@ -42,8 +42,11 @@ def test_extract_cost_with_a_large_registry(db, bucket, settings, landing, monke
     db.commit()
     t0 = time.monotonic()
     registry.register_pending(db, _entries(bucket, 33_334))
-    db.execute("UPDATE data_general.s3_files_registry SET db_loaded_at = now(), "
-               "upload_status = 'uploaded' WHERE file_type = 'json'")
+    db.execute("UPDATE data_general.s3_files_registry SET upload_status = 'uploaded' "
+               "WHERE file_type = 'json'")
+    db.execute("INSERT INTO data_general.s3_files_loaded (empresa, s3_bucket, filename) "
+               "SELECT empresa, s3_bucket, filename FROM data_general.s3_files_registry "
+               "WHERE file_type = 'json'")
     db.commit()
     seeded = time.monotonic() - t0
     for i in range(334):

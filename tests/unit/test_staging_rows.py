@@ -67,7 +67,7 @@ def test_a_row_is_one_line_with_a_field_per_table_column():
     assert by_name["hash_contenido"] == record.hash_contenido
     assert by_name["extras"] == '{"tabla_pagos":[{"valor":"1\\\\n2"}]}'
 
-    key = warehouse.key_row(record, ["RE1_data_20251007_093221.json",
+    key = warehouse.key_row(record.numero_radicado, ["RE1_data_20251007_093221.json",
                                      "RE1_data_20251008_093221.json"])
     assert key == ('R-1\t{"RE1_data_20251007_093221.json","RE1_data_20251008_093221.json"}'
                    "\n")
