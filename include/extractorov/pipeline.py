@@ -212,9 +212,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     warehouse.ensure_schema(conn)
     conn.commit()
     path = manifest_path(settings, company, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(EntrySpool(path.parent)) as entries, \
-            contextlib.closing(LatestRows(path.parent)) as latest:
+    with contextlib.closing(EntrySpool()) as entries, contextlib.closing(LatestRows()) as latest:
         run = _Run(company, settings, run_id,
                    company_folders(settings.landing_root, company.empresa), ExtractSummary(),
                    entries, latest)
@@ -602,10 +600,6 @@ def _read_record(run: _Run, file: LandingFile, name: FileName
 def _order_key(record: Record) -> tuple[str, str]:
     ts = record.extraction_timestamp.isoformat() if record.extraction_timestamp else ""
     return ts, record.archivo_origen
-
-
-def _newer(a: Record, b: Record) -> bool:
-    return _order_key(a) > _order_key(b)
 
 
 def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | None,

@@ -92,7 +92,14 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                 WHERE (r.upload_status IN ('pending', 'error')
                        AND r.file_hash IS DISTINCT FROM EXCLUDED.file_hash)
                    OR r.local_path IS NULL
-                RETURNING (xmax = 0) AS inserted
+                RETURNING (xmax = 0) AS inserted, empresa, s3_bucket, filename
+            ),
+            -- A file registered anew (its row deleted by an operator or a review, or
+            -- never there) is not loaded, whatever an earlier row of its name was.
+            unmarked AS (
+                DELETE FROM {LOADED_TABLE} l USING written w
+                WHERE w.inserted AND l.empresa = w.empresa AND l.s3_bucket = w.s3_bucket
+                  AND l.filename = w.filename
             )
             SELECT count(*) FILTER (WHERE inserted) FROM written
             """
@@ -334,9 +341,16 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
     local file by a review) was removed on purpose: its row goes (never a row whose local
     file is what it registers). Returns whether it did."""
     with conn.cursor() as cur:
-        cur.execute(f"DELETE FROM {TABLE} WHERE id = %s "
-                    "AND (local_path IS NULL OR metadata ? 'review')", (row_id,))
-        return cur.rowcount == 1
+        cur.execute(f"""WITH gone AS (
+                            DELETE FROM {TABLE} WHERE id = %s
+                              AND (local_path IS NULL OR metadata ? 'review')
+                            RETURNING empresa, s3_bucket, filename),
+                        unmarked AS (
+                            DELETE FROM {LOADED_TABLE} l USING gone g
+                            WHERE l.empresa = g.empresa AND l.s3_bucket = g.s3_bucket
+                              AND l.filename = g.filename)
+                        SELECT count(*) FROM gone""", (row_id,))
+        return cur.fetchone()[0] == 1
 
 
 def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:

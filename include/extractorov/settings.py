@@ -30,9 +30,9 @@ DAILY_CRON = "0 4 * * *"
 SCHEMA = "data_general"
 """The warehouse schema: company tables, registry, run history, findings."""
 REGISTRY_TABLE = f"{SCHEMA}.s3_files_registry"
+"""One row per file: the registry every step and the stats page read."""
 LOADED_TABLE = f"{SCHEMA}.s3_files_loaded"
 """Request JSONs whose record reached the company table (``sql/007_loaded_marks.sql``)."""
-"""One row per file: the registry every step and the stats page read."""
 
 FINDINGS_ASSET = "ov_findings"
 """Asset ``ov_s3_reconcile`` updates when findings wait for an answer; DAG

@@ -4,7 +4,9 @@ A first backfill is hundreds of thousands of files: held as Python objects until
 end of the run, each request's parsed record (~2 KB) and each file's registry entry
 (~0.6 KB) took ~1 GB of a worker's memory at 250,000 files (docs/performance.md).
 Here each is written to an anonymous temporary file (gone when closed or when the
-process dies) as it is made, and only what the run decides with stays in memory.
+process dies) as it is made, and only what the run decides with stays in memory. The
+files are the worker's own (the system temp folder, ``TMPDIR``), never the shared
+landing volume: ~1 KB per file at most, read back by the same process.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _ENTRY_FIELDS = tuple(f.name for f in fields(RegistryEntry))
 class EntrySpool:
     """Registry entries in the order they were appended, read back once to register."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         # Closed by close(): the owner holds it for the run (contextlib.closing).
         self._file: IO[bytes] = tempfile.TemporaryFile(dir=folder, buffering=_BUFFER)  # noqa: SIM115
         self._count = 0
@@ -85,7 +87,7 @@ class LatestRows:
     in the order each radicado was first seen.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         # Closed by close(): the owner holds it for the run (contextlib.closing).
         self._file: IO[bytes] = tempfile.TemporaryFile(dir=folder, buffering=_BUFFER)  # noqa: SIM115
         self._end = 0

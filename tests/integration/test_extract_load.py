@@ -291,6 +291,22 @@ def test_upgrading_keeps_which_request_jsons_were_loaded(db, settings, landing, 
     assert pipeline.extract(db, AFINIA, settings, "run-3").records == 0
 
 
+def test_a_json_registered_again_is_not_loaded_until_its_load_commits(db, settings, landing):
+    """An operator deletes a loaded JSON's registry row (as the CHANGED_LOCALLY finding
+    says to): the next extract reads it again, and if that run's load_db never commits,
+    the run after reads it again too (no mark of the deleted row speaks for it)."""
+    json_file = write_request(landing, "afinia", "RE1", "R-1", pdf=False)[0]
+    _run(db, settings)
+    db.execute("DELETE FROM data_general.s3_files_registry WHERE filename = %s",
+               (json_file.name,))
+    db.commit()
+    assert pipeline.extract(db, AFINIA, settings, "run-2").records == 1  # load_db crashed
+    again = pipeline.extract(db, AFINIA, settings, "run-3")
+    assert again.records == 1
+    assert pipeline.load(db, AFINIA, again.manifest).json_files_loaded == 1
+    assert pipeline.extract(db, AFINIA, settings, "run-4").records == 0
+
+
 def test_a_failed_batch_leaves_nothing_half_written(db, settings, landing):
     for n in range(5):
         write_request(landing, "afinia", f"RE{n}", f"R-{n}", f"20251008_09000{n}")

@@ -3,8 +3,11 @@
 -- version of 100,000 wide registry rows (six indexes) inside load_db's transaction, more
 -- than the rows themselves cost; one narrow insert per file costs a fraction of that
 -- (docs/performance.md, section 3). Keyed like the registry's reads of it: a file name
--- of one company and bucket. No foreign key: a check per inserted row is what this
--- avoids, and every read joins on the registry, so a mark without its row is inert.
+-- of one company and bucket. No foreign key (a check per inserted row is what this
+-- avoids): a registry row inserted for a name clears its mark (registry.register_pending,
+-- delete_bucket_row), so a mark only ever speaks for the row registered now.
+-- No load may mark or read db_loaded_at while the marks move (held to the commit).
+LOCK TABLE data_general.s3_files_registry IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE IF NOT EXISTS data_general.s3_files_loaded (
     empresa   text        NOT NULL,
     s3_bucket text        NOT NULL,
