@@ -103,7 +103,9 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
     """
     marks = sorted((m for m in jsons if m.timestamp is not None),
                    key=lambda m: (m.timestamp, m.name))
-    undated = [m for m in jsons if m.timestamp is None]
+    # By name, not by the order the caller met them: a placement never depends on
+    # which JSON a run happened to read first.
+    undated = sorted((m for m in jsons if m.timestamp is None), key=lambda m: m.name)
     docs = list(documents)
     if is_placeholder_sgc(sgc):
         return _place_placeholder(docs, marks)

@@ -163,3 +163,15 @@ def test_an_attachment_written_before_its_pdf_is_not_one_request() -> None:
     sgc = "PQR_4_ERROR"
     placed = place_documents(sgc, [adj(sgc, 0), pdf(sgc, 2)], [loaded(sgc, 5, "sin_sgc/A")])
     assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
+
+
+def test_undated_request_jsons_place_a_document_the_same_whatever_order_they_come_in():
+    """Two JSONs of one SGC whose names carry no real moment: the document's folder
+    follows their names, not the order a run happened to read them in."""
+    valid = JsonMark("S1_data_20251399_000000.json", None, JsonState.LOADED, "S1")
+    refused = JsonMark("S1_data_20251399_999999.json", None, JsonState.QUARANTINED)
+    document = Document("S1_20251008_040000.pdf", FileKind.DETALLE, at(0))
+    placements = [place_documents("S1", [document], jsons)[document.name]
+                  for jsons in ([valid, refused], [refused, valid])]
+    assert placements[0] == placements[1]
+    assert placements[0].outcome is Outcome.FOLDER and placements[0].request_json == valid.name
