@@ -62,7 +62,7 @@ from extractorov.records import (
 )
 from extractorov.registry import RegistryEntry
 from extractorov.settings import Settings
-from extractorov.spool import EntrySpool, LatestRows
+from extractorov.spool import EntrySpool, LatestRows, Spool
 from extractorov.storage import (
     UnsafeKey,
     company_prefix,
@@ -372,22 +372,31 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFil
     """Validate each new request JSON; register the good ones, quarantine the rest.
 
     A complete record is filed as it is read (its row goes to disk); one with blank
-    fields waits for the end of the reading, when the run's newest values and the
-    table's can complete it (blanks are rare: these few stay in memory).
+    fields waits on disk for the end of the reading, when the run's newest values and
+    the table's can complete it (a backlog can hold many: placeholder SGCs).
     """
-    blanks: list[tuple[LandingFile, FileName, Record, str, int]] = []
-    for done, (file, name) in enumerate(new_jsons, start=1):
-        progress.update(done)
-        record, digest, quarantined, size = _read_record(run, file, name)
-        if record is None:
-            if quarantined:
-                marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                    file.name, name.timestamp, JsonState.QUARANTINED)
-        elif record.incomplete:
-            blanks.append((file, name, record, digest, size))
-        else:
-            _file_request(run, file, name, record, digest, size, marks)
-    known = _known_values(run, conn, [record for _, _, record, _, _ in blanks])
+    with contextlib.closing(Spool[tuple[LandingFile, FileName, Record, str, int]]()) as blanks:
+        copies: list[_Copy] = []
+        for done, (file, name) in enumerate(new_jsons, start=1):
+            progress.update(done)
+            record, digest, quarantined, size = _read_record(run, file, name)
+            if record is None:
+                if quarantined:
+                    marks.setdefault(name.sgc, {})[file.name] = JsonMark(
+                        file.name, name.timestamp, JsonState.QUARANTINED)
+            elif record.incomplete:
+                blanks.append((file, name, record, digest, size))
+                copies.append((_order_key(record), record.numero_radicado, record.fecha,
+                               record.numero_reclamo_sgc))
+            else:
+                _file_request(run, file, name, record, digest, size, marks)
+        known = _known_values(run, conn, copies)
+        del copies
+        _file_blanks(run, blanks, known, marks)
+
+
+def _file_blanks(run: _Run, blanks: Spool[tuple[LandingFile, FileName, Record, str, int]],
+                 known: dict[str, tuple[datetime | None, str | None]], marks: _Marks) -> None:
     for file, name, record, digest, size in blanks:
         if record.numero_radicado in known:
             fecha, sgc = known[record.numero_radicado]
@@ -418,20 +427,24 @@ def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, 
                                                          JsonState.LOADED, folder)
 
 
-def _known_values(run: _Run, conn: Connection, blanks: list[Record]
+_Copy = tuple[tuple[str, str], str, datetime | None, str | None]
+"""What completing blanks needs of a record: order key, radicado, ``fecha``, SGC."""
+
+
+def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
                   ) -> dict[str, tuple[datetime | None, str | None]]:
     """``numero_radicado`` → (``fecha``, ``numero_reclamo_sgc``) already known of the requests
     this run read with blanks: this run's newest copy that has them, else the table's.
 
     Called before the records with blanks are filed: ``run.latest`` then holds each
     radicado's newest complete record, the only complete one that can matter."""
-    wanted = {r.numero_radicado for r in blanks}
+    wanted = {radicado for _, radicado, _, _ in blanks}
     if not wanted:
         return {}
     known: dict[str, tuple[datetime | None, str | None]] = dict.fromkeys(wanted, (None, None))
     for fecha, sgc, radicado in warehouse.known_fecha_and_sgc(conn, run.company, sorted(wanted)):
         known[radicado] = (fecha, sgc)
-    copies = [(_order_key(r), r.numero_radicado, r.fecha, r.numero_reclamo_sgc) for r in blanks]
+    copies = list(blanks)
     for radicado in wanted:
         latest = run.latest.index.get(radicado)
         if latest is not None:

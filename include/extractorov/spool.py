@@ -19,51 +19,73 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Generic, TypeVar
 
 from extractorov.registry import RegistryEntry
 
 _BUFFER = 1024 * 1024
 _LENGTH = struct.Struct("<I")
 _ENTRY_FIELDS = tuple(f.name for f in fields(RegistryEntry))
+T = TypeVar("T")
 
 
-class EntrySpool:
-    """Registry entries in the order they were appended, read back once to register."""
+class Spool(Generic[T]):
+    """Objects in the order they were appended, read back in that order."""
 
     def __init__(self, folder: Path | None = None) -> None:
         # Closed by close(): the owner holds it for the run (contextlib.closing).
         self._file: IO[bytes] = tempfile.TemporaryFile(dir=folder, buffering=_BUFFER)  # noqa: SIM115
         self._count = 0
-        self.bytes_total = 0
-        """Sum of the entries' ``file_size``."""
 
-    def append(self, entry: RegistryEntry) -> None:
-        # One pickle per entry, each with its own memo (one long stream would keep every
+    def append(self, item: T) -> None:
+        # One pickle per item, each with its own memo (one long stream would keep every
         # object read back alive), framed by its length: pickle.load() on a buffered
         # file copies the whole buffer to find each pickle's end.
-        data = pickle.dumps(tuple(getattr(entry, name) for name in _ENTRY_FIELDS),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(self._dump(item), protocol=pickle.HIGHEST_PROTOCOL)
         self._file.write(_LENGTH.pack(len(data)))
         self._file.write(data)
         self._count += 1
-        self.bytes_total += entry.file_size
 
     def __len__(self) -> int:
         return self._count
 
-    def __iter__(self) -> Iterator[RegistryEntry]:
+    def __iter__(self) -> Iterator[T]:
         self._file.flush()
         self._file.seek(0)
         read = self._file.read
         for _ in range(self._count):
             (length,) = _LENGTH.unpack(read(_LENGTH.size))
             # Only what append() wrote, to a file no other process can open (no name).
-            yield RegistryEntry(*pickle.loads(read(length)))  # noqa: S301
+            yield self._load(pickle.loads(read(length)))  # noqa: S301
         self._file.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         self._file.close()
+
+    def _dump(self, item: T) -> Any:
+        return item
+
+    def _load(self, data: Any) -> T:
+        return data
+
+
+class EntrySpool(Spool[RegistryEntry]):
+    """Registry entries in the order they were appended, read back once to register."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        super().__init__(folder)
+        self.bytes_total = 0
+        """Sum of the entries' ``file_size``."""
+
+    def append(self, item: RegistryEntry) -> None:
+        super().append(item)
+        self.bytes_total += item.file_size
+
+    def _dump(self, item: RegistryEntry) -> tuple[Any, ...]:
+        return tuple(getattr(item, name) for name in _ENTRY_FIELDS)
+
+    def _load(self, data: tuple[Any, ...]) -> RegistryEntry:
+        return RegistryEntry(*data)
 
 
 @dataclass(slots=True)

@@ -52,3 +52,21 @@ def test_the_newest_row_of_each_radicado_wins_in_first_seen_order(tmp_path):
         assert dict(rows.rows())["R-3"] == "ñandú\t\\N\n".encode()
     finally:
         rows.close()
+
+
+def test_a_spool_gives_back_slotted_names_and_records_as_they_went_in(tmp_path):
+    from extractorov.landing import LandingFile, parse_file_name
+    from extractorov.spool import Spool
+
+    name = parse_file_name("PQR_4_ERROR_data_20251008_093221.json")
+    assert name is not None
+    items = [(LandingFile(tmp_path, f"F{n}.json", n, 1.5), name, {"n": n}) for n in range(50)]
+    spool: Spool[tuple] = Spool(tmp_path)
+    try:
+        for item in items:
+            spool.append(item)
+        back = list(spool)
+        assert back == items
+        assert back[3][0].path == tmp_path / "F3.json"
+    finally:
+        spool.close()
