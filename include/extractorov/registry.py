@@ -122,11 +122,14 @@ def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownF
     """File name → what the registry knows, for one company and bucket (one query)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT r.filename, r.numero_reclamo_sgc, r.file_type, l.filename IS NOT NULL,
+            # A probe of the marks' primary key per row: a join's plan depends on the
+            # marks table's statistics, and a fresh one (no ANALYZE yet) got a nested
+            # loop over both tables (minutes at 100,000 files).
+            f"""SELECT r.filename, r.numero_reclamo_sgc, r.file_type,
+                       EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
+                               AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
                        r.s3_key, r.local_path IS NOT NULL
                 FROM {TABLE} r
-                LEFT JOIN {LOADED_TABLE} l ON l.empresa = r.empresa
-                     AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename
                 WHERE r.empresa = %s AND r.s3_bucket = %s""",
             (empresa, bucket),
         )
