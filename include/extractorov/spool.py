@@ -16,16 +16,15 @@ import pickle
 import struct
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Generic, TypeVar
 
 from extractorov.registry import RegistryEntry
 
 _BUFFER = 1024 * 1024
 _LENGTH = struct.Struct("<I")
-_ENTRY_FIELDS = tuple(f.name for f in fields(RegistryEntry))
 T = TypeVar("T")
 
 
@@ -41,7 +40,7 @@ class Spool(Generic[T]):
         # One pickle per item, each with its own memo (one long stream would keep every
         # object read back alive), framed by its length: pickle.load() on a buffered
         # file copies the whole buffer to find each pickle's end.
-        data = pickle.dumps(self._dump(item), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         self._file.write(_LENGTH.pack(len(data)))
         self._file.write(data)
         self._count += 1
@@ -56,17 +55,11 @@ class Spool(Generic[T]):
         for _ in range(self._count):
             (length,) = _LENGTH.unpack(read(_LENGTH.size))
             # Only what append() wrote, to a file no other process can open (no name).
-            yield self._load(pickle.loads(read(length)))  # noqa: S301
+            yield pickle.loads(read(length))  # noqa: S301
         self._file.seek(0, os.SEEK_END)
 
     def close(self) -> None:
         self._file.close()
-
-    def _dump(self, item: T) -> Any:
-        return item
-
-    def _load(self, data: Any) -> T:
-        return data
 
 
 class EntrySpool(Spool[RegistryEntry]):
@@ -80,12 +73,6 @@ class EntrySpool(Spool[RegistryEntry]):
     def append(self, item: RegistryEntry) -> None:
         super().append(item)
         self.bytes_total += item.file_size
-
-    def _dump(self, item: RegistryEntry) -> tuple[Any, ...]:
-        return tuple(getattr(item, name) for name in _ENTRY_FIELDS)
-
-    def _load(self, data: tuple[Any, ...]) -> RegistryEntry:
-        return RegistryEntry(*data)
 
 
 @dataclass(slots=True)
