@@ -25,7 +25,10 @@ help:
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
+	# --compile-bytecode: as pip (and so the Docker image) does; without .pyc files every
+	# process compiles Airflow again (import airflow 2.7 s instead of 1.1 s, a DAG file 4x
+	# slower to parse), and PYTHONDONTWRITEBYTECODE=1 environments never write them.
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
