@@ -136,7 +136,7 @@ def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None
         if match:
             return FileName(
                 kind=_KINDS[kind],
-                sgc=sys.intern(match["sgc"]),  # one string for a request's files
+                sgc=match["sgc"],
                 timestamp=_file_timestamp(match["ts"], bot_timezone),
                 extension=sys.intern(name.rsplit(".", 1)[-1].lower()),
             )

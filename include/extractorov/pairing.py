@@ -51,7 +51,7 @@ class JsonState(StrEnum):
     """Still being written (temp suffix or modified within the settle time)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JsonMark:
     """A request JSON as far as pairing cares: when, and where its request is filed."""
 
@@ -62,7 +62,7 @@ class JsonMark:
     """Folder under ``raw_data/`` (``LOADED`` only)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     name: str
     kind: FileKind

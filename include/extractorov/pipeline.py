@@ -164,11 +164,17 @@ class _Run:
     entries: EntrySpool
     """Registry entries of the files this run filed (on disk until registered)."""
     latest: LatestRows
-    """The newest row per ``numero_radicado`` (on disk until the manifest is written)."""
-    files_of: dict[str, list[str]] = field(default_factory=dict)
+    """The newest row and the request JSONs per ``numero_radicado`` (rows on disk until
+    the manifest is written)."""
+
+    strings: dict[str, str] = field(default_factory=dict)
+    """One string object per SGC (or folder) the run meets, shared by what it holds."""
 
     def parse(self, name: str) -> FileName | None:
         return parse_file_name(name, self.settings.bot_timezone)
+
+    def same(self, text: str) -> str:
+        return self.strings.setdefault(text, text)
 
     def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
         """Quarantine with a reason; False when the file vanished meanwhile."""
@@ -248,13 +254,19 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
              len(known))
 
     new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
-    marks: _Marks = {}
+    # A backlog is hundreds of thousands of names: each phase lets go of what it is done
+    # with, so the manifest and the registering run with the requests' index only.
+    found.files = []
+    marks = _Marks(run.same)
     for file, parsed in empty_jsons:
-        marks.setdefault(parsed.sgc, {})[file.name] = JsonMark(
-            file.name, parsed.timestamp, JsonState.QUARANTINED)
+        marks.put(parsed.sgc, JsonMark(file.name, parsed.timestamp, JsonState.QUARANTINED))
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
+    new_jsons.clear()
     _place_documents(run, new_docs, known, found.in_progress, quarantined, marks, progress)
+    new_docs.clear()
+    marks.clear()
+    known.clear()
     progress.update(summary.files_new, force=summary.files_new > 0)
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
@@ -269,7 +281,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
             for name in latest.incomplete:
                 summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
     summary.bytes_new = run.entries.bytes_total
-    _write_manifest(manifest, company, settings, run.latest, run.files_of)
+    _write_manifest(manifest, company, settings, run.latest)
     summary.manifest = str(manifest)
     log.info("extract: registering %d files as pending", len(run.entries))
     summary.files_registered = registry.register_pending(
@@ -333,11 +345,14 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
 
 
 def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
-              ) -> tuple[list[tuple[LandingFile, FileName]], list[tuple[LandingFile, FileName]],
+              ) -> tuple[list[LandingFile], dict[str, list[str]],
                          list[tuple[LandingFile, FileName]]]:
-    """Split new files into request JSONs and documents; refuse what is not the bot's."""
-    new_jsons: list[tuple[LandingFile, FileName]] = []
-    new_docs: list[tuple[LandingFile, FileName]] = []
+    """Split new files into request JSONs and the names of documents (by the SGC part of
+    their names); refuse what is not the bot's. Parsed names are made again where they
+    are used (~7 µs each), not held for a whole backlog; a document is read only by
+    name (its size and hash come from its bytes)."""
+    new_jsons: list[LandingFile] = []
+    new_docs: dict[str, list[str]] = {}
     empty_jsons: list[tuple[LandingFile, FileName]] = []
     classify = Progress("extract (classify)", len(files))
     for scanned, file in enumerate(files, start=1):
@@ -357,18 +372,71 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
             if run.reject(file.path, Reason.EMPTY_FILE, EMPTY_FILE) and name.kind is FileKind.DATA:
                 empty_jsons.append((file, name))
             continue
-        (new_jsons if name.kind is FileKind.DATA else new_docs).append((file, name))
+        if name.kind is FileKind.DATA:
+            new_jsons.append(file)
+        else:
+            new_docs.setdefault(run.same(name.sgc), []).append(file.name)
     classify.update(len(files), force=bool(files))
-    run.summary.files_new = len(new_jsons) + len(new_docs)
+    run.summary.files_new = len(new_jsons) + sum(map(len, new_docs.values()))
     return new_jsons, new_docs, empty_jsons
 
 
-_Marks = dict[str, dict[str, JsonMark]]
-"""File-name SGC part → request JSON name → its mark."""
+def _parsed(run: _Run, filename: str) -> FileName:
+    """The parsed name of a file :func:`_classify` kept (so one it could parse)."""
+    name = run.parse(filename)
+    assert name is not None
+    return name
 
 
-def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFile, FileName]],
-                   marks: _Marks, progress: Progress) -> None:
+class _Marks:
+    """The request JSONs pairing looks at, by the SGC part of their names.
+
+    One per request JSON of a backlog, so a part with a single JSON (most) holds the
+    mark itself rather than a dict of one; SGC strings are shared with the run's.
+    """
+
+    __slots__ = ("_by_sgc", "_same")
+
+    def __init__(self, same: Callable[[str], str]) -> None:
+        self._by_sgc: dict[str, JsonMark | dict[str, JsonMark]] = {}
+        self._same = same
+
+    def put(self, sgc: str, mark: JsonMark, *, keep: bool = False) -> None:
+        """Record ``mark`` under ``sgc``; ``keep``: a mark already there for its name wins."""
+        current = self._by_sgc.get(sgc)
+        if current is None:
+            self._by_sgc[self._same(sgc)] = mark
+        elif isinstance(current, JsonMark):
+            if current.name != mark.name:
+                self._by_sgc[sgc] = {current.name: current, mark.name: mark}
+            elif not keep:
+                self._by_sgc[sgc] = mark
+        elif keep:
+            current.setdefault(mark.name, mark)
+        else:
+            current[mark.name] = mark
+
+    def of(self, sgc: str) -> list[JsonMark]:
+        current = self._by_sgc.get(sgc)
+        if current is None:
+            return []
+        return [current] if isinstance(current, JsonMark) else list(current.values())
+
+    def folders(self) -> set[str]:
+        """The folders the marked request JSONs are filed under."""
+        found: set[str] = set()
+        for current in self._by_sgc.values():
+            for mark in (current,) if isinstance(current, JsonMark) else current.values():
+                if mark.folder:
+                    found.add(mark.folder)
+        return found
+
+    def clear(self) -> None:
+        self._by_sgc.clear()
+
+
+def _read_requests(run: _Run, conn: Connection, new_jsons: list[LandingFile], marks: _Marks,
+                   progress: Progress) -> None:
     """Validate each new request JSON; register the good ones, quarantine the rest.
 
     A complete record is filed as it is read (its row goes to disk); one with blank
@@ -377,13 +445,14 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[tuple[LandingFil
     """
     with contextlib.closing(Spool[tuple[LandingFile, FileName, Record, str, int]]()) as blanks:
         copies: list[_Copy] = []
-        for done, (file, name) in enumerate(new_jsons, start=1):
+        for done, file in enumerate(new_jsons, start=1):
             progress.update(done)
+            name = _parsed(run, file.name)
             record, digest, quarantined, size = _read_record(run, file, name)
             if record is None:
                 if quarantined:
-                    marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                        file.name, name.timestamp, JsonState.QUARANTINED)
+                    marks.put(name.sgc, JsonMark(file.name, name.timestamp,
+                                                 JsonState.QUARANTINED))
             elif record.incomplete:
                 blanks.append((file, name, record, digest, size))
                 copies.append((_order_key(record), record.numero_radicado, record.fecha,
@@ -408,23 +477,21 @@ def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, 
                   size: int, marks: _Marks) -> None:
     """Register a valid request JSON under its folder and offer its row as the newest."""
     try:
-        folder = request_folder(record.numero_reclamo_sgc, record.numero_radicado)
+        folder = run.same(request_folder(record.numero_reclamo_sgc, record.numero_radicado))
         key = run.key(folder, file.name)
     except UnsafeKey as exc:
         if run.reject(file.path, Reason.UNSAFE_NAME, str(exc)):
-            marks.setdefault(name.sgc, {})[file.name] = JsonMark(
-                file.name, name.timestamp, JsonState.QUARANTINED)
+            marks.put(name.sgc, JsonMark(file.name, name.timestamp, JsonState.QUARANTINED))
         return
-    run.entries.append(_entry(run, file, name, key, record.numero_reclamo_sgc, digest,
+    run.entries.append(_entry(run, file.path, name, key, record.numero_reclamo_sgc, digest,
                               size, {"kind": name.kind.value,
                                "numero_radicado": record.numero_radicado}))
     run.summary.records_found += 1
-    run.files_of.setdefault(record.numero_radicado, []).append(file.name)
+    sgc = record.numero_reclamo_sgc
     run.latest.offer(record.numero_radicado, _order_key(record),
                      warehouse.stage_row(run.company, record), record.incomplete,
-                     record.fecha, record.numero_reclamo_sgc)
-    marks.setdefault(name.sgc, {})[file.name] = JsonMark(file.name, name.timestamp,
-                                                         JsonState.LOADED, folder)
+                     record.fecha, sgc and run.same(sgc), file.name)
+    marks.put(name.sgc, JsonMark(file.name, name.timestamp, JsonState.LOADED, folder))
 
 
 _Copy = tuple[tuple[str, str], str, datetime | None, str | None]
@@ -455,7 +522,7 @@ def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
     return {k: v for k, v in known.items() if v != (None, None)}
 
 
-def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
+def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
                      known: dict[str, registry.KnownFile], in_progress: list[str],
                      quarantined: list[QuarantinedFile], marks: _Marks,
                      progress: Progress) -> None:
@@ -465,11 +532,8 @@ def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
     and the quarantined ones are added here, only for the SGC parts of new
     documents (a backlog registry holds hundreds of thousands of names).
     """
-    if not new_docs:
+    if not by_sgc:
         return
-    by_sgc: dict[str, list[tuple[LandingFile, FileName]]] = {}
-    for file, name in new_docs:
-        by_sgc.setdefault(name.sgc, []).append((file, name))
     prefix = company_prefix(run.settings.base_path, run.company.empresa)
     known_docs: dict[str, list[Document]] = {}
     for filename, info in known.items():
@@ -484,33 +548,33 @@ def _place_documents(run: _Run, new_docs: list[tuple[LandingFile, FileName]],
         elif parsed.kind is FileKind.DATA and info.s3_key:
             where = split_key(prefix, info.s3_key)
             if where is not None:  # this run's reading of the same JSON wins
-                marks.setdefault(parsed.sgc, {}).setdefault(filename, JsonMark(
-                    filename, parsed.timestamp, JsonState.LOADED, where[0]))
+                marks.put(parsed.sgc, JsonMark(filename, parsed.timestamp, JsonState.LOADED,
+                                               run.same(where[0])), keep=True)
     for raw in in_progress:
         name = _strip_in_progress(raw.lstrip("."))
         parsed = run.parse(name)
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
-            marks.setdefault(parsed.sgc, {})[name] = JsonMark(name, parsed.timestamp,
-                                                              JsonState.WRITING)
+            marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.WRITING))
     # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
     for entry in quarantined:
         parsed = run.parse(entry.original_name)
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
-            marks.setdefault(parsed.sgc, {}).setdefault(entry.original_name, JsonMark(
-                entry.original_name, parsed.timestamp, JsonState.QUARANTINED))
+            marks.put(parsed.sgc, JsonMark(entry.original_name, parsed.timestamp,
+                                           JsonState.QUARANTINED), keep=True)
     folders_named = frozenset(
         {info.numero_reclamo_sgc for info in known.values()
          if info.file_type == "json" and info.numero_reclamo_sgc}
-        | {m.folder for group in marks.values() for m in group.values() if m.folder})
-    done = run.summary.files_new - len(new_docs)
-    for sgc, docs in by_sgc.items():
-        documents = [Document(f.name, n.kind, n.timestamp) for f, n in docs]
+        | marks.folders())
+    done = run.summary.files_new - sum(map(len, by_sgc.values()))
+    for sgc, filenames in by_sgc.items():
+        docs = [(filename, _parsed(run, filename)) for filename in filenames]
+        documents = [Document(f, n.kind, n.timestamp) for f, n in docs]
         placements = place_documents(sgc, documents + known_docs.get(sgc, []),
-                                     marks.get(sgc, {}).values(), folders_named=folders_named)
-        for file, name in docs:
+                                     marks.of(sgc), folders_named=folders_named)
+        for filename, name in docs:
             done += 1
             progress.update(done)
-            _file_document(run, file, name, placements[file.name])
+            _file_document(run, filename, name, placements[filename])
 
 
 def _sgc_candidates(filename: str) -> set[str]:
@@ -530,42 +594,43 @@ def _sgc_candidates(filename: str) -> set[str]:
     return found
 
 
-def _file_document(run: _Run, file: LandingFile, name: FileName, placement: Placement) -> None:
+def _file_document(run: _Run, filename: str, name: FileName, placement: Placement) -> None:
+    path = run.folders.processed / filename
     outcome = placement.outcome
     if outcome in (Outcome.WAITING, Outcome.UNDECIDED):
         run.summary.files_waiting += 1
-        log.info("%s waits in processed/: %s", printable(file.name), placement.why)
+        log.info("%s waits in processed/: %s", printable(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
-        run.reject(file.path, Reason.REQUEST_QUARANTINED, (
+        run.reject(path, Reason.REQUEST_QUARANTINED, (
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
             f"file names ({printable(name.sgc)}) is the bot's placeholder, so no S3 folder can "
             "be known; fix the JSON and move both back to processed/"))
         return
     try:
-        digest, size = sha256_file(file.path)
+        digest, size = sha256_file(path)
     except FileNotFoundError:
-        run.vanished(file.path)
+        run.vanished(path)
         return
     except NotRegularFile:
-        run.reject(file.path, Reason.NOT_REGULAR, NOT_REGULAR)
+        run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
         return
     except OSError as exc:
-        run.reject(file.path, Reason.UNREADABLE, str(exc.strerror))
+        run.reject(path, Reason.UNREADABLE, str(exc.strerror))
         return
     assert placement.folder is not None
     try:
-        key = run.key(placement.folder, file.name)
+        key = run.key(placement.folder, filename)
     except UnsafeKey as exc:
-        run.reject(file.path, Reason.UNSAFE_NAME, str(exc))
+        run.reject(path, Reason.UNSAFE_NAME, str(exc))
         return
     metadata: dict[str, Any] = {"kind": name.kind.value}
     if placement.request_json:
         metadata["request_json"] = placement.request_json
     if outcome is Outcome.FOLDER_JSON_QUARANTINED:
         metadata["request_json_status"] = "quarantined"
-    run.entries.append(_entry(run, file, name, key, sgc_of_folder(placement.folder), digest,
+    run.entries.append(_entry(run, path, name, key, sgc_of_folder(placement.folder), digest,
                               size, metadata))
 
 
@@ -615,11 +680,11 @@ def _order_key(record: Record) -> tuple[str, str]:
     return ts, record.archivo_origen
 
 
-def _entry(run: _Run, file: LandingFile, name: FileName, key: str, sgc: str | None,
+def _entry(run: _Run, path: Path, name: FileName, key: str, sgc: str | None,
            digest: str, size: int, metadata: dict[str, Any]) -> RegistryEntry:
     return RegistryEntry(
-        filename=file.name,
-        local_path=str(file.path),
+        filename=path.name,
+        local_path=str(path),
         s3_bucket=run.settings.bucket,
         s3_key=key,
         s3_url=s3_url(run.settings.bucket, key),
@@ -643,7 +708,7 @@ ROWS_BLOCK_BYTES = 1024 * 1024
 
 
 def _write_manifest(path: Path, company: Company, settings: Settings, latest: LatestRows,
-                    files_of: dict[str, list[str]]) -> None:
+                    ) -> None:
     """The rows and keys files and the one-line JSON header naming them.
 
     Each is written to a temp file and renamed (atomic), the header last: a header is
@@ -656,9 +721,9 @@ def _write_manifest(path: Path, company: Company, settings: Settings, latest: La
                                                          newline="") as keys_out:
         write_row, write_key = rows_out.write, keys_out.write
         progress = Progress("extract (manifest)", len(latest))
-        for done, (radicado, row) in enumerate(latest.rows(), start=1):
+        for done, (radicado, row, json_files) in enumerate(latest.rows(), start=1):
             write_row(row)
-            write_key(warehouse.key_row(radicado, files_of[radicado]))
+            write_key(warehouse.key_row(radicado, json_files))
             progress.update(done)
         progress.update(len(latest), force=bool(len(latest)))
     os.replace(rows_tmp, rows)

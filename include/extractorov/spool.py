@@ -79,13 +79,26 @@ class EntrySpool(Spool[RegistryEntry]):
 class Latest:
     """The newest record of one ``numero_radicado`` seen so far, its row on disk."""
 
-    order: tuple[str, str]
-    """(extraction timestamp, file name): the larger is the newer."""
+    extracted: str
+    """Extraction timestamp (ISO 8601, the bot's zone; "" when unknown)."""
+    archivo_origen: str
     offset: int
     length: int
     incomplete: tuple[str, ...]
     fecha: datetime | None
     numero_reclamo_sgc: str | None
+    files: str | tuple[str, ...]
+    """Every request JSON of the radicado read so far, newest or not (one: the name)."""
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """(extraction timestamp, file name): the larger is the newer (no tuple held: a
+        backlog has one per request)."""
+        return self.extracted, self.archivo_origen
+
+    @property
+    def json_files(self) -> tuple[str, ...]:
+        return (self.files,) if isinstance(self.files, str) else self.files
 
 
 class LatestRows:
@@ -93,7 +106,7 @@ class LatestRows:
 
     A row is written only when it is the newest of its radicado so far; an older
     re-scrape read later is not written at all. The manifest copies the winners out
-    in the order each radicado was first seen.
+    in the order each radicado was first seen, each with all its request JSONs.
     """
 
     def __init__(self, folder: Path | None = None) -> None:
@@ -104,26 +117,35 @@ class LatestRows:
 
     def offer(self, radicado: str, order: tuple[str, str], row: str,
               incomplete: tuple[str, ...], fecha: datetime | None,
-              numero_reclamo_sgc: str | None) -> None:
-        """Keep ``row`` if it is the newest of ``radicado`` so far (ties: the first)."""
+              numero_reclamo_sgc: str | None, json_file: str) -> None:
+        """Count ``json_file`` as one of ``radicado``'s; keep ``row`` if it is the newest
+        of ``radicado`` so far (ties: the first)."""
         current = self.index.get(radicado)
-        if current is not None and not order > current.order:
-            return
+        if current is not None:
+            current.files = (*current.json_files, json_file)
+            if not order > current.order:
+                return
         data = row.encode("utf-8")
         self._file.write(data)
-        latest = Latest(order, self._end, len(data), incomplete, fecha, numero_reclamo_sgc)
+        if current is None:
+            self.index[radicado] = Latest(*order, self._end, len(data), incomplete, fecha,
+                                          numero_reclamo_sgc, json_file)
+        else:
+            current.extracted, current.archivo_origen = order
+            current.offset, current.length = self._end, len(data)
+            current.incomplete, current.fecha = incomplete, fecha
+            current.numero_reclamo_sgc = numero_reclamo_sgc
         self._end += len(data)
-        self.index[radicado] = latest
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def rows(self) -> Iterator[tuple[str, bytes]]:
-        """(radicado, its row) in the order radicados were first seen."""
+    def rows(self) -> Iterator[tuple[str, bytes, tuple[str, ...]]]:
+        """(radicado, its row, its request JSONs) in the order radicados were first seen."""
         self._file.flush()
         fd = self._file.fileno()
         for radicado, latest in self.index.items():
-            yield radicado, os.pread(fd, latest.length, latest.offset)
+            yield radicado, os.pread(fd, latest.length, latest.offset), latest.json_files
 
     def close(self) -> None:
         self._file.close()

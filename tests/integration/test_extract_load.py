@@ -445,3 +445,31 @@ def test_same_sgc_in_both_companies_stays_in_each_prefix(db, settings, landing):
     assert [k.split("/")[1] for k in keys] == ["afinia", "afinia", "aire", "aire"]
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(1,)]
     assert query(db, "SELECT count(*) FROM data_general.ov_aire") == [(1,)]
+
+
+def test_marking_loaded_skips_files_marked_before_and_keeps_the_rest_of_the_load(db):
+    """mark_loaded tries a plain insert first: a file already marked (a re-scrape read
+    again, a rerun) must neither fail the load nor lose the other files' marks."""
+    from psycopg import sql
+
+    from extractorov import registry
+
+    warehouse.ensure_schema(db)
+
+    def marked():
+        return {r[0] for r in query(db, "SELECT filename FROM data_general.s3_files_loaded "
+                                        "WHERE empresa = 'afinia' AND s3_bucket = 'b'")}
+
+    with db.cursor() as cur:  # the staged names, as load_db's query gives them
+        cur.execute("CREATE TEMP TABLE names (filename text)")
+        cur.execute("INSERT INTO names VALUES ('a.json'), ('b.json')")
+    names = sql.SQL("SELECT filename FROM names")
+    assert registry.mark_loaded(db, "afinia", "b", names) == 2
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO names VALUES ('c.json')")
+    assert registry.mark_loaded(db, "afinia", "b", names) == 1  # a and b marked before
+    db.commit()
+    assert marked() == {"a.json", "b.json", "c.json"}
+    assert registry.mark_loaded(db, "afinia", "b", names) == 0
+    db.commit()
+    assert marked() == {"a.json", "b.json", "c.json"}

@@ -39,17 +39,24 @@ def test_the_newest_row_of_each_radicado_wins_in_first_seen_order(tmp_path):
     rows = LatestRows(tmp_path)
     fecha = datetime(2025, 10, 7, tzinfo=UTC)
     try:
-        rows.offer("R-1", ("2025-10-08T09:00", "a.json"), "R-1 old\n", (), fecha, "S1")
-        rows.offer("R-2", ("2025-10-08T09:00", "b.json"), "R-2 only\n", ("fecha",), None, "S2")
-        rows.offer("R-1", ("2025-10-09T09:00", "c.json"), "R-1 new\n", (), fecha, "S1")
-        rows.offer("R-1", ("2025-10-07T09:00", "d.json"), "R-1 older\n", (), fecha, "S1")
-        rows.offer("R-2", ("2025-10-08T09:00", "b.json"), "R-2 tie\n", (), fecha, "S2")
+        rows.offer("R-1", ("2025-10-08T09:00", "a.json"), "R-1 old\n", (), fecha, "S1", "a.json")
+        rows.offer("R-2", ("2025-10-08T09:00", "b.json"), "R-2 only\n", ("fecha",), None, "S2",
+                   "b.json")
+        rows.offer("R-1", ("2025-10-09T09:00", "c.json"), "R-1 new\n", (), fecha, "S1", "c.json")
+        rows.offer("R-1", ("2025-10-07T09:00", "d.json"), "R-1 older\n", (), fecha, "S1",
+                   "d.json")
+        rows.offer("R-2", ("2025-10-08T09:00", "b.json"), "R-2 tie\n", (), fecha, "S2", "b.json")
         assert len(rows) == 2
-        assert list(rows.rows()) == [("R-1", b"R-1 new\n"), ("R-2", b"R-2 only\n")]
+        # Every JSON of a radicado goes to the manifest's keys (all marked loaded), the
+        # older ones too; only the newest row is kept.
+        assert list(rows.rows()) == [("R-1", b"R-1 new\n", ("a.json", "c.json", "d.json")),
+                                     ("R-2", b"R-2 only\n", ("b.json", "b.json"))]
         assert rows.index["R-2"].incomplete == ("fecha",)
         assert rows.index["R-1"].order == ("2025-10-09T09:00", "c.json")
-        rows.offer("R-3", ("2025-10-08T09:00", "e.json"), "ñandú\t\\N\n", (), None, None)
-        assert dict(rows.rows())["R-3"] == "ñandú\t\\N\n".encode()
+        assert rows.index["R-1"].fecha == fecha
+        rows.offer("R-3", ("2025-10-08T09:00", "e.json"), "ñandú\t\\N\n", (), None, None,
+                   "e.json")
+        assert {r: row for r, row, _ in rows.rows()}["R-3"] == "ñandú\t\\N\n".encode()
     finally:
         rows.close()
 
