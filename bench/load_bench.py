@@ -9,6 +9,7 @@ in a child process, ``bench/load.py``, so their peak memory is their own.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -66,11 +67,11 @@ def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
     spec = work / "load-spec.json"
     out = work / "load-results.json"
     spec.write_text(json.dumps({"dsn": dsn, "empresa": LOAD_EMPRESA, "runs": runs,
-                                "methods": list(load.METHODS)}))
+                                "methods": list(load.METHODS), "repeats": mode.load_repeats}))
     subprocess.run([sys.executable, "-m", "bench.load", str(spec), str(out)], check=True,
                    cwd=ROOT)
     child = json.loads(out.read_text())
-    results = child["results"]
+    results = medians(child["results"])
 
     ratios = []
     for size in mode.load_sizes:
@@ -88,3 +89,22 @@ def bench_load(mode: Mode, stack: Services, data: Path, progress: ProgressLog,
                         "files": extracted.files_found, "generation": gen},
             "backfill_extract": extract, "results": results, "ratios": ratios,
             "peak_rss_measured_per_case": child["peak_rss_reset"]}
+
+
+def medians(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result per (method, size, case): the median time of its samples (all kept in
+    ``samples_seconds``), in the order each was first measured."""
+    grouped: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for sample in samples:
+        grouped.setdefault((sample["method"], sample["size"], sample["case"]), []).append(sample)
+    results = []
+    for (_, size, _), group in grouped.items():
+        seconds = statistics.median(r["seconds"] for r in group)
+        middle = min(group, key=lambda r: abs(r["seconds"] - seconds))
+        results.append({**middle, "seconds": round(seconds, 3),
+                        "records_per_second": round(size / seconds, 1),
+                        "samples_seconds": [r["seconds"] for r in group],
+                        "counts_exact": (None if middle["counts_exact"] is None
+                                         else all(r["counts_exact"] for r in group)),
+                        "peak_rss_mb": max(r["peak_rss_mb"] for r in group)})
+    return results

@@ -32,6 +32,9 @@ class Mode:
     sweep_workers: tuple[int, ...]
     morning_requests: int
     """Requests per company in the morning through the scheduler (3 files each)."""
+    load_repeats: int = 3
+    """Times the all-new load is timed per method with a target (project, stock, bare COPY),
+    in turn; the report takes medians."""
 
 
 FULL = Mode("full", (10_000, 100_000), 2_000, 100_000, (10_000, 100_000), 50, 5, 50,
@@ -41,4 +44,4 @@ FULL = Mode("full", (10_000, 100_000), 2_000, 100_000, (10_000, 100_000), 50, 5,
 QUICK = Mode("quick", (1_000,), 30, 100_000, (500, 2_000), 5, 1, 5,
              backfill_requests=400, backfill_pdf_size=16_000, backfill_ceiling_sample=300,
              backfill_sequential_sample=20, upload_workers=16, sweep_files=200,
-             sweep_workers=(8, 32), morning_requests=20)
+             sweep_workers=(8, 32), morning_requests=20, load_repeats=1)

@@ -131,7 +131,10 @@ def report(results: dict[str, Any]) -> str:
     for r in load["results"]:
         counts = ("-" if r["inserted"] is None else
                   f"{r['inserted']}/{r['updated']}/{r['duplicates']}")
-        rows.append([f"{r['size']:,}", r["case"], r["method"], r["seconds"],
+        seconds = r["seconds"]
+        if len(r.get("samples_seconds", ())) > 1:
+            seconds = f"{seconds} (median of {', '.join(map(str, r['samples_seconds']))})"
+        rows.append([f"{r['size']:,}", r["case"], r["method"], seconds,
                      f"{r['records_per_second']:,.0f}", counts,
                      {True: "exact", False: "WRONG", None: f"{r['rows_in_table']:,} rows"}[
                          r["counts_exact"]], r["peak_rss_mb"], r["peak_rss_increase_mb"]])
