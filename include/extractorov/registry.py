@@ -96,15 +96,19 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
             ),
             -- A file registered anew (its row deleted by an operator or a review, or
             -- never there) is not loaded, whatever an earlier row of its name was.
-            unmarked AS (
-                DELETE FROM {LOADED_TABLE} l USING written w
-                WHERE w.inserted AND l.empresa = w.empresa AND l.s3_bucket = w.s3_bucket
-                  AND l.filename = w.filename
-            )
+            unmarked AS ({_unmark("(SELECT * FROM written WHERE inserted)")})
             SELECT count(*) FILTER (WHERE inserted) FROM written
             """
         )
         return cur.fetchone()[0]
+
+
+def _unmark(rows: str) -> str:
+    """The one statement that clears loaded marks: those of the files ``rows`` (a CTE or
+    subquery with ``empresa``, ``s3_bucket``, ``filename``) names. A mark speaks for the
+    registry row of its name, so a row inserted or deleted takes its name's mark away."""
+    return (f"DELETE FROM {LOADED_TABLE} l USING {rows} AS g WHERE l.empresa = g.empresa "
+            "AND l.s3_bucket = g.s3_bucket AND l.filename = g.filename")
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,10 +359,7 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
                             DELETE FROM {TABLE} WHERE id = %s
                               AND (local_path IS NULL OR metadata ? 'review')
                             RETURNING empresa, s3_bucket, filename),
-                        unmarked AS (
-                            DELETE FROM {LOADED_TABLE} l USING gone g
-                            WHERE l.empresa = g.empresa AND l.s3_bucket = g.s3_bucket
-                              AND l.filename = g.filename)
+                        unmarked AS ({_unmark("gone")})
                         SELECT count(*) FROM gone""", (row_id,))
         return cur.fetchone()[0] == 1
 
