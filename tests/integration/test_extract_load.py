@@ -473,3 +473,23 @@ def test_marking_loaded_skips_files_marked_before_and_keeps_the_rest_of_the_load
     assert registry.mark_loaded(db, "afinia", "b", names) == 0
     db.commit()
     assert marked() == {"a.json", "b.json", "c.json"}
+
+
+def test_deleting_a_bucket_row_takes_its_loaded_mark_and_no_other(db):
+    """delete_bucket_row (a human says an object was removed on purpose) clears the mark
+    of the name it deletes: a row registered later under that name starts unloaded."""
+    from extractorov import registry
+
+    warehouse.ensure_schema(db)
+    for name, local in (("a.json", None), ("b.json", "/landing/b.json")):
+        db.execute("INSERT INTO data_general.s3_files_registry (filename, local_path, "
+                   "s3_bucket, s3_key, empresa) VALUES (%s, %s, 'bkt', %s, 'afinia')",
+                   (name, local, f"raw/{name}"))
+        db.execute("INSERT INTO data_general.s3_files_loaded (empresa, s3_bucket, filename) "
+                   "VALUES ('afinia', 'bkt', %s)", (name,))
+    rows = dict(query(db, "SELECT filename, id FROM data_general.s3_files_registry"))
+    assert registry.delete_bucket_row(db, rows["b.json"]) is False  # has its local file
+    assert registry.delete_bucket_row(db, rows["a.json"]) is True
+    db.commit()
+    assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [("b.json",)]
+    assert query(db, "SELECT filename FROM data_general.s3_files_registry") == [("b.json",)]
