@@ -255,7 +255,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
 
     new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
     # A backlog is hundreds of thousands of names: each phase lets go of what it is done
-    # with, so the manifest and the registering run with the requests' index only.
+    # with, so the manifest and the registering do not hold the scan's names too.
     found.files = []
     marks = _Marks(run.same)
     for file, parsed in empty_jsons:

@@ -149,18 +149,24 @@ def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: sql.Comp
         SELECT %s, %s, f.filename FROM ({filenames}) AS f(filename)""").format(
         loaded=sql.SQL(LOADED_TABLE), filenames=filenames)
     with conn.cursor() as cur:
+        if conn.autocommit:  # no caller's transaction to keep: one statement
+            cur.execute(insert + sql.SQL(" ON CONFLICT DO NOTHING"), (empresa, bucket))
+            return cur.rowcount
         # Most loads mark files no load marked before: a plain insert then costs ~35 % less
         # than one with ON CONFLICT (no speculative insertion per row). A file marked
-        # already (a rerun, a re-scrape read again) fails it at once: back to the
-        # savepoint, and the insert that skips marked files does the work.
+        # already (a rerun, a re-scrape read again) fails it at its row: back to the
+        # savepoint (the rows before it go too), and the insert that skips marked files
+        # does the work. A savepoint by hand: psycopg's conn.transaction() on a connection
+        # with no transaction open would commit on its own, not in the caller's.
+        cur.execute("SAVEPOINT ov_mark_loaded")
         try:
-            with conn.transaction():
-                cur.execute(insert, (empresa, bucket))
-                return cur.rowcount
+            cur.execute(insert, (empresa, bucket))
         except errors.UniqueViolation:
-            pass
-        cur.execute(insert + sql.SQL(" ON CONFLICT DO NOTHING"), (empresa, bucket))
-        return cur.rowcount
+            cur.execute("ROLLBACK TO SAVEPOINT ov_mark_loaded")
+            cur.execute(insert + sql.SQL(" ON CONFLICT DO NOTHING"), (empresa, bucket))
+        marked = cur.rowcount
+        cur.execute("RELEASE SAVEPOINT ov_mark_loaded")
+        return marked
 
 
 @dataclass(frozen=True)

@@ -493,3 +493,24 @@ def test_deleting_a_bucket_row_takes_its_loaded_mark_and_no_other(db):
     db.commit()
     assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [("b.json",)]
     assert query(db, "SELECT filename FROM data_general.s3_files_registry") == [("b.json",)]
+
+
+def test_marks_stay_in_the_callers_transaction_on_an_idle_connection(db):
+    """Found in review: mark_loaded's savepoint (psycopg's conn.transaction()) committed
+    on its own when no transaction was open, so the caller's rollback kept the marks."""
+    from psycopg import sql
+
+    from extractorov import registry
+
+    warehouse.ensure_schema(db)
+    db.commit()  # idle: no transaction open, autocommit off (as PostgresHook gives it)
+    assert not db.autocommit
+    assert registry.mark_loaded(db, "afinia", "b", sql.SQL("VALUES ('a.json'), ('b.json')")) == 2
+    db.rollback()
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_loaded") == [(0,)]
+    # The fallback (a name marked before) too, and a commit keeps what it marked.
+    registry.mark_loaded(db, "afinia", "b", sql.SQL("VALUES ('a.json')"))
+    db.commit()
+    assert registry.mark_loaded(db, "afinia", "b", sql.SQL("VALUES ('a.json'), ('c.json')")) == 1
+    db.rollback()
+    assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [("a.json",)]
