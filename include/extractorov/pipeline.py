@@ -14,7 +14,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -939,12 +939,13 @@ def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: 
     warehouse.ensure_schema(conn, [company])
     conn.commit()
     acquire_upload_lock(conn, company, lock_wait_seconds)
+    pending: Generator[registry.PendingFile, None, None] | None = None
     try:
-        pending = registry.files_to_upload(conn, company.empresa, settings.bucket)
+        count = registry.count_to_upload(conn, company.empresa, settings.bucket)
         conn.commit()
-        summary = UploadSummary(files=len(pending))
-        log.info("%s: %d files pending for %s", step, len(pending), company.empresa)
-        if pending:
+        summary = UploadSummary()
+        log.info("%s: %d files pending for %s", step, count, company.empresa)
+        if count:
             # Only when there is work: a day with nothing new costs no S3 request.
             preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
                       prefix=company_prefix(settings.base_path, company.empresa))
@@ -959,13 +960,19 @@ def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: 
                     reason = r.error.split(":")[0][:120]
                     summary.errors_by_reason[reason] = summary.errors_by_reason.get(reason, 0) + 1
 
-        totals = upload_files(s3_client, settings.bucket, pending, on_results=record,
-                              workers=settings.upload_workers,
+        # Read a page at a time as the workers need them: a backlog is never held at once.
+        pending = registry.pending_files(conn, company.empresa, settings.bucket)
+        totals = upload_files(s3_client, settings.bucket, pending, total=count,
+                              on_results=record, workers=settings.upload_workers,
                               sse_kms_key_id=settings.sse_kms_key_id,
                               max_file_bytes=settings.max_file_bytes,
                               conn_id=settings.aws_conn_id, label=step)
     finally:
+        if pending is not None:  # its server-side cursor, when the upload stopped early
+            with contextlib.suppress(psycopg.Error):
+                pending.close()
         release_upload_lock(conn, company)
+    summary.files = totals.files
     summary.s3_uploaded = totals.uploaded
     summary.s3_pre_existing = totals.pre_existing
     summary.s3_errors = totals.errors

@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -228,6 +228,7 @@ def preflight(client: BaseClient, bucket: str, *, conn_id: str, prefix: str = ""
 
 @dataclass
 class UploadTotals:
+    files: int = 0
     uploaded: int = 0
     pre_existing: int = 0
     errors: int = 0
@@ -481,8 +482,9 @@ def object_sha256(client: BaseClient, bucket: str, key: str, head: dict[str, Any
 def upload_files(
     client: BaseClient,
     bucket: str,
-    items: Sequence[PendingFile],
+    items: Iterable[PendingFile],
     *,
+    total: int | None = None,
     on_results: Callable[[list[UploadResult]], None],
     workers: int = 16,
     flush_every: int = 200,
@@ -494,26 +496,31 @@ def upload_files(
 ) -> UploadTotals:
     """Upload concurrently with one client; hand results back in batches.
 
-    ``label`` names the step in progress lines (``upload_s3``, ``reconcile``).
+    ``label`` names the step in progress lines (``upload_s3``, ``reconcile``). ``items`` is
+    read as the workers need more (it may read its pages from the database: a backlog is
+    never held at once); ``total``, its expected length, is for the progress lines.
 
     ``on_results`` is called from this thread (the caller's database
     connection stays on one thread) every ``flush_every`` results and at
     the end, so the registry lags S3 by at most one batch.
     """
     totals = UploadTotals()
-    progress = Progress(label, len(items), every=progress_every)
-    sizes = {item.id: item.file_size for item in items}
+    if total is None:
+        total = len(items) if isinstance(items, Sized) else 0
+    progress = Progress(label, total, every=progress_every)
     batch: list[UploadResult] = []
     done = 0
-    queue: Iterable[PendingFile] = iter(items)
+    queue: Iterator[PendingFile] = iter(items)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-upload") as pool:
-        running: set[Future[UploadResult]] = set()
+        running: dict[Future[UploadResult], int] = {}
+        """Each file in flight → its size."""
 
         def refill() -> None:
             for item in queue:
-                running.add(pool.submit(upload_one, client, bucket, item,
-                                        sse_kms_key_id=sse_kms_key_id,
-                                        max_file_bytes=max_file_bytes, conn_id=conn_id))
+                running[pool.submit(upload_one, client, bucket, item,
+                                    sse_kms_key_id=sse_kms_key_id,
+                                    max_file_bytes=max_file_bytes, conn_id=conn_id)
+                        ] = item.file_size or 0
                 if len(running) >= workers * 2:
                     break
 
@@ -521,9 +528,10 @@ def upload_files(
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                running.discard(future)
+                size = running.pop(future)
                 result = future.result()
-                totals.add(result, sizes[result.id] or 0)
+                totals.files += 1
+                totals.add(result, size)
                 batch.append(result)
                 done += 1
             if len(batch) >= flush_every:
