@@ -961,16 +961,17 @@ def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: 
                     summary.errors_by_reason[reason] = summary.errors_by_reason.get(reason, 0) + 1
 
         # Read a page at a time as the workers need them: a backlog is never held at once.
-        pending = registry.pending_files(conn, company.empresa, settings.bucket)
-        totals = upload_files(s3_client, settings.bucket, pending, total=count,
+        # Nothing pending: no cursor either (files registered since then wait for the next
+        # upload, which checks S3 first).
+        pending = registry.pending_files(conn, company.empresa, settings.bucket) if count else None
+        totals = upload_files(s3_client, settings.bucket, pending or (), total=count,
                               on_results=record, workers=settings.upload_workers,
                               sse_kms_key_id=settings.sse_kms_key_id,
                               max_file_bytes=settings.max_file_bytes,
                               conn_id=settings.aws_conn_id, label=step)
     finally:
         if pending is not None:  # its server-side cursor, when the upload stopped early
-            with contextlib.suppress(psycopg.Error):
-                pending.close()
+            registry.close_pages(conn, pending)
         release_upload_lock(conn, company)
     summary.files = totals.files
     summary.s3_uploaded = totals.uploaded

@@ -8,12 +8,14 @@ failed; retried by the next upload). Sources: ``bot`` (landing folder),
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import Connection, errors, sql
 from psycopg.types.json import Jsonb
 
@@ -208,12 +210,14 @@ def count_to_upload(conn: Connection, empresa: str, bucket: str) -> int:
 
 def pending_files(conn: Connection, empresa: str, bucket: str, *,
                   page: int | None = None) -> Generator[PendingFile, None, None]:
-    """The files an upload sends, oldest first, as they were when the first is read; read
-    from the server a page at a time as they are consumed (a backlog's 250,000 rows held
-    at once took ~350 MB).
+    """The files an upload sends, oldest first, as they were when the first is asked for,
+    handed out a page at a time (a backlog's 250,000 rows held at once took ~350 MB).
 
-    A cursor ``WITH HOLD``: the caller may commit on the same connection between pages
-    (upload records each batch of outcomes), and one query serves every page."""
+    A cursor ``WITH HOLD``, committed as soon as it is declared: the server keeps its rows
+    (in a temporary file for a backlog) and no transaction stays open while files upload,
+    so the caller may commit between pages and nothing waits on the registry meanwhile.
+    The caller's connection must have no uncommitted work when the first file is asked
+    for; close the generator when stopping early (:func:`close_pages`)."""
     with conn.cursor(name=f"ov_pending_{uuid.uuid4().hex}", withhold=True) as cur:
         cur.execute(
             f"""SELECT id, filename, local_path, s3_key, numero_reclamo_sgc, empresa,
@@ -221,8 +225,20 @@ def pending_files(conn: Connection, empresa: str, bucket: str, *,
                 {_TO_UPLOAD} ORDER BY id""",
             (empresa, bucket, DIFFERENT_OBJECT),
         )
+        conn.commit()
         while rows := cur.fetchmany(page or UPLOAD_PAGE):
             yield from (PendingFile(*row) for row in rows)
+
+
+def close_pages(conn: Connection, pages: Generator[PendingFile, None, None]) -> None:
+    """Close :func:`pending_files`' cursor however the reading ended: it outlives a
+    rollback, and a transaction in error would keep psycopg from sending its ``CLOSE``."""
+    if conn.closed or conn.broken:
+        return  # the server dropped the session, and the cursor with it
+    with contextlib.suppress(psycopg.Error):
+        conn.rollback()
+        pages.close()
+        conn.commit()
 
 
 def files_to_upload(conn: Connection, empresa: str, bucket: str) -> list[PendingFile]:

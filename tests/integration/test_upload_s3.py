@@ -268,3 +268,74 @@ def _small_batches(upload_files):
     def wrapper(*args, **kwargs):
         return upload_files(*args, **{**kwargs, "flush_every": 2, "workers": 1})
     return wrapper
+
+
+def test_a_database_error_midway_leaves_no_cursor_open(db, settings, landing, s3, bucket,
+                                                       monkeypatch):
+    """Found in review: a database error (deadlock, lock timeout, cancel) after the first
+    batch left the transaction failed, so closing the page cursor sent nothing, and a
+    cursor WITH HOLD outlives the rollback that followed."""
+    import psycopg
+
+    from extractorov import registry
+
+    real, calls = registry.record_upload_results, []
+
+    def failing(conn, results, run_id):
+        calls.append(1)
+        real(conn, results, run_id)
+        if len(calls) == 2:  # after the first commit: the cursor is held
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1/0")  # stands for a deadlock, a lock timeout, a cancel
+
+    monkeypatch.setattr(registry, "UPLOAD_PAGE", 3)
+    monkeypatch.setattr(registry, "record_upload_results", failing)
+    monkeypatch.setattr(pipeline, "upload_files", _small_batches(pipeline.upload_files))
+    _prepare(db, settings, landing, n=5)
+    with pytest.raises(psycopg.errors.DivisionByZero) as failure:
+        pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    assert failure.traceback
+    assert query(db, "SELECT count(*) FROM pg_cursors") == [(0,)]
+
+
+def test_a_migration_during_the_first_batch_neither_waits_nor_deadlocks(
+        db, settings, landing, s3, bucket, monkeypatch):
+    """Found in review: the page cursor's transaction stayed open until the first batch
+    was recorded, holding the registry: a migration's LOCK + ALTER waited on it, and the
+    batch's UPDATE then deadlocked with the migration (the upload failed)."""
+    import threading
+    import time
+
+    from extractorov import registry
+
+    real, outcome, started = registry.record_upload_results, {}, []
+
+    def migrate():
+        with runtime.warehouse_connection() as other:
+            try:
+                other.execute("SET lock_timeout = '1s'")
+                other.execute("LOCK TABLE data_general.s3_files_registry "
+                              "IN SHARE ROW EXCLUSIVE MODE")
+                other.execute("ALTER TABLE data_general.s3_files_registry ADD COLUMN scratch int")
+                outcome["migration"] = "ok"
+            except Exception as exc:  # the outcome is what is asserted
+                outcome["migration"] = type(exc).__name__
+            finally:
+                other.rollback()
+
+    thread = threading.Thread(target=migrate)
+
+    def first_batch(conn, results, run_id):
+        if not started:
+            started.append(1)
+            thread.start()
+            time.sleep(2)  # longer than the lock timeout and deadlock_timeout (1 s)
+        real(conn, results, run_id)
+
+    monkeypatch.setattr(registry, "record_upload_results", first_batch)
+    monkeypatch.setattr(pipeline, "upload_files", _small_batches(pipeline.upload_files))
+    _prepare(db, settings, landing, n=2)
+    summary = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
+    thread.join()
+    assert (summary.files, summary.s3_errors) == (4, 0)
+    assert outcome["migration"] == "ok"
