@@ -242,7 +242,8 @@ def close_pages(conn: Connection, pages: Generator[PendingFile, None, None]) -> 
 
 
 def files_to_upload(conn: Connection, empresa: str, bucket: str) -> list[PendingFile]:
-    """Every file an upload would send now, oldest first (see :data:`_TO_UPLOAD`)."""
+    """Every file an upload would send now, oldest first (see :data:`_TO_UPLOAD`); commits
+    the connection, as :func:`pending_files` does."""
     return list(pending_files(conn, empresa, bucket))
 
 
