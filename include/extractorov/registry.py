@@ -198,7 +198,7 @@ key holds a different object: reconcile reports it, and queues it again once tha
 is gone."""
 
 UPLOAD_PAGE = 1000
-"""Files :func:`pending_files` reads per query."""
+"""Rows :func:`pending_files` fetches from its cursor at a time."""
 
 
 def count_to_upload(conn: Connection, empresa: str, bucket: str) -> int:
