@@ -70,6 +70,13 @@ past data interval does exactly what a normal run does. It takes what is in
 others find nothing new and change nothing. To process old files again, put them
 back in `processed/` (or use `readmit_quarantine` for quarantined ones).
 
+**One writer per company**: `extract`, `load_db` and `upload_s3` (and the hourly
+`reconcile_{empresa}` of `ov_s3_reconcile`) share the pool `ov_{empresa}_writer` of one
+slot and hold the company's writer exclusion while they change its data, so a
+backfill's runs and a manual trigger take turns (Airflow does not count a backfill's
+runs in `max_active_runs`). A waiting task holds no worker slot and never fails for
+waiting.
+
 If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
 A failed run e-mails Variable `ov_alert_emails` (through `smtp_default`): the
@@ -169,13 +176,20 @@ def build_company_dag(company: Company) -> DAG:
         def scrape(**context) -> PokeReturnValue:
             return tasks.scrape(company, context)
 
-        @task(task_id=tasks.EXTRACT, execution_timeout=timedelta(hours=2))
+        # One writer per company: the tasks that change the company's files, registry,
+        # table or bucket share its pool of one slot (with ov_s3_reconcile's check of the
+        # company), so a backfill's runs and a manual trigger take turns; a waiting task
+        # holds no worker slot. Weights favour the run furthest along (its load before
+        # another run's extract).
+        writer = {"pool": company.writer_pool, "weight_rule": "upstream"}
+
+        @task(task_id=tasks.EXTRACT, execution_timeout=timedelta(hours=2), **writer)
         def extract(**context) -> dict:
             return tasks.extract(company, context)
 
-        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1))
-        def load_db(extract_summary: dict) -> dict:
-            return tasks.load_db(company, extract_summary)
+        @task(task_id=tasks.LOAD_DB, execution_timeout=timedelta(hours=1), **writer)
+        def load_db(extract_summary: dict, **context) -> dict:
+            return tasks.load_db(company, extract_summary, context)
 
         # The table's Asset is updated here, once the loaded rows passed the checks.
         @task(task_id=tasks.CHECK_DATA, execution_timeout=timedelta(minutes=30),
@@ -184,7 +198,7 @@ def build_company_dag(company: Company) -> DAG:
             return tasks.check_data(company, extract_summary, load_summary, context)
 
         @task(task_id=tasks.UPLOAD_S3, execution_timeout=timedelta(hours=4),
-              outlets=[assets.s3_asset(company)])
+              outlets=[assets.s3_asset(company)], **writer)
         def upload_s3(**context) -> dict:
             return tasks.upload_s3(company, context)
 

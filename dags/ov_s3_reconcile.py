@@ -29,8 +29,10 @@ actions** by DAG `ov_review_findings`: task `announce_findings` updates Asset
 `ov_findings` (which starts it) only when a finding waits to be asked, and is
 skipped otherwise; this DAG never waits for the answers. A finding answered
 there is not asked again, nor fails this DAG, while its cause stays the same.
-The `watcher` fails the run when a `reconcile_*` task failed. Each task takes
-the same per-company lock as `upload_s3`, so it never races a daily run.
+The `watcher` fails the run when a `reconcile_*` task failed. Each `reconcile_{empresa}`
+task holds its company's writer exclusion for the whole check and waits in the
+company's pool `ov_{empresa}_writer` (one slot, shared with the company DAG's writing
+steps), so it never interleaves with a daily run, a backfill or a review answer.
 
 Alerts (Variable `ov_alert_emails`, connection `smtp_default`; no Variable: a
 warning in the log, no e-mail):
@@ -74,7 +76,9 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=55),
+    # No dagrun_timeout: a check waits (holding no worker slot) while its company's pool is
+    # taken by a long upload or backfill; waiting is not a failure (each task keeps its
+    # execution_timeout).
     default_args={
         "owner": "data-engineering",
         "retries": 1,
@@ -89,7 +93,9 @@ def ov_s3_reconcile() -> None:
     checks = []
     for company in COMPANIES.values():
 
-        @task(task_id=tasks.reconcile_task_id(company), execution_timeout=timedelta(minutes=50))
+        # The company's writer pool: never at the same time as its daily run's steps.
+        @task(task_id=tasks.reconcile_task_id(company), execution_timeout=timedelta(minutes=50),
+              pool=company.writer_pool)
         def reconcile(empresa: str = company.empresa, **context) -> dict:
             return tasks.reconcile(COMPANIES[empresa], context)
 

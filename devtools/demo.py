@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from devtools.sample import generate_landing
-from devtools.services import BUCKET, airflow, airflow_env, dev_dir, services
+from devtools.services import BUCKET, airflow_env, dev_dir, init_airflow, services
 from devtools.standalone import morning, standalone
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders, parse_file_name
@@ -103,7 +103,7 @@ def demo(argv: argparse.Namespace) -> int:
           "re-scrapes)")
     with services(state) as stack:
         env = airflow_env(state / "airflow", landing, stack.env)
-        airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL)
+        init_airflow(env, stdout=subprocess.DEVNULL)
 
         files = _deliver(scraped, landing, {start})
         _plant_bad_files(landing)

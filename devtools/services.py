@@ -242,3 +242,14 @@ def airflow_env(home: Path, landing_root: Path, extra: dict[str, str]) -> dict[s
 def airflow(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("airflow")
     return subprocess.run([str(exe), *args], env=env, check=True, **kwargs)
+
+
+def init_airflow(env: dict[str, str], **kwargs: Any) -> None:
+    """What the compose file's ``airflow-init`` does for Airflow: migrate the metadata
+    database and create the pools the DAGs need (``extractorov.pools``)."""
+    airflow(["db", "migrate"], env, **kwargs)
+    pools = Path(env["AIRFLOW_HOME"]) / "pools.json"
+    pools.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "extractorov.pools", str(pools)], env=env,
+                   check=True)
+    airflow(["pools", "import", str(pools)], env, **kwargs)

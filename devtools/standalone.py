@@ -231,8 +231,8 @@ def standalone(argv: argparse.Namespace) -> int:
                 "AIRFLOW__API__PORT": str(argv.port),
                 "AIRFLOW__API__BASE_URL": f"http://localhost:{argv.port}",
             })
-            services.airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL,
-                             start_new_session=True)  # a Ctrl-C waits for it
+            services.init_airflow(env, stdout=subprocess.DEVNULL,
+                                  start_new_session=True)  # a Ctrl-C waits for it
             write_env_file(env_file(state), env)
             if stop_requested:
                 return _stopped(state)

@@ -38,6 +38,12 @@ class Company:
         return f"ov_{self.empresa}"
 
     @property
+    def writer_pool(self) -> str:
+        """Airflow pool (one slot) shared by every task that writes this company's data:
+        the scheduler runs one at a time (``extractorov.locks`` is the guarantee)."""
+        return f"{self.dag_id}_writer"
+
+    @property
     def table(self) -> str:
         """Table name in schema ``data_general`` holding one row per request."""
         return f"ov_{self.empresa}"

@@ -47,10 +47,22 @@ class LoadFailed(PipelineError):
     retryable = True
 
 
-class UploadLockBusy(PipelineError):
-    """Another run of the same company holds the upload lock."""
+class CompanyBusy(PipelineError):
+    """Another step holds the company's writer exclusion (:mod:`extractorov.locks`).
+
+    Not a failure: a task reschedules itself (no worker slot held, no try used) and
+    looks again; ``holder`` names who writes now (step and run), ``waiter`` who waits."""
 
     retryable = True
+
+    def __init__(self, empresa: str, holder: str, waiter: str) -> None:
+        super().__init__(
+            f"{empresa} is being written by {holder}; {waiter} waits for it to finish "
+            "(one writer per company: extract, load_db, upload_s3, reconcile and review "
+            "answers take turns)")
+        self.empresa = empresa
+        self.holder = holder
+        self.waiter = waiter
 
 
 class UploadIncomplete(PipelineError):

@@ -60,7 +60,7 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
     """Replace this run's rows (a rerun of the same run replaces them) and clear the
     questions this run no longer found; return the answers carried, by question.
 
-    The caller holds the company's upload lock, so an answer being recorded by
+    The caller holds the company's writer exclusion, so an answer being recorded by
     ``ov_review_findings`` never interleaves with this write.
     """
     questions = [(r.kind, r.subject, r.cause) for r in rows if r.needs_human]

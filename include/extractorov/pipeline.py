@@ -50,7 +50,7 @@ from extractorov.landing import (
     sha256_bytes,
     sha256_file,
 )
-from extractorov.locks import acquire_upload_lock, release_upload_lock
+from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
 from extractorov.progress import Progress
 from extractorov.records import (
@@ -201,7 +201,8 @@ class _Run:
 
 
 def extract(conn: Connection, company: Company, settings: Settings, run_id: str, *,
-            readmit_quarantine: bool = False) -> ExtractSummary:
+            readmit_quarantine: bool = False,
+            wait_seconds: float = DEFAULT_WAIT_SECONDS) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
 
     ``readmit_quarantine``: first move every quarantined file back to ``processed/``
@@ -213,12 +214,18 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     register and write the manifest. Files the registry already has (and, for
     request JSONs, already loaded) are skipped without being read, so the cost
     follows new data only.
+
+    Holds the company's writer exclusion throughout (:mod:`extractorov.locks`): no other
+    step moves, registers or uploads the company's files while this one reads them;
+    :class:`~extractorov.errors.CompanyBusy` after ``wait_seconds``.
     """
     started = time.monotonic()
     warehouse.ensure_schema(conn)
     conn.commit()
     path = manifest_path(settings, company, run_id)
-    with contextlib.closing(EntrySpool()) as entries, contextlib.closing(LatestRows()) as latest:
+    with (company_writer(conn, company, f"extract of {run_id}", wait_seconds=wait_seconds),
+          contextlib.closing(EntrySpool()) as entries,
+          contextlib.closing(LatestRows()) as latest):
         run = _Run(company, settings, run_id,
                    company_folders(settings.landing_root, company.empresa), ExtractSummary(),
                    entries, latest)
@@ -848,8 +855,10 @@ class LoadSummary:
     seconds: float = 0.0
 
 
-def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummary:
-    """Upsert the manifest's records and mark their JSON files loaded, in one transaction.
+def load(conn: Connection, company: Company, manifest: str | Path, *, run_id: str = "",
+         wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadSummary:
+    """Upsert the manifest's records and mark their JSON files loaded, in one transaction,
+    holding the company's writer exclusion.
 
     The keys and rows ``extract`` wrote stream into ``COPY`` as they are on disk (no
     parsing here); classification and both writes are SQL over the staged batch, and
@@ -859,6 +868,22 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
     warehouse.ensure_schema(conn, [company])
     conn.commit()
     manifest_ = _read_manifest(Path(manifest), company)
+    with company_writer(conn, company, f"load_db of {run_id or Path(manifest).name}",
+                        wait_seconds=wait_seconds):
+        outcome, loaded = _load(conn, company, manifest_)
+    return LoadSummary(
+        records=outcome.total,
+        db_inserted=outcome.inserted,
+        db_updated=outcome.updated,
+        db_duplicates=outcome.duplicates,
+        db_stale=outcome.stale,
+        json_files_loaded=loaded,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _load(conn: Connection, company: Company, manifest_: _Manifest
+          ) -> tuple[warehouse.LoadOutcome, int]:
     header = manifest_.header
     try:
         staged = warehouse.stage_keys(conn, manifest_.keys())
@@ -897,15 +922,7 @@ def load(conn: Connection, company: Company, manifest: str | Path) -> LoadSummar
         with contextlib.suppress(psycopg.Error):
             conn.rollback()
         raise
-    return LoadSummary(
-        records=outcome.total,
-        db_inserted=outcome.inserted,
-        db_updated=outcome.updated,
-        db_duplicates=outcome.duplicates,
-        db_stale=outcome.stale,
-        json_files_loaded=loaded,
-        seconds=round(time.monotonic() - started, 3),
-    )
+    return outcome, loaded
 
 
 # --------------------------------------------------------------------------- upload
@@ -927,18 +944,24 @@ class UploadSummary:
 
 
 def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: Settings, *,
-           run_id: str, lock_wait_seconds: float = 300.0, step: str = "upload_s3",
+           run_id: str, wait_seconds: float = DEFAULT_WAIT_SECONDS, step: str = "upload_s3",
            ) -> UploadSummary:
-    """Upload every ``pending`` / ``error`` file of the company and record each outcome.
+    """Upload every ``pending`` / ``error`` file of the company and record each outcome,
+    holding the company's writer exclusion (:mod:`extractorov.locks`).
 
-    Holds a per-company advisory lock so two runs never upload at once. Raises
-    :class:`S3PreflightError` before any upload when S3 is not usable, and
+    Raises :class:`S3PreflightError` before any upload when S3 is not usable, and
     :class:`UploadIncomplete` after recording everything when some files failed.
     """
-    started = time.monotonic()
     warehouse.ensure_schema(conn, [company])
     conn.commit()
-    acquire_upload_lock(conn, company, lock_wait_seconds)
+    with company_writer(conn, company, f"{step} of {run_id}", wait_seconds=wait_seconds):
+        return upload_held(conn, s3_client, company, settings, run_id=run_id, step=step)
+
+
+def upload_held(conn: Connection, s3_client: BaseClient, company: Company,
+                settings: Settings, *, run_id: str, step: str) -> UploadSummary:
+    """:func:`upload` for a caller that holds the company's writer exclusion already."""
+    started = time.monotonic()
     pending: Generator[registry.PendingFile, None, None] | None = None
     try:
         count = registry.count_to_upload(conn, company.empresa, settings.bucket)
@@ -972,7 +995,6 @@ def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: 
     finally:
         if pending is not None:  # its server-side cursor, when the upload stopped early
             registry.close_pages(conn, pending)
-        release_upload_lock(conn, company)
     summary.files = totals.files
     summary.s3_uploaded = totals.uploaded
     summary.s3_pre_existing = totals.pre_existing

@@ -1,6 +1,6 @@
 """Hourly verification: the registry, the bucket and the request tables must agree.
 
-For one company, under the per-company upload lock:
+For one company, holding its writer exclusion (:mod:`extractorov.locks`):
 
 * registry says ``uploaded``/``pre_existing`` but the object is missing, or
   its size differs → back to ``pending`` (the next upload repairs it, or
@@ -38,7 +38,7 @@ from extractorov import findings, pipeline, registry, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
-from extractorov.locks import acquire_upload_lock, release_upload_lock
+from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.registry import DIFFERENT_OBJECT
 from extractorov.settings import Settings
 from extractorov.storage import (
@@ -122,15 +122,20 @@ def list_objects(client: BaseClient, bucket: str, prefix: str) -> dict[str, int]
 
 
 def reconcile(conn: Connection, client: BaseClient, company: Company, settings: Settings,
-              *, run_id: str, upload: bool = True) -> ReconcileReport:
-    """Compare and repair one company; write findings; return the report."""
+              *, run_id: str, upload: bool = True,
+              wait_seconds: float = DEFAULT_WAIT_SECONDS) -> ReconcileReport:
+    """Compare and repair one company; write findings; return the report.
+
+    Holds the company's writer exclusion for the whole check (:mod:`extractorov.locks`):
+    the listing, the repairs, the upload and the findings see one state of the company,
+    which no run and no review answer changes meanwhile.
+    """
     warehouse.ensure_schema(conn, [company])
     conn.commit()
     report = ReconcileReport(company.empresa)
     prefix = company_prefix(settings.base_path, company.empresa)
     preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
-    acquire_upload_lock(conn, company)
-    try:
+    with company_writer(conn, company, f"reconcile of {run_id}", wait_seconds=wait_seconds):
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
         _compare_registry(conn, company, settings, objects, report)
@@ -138,32 +143,31 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         _requests_without_files(conn, company, report)
         _documents_waiting_too_long(conn, company, settings, report)
         conn.commit()
-    finally:
-        release_upload_lock(conn, company)
-    if upload:
-        try:
-            summary = pipeline.upload(conn, client, company, settings, run_id=run_id,
-                                      step="reconcile")
-            report.upload = summary.as_dict()
-        except UploadIncomplete as exc:
-            report.upload = exc.summary.as_dict()
-            # Only failures a retry cannot fix need a human; transient ones pass next hour,
-            # and a different object at a key is asked about as its object_different.
-            summary = exc.summary
-            reasons = {r: n for r, n in summary.errors_by_reason.items()
-                       if r != _DIFFERENT_OBJECT_REASON}
-            lasting = (summary.s3_errors - summary.s3_errors_retryable
-                       - summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0))
-            report.findings.append(Finding(
-                "upload_failed", None, str(exc), False, lasting > 0, subject="upload",
-                cause=upload_cause(reasons)))
-    acquire_upload_lock(conn, company)  # an answer being recorded never interleaves
-    try:
+        if upload:
+            _upload(conn, client, company, settings, run_id, report)
         _write_findings(conn, company, run_id, report)
-    finally:
-        release_upload_lock(conn, company)
     _record_uploads(conn, company, run_id, report)
     return report
+
+
+def _upload(conn: Connection, client: BaseClient, company: Company, settings: Settings,
+            run_id: str, report: ReconcileReport) -> None:
+    try:
+        summary = pipeline.upload_held(conn, client, company, settings, run_id=run_id,
+                                       step="reconcile")
+        report.upload = summary.as_dict()
+    except UploadIncomplete as exc:
+        report.upload = exc.summary.as_dict()
+        # Only failures a retry cannot fix need a human; transient ones pass next hour,
+        # and a different object at a key is asked about as its object_different.
+        summary = exc.summary
+        reasons = {r: n for r, n in summary.errors_by_reason.items()
+                   if r != _DIFFERENT_OBJECT_REASON}
+        lasting = (summary.s3_errors - summary.s3_errors_retryable
+                   - summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0))
+        report.findings.append(Finding(
+            "upload_failed", None, str(exc), False, lasting > 0, subject="upload",
+            cause=upload_cause(reasons)))
 
 
 def _record_uploads(conn: Connection, company: Company, run_id: str,

@@ -24,7 +24,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection
 
-from extractorov import findings, landing, reconcile, registry, storage
+from extractorov import findings, landing, locks, reconcile, registry, storage
 from extractorov.choices import (
     ACCEPT,
     DAG_ID,
@@ -38,7 +38,6 @@ from extractorov.choices import (
     options_for,
 )
 from extractorov.companies import COMPANIES
-from extractorov.locks import acquire_upload_lock, release_upload_lock
 from extractorov.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ without an answer: it can be asked again."""
 MAX_QUESTIONS = 200
 """Questions one review run asks (oldest first); a later run asks the rest."""
 LOCK_WAIT_SECONDS = 20 * 60
-"""Applying an answer takes the company's upload lock (no upload or check runs meanwhile)."""
+"""Applying an answer holds the company's writer exclusion (no run or check writes meanwhile)."""
 
 
 # --------------------------------------------------------------------------- asking
@@ -152,9 +151,9 @@ class Outcome:
 
 def apply_answer(conn: Connection, client: BaseClient, settings: Settings, finding_id: int,
                  choice: str, *, answered_by: str | None, answered_at: datetime,
-                 run_id: str) -> Outcome:
+                 run_id: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> Outcome:
     """Apply ``choice`` to the question of finding ``finding_id`` and record it on every
-    row of that question, under the company's upload lock. Applied only while the finding
+    row of that question, holding the company's writer exclusion. Applied only while the finding
     still stands as asked; otherwise the answer is recorded with why it was not applied
     (a later check asks again if a new cause appears)."""
     state = findings.question_state(conn, finding_id)
@@ -163,7 +162,8 @@ def apply_answer(conn: Connection, client: BaseClient, settings: Settings, findi
         return Outcome(False, f"finding {finding_id} no longer exists", False)
     company = COMPANIES.get(state.question.empresa)
     if company is not None:
-        acquire_upload_lock(conn, company, LOCK_WAIT_SECONDS)
+        locks.acquire(conn, company, f"review answer to finding {finding_id}",
+                      wait_seconds=wait_seconds)
     try:
         state = findings.question_state(conn, finding_id)  # locked until the commit
         assert state is not None
@@ -187,7 +187,7 @@ def apply_answer(conn: Connection, client: BaseClient, settings: Settings, findi
     finally:
         conn.rollback()
         if company is not None:
-            release_upload_lock(conn, company)
+            locks.release(conn, company)
     log.info("finding %d (%s, %s): %s by %s: %s", finding_id, question.empresa,
              question.kind, choice, answered_by or "?", outcome.text)
     return outcome

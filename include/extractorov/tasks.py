@@ -23,6 +23,7 @@ from typing import Any
 from extractorov.companies import Company
 from extractorov.errors import (
     BotFailed,
+    CompanyBusy,
     ConfigurationError,
     FindingsNeedHuman,
     PipelineError,
@@ -43,12 +44,28 @@ STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3]
 """Task ids of the steps whose outcome the run report records."""
 
 
+WRITER_WAIT_SECONDS = 20.0
+"""How long a task waits for its company's writer exclusion before it reschedules itself.
+The pool ``ov_{empresa}_writer`` normally keeps writers apart before they start."""
+RESCHEDULE_SECONDS = 60
+"""When a task whose company is being written looks again (no worker slot held meanwhile)."""
+
+
 def airflow_error(exc: BaseException) -> BaseException:
     """What a task raises for ``exc``: the error itself when retrying may help (Airflow
     retries with backoff), else ``AirflowFailException`` with the same message (no
-    retries: a wrong setting or a needed decision does not heal by waiting)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    retries: a wrong setting or a needed decision does not heal by waiting). A company
+    being written by another step is no failure: the task reschedules itself
+    (``up_for_reschedule``: no worker slot held, no try used) and looks again."""
+    from datetime import UTC, datetime, timedelta
 
+    from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+
+    if isinstance(exc, CompanyBusy):
+        log.info("%s: looking again in %d s (the task waits in state up_for_reschedule, "
+                 "holding no worker slot)", exc, RESCHEDULE_SECONDS)
+        return AirflowRescheduleException(datetime.now(UTC) + timedelta(
+            seconds=RESCHEDULE_SECONDS))
     if isinstance(exc, PipelineError) and (exc.needs_human or not exc.retryable):
         return AirflowFailException(str(exc))
     return exc
@@ -157,17 +174,21 @@ def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     with airflow_errors(), warehouse_connection() as conn:
         summary = pipeline.extract(
             conn, company, settings_from_variables(), context["run_id"],
-            readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)))
+            readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)),
+            wait_seconds=WRITER_WAIT_SECONDS)
     # Which try did this work: a cleared run adds to its report, never replaces it.
     return {**asdict(summary), "attempt": context["ti"].try_number}
 
 
-def load_db(company: Company, extract_summary: dict[str, Any]) -> dict[str, Any]:
+def load_db(company: Company, extract_summary: dict[str, Any],
+            context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``load_db``: the manifest's requests into the company table, one transaction."""
     from extractorov import pipeline
 
     with airflow_errors(), warehouse_connection() as conn:
-        return asdict(pipeline.load(conn, company, extract_summary["manifest"]))
+        return asdict(pipeline.load(conn, company, extract_summary["manifest"],
+                                    run_id=context["run_id"],
+                                    wait_seconds=WRITER_WAIT_SECONDS))
 
 
 def check_data(company: Company, extract_summary: dict[str, Any],
@@ -222,7 +243,8 @@ def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
         with warehouse_connection() as conn:
-            summary = pipeline.upload(conn, client, company, settings, run_id=context["run_id"])
+            summary = pipeline.upload(conn, client, company, settings, run_id=context["run_id"],
+                                      wait_seconds=WRITER_WAIT_SECONDS)
             # The run's counts, every try included (a cleared partial upload counts once).
             run_counts = registry.upload_counts_for_run(conn, company.empresa,
                                                         context["run_id"])
@@ -302,7 +324,8 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=settings.upload_workers)
         with warehouse_connection() as conn:
-            report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id)
+            report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id,
+                                              wait_seconds=WRITER_WAIT_SECONDS)
         log.info("reconcile report\n%s", reconciliation.format_report(report))
         answered = len(report.needs_human) - len(report.awaiting_answer)
         if answered:

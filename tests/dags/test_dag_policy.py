@@ -141,3 +141,34 @@ def test_the_0600_check_looks_for_the_run_the_scheduler_creates(dagbag: DagBag,
             restriction=TimeRestriction(earliest=logical, latest=None, catchup=True))
         assert info.logical_date == logical
         assert info.run_after == datetime(day.year, day.month, day.day, 4, tzinfo=BOGOTA)
+
+
+WRITING_TASKS = {"extract", "load_db", "upload_s3"}
+"""The company DAG's tasks that change a company's files, registry, table or bucket."""
+
+
+@pytest.mark.parametrize("empresa", sorted(COMPANIES))
+def test_every_task_that_writes_a_company_waits_in_its_writer_pool(
+        dagbag: DagBag, empresa: str) -> None:
+    """One writer per company: the company DAG's writing steps and the company's hourly
+    check share one pool; nothing else takes it (a reader never waits for a writer)."""
+    company = COMPANIES[empresa]
+    in_pool = {(dag_id, task.task_id) for dag_id in DAG_IDS
+               for task in dagbag.dags[dag_id].tasks if task.pool == company.writer_pool}
+    assert in_pool == {*((company.dag_id, t) for t in WRITING_TASKS),
+                       ("ov_s3_reconcile", f"reconcile_{empresa}")}
+
+
+def test_the_writer_pools_are_what_airflow_init_imports() -> None:
+    """``python -m extractorov.pools`` writes what ``airflow pools import`` reads: one pool of
+    one slot per company (a task whose pool does not exist is never scheduled)."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "extractorov.pools"], check=True,
+                         capture_output=True, text=True).stdout
+    pools = json.loads(out)
+    assert {name: p["slots"] for name, p in pools.items()} == {
+        c.writer_pool: 1 for c in COMPANIES.values()}
+    assert all(p["include_deferred"] is False for p in pools.values())

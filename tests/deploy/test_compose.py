@@ -233,9 +233,14 @@ def test_images_and_commands(services: dict[str, dict]) -> None:
     assert any(str(p).endswith(":8080") for p in services["airflow-apiserver"]["ports"])
 
 
-def test_airflow_init_migrates_the_database(services: dict[str, dict]) -> None:
+def test_airflow_init_migrates_the_database_and_creates_the_writer_pools(
+        services: dict[str, dict]) -> None:
     script = "\n".join(services["airflow-init"]["command"])
     assert "airflow db migrate" in script
+    # The pools come from the company registry (a new company needs no edit here).
+    assert "python -m extractorov.pools /tmp/ov-pools.json" in script
+    assert "airflow pools import /tmp/ov-pools.json" in script
+    assert script.index("db migrate") < script.index("pools import")
     assert "mkdir -p" in script
     assert services["airflow-init"]["user"] == "0:0"
 

@@ -241,11 +241,12 @@ def test_two_uploads_at_once_never_write_twice(db, settings, landing, sample, pr
     assert query(db, "SELECT max(attempts) FROM data_general.s3_files_registry") == [(1,)]
     n = assert_invariants(db, runtime.s3_client(), bucket, landing, proxy)
 
-    # A second upload that cannot wait says so clearly.
+    # A second upload that cannot wait says who writes the company now.
     with runtime.warehouse_connection() as holder:
-        locks.acquire_upload_lock(holder, AFINIA)
-        with pytest.raises(RuntimeError, match="another upload for afinia"):
+        locks.acquire(holder, AFINIA, "upload_s3 of run-holder")
+        with pytest.raises(errors.CompanyBusy,
+                           match="afinia is being written by upload_s3 of run-holder"):
             pipeline.upload(db, runtime.s3_client(), AFINIA, settings, run_id="x",
-                            lock_wait_seconds=0)
-        locks.release_upload_lock(holder, AFINIA)
+                            wait_seconds=0)
+        locks.release(holder, AFINIA)
     print(f"fault survived: two concurrent uploads; {n} files, each written once")

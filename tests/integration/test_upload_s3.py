@@ -201,21 +201,26 @@ def test_a_backlog_is_read_a_page_at_a_time_and_every_file_goes_once(db, setting
                                                                      bucket, monkeypatch):
     """The upload reads the files to send a page at a time (a 250,000-file backlog held
     at once took 522 MiB in the benchmark): every file still goes up once, counted once,
-    and a file registered while it runs waits for the next upload."""
+    and the scraper's next file, which another run's extract cannot register while the
+    upload writes the company, waits for the next upload."""
     from extractorov import registry
+    from extractorov.errors import CompanyBusy
 
     monkeypatch.setattr(registry, "UPLOAD_PAGE", 4)
     pages: list[int] = []
     real = registry.pending_files
+    waited: list[CompanyBusy] = []
 
     def counting(*args, **kwargs):
         for done, item in enumerate(real(*args, **kwargs), start=1):
             pages.append(done)
-            if done == 5:  # mid-run: the scraper's next file is registered
+            if done == 5:  # mid-run: the scraper's next file arrives; another run looks
                 write_request(landing, "afinia", "RE9", "R-9", "20251008_090009", pdf=False)
-                with runtime.warehouse_connection() as other:  # the DAG run's own tasks
-                    late = pipeline.extract(other, AFINIA, settings, "run-late")
-                    pipeline.load(other, AFINIA, late.manifest)
+                with runtime.warehouse_connection() as other:
+                    try:
+                        pipeline.extract(other, AFINIA, settings, "run-late", wait_seconds=0)
+                    except CompanyBusy as busy:  # one writer per company
+                        waited.append(busy)
             yield item
 
     monkeypatch.setattr(registry, "pending_files", counting)
@@ -223,6 +228,9 @@ def test_a_backlog_is_read_a_page_at_a_time_and_every_file_goes_once(db, setting
     summary = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
     assert (summary.files, summary.s3_uploaded, summary.s3_errors) == (10, 10, 0)
     assert len(pages) == 10
+    assert len(waited) == 1 and "upload_s3 of run-1" in str(waited[0])
+    late = pipeline.extract(db, AFINIA, settings, "run-late")
+    pipeline.load(db, AFINIA, late.manifest)
     statuses = {name: row[0] for name, row in _registry(db).items()}
     assert {statuses[p.name] for p in paths} == {"uploaded"}
     late_json = "RE9_data_20251008_090009.json"

@@ -345,7 +345,7 @@ def test_reconcile_concurrent_with_a_daily_upload(db, s3, bucket, settings, land
         try:
             with runtime.warehouse_connection() as conn:
                 pipeline.upload(conn, _SlowS3(runtime.s3_client(), 0.03), AFINIA, settings,
-                                run_id="daily", lock_wait_seconds=60)
+                                run_id="daily", wait_seconds=60)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

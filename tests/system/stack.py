@@ -537,6 +537,13 @@ def running_stack(make_sample: Callable[[Path], SampleSummary], *,
         with (artifacts / "db-migrate.log").open("wb") as out:
             migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, cwd=tmp,
                                      stdout=out, stderr=subprocess.STDOUT, check=False)
+            if migrate.returncode == 0:  # then the pools, as airflow-init does
+                pools = home / "pools.json"
+                subprocess.run([sys.executable, "-m", "extractorov.pools", str(pools)],
+                               env=env, check=True)
+                migrate = subprocess.run([str(AIRFLOW), "pools", "import", str(pools)],
+                                         env=env, cwd=tmp, stdout=out,
+                                         stderr=subprocess.STDOUT, check=False)
         assert migrate.returncode == 0, (artifacts / "db-migrate.log").read_text()[-3000:]
         SUMMARY["db_migrate_seconds"] = round(time.monotonic() - t0, 1)
 
