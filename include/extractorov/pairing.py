@@ -49,6 +49,10 @@ class JsonState(StrEnum):
     QUARANTINED = "quarantined"
     WRITING = "writing"
     """Still being written (temp suffix or modified within the settle time)."""
+    UNSURE = "unsure"
+    """Seen, but its fate is not known: it vanished while the run read it, or it could not
+    be read or quarantined. It keeps its place in the write order: a document it could
+    own waits (pairing never concludes from a JSON's absence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +121,8 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     def at_or_after(mark: JsonMark) -> bool:
         return mark.timestamp is None or doc.timestamp is None or mark.timestamp >= doc.timestamp
 
-    if any(m.state is JsonState.WRITING and at_or_after(m) for m in (*marks, *undated)):
-        return Placement(Outcome.WAITING, why="its request JSON is still being written")
+    if any(m.state in _NOT_KNOWN and at_or_after(m) for m in (*marks, *undated)):
+        return Placement(Outcome.WAITING, why=_WHY_NOT_KNOWN)
     later = [m for m in marks if at_or_after(m)]
     earlier = [m for m in marks if not at_or_after(m)]
     # Its own JSON first; else the newest earlier scrape of the same SGC; else any.
@@ -177,9 +181,15 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
     return ""
 
 
+_NOT_KNOWN = frozenset({JsonState.WRITING, JsonState.UNSURE})
+"""JSON states that say nothing yet about where a document goes: it waits."""
+_WHY_NOT_KNOWN = ("its request JSON is still being written, or vanished or could not be read "
+                  "while this run looked")
+
+
 def _owned_by(owner: JsonMark) -> Placement:
-    if owner.state is JsonState.WRITING:
-        return Placement(Outcome.WAITING, why="its request JSON is still being written")
+    if owner.state in _NOT_KNOWN:
+        return Placement(Outcome.WAITING, why=_WHY_NOT_KNOWN)
     if owner.state is JsonState.QUARANTINED:
         return Placement(Outcome.QUARANTINE, request_json=owner.name)
     return Placement(Outcome.FOLDER, owner.folder, owner.name)

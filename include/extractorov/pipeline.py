@@ -265,8 +265,9 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     # with, so the manifest and the registering do not hold the scan's names too.
     found.files = []
     marks = _Marks(run.same)
-    for file, parsed in empty_jsons:
-        marks.put(parsed.sgc, JsonMark(file.name, parsed.timestamp, JsonState.QUARANTINED))
+    for file, parsed, quarantined in empty_jsons:
+        marks.put(parsed.sgc, JsonMark(file.name, parsed.timestamp,
+                                       JsonState.QUARANTINED if quarantined else JsonState.UNSURE))
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
@@ -353,14 +354,14 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
 
 def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
               ) -> tuple[list[LandingFile], dict[str, list[str]],
-                         list[tuple[LandingFile, FileName]]]:
+                         list[tuple[LandingFile, FileName, bool]]]:
     """Split new files into request JSONs and the names of documents (by the SGC part of
     their names); refuse what is not the bot's. Parsed names are made again where they
     are used (~7 µs each), not held for a whole backlog; a document is read only by
     name (its size and hash come from its bytes)."""
     new_jsons: list[LandingFile] = []
     new_docs: dict[str, list[str]] = {}
-    empty_jsons: list[tuple[LandingFile, FileName]] = []
+    empty_jsons: list[tuple[LandingFile, FileName, bool]] = []
     classify = Progress("extract (classify)", len(files))
     for scanned, file in enumerate(files, start=1):
         classify.update(scanned)
@@ -376,8 +377,9 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
             run.summary.files_handled_before += 1
             continue
         if file.size == 0:
-            if run.reject(file.path, Reason.EMPTY_FILE, EMPTY_FILE) and name.kind is FileKind.DATA:
-                empty_jsons.append((file, name))
+            quarantined = run.reject(file.path, Reason.EMPTY_FILE, EMPTY_FILE)
+            if name.kind is FileKind.DATA:  # keeps its place in the write order either way
+                empty_jsons.append((file, name, quarantined))
             continue
         if name.kind is FileKind.DATA:
             new_jsons.append(file)
@@ -457,9 +459,11 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[LandingFile], ma
             name = _parsed(run, file.name)
             record, digest, quarantined, size = _read_record(run, file, name)
             if record is None:
-                if quarantined:
-                    marks.put(name.sgc, JsonMark(file.name, name.timestamp,
-                                                 JsonState.QUARANTINED))
+                # Refused, or gone or unreadable while we read it: either way it keeps its
+                # place in the write order (pairing never concludes from its absence).
+                marks.put(name.sgc, JsonMark(file.name, name.timestamp,
+                                             JsonState.QUARANTINED if quarantined
+                                             else JsonState.UNSURE))
             elif record.incomplete:
                 blanks.append((file, name, record, digest, size))
                 copies.append((_order_key(record), record.numero_radicado, record.fecha,
@@ -487,8 +491,9 @@ def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, 
         folder = run.same(request_folder(record.numero_reclamo_sgc, record.numero_radicado))
         key = run.key(folder, file.name)
     except UnsafeKey as exc:
-        if run.reject(file.path, Reason.UNSAFE_NAME, str(exc)):
-            marks.put(name.sgc, JsonMark(file.name, name.timestamp, JsonState.QUARANTINED))
+        quarantined = run.reject(file.path, Reason.UNSAFE_NAME, str(exc))
+        marks.put(name.sgc, JsonMark(file.name, name.timestamp,
+                                     JsonState.QUARANTINED if quarantined else JsonState.UNSURE))
         return
     run.entries.append(_entry(run, file.path, name, key, record.numero_reclamo_sgc, digest,
                               size, {"kind": name.kind.value,

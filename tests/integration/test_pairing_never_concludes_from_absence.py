@@ -1,0 +1,40 @@
+"""A request JSON keeps its place in the bot's write order, whatever happens to it.
+
+Documents with a placeholder SGC (``PQR_4_ERROR``) are paired with the JSON written
+after them; if a JSON that was seen disappears from a run's view (moved away while the
+run reads, unreadable, its quarantine failed), the stretch of documents before it must
+not run on to the next customer's JSON: the documents wait (``docs/data-contract.md``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from extractorov import pipeline, registry
+from extractorov.landing import company_folders
+from tests.review._common import AFINIA, write_adjunto, write_json, write_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_json_that_vanishes_while_extract_reads_keeps_its_documents_waiting(
+        db, bucket, settings, landing, monkeypatch):
+    a_pdf = write_pdf(landing, "PQR_4_ERROR", 0, "A")
+    a_json = write_json(landing, "PQR_4_ERROR", "R-A", 10)
+    write_adjunto(landing, "PQR_4_ERROR", 300, "B")
+    write_json(landing, "PQR_4_ERROR", "R-B", 310)
+    processed = company_folders(landing, "afinia").processed
+    real_scan = pipeline.scan
+
+    def scan_then_someone_moves_a_json(*args, **kwargs):
+        found = real_scan(*args, **kwargs)
+        (processed / a_json).rename(landing / a_json)  # e.g. an operator took it away
+        return found
+
+    monkeypatch.setattr(pipeline, "scan", scan_then_someone_moves_a_json)
+    summary = pipeline.extract(db, AFINIA, settings, "run-1")
+    keys = registry.keys(db, "afinia", bucket)
+    assert not [k for k in keys if k.endswith(a_pdf)], "A's PDF was filed with another request"
+    assert (processed / a_pdf).exists()  # it waits for a later run
+    assert summary.files_waiting == 1 and summary.files_vanished == 1
+    assert sorted(k.rsplit("/", 2)[-2] for k in keys) == ["R-B", "R-B"]
