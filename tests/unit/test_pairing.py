@@ -175,3 +175,23 @@ def test_undated_request_jsons_place_a_document_the_same_whatever_order_they_com
                   for jsons in ([valid, refused], [refused, valid])]
     assert placements[0] == placements[1]
     assert placements[0].outcome is Outcome.FOLDER and placements[0].request_json == valid.name
+
+
+class TestAJsonWhoseFateIsNotKnown:
+    """A JSON seen but gone or unreadable (``UNSURE``) still marks where its request ends."""
+
+    def test_a_placeholder_stretch_never_runs_past_it_to_the_next_request(self) -> None:
+        sgc = "PQR_4_ERROR"
+        docs = [pdf(sgc, 0), adj(sgc, 300)]
+        jsons = [JsonMark(f"{sgc}_data_10.json", at(10), JsonState.UNSURE),
+                 loaded(sgc, 310, "sin_sgc/R-B")]
+        placed = place_documents(sgc, docs, jsons)
+        assert placed[docs[0].name].outcome is Outcome.WAITING
+        assert (placed[docs[1].name].outcome, placed[docs[1].name].folder) == (
+            Outcome.FOLDER, "sin_sgc/R-B")
+
+    def test_a_document_with_a_real_sgc_waits_rather_than_follow_an_older_scrape(self) -> None:
+        docs = [pdf("RE9", 100)]
+        jsons = [loaded("RE9", 5, "RE9"), JsonMark("RE9_data_110.json", at(110),
+                                                   JsonState.UNSURE)]
+        assert place_documents("RE9", docs, jsons)[docs[0].name].outcome is Outcome.WAITING
