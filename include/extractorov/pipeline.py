@@ -15,7 +15,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from operator import itemgetter
@@ -26,7 +26,7 @@ import psycopg
 from botocore.client import BaseClient
 from psycopg import Connection
 
-from extractorov import registry, warehouse
+from extractorov import registry, runsteps, warehouse
 from extractorov.companies import Company
 from extractorov.errors import LoadFailed, UploadIncomplete
 from extractorov.landing import (
@@ -201,7 +201,7 @@ class _Run:
 
 
 def extract(conn: Connection, company: Company, settings: Settings, run_id: str, *,
-            readmit_quarantine: bool = False,
+            readmit_quarantine: bool = False, attempt: int | str = 1,
             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
 
@@ -218,23 +218,57 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     Holds the company's writer exclusion throughout (:mod:`extractorov.locks`): no other
     step moves, registers or uploads the company's files while this one reads them;
     :class:`~extractorov.errors.CompanyBusy` after ``wait_seconds``.
+
+    ``attempt`` (the task's try number) names this try's record in
+    ``data_general.run_steps``, written with the registry rows. A try that finds an
+    earlier try of the same run committed, with a manifest no ``load_db`` loaded yet (a
+    retry after the worker died past the commit), returns that try's counts and keeps its
+    manifest rather than scanning again: the run reports what it did, once.
     """
     started = time.monotonic()
     warehouse.ensure_schema(conn)
     conn.commit()
     path = manifest_path(settings, company, run_id)
-    with (company_writer(conn, company, f"extract of {run_id}", wait_seconds=wait_seconds),
-          contextlib.closing(EntrySpool()) as entries,
-          contextlib.closing(LatestRows()) as latest):
-        run = _Run(company, settings, run_id,
-                   company_folders(settings.landing_root, company.empresa), ExtractSummary(),
-                   entries, latest)
-        _extract(run, conn, path, readmit_quarantine=readmit_quarantine)
-    run.summary.seconds = round(time.monotonic() - started, 3)
+    with company_writer(conn, company, f"extract of {run_id}", wait_seconds=wait_seconds):
+        committed = _committed_not_loaded(conn, company, run_id, path)
+        if committed is not None:
+            return committed
+        with (contextlib.closing(EntrySpool()) as entries,
+              contextlib.closing(LatestRows()) as latest):
+            run = _Run(company, settings, run_id,
+                       company_folders(settings.landing_root, company.empresa),
+                       ExtractSummary(), entries, latest)
+            _extract(run, conn, path, readmit_quarantine=readmit_quarantine,
+                     attempt=str(attempt), started=started)
     return run.summary
 
 
-def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine: bool) -> None:
+def _committed_not_loaded(conn: Connection, company: Company, run_id: str, manifest: Path
+                          ) -> ExtractSummary | None:
+    """The counts of this run's last extract try when it committed and no load_db loaded
+    its manifest yet (which is still there, written by that try)."""
+    tries = runsteps.recorded(conn, run_id, company.empresa, runsteps.EXTRACT)
+    loads = {r.attempt for r in runsteps.recorded(conn, run_id, company.empresa,
+                                                  runsteps.LOAD_DB)}
+    conn.commit()
+    if not tries or tries[-1].attempt in loads:
+        return None
+    last = tries[-1]
+    try:
+        header = _read_manifest(manifest, company).header
+    except (OSError, ValueError):
+        return None  # gone or damaged: scan again
+    if str(header.get("attempt")) != last.attempt or header.get("run_id") != run_id:
+        return None
+    log.info("extract: try %s of this run committed its work (registry rows and manifest) "
+             "and no load_db has loaded its manifest yet: returning its counts instead of "
+             "scanning again (files that arrived since wait for the next run)", last.attempt)
+    known = {f.name for f in fields(ExtractSummary)}
+    return ExtractSummary(**{k: v for k, v in last.counts.items() if k in known})
+
+
+def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine: bool,
+             attempt: str, started: float) -> None:
     company, settings, summary = run.company, run.settings, run.summary
     log.info("extract: scanning %s", run.folders.processed)
     known = registry.known_files(conn, company.empresa, settings.bucket)
@@ -289,11 +323,15 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
             for name in latest.incomplete:
                 summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
     summary.bytes_new = run.entries.bytes_total
-    _write_manifest(manifest, company, settings, run.latest)
+    _write_manifest(manifest, company, settings, run.latest, run_id=run.run_id,
+                    attempt=attempt)
     summary.manifest = str(manifest)
     log.info("extract: registering %d files as pending", len(run.entries))
     summary.files_registered = registry.register_pending(
         conn, _with_progress("extract (register)", run.entries))
+    summary.seconds = round(time.monotonic() - started, 3)
+    runsteps.record(conn, run.run_id, company.empresa, runsteps.EXTRACT, attempt,
+                    asdict(summary))
     conn.commit()
     if summary.files_waiting:
         log.info("extract: %d documents wait in processed/ for their request JSON; a later "
@@ -720,7 +758,7 @@ ROWS_BLOCK_BYTES = 1024 * 1024
 
 
 def _write_manifest(path: Path, company: Company, settings: Settings, latest: LatestRows,
-                    ) -> None:
+                    *, run_id: str, attempt: str) -> None:
     """The rows and keys files and the one-line JSON header naming them.
 
     Each is written to a temp file and renamed (atomic), the header last: a header is
@@ -743,7 +781,8 @@ def _write_manifest(path: Path, company: Company, settings: Settings, latest: La
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as out:
         header = {"empresa": company.empresa, "bucket": settings.bucket, "records": len(latest),
-                  "format": MANIFEST_FORMAT, "rows": rows.name, "keys": keys.name}
+                  "format": MANIFEST_FORMAT, "rows": rows.name, "keys": keys.name,
+                  "run_id": run_id, "attempt": attempt}
         out.write(json.dumps(header) + "\n")
     os.replace(tmp, path)
 
@@ -873,21 +912,40 @@ def load(conn: Connection, company: Company, manifest: str | Path, *, run_id: st
     warehouse.ensure_schema(conn, [company])
     conn.commit()
     manifest_ = _read_manifest(Path(manifest), company)
-    with company_writer(conn, company, f"load_db of {run_id or Path(manifest).name}",
+    header = manifest_.header
+    # The run and the extract try that wrote the manifest name this load's record.
+    owner, attempt = header.get("run_id"), header.get("attempt")
+    with company_writer(conn, company, f"load_db of {run_id or owner or Path(manifest).name}",
                         wait_seconds=wait_seconds):
-        outcome, loaded = _load(conn, company, manifest_)
-    return LoadSummary(
-        records=outcome.total,
-        db_inserted=outcome.inserted,
-        db_updated=outcome.updated,
-        db_duplicates=outcome.duplicates,
-        db_stale=outcome.stale,
-        json_files_loaded=loaded,
-        seconds=round(time.monotonic() - started, 3),
-    )
+        if owner and attempt is not None:
+            done = [r for r in runsteps.recorded(conn, owner, company.empresa, runsteps.LOAD_DB)
+                    if r.attempt == str(attempt)]
+            conn.commit()
+            if done:
+                log.info("load_db: this manifest (extract try %s) was loaded and committed "
+                         "by an earlier try: returning its counts, loading nothing again",
+                         attempt)
+                known = {f.name for f in fields(LoadSummary)}
+                return LoadSummary(**{k: v for k, v in done[0].counts.items() if k in known})
+
+        def summary_of(outcome: warehouse.LoadOutcome, loaded: int) -> LoadSummary:
+            return LoadSummary(
+                records=outcome.total, db_inserted=outcome.inserted,
+                db_updated=outcome.updated, db_duplicates=outcome.duplicates,
+                db_stale=outcome.stale, json_files_loaded=loaded,
+                seconds=round(time.monotonic() - started, 3))
+
+        def record(outcome: warehouse.LoadOutcome, loaded: int) -> None:
+            if owner and attempt is not None:  # in the load's transaction
+                runsteps.record(conn, owner, company.empresa, runsteps.LOAD_DB, str(attempt),
+                                asdict(summary_of(outcome, loaded)))
+
+        outcome, loaded = _load(conn, company, manifest_, record)
+    return summary_of(outcome, loaded)
 
 
-def _load(conn: Connection, company: Company, manifest_: _Manifest
+def _load(conn: Connection, company: Company, manifest_: _Manifest,
+          record: Callable[[warehouse.LoadOutcome, int], None],
           ) -> tuple[warehouse.LoadOutcome, int]:
     header = manifest_.header
     try:
@@ -898,6 +956,7 @@ def _load(conn: Connection, company: Company, manifest_: _Manifest
             conn, company, _counted(manifest_.rows(), header["records"], "load_db"))
         loaded = registry.mark_loaded(conn, company.empresa, header["bucket"],
                                       warehouse.STAGED_FILES)
+        record(outcome, loaded)
         conn.commit()
     except warehouse.RowCountMismatch as exc:
         conn.rollback()

@@ -17,7 +17,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-from extractorov import registry
+from extractorov import registry, runsteps
 from extractorov.settings import SCHEMA
 
 RUNS_TABLE = f"{SCHEMA}.post_processing_runs"
@@ -118,57 +118,50 @@ def build_run_report(
     return report
 
 
-WORK_FIELDS: tuple[str, ...] = (
-    "files_new", "files_quarantined", "files_registered", "files_readmitted",
-    "records_found", "records_superseded", "records_incomplete",
-    "db_inserted", "db_updated", "db_duplicates", "db_stale", "db_errors",
-)
-"""What a try of the run did: summed over its tries. Folder state (found, in progress,
-waiting) is the latest try's; S3 counts come from the registry for the whole run."""
+def report_run(conn: Connection, *, run_id: str, empresa: str, dag_id: str,
+               logical_date: datetime | None, data_interval_start: datetime | None,
+               data_interval_end: datetime | None, database_only: bool,
+               summaries: dict[str, dict[str, Any] | None],
+               task_states: dict[str, str]) -> RunReport:
+    """Build and record the run's report from the run's own records: every try of
+    ``extract`` and ``load_db`` as recorded with its commit (``data_general.run_steps``),
+    the uploads from the registry (``last_run_id``); ``summaries`` (the steps' XComs) only
+    where a step recorded nothing (it failed before its commit)."""
+    recorded = runsteps.run_totals(conn, run_id, empresa)
+    steps = {step: recorded.get(step) or summaries.get(step)
+             for step in (runsteps.EXTRACT, runsteps.LOAD_DB)}
+    upload = summaries.get("upload_s3")
+    if not database_only:
+        # A retried or partly failed upload still reports every file this run handled.
+        upload = {**(upload or {}), **registry.upload_counts_for_run(conn, empresa, run_id)}
+    report = build_run_report(
+        run_id=run_id, empresa=empresa, dag_id=dag_id, logical_date=logical_date,
+        data_interval_start=data_interval_start, data_interval_end=data_interval_end,
+        database_only=database_only, extract=steps[runsteps.EXTRACT],
+        load=steps[runsteps.LOAD_DB], upload=upload, task_states=task_states)
+    return record_run(conn, report, tries={step: recorded[step]["tries"] for step in recorded})
 
 
-def record_run(conn: Connection, report: RunReport, *, attempt: str = "1") -> RunReport:
-    """Upsert the run's row: this try's counts are kept per try and summed.
-
-    Rerunning ``report_stats`` for the same try rewrites that try (idempotent); a
-    cleared run (a new extract try, which finds everything already handled) adds a
-    try of its own instead of overwriting the figures of the first. Returns the
-    report as recorded.
-    """
-    with conn.transaction(), conn.cursor() as cur:
-        # Two writers of a new run's row: the first insert wins, the other waits on the
-        # row lock below and then adds its try (FOR UPDATE alone locks nothing yet).
-        cur.execute(f"""INSERT INTO {RUNS_TABLE} (run_id, empresa, dag_id, database_only, status)
-                        VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id, empresa) DO NOTHING""",
-                    (report.run_id, report.empresa, report.dag_id, report.database_only,
-                     report.status))
-        cur.execute(f"SELECT attempts FROM {RUNS_TABLE} WHERE run_id = %s AND empresa = %s "
-                    "FOR UPDATE", (report.run_id, report.empresa))
-        row = cur.fetchone()
-        attempts: dict[str, Any] = dict(row[0]) if row else {}
-        attempts[attempt] = {**{k: getattr(report, k) for k in WORK_FIELDS},
-                             "incomplete_fields": report.incomplete_fields}
-        for key in WORK_FIELDS:
-            setattr(report, key, sum(int(a.get(key, 0)) for a in attempts.values()))
-        fields: dict[str, int] = {}
-        for counts in attempts.values():
-            for name, n in counts.get("incomplete_fields", {}).items():
-                fields[name] = fields.get(name, 0) + int(n)
-        report.incomplete_fields = fields
-        data = asdict(report)
-        data["task_states"] = Jsonb(data["task_states"])
-        data["incomplete_fields"] = Jsonb(data["incomplete_fields"])
-        data["attempts"] = Jsonb(attempts)
-        columns = list(data)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns
-                            if c not in {"run_id", "empresa"})
+def record_run(conn: Connection, report: RunReport, *,
+               tries: dict[str, list[str]] | None = None) -> RunReport:
+    """Upsert the run's row with the run's counts (``report``: every try of the run added
+    up from ``data_general.run_steps``, see :mod:`extractorov.runsteps`); ``tries``: which
+    tries of each step those are (kept in ``attempts``). Rerunning ``report_stats`` rewrites
+    the same row with the same counts. Returns the report as recorded."""
+    data = asdict(report)
+    data["task_states"] = Jsonb(data["task_states"])
+    data["incomplete_fields"] = Jsonb(data["incomplete_fields"])
+    data["attempts"] = Jsonb(tries or {})
+    columns = list(data)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in {"run_id", "empresa"})
+    with conn.cursor() as cur:
         cur.execute(
             f"""INSERT INTO {RUNS_TABLE} ({", ".join(columns)})
                 VALUES ({", ".join(["%s"] * len(columns))})
                 ON CONFLICT (run_id, empresa) DO UPDATE SET {updates}, updated_at = now()""",
             [data[c] for c in columns],
         )
-    conn.commit()  # the block above may be a savepoint inside the caller's transaction
+    conn.commit()
     return report
 
 

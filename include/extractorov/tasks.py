@@ -175,7 +175,7 @@ def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         summary = pipeline.extract(
             conn, company, settings_from_variables(), context["run_id"],
             readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)),
-            wait_seconds=WRITER_WAIT_SECONDS)
+            attempt=context["ti"].try_number, wait_seconds=WRITER_WAIT_SECONDS)
     # Which try did this work: a cleared run adds to its report, never replaces it.
     return {**asdict(summary), "attempt": context["ti"].try_number}
 
@@ -261,7 +261,7 @@ def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
 
 def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``report_stats``: record the run, log both tables, return them."""
-    from extractorov import registry, stats, warehouse
+    from extractorov import stats, warehouse
 
     ti = context["ti"]
     run_id = context["run_id"]
@@ -275,27 +275,12 @@ def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     with warehouse_connection() as conn:
         warehouse.ensure_schema(conn, [company])
         conn.commit()
-        upload = summaries[UPLOAD_S3]
-        if not database_only:
-            # Counted from the registry so a retried or partly failed upload still reports
-            # every file this run handled.
-            upload = {**(upload or {}), **registry.upload_counts_for_run(conn, company.empresa,
-                                                                         run_id)}
-        report = stats.build_run_report(
-            run_id=run_id,
-            empresa=company.empresa,
-            dag_id=company.dag_id,
+        report = stats.report_run(
+            conn, run_id=run_id, empresa=company.empresa, dag_id=company.dag_id,
             logical_date=context.get("logical_date"),
             data_interval_start=context.get("data_interval_start"),
             data_interval_end=context.get("data_interval_end"),
-            database_only=database_only,
-            extract=summaries[EXTRACT],
-            load=summaries[LOAD_DB],
-            upload=upload,
-            task_states=states,
-        )
-        attempt = (summaries[EXTRACT] or {}).get("attempt")
-        stats.record_run(conn, report, attempt=f"extract-{attempt or 'failed'}")
+            database_only=database_only, summaries=summaries, task_states=states)
         registry_stats = stats.get_s3_registry_stats(conn)
     log.info("run report\n%s", stats.format_run_report(report))
     log.info("registry\n%s", stats.format_registry_stats(registry_stats))

@@ -198,26 +198,31 @@ def test_defect_4_size_and_hash_come_from_the_same_read(db, settings, landing, m
     assert (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
 
 
-def test_defect_10_clearing_a_whole_run_keeps_what_it_did(db, s3, bucket, settings, landing):
-    from extractorov import warehouse
+def _report(db, run_id: str, **summaries):
+    return stats.report_run(db, run_id=run_id, empresa="afinia", dag_id="ov_afinia",
+                            logical_date=None, data_interval_start=None,
+                            data_interval_end=None, database_only=True,
+                            summaries=summaries, task_states={})
 
-    warehouse.ensure_schema(db)
-    base = dict(run_id="scheduled__2025-10-09", empresa="afinia", dag_id="ov_afinia",
-                logical_date=None, data_interval_start=None, data_interval_end=None,
-                database_only=False, upload={}, task_states={})
-    first = stats.build_run_report(extract={"files_found": 9, "files_new": 9,
-                                            "records_found": 3, "files_quarantined": 1},
-                                   load={"db_inserted": 3}, **base)
-    stats.record_run(db, first, attempt="extract-1")
-    stats.record_run(db, stats.build_run_report(  # report_stats retried: same try
-        extract={"files_found": 9, "files_new": 9, "records_found": 3, "files_quarantined": 1},
-        load={"db_inserted": 3}, **base), attempt="extract-1")
-    # The whole run is cleared: extract's second try finds every file already handled.
-    cleared = stats.build_run_report(extract={"files_found": 9, "files_new": 0},
-                                     load={"db_inserted": 0}, **base)
-    stats.record_run(db, cleared, attempt="extract-2")
+
+def test_clearing_a_whole_run_keeps_what_it_did(db, s3, bucket, settings, landing):
+    """Clearing a run (its extract's next try finds everything handled) and rerunning
+    report_stats never wipes what the run did: the report adds up the tries' records."""
+    write_request(landing, "afinia", "RE10", "R-10")
+    write_request(landing, "afinia", "RE11", "R-11")
+    (company_folders(landing, "afinia").processed / "junk.bin").write_bytes(b"x")
+    run_id = "scheduled__2025-10-09"
+    first = pipeline.extract(db, AFINIA, settings, run_id, attempt=1)
+    pipeline.load(db, AFINIA, first.manifest)
+    _report(db, run_id)
+    _report(db, run_id)  # report_stats retried: same counts
+    cleared = pipeline.extract(db, AFINIA, settings, run_id, attempt=2)  # the run cleared
+    assert (cleared.files_new, cleared.records_found) == (0, 0)
+    pipeline.load(db, AFINIA, cleared.manifest)
+    _report(db, run_id)
     assert query(db, "SELECT files_found, files_new, files_quarantined, records_found, "
-                     "db_inserted FROM data_general.post_processing_runs") == [(9, 9, 1, 3, 3)]
+                     "db_inserted, attempts FROM data_general.post_processing_runs") == [
+        (4, 4, 1, 2, 2, {"extract": ["1", "2"], "load_db": ["1", "2"]})]
 
 
 def test_defect_6_a_database_only_backlog_uploaded_by_reconcile_is_counted_once(

@@ -62,27 +62,32 @@ class _InsertHook:
         return Cur()
 
 
-def test_concurrent_first_record_run_of_a_run_loses_a_try(db):
-    """Promise 8: concurrent record_run for the same run id (two connections) never loses a
-    try. The row does not exist yet, so ``SELECT … FOR UPDATE`` locks nothing: both tries
-    read "no attempts", and the later INSERT … ON CONFLICT DO UPDATE overwrites the other
-    try's counts with its own."""
-    from extractorov import runtime
+def test_two_report_stats_of_one_run_at_once_record_every_try(db):
+    """Two report_stats of the same run at once (two connections, the row not there yet)
+    both record the run's totals, every try included: the counts come from what each try
+    recorded with its commit (``run_steps``), not from a read-modify-write of the row."""
+    from extractorov import runsteps, runtime
 
     warehouse.ensure_schema(db)
     db.commit()
+    run_id = "scheduled__2025-10-09"
+    for attempt, (new, inserted) in (("1", (5, 2)), ("2", (7, 3))):
+        runsteps.record(db, run_id, "afinia", runsteps.EXTRACT, attempt, {"files_new": new})
+        runsteps.record(db, run_id, "afinia", runsteps.LOAD_DB, attempt,
+                        {"db_inserted": inserted})
+    db.commit()
+    args = dict(run_id=run_id, empresa="afinia", dag_id="ov_afinia", logical_date=None,
+                data_interval_start=None, data_interval_end=None, database_only=True,
+                summaries={}, task_states={})
 
-    def other_try():
+    def other_report():
         with runtime.warehouse_connection() as other:
-            stats.record_run(other, _run("scheduled__2025-10-09", files_new=7, db_inserted=3),
-                             attempt="extract-2")
+            stats.report_run(other, **args)
 
-    stats.record_run(_InsertHook(db, other_try),
-                     _run("scheduled__2025-10-09", files_new=5, db_inserted=2),
-                     attempt="extract-1")
+    stats.report_run(_InsertHook(db, other_report), **args)
     [(files_new, inserted, attempts)] = query(
         db, "SELECT files_new, db_inserted, attempts FROM data_general.post_processing_runs")
-    assert sorted(attempts) == ["extract-1", "extract-2"]
+    assert attempts == {"extract": ["1", "2"], "load_db": ["1", "2"]}
     assert (files_new, inserted) == (12, 5)
 
 

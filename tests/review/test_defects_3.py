@@ -90,13 +90,13 @@ def test_a_cleared_readmit_run_counts_each_file_once(db, settings, landing):
 
     run_id = "manual__readmit"
     for attempt in (1, 2):  # the run, then the same run cleared (extract's new try)
-        summary = pipeline.extract(db, AFINIA, settings, run_id, readmit_quarantine=True)
-        report = stats.build_run_report(
-            run_id=run_id, empresa="afinia", dag_id="ov_afinia", logical_date=None,
-            data_interval_start=None, data_interval_end=None, database_only=True,
-            extract={**asdict(summary), "attempt": attempt}, load={}, upload={},
-            task_states={})
-        stats.record_run(db, report, attempt=f"extract-{attempt}")
+        summary = pipeline.extract(db, AFINIA, settings, run_id, readmit_quarantine=True,
+                                   attempt=attempt)
+        pipeline.load(db, AFINIA, summary.manifest)
+        stats.report_run(db, run_id=run_id, empresa="afinia", dag_id="ov_afinia",
+                         logical_date=None, data_interval_start=None,
+                         data_interval_end=None, database_only=True, summaries={},
+                         task_states={})
     assert len(list(folders.quarantine.glob("*.json"))) == 1
     assert query(db, "SELECT files_readmitted, files_quarantined FROM "
                      "data_general.post_processing_runs WHERE run_id = %s", run_id) == [(1, 1)]
