@@ -33,7 +33,8 @@ def s3_asset(company: Company) -> Asset:
 
 
 LOAD_EVENT_FIELDS = ("records", "db_inserted", "db_updated", "db_duplicates", "db_stale")
-UPLOAD_EVENT_FIELDS = ("files", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes")
+UPLOAD_EVENT_FIELDS = ("files", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes",
+                       "s3_moved")
 
 
 def event_extra(summary: dict[str, Any], fields: tuple[str, ...], **where: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 from botocore.client import BaseClient
-from psycopg import Connection
+from psycopg import Connection, sql
 
 from extractorov import registry, runsteps, warehouse
 from extractorov.companies import Company
@@ -66,6 +66,7 @@ from extractorov.spool import EntrySpool, LatestRows, Spool
 from extractorov.storage import (
     UnsafeKey,
     company_prefix,
+    move_object,
     preflight,
     request_folder,
     s3_key,
@@ -956,6 +957,15 @@ def _load(conn: Connection, company: Company, manifest_: _Manifest,
             conn, company, _counted(manifest_.rows(), header["records"], "load_db"))
         loaded = registry.mark_loaded(conn, company.empresa, header["bucket"],
                                       warehouse.STAGED_FILES)
+        # One folder per request: a request of this batch whose real SGC is now known takes
+        # its sin_sgc/ files along (the upload moves their objects).
+        refiled = registry.follow_sgc(conn, company.empresa, header["bucket"],
+                                      sql.Identifier(warehouse.SCHEMA, company.table),
+                                      radicados=warehouse.STAGED_RADICADOS)
+        if refiled:
+            log.info("load_db: %d file(s) of requests whose real SGC is now known follow them "
+                     "from sin_sgc/ to the SGC's folder (the upload moves their objects)",
+                     refiled)
         record(outcome, loaded)
         conn.commit()
     except warehouse.RowCountMismatch as exc:
@@ -999,6 +1009,8 @@ class UploadSummary:
     s3_pre_existing: int = 0
     s3_errors: int = 0
     s3_bytes: int = 0
+    s3_moved: int = 0
+    """Objects that followed their request from ``sin_sgc/`` to its SGC's folder."""
     s3_errors_retryable: int = 0
     seconds: float = 0.0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
@@ -1027,25 +1039,44 @@ def upload_held(conn: Connection, s3_client: BaseClient, company: Company,
     """:func:`upload` for a caller that holds the company's writer exclusion already."""
     started = time.monotonic()
     pending: Generator[registry.PendingFile, None, None] | None = None
+    summary = UploadSummary()
+
+    def count_errors(results: list[registry.UploadResult] | list[registry.MoveResult]) -> None:
+        for r in results:
+            if r.error and r.retryable:
+                summary.s3_errors_retryable += 1
+            if r.error:
+                reason = r.error.split(":")[0][:120]
+                summary.errors_by_reason[reason] = summary.errors_by_reason.get(reason, 0) + 1
+
     try:
+        moving = registry.moving_files(conn, company.empresa, settings.bucket)
         count = registry.count_to_upload(conn, company.empresa, settings.bucket)
         conn.commit()
-        summary = UploadSummary()
-        log.info("%s: %d files pending for %s", step, count, company.empresa)
-        if count:
+        log.info("%s: %d files pending for %s%s", step, count, company.empresa,
+                 f", {len(moving)} following their request to its SGC's folder"
+                 if moving else "")
+        if count or moving:
             # Only when there is work: a day with nothing new costs no S3 request.
             preflight(s3_client, settings.bucket, conn_id=settings.aws_conn_id,
                       prefix=company_prefix(settings.base_path, company.empresa))
+        if moving:  # first: a file whose old object is gone is queued for the upload below
+            moves = [move_object(s3_client, settings.bucket, item,
+                                 sse_kms_key_id=settings.sse_kms_key_id,
+                                 conn_id=settings.aws_conn_id) for item in moving]
+            registry.record_moves(conn, moves, run_id)
+            conn.commit()
+            summary.files = len(moves)
+            summary.s3_moved = sum(m.outcome == "moved" for m in moves)
+            summary.s3_errors += sum(m.outcome == "error" for m in moves)
+            count_errors(moves)
+            count = registry.count_to_upload(conn, company.empresa, settings.bucket)
+            conn.commit()
 
         def record(results: list[registry.UploadResult]) -> None:
             registry.record_upload_results(conn, results, run_id)
             conn.commit()
-            for r in results:
-                if r.error and r.retryable:
-                    summary.s3_errors_retryable += 1
-                if r.error:
-                    reason = r.error.split(":")[0][:120]
-                    summary.errors_by_reason[reason] = summary.errors_by_reason.get(reason, 0) + 1
+            count_errors(results)
 
         # Read a page at a time as the workers need them: a backlog is never held at once.
         # Nothing pending: no cursor either (files registered since then wait for the next
@@ -1059,10 +1090,10 @@ def upload_held(conn: Connection, s3_client: BaseClient, company: Company,
     finally:
         if pending is not None:  # its server-side cursor, when the upload stopped early
             registry.close_pages(conn, pending)
-    summary.files = totals.files
+    summary.files += totals.files
     summary.s3_uploaded = totals.uploaded
     summary.s3_pre_existing = totals.pre_existing
-    summary.s3_errors = totals.errors
+    summary.s3_errors += totals.errors
     summary.s3_bytes = totals.bytes_uploaded
     summary.seconds = round(time.monotonic() - started, 3)
     if summary.s3_errors:

@@ -43,6 +43,7 @@ from extractorov.registry import DIFFERENT_OBJECT
 from extractorov.settings import Settings
 from extractorov.storage import (
     NO_LOCAL_COPY,
+    NO_SGC_FOLDER,
     company_prefix,
     preflight,
     s3_url,
@@ -136,6 +137,7 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
     prefix = company_prefix(settings.base_path, company.empresa)
     preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
     with company_writer(conn, company, f"reconcile of {run_id}", wait_seconds=wait_seconds):
+        _follow_sgc(conn, company, settings, report)
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
         _compare_registry(conn, company, settings, objects, report)
@@ -145,6 +147,7 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         conn.commit()
         if upload:
             _upload(conn, client, company, settings, run_id, report)
+            _requests_split(conn, client, company, settings, report)
         _write_findings(conn, company, run_id, report)
     _record_uploads(conn, company, run_id, report)
     return report
@@ -188,12 +191,59 @@ def _record_uploads(conn: Connection, company: Company, run_id: str,
     stats.record_run(conn, run)
 
 
+def _follow_sgc(conn: Connection, company: Company, settings: Settings,
+                report: ReconcileReport) -> None:
+    """Files still under ``sin_sgc/{numero_radicado}/`` of a request whose real SGC is known
+    (filed before the SGC was learned, by an earlier version or a failed move) take the
+    SGC's folder; the upload below moves their objects."""
+    refiled = registry.follow_sgc(conn, company.empresa, settings.bucket,
+                                  sql.Identifier(warehouse.SCHEMA, company.table))
+    conn.commit()
+    if refiled:
+        report.findings.append(Finding(
+            "request_refiled", None, f"{refiled} file(s) under sin_sgc/ follow their request "
+            "to its real SGC's folder (one folder per request)", True, False))
+
+
+def _requests_split(conn: Connection, client: BaseClient, company: Company,
+                    settings: Settings, report: ReconcileReport) -> None:
+    """After the upload moved what it could: any object still under ``sin_sgc/{R}/`` while
+    request R has a real SGC means one request in two folders; a human decides."""
+    prefix = company_prefix(settings.base_path, company.empresa)
+    left = list_objects(client, settings.bucket, f"{prefix}{NO_SGC_FOLDER}/")
+    by_radicado: dict[str, list[str]] = {}
+    for key in left:
+        where = split_key(prefix, key)
+        if where is not None and where[0].startswith(NO_SGC_FOLDER + "/"):
+            by_radicado.setdefault(where[0].split("/", 1)[1], []).append(key)
+    if not by_radicado:
+        return
+    table = sql.Identifier(warehouse.SCHEMA, company.table)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT numero_radicado, numero_reclamo_sgc FROM {} WHERE "
+                            "numero_radicado = ANY(%s) AND numero_reclamo_sgc IS NOT NULL"
+                            ).format(table), (sorted(by_radicado),))
+        split = dict(cur.fetchall())
+    conn.commit()
+    for radicado, sgc in sorted(split.items()):
+        keys = sorted(by_radicado[radicado])
+        report.findings.append(Finding(
+            "request_split", keys[0],
+            f"numero_radicado {radicado} has {len(keys)} object(s) under "
+            f"{NO_SGC_FOLDER}/{radicado}/ while its SGC is {sgc}: they could not follow it to "
+            f"{sgc}/ (see last_error of their registry rows); compare them with the objects "
+            f"there and delete the wrong ones", False, True, subject=radicado,
+            cause=split_cause(keys, left)))
+
+
 def _compare_registry(conn: Connection, company: Company, settings: Settings,
                       objects: dict[str, int], report: ReconcileReport) -> None:
     rows = registry.rows_to_check(conn, company.empresa, settings.bucket)
     report.registry_rows = len(rows)
     back_to_pending: list[int] = []
     for row in rows:
+        if row.moving_from:
+            continue  # its object follows its request: the upload below moves it
         row_id, key, status, size = row.id, row.s3_key, row.upload_status, row.file_size
         local_path, last_error = row.local_path, row.last_error
         if status == "error" and last_error == DIFFERENT_OBJECT:
@@ -379,6 +429,11 @@ def landing_cause(size: int, mtime: float) -> str:
     """``document_waiting`` / ``temp_file_stale``: a file changed or copied again is new."""
     when = datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
     return f"{size} bytes, modified {when}"
+
+
+def split_cause(keys: list[str], sizes: dict[str, int]) -> str:
+    """``request_split``: the objects left in ``sin_sgc/`` and their sizes."""
+    return "; ".join(f"{key.rsplit('/', 1)[-1]} {sizes.get(key)} bytes" for key in keys)
 
 
 def upload_cause(errors_by_reason: dict[str, int]) -> str:

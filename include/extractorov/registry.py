@@ -291,8 +291,11 @@ def upload_counts_for_run(conn: Connection, empresa: str, run_id: str) -> dict[s
             (empresa, run_id),
         )
         uploaded, pre_existing, errors, size = cur.fetchone()
+        cur.execute(f"SELECT count(*) FROM {TABLE} WHERE empresa = %s AND moved_run_id = %s",
+                    (empresa, run_id))
+        moved = cur.fetchone()[0]
     return {"s3_uploaded": uploaded, "s3_pre_existing": pre_existing, "s3_errors": errors,
-            "s3_bytes": int(size)}
+            "s3_bytes": int(size), "s3_moved": moved}
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -324,11 +327,14 @@ class CheckRow:
     describes the object: there is nothing to upload from)."""
     last_error: str | None
     file_hash: str | None = None
+    moving_from: str | None = None
+    """The key its object may still have while it follows its request's SGC
+    (:func:`follow_sgc`); the upload completes the move."""
 
 
 _CHECK_COLUMNS = ("id, s3_key, upload_status, file_size, "
                   "CASE WHEN metadata ? 'review' THEN NULL ELSE local_path END, "
-                  "last_error, file_hash")
+                  "last_error, file_hash, moving_from")
 
 
 def rows_to_check(conn: Connection, empresa: str, bucket: str) -> list[CheckRow]:
@@ -413,10 +419,130 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
 
 
 def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:
+    """Every key the registry accounts for: each row's key, and the key a moving row's
+    object may still have (:func:`follow_sgc`)."""
     with conn.cursor() as cur:
-        cur.execute(f"SELECT s3_key FROM {TABLE} WHERE s3_bucket = %s AND empresa = %s",
-                    (bucket, empresa))
+        cur.execute(f"""SELECT s3_key FROM {TABLE} WHERE s3_bucket = %s AND empresa = %s
+                        UNION ALL
+                        SELECT moving_from FROM {TABLE}
+                        WHERE s3_bucket = %s AND empresa = %s AND moving_from IS NOT NULL""",
+                    (bucket, empresa, bucket, empresa))
         return {key for (key,) in cur}
+
+
+# --------------------------------------------------------------------------- one folder per request
+
+SIN_SGC_RADICADO = "substring(r.s3_key from '/raw_data/sin_sgc/([^/]+)/[^/]*$')"
+"""The ``numero_radicado`` a ``sin_sgc/{numero_radicado}/`` key names (the expression of
+the index ``s3_files_registry_sin_sgc``, ``sql/009_one_folder_per_request.sql``)."""
+
+
+def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composable, *,
+               radicados: sql.Composable | None = None) -> int:
+    """Rows filed under ``sin_sgc/{numero_radicado}/`` whose request now has a real SGC in
+    the company table take the SGC's folder: new ``s3_key`` (built by
+    :func:`extractorov.storage.refiled_key`), ``s3_url`` and ``numero_reclamo_sgc``, and
+    ``moving_from`` = the key their object may have (the upload moves it: one folder per
+    request). ``radicados``: a query of the requests to look at (default: all). A file
+    whose new key is already registered stays where it is (reconcile reports the split).
+    In the caller's transaction; returns how many rows were refiled."""
+    from extractorov.storage import UnsafeKey, refiled_key
+
+    only = sql.SQL("AND t.numero_radicado IN ({})").format(radicados) if radicados else sql.SQL("")
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL(
+            """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
+               JOIN {table} t ON t.numero_radicado = {radicado}
+               WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_reclamo_sgc IS NULL
+                 AND {radicado} IS NOT NULL AND t.numero_reclamo_sgc IS NOT NULL {only}"""
+        ).format(registry=sql.SQL(TABLE), table=table, radicado=sql.SQL(SIN_SGC_RADICADO),
+                 only=only), (empresa, bucket))
+        moves: list[tuple[int, str, str, str]] = []
+        for row_id, key, sgc in cur.fetchall():
+            try:
+                new = refiled_key(key, sgc)
+            except UnsafeKey:
+                new = None
+            if new is not None:
+                moves.append((row_id, key, new, sgc))
+        if not moves:
+            return 0
+        cur.execute(
+            f"""UPDATE {TABLE} r
+                SET s3_key = m.new_key, s3_url = 's3://' || r.s3_bucket || '/' || m.new_key,
+                    numero_reclamo_sgc = m.sgc,
+                    moving_from = COALESCE(r.moving_from, m.old_key),
+                    metadata = r.metadata || jsonb_build_object('refiled_from', m.old_key),
+                    updated_at = now()
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])
+                     AS m(id, old_key, new_key, sgc)
+                WHERE r.id = m.id AND NOT EXISTS (SELECT FROM {TABLE} o
+                    WHERE o.s3_bucket = r.s3_bucket AND o.s3_key = m.new_key)""",
+            ([m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves],
+             [m[3] for m in moves]))
+        return cur.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class MovingFile:
+    """A registry row whose object follows its request to another folder."""
+
+    id: int
+    s3_key: str
+    """Where the object goes (the row's key)."""
+    moving_from: str
+    """Where it may still be."""
+    upload_status: str
+    file_hash: str | None
+    file_size: int | None
+    has_local_copy: bool
+
+
+def moving_files(conn: Connection, empresa: str, bucket: str) -> list[MovingFile]:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id, s3_key, moving_from, upload_status, file_hash, file_size,
+                       local_path IS NOT NULL AND NOT metadata ? 'review'
+                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s AND moving_from IS NOT NULL
+                ORDER BY id""",
+            (empresa, bucket))
+        return [MovingFile(*row) for row in cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """What happened to one moving row."""
+
+    id: int
+    outcome: str
+    """``moved`` (its object is at the new key; the old one deleted), ``nothing`` (there
+    was no object at the old key: the row's own upload sends the file, ``requeue``),
+    ``error`` (the row keeps moving; ``error`` says why)."""
+    error: str | None = None
+    requeue: bool = False
+    retryable: bool = False
+
+
+def record_moves(conn: Connection, results: Sequence[MoveResult], run_id: str) -> None:
+    """Write a batch of move outcomes (one statement)."""
+    if not results:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} AS r
+                SET moving_from = CASE WHEN u.outcome = 'error' THEN r.moving_from END,
+                    moved_run_id = CASE WHEN u.outcome = 'moved' THEN %s
+                                        ELSE r.moved_run_id END,
+                    upload_status = CASE WHEN u.requeue THEN 'pending'
+                                         ELSE r.upload_status END,
+                    last_error = CASE WHEN u.outcome = 'error' THEN u.error
+                                      WHEN u.requeue THEN NULL ELSE r.last_error END,
+                    updated_at = now()
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::boolean[])
+                     AS u(id, outcome, error, requeue)
+                WHERE r.id = u.id""",
+            (run_id, [r.id for r in results], [r.outcome for r in results],
+             [r.error for r in results], [r.requeue for r in results]))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ COUNT_FIELDS = frozenset({
     "files_waiting", "files_readmitted", "records_incomplete",
     "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
     "db_stale",
-    "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes",
+    "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes", "s3_moved",
 })
 """Counts a step summary may set on the run report (nothing else is copied)."""
 
@@ -70,6 +70,8 @@ class RunReport:
     s3_pre_existing: int = 0
     s3_errors: int = 0
     s3_bytes: int = 0
+    s3_moved: int = 0
+    """Objects that followed their request from ``sin_sgc/`` to its real SGC's folder."""
     extract_seconds: float | None = None
     load_seconds: float | None = None
     upload_seconds: float | None = None
@@ -199,8 +201,8 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
             f"""SELECT run_id, dag_id, logical_date, database_only, status, files_found, files_new,
                        files_quarantined, files_waiting, records_incomplete, incomplete_fields,
                        db_inserted, db_updated, db_duplicates, db_stale,
-                       s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, created_at,
-                       updated_at
+                       s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, s3_moved,
+                       created_at, updated_at
                 FROM {RUNS_TABLE} WHERE empresa = %s
                 ORDER BY created_at DESC, run_id DESC LIMIT %s""",
             (empresa, limit),
@@ -249,7 +251,10 @@ def format_run_report(report: RunReport) -> str:
          _secs(report.load_seconds)],
         ["upload_s3", skipped or f"uploaded {report.s3_uploaded}, pre_existing "
                                  f"{report.s3_pre_existing}, errors {report.s3_errors}, "
-                                 f"{human_bytes(report.s3_bytes)}", _secs(report.upload_seconds)],
+                                 f"{human_bytes(report.s3_bytes)}"
+                                 + (f", moved to their SGC's folder {report.s3_moved}"
+                                    if report.s3_moved else ""),
+         _secs(report.upload_seconds)],
     ]
     title = (f"{report.dag_id} run {report.run_id}: {report.status.upper()}"
              f" (database_only={str(report.database_only).lower()})")

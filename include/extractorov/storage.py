@@ -41,7 +41,13 @@ from extractorov.errors import S3PreflightError
 from extractorov.landing import NotRegularFile, open_regular
 from extractorov.progress import Progress
 from extractorov.records import SAFE_SGC
-from extractorov.registry import DIFFERENT_OBJECT, PendingFile, UploadResult
+from extractorov.registry import (
+    DIFFERENT_OBJECT,
+    MoveResult,
+    MovingFile,
+    PendingFile,
+    UploadResult,
+)
 from extractorov.settings import AWS_CONN_ID, DEFAULT_MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
@@ -122,6 +128,21 @@ def split_key(prefix: str, key: str) -> tuple[str, str] | None:
     except UnsafeKey:
         return None
     return (folder, filename) if filename else None
+
+
+def refiled_key(key: str, numero_reclamo_sgc: str) -> str | None:
+    """The key a file filed under ``…/raw_data/sin_sgc/{numero_radicado}/`` takes once its
+    request's real SGC is known: the same prefix and file name under the SGC's folder
+    (:func:`request_folder`). ``None`` for a key that is not in a ``sin_sgc`` folder."""
+    head, _, filename = key.rpartition("/")
+    base, marker, radicado = head.rpartition(f"/raw_data/{NO_SGC_FOLDER}/")
+    if not marker or "/" in radicado or not filename:
+        return None
+    folder = request_folder(numero_reclamo_sgc, radicado)
+    _check_folder(folder)
+    if folder.startswith(NO_SGC_FOLDER + "/"):
+        return None
+    return f"{base}/raw_data/{folder}/{filename}"
 
 
 def company_prefix(base_path: str, empresa: str) -> str:
@@ -477,6 +498,73 @@ def object_sha256(client: BaseClient, bucket: str, key: str, head: dict[str, Any
     for chunk in client.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(_CHUNK):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def _head_or_none(client: BaseClient, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404 or exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
+            return None
+        raise
+
+
+MOVE_TARGET_TAKEN = ("request split: the key of the request's SGC folder holds a different "
+                     "object; this file stays in sin_sgc/ (compare both and delete the wrong "
+                     "one)")
+MOVE_SOURCE_DIFFERS = ("request split: the object in sin_sgc/ is not this file (SHA-256 "
+                       "differs); it was not moved (compare it with the registry row)")
+
+
+def move_object(client: BaseClient, bucket: str, item: MovingFile, *,
+                sse_kms_key_id: str | None = None, conn_id: str = AWS_CONN_ID) -> MoveResult:
+    """Take a file's object from ``item.moving_from`` to ``item.s3_key`` (its request's new
+    folder): copy it (only if the source is still the registered file, never over another
+    object), check the copy, then delete the old key (only while it holds that file).
+
+    Each step can be repeated after a crash: the copy is found already made, the old key
+    already gone. When no object is at the old key, there is nothing to move: the row's
+    own upload sends the file from its local copy (``requeue``)."""
+    try:
+        target = _head_or_none(client, bucket, item.s3_key)
+        source = _head_or_none(client, bucket, item.moving_from)
+        copied = False
+        if target is None:
+            if source is None:
+                lost = item.upload_status in {"uploaded", "pre_existing"}
+                if lost and not item.has_local_copy:
+                    return MoveResult(item.id, "error", error=(
+                        f"object missing: neither in sin_sgc/ nor in its SGC folder, and "
+                        f"{NO_LOCAL_COPY}"))
+                return MoveResult(item.id, "nothing", requeue=lost)
+            if object_sha256(client, bucket, item.moving_from, source) != item.file_hash:
+                return MoveResult(item.id, "error", error=MOVE_SOURCE_DIFFERS)
+            client.copy_object(Bucket=bucket, Key=item.s3_key,
+                               CopySource={"Bucket": bucket, "Key": item.moving_from},
+                               CopySourceIfMatch=source["ETag"], IfNoneMatch="*",
+                               MetadataDirective="COPY", TaggingDirective="COPY",
+                               **encryption_args(sse_kms_key_id))
+            target = _head_or_none(client, bucket, item.s3_key)
+            copied = True
+        if (target is None or (item.file_size is not None
+                               and target.get("ContentLength") != item.file_size)
+                or object_sha256(client, bucket, item.s3_key, target) != item.file_hash):
+            return MoveResult(item.id, "error", error=MOVE_TARGET_TAKEN)
+        if source is not None and (
+                object_sha256(client, bucket, item.moving_from, source) == item.file_hash):
+            client.delete_object(Bucket=bucket, Key=item.moving_from, IfMatch=source["ETag"])
+            return MoveResult(item.id, "moved")
+        # The file is in its folder; an object at the old key that is not this file is not
+        # ours to delete (reconcile finds it, and asks a human about the split request).
+        return MoveResult(item.id, "moved" if copied else "nothing")
+    except ClientError as exc:
+        return MoveResult(item.id, "error",
+                          error=explain_s3_error(exc, bucket=bucket, conn_id=conn_id),
+                          retryable=_transient(exc))
+    except BotoCoreError as exc:
+        return MoveResult(item.id, "error", error=f"S3 unreachable: {type(exc).__name__}",
+                          retryable=True)
 
 
 def upload_files(

@@ -194,6 +194,8 @@ def stage_keys(conn: Connection, blocks: Iterable[bytes]) -> int:
     return staged
 
 
+STAGED_RADICADOS = sql.SQL("SELECT numero_radicado FROM ov_keys")
+"""The ``numero_radicado`` of the staged records (a subquery)."""
 STAGED_FILES = sql.SQL("SELECT unnest(files) FROM ov_keys")
 """The file names of the staged records, for :func:`extractorov.registry.mark_loaded`."""
 

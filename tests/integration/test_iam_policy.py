@@ -32,6 +32,8 @@ OPERATION_ACTION = {
     "AbortMultipartUpload": "s3:AbortMultipartUpload",
     "HeadObject": "s3:GetObject",
     "GetObject": "s3:GetObject",
+    # A request's files following its newly learned SGC out of sin_sgc/ (copy, delete).
+    "CopyObject": "s3:PutObject",
     # ov_s3_check only: its test object, and the bucket settings it reports.
     "DeleteObject": "s3:DeleteObject",
     "GetBucketLocation": "s3:GetBucketLocation",
@@ -116,6 +118,19 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
                                   answered_at=datetime.now(UTC), run_id="review")
     assert outcome.applied, outcome.text
 
+    # A request first filed without its SGC, then scraped again with it: its objects
+    # follow it (a copy, then the old key deleted, allowed only under sin_sgc/).
+    from tests.review._common import write_json, write_pdf
+    write_pdf(landing, "PQR_3_ERROR", 0, "first")
+    write_json(landing, "PQR_3_ERROR", "R-801", 5)
+    extracted = pipeline.extract(db, afinia, settings, "run-2")
+    pipeline.load(db, afinia, extracted.manifest)
+    pipeline.upload(db, client, afinia, settings, run_id="run-2")
+    write_json(landing, "RE801", "R-801", 86_405)
+    extracted = pipeline.extract(db, afinia, settings, "run-3")
+    pipeline.load(db, afinia, extracted.manifest)
+    assert pipeline.upload(db, client, afinia, settings, run_id="run-3").s3_moved == 2
+
     pipeline_operations = set(operations)
     # ov_s3_check, as the same user: every line passes (the bucket settings are unset here,
     # so versioning/encryption/lifecycle WARN, but they could be read).
@@ -128,7 +143,8 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
     assert all("refused" not in line.detail for line in check.lines), check.format()
 
     used = {OPERATION_ACTION[op] for op in operations}
-    assert {"ListObjectsV2", "PutObject", "HeadObject", "GetObject"} <= pipeline_operations
+    assert {"ListObjectsV2", "PutObject", "HeadObject", "GetObject", "CopyObject",
+            "DeleteObject"} <= pipeline_operations
     assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
             "AbortMultipartUpload", "DeleteObject"} <= set(operations)
     assert used == _allowed_actions(_policy(bucket)), "policy must grant exactly what is used"

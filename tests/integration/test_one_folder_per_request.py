@@ -1,0 +1,119 @@
+"""One folder per request: a request's files live under one S3 folder, whenever its SGC
+is learned.
+
+The bot sometimes cannot read a request's SGC (placeholder ``PQR_3_ERROR``): its files
+are filed under ``sin_sgc/{numero_radicado}/``. When a later scrape of the same request
+brings the real SGC, the request's row takes it, and its earlier files follow it to
+``{sgc}/``: the registry rows at once (load_db), the objects by the next upload (copy,
+check, delete the old key). Whatever cannot follow (another object at the target key)
+is reported by ``ov_s3_reconcile`` as ``request_split`` for a human.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from extractorov import pipeline, reconcile
+from extractorov.errors import UploadIncomplete
+from tests.helpers import list_keys, query
+from tests.review._common import AFINIA, prefix, write_json, write_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def _day(db, s3, settings, run_id: str, *, upload: bool = True):
+    extracted = pipeline.extract(db, AFINIA, settings, run_id)
+    loaded = pipeline.load(db, AFINIA, extracted.manifest, run_id=run_id)
+    uploaded = pipeline.upload(db, s3, AFINIA, settings, run_id=run_id) if upload else None
+    return extracted, loaded, uploaded
+
+
+def _first_scrape_without_sgc(landing) -> list[str]:
+    return [write_pdf(landing, "PQR_3_ERROR", 0, "first scrape"),
+            write_json(landing, "PQR_3_ERROR", "R-801", 5)]
+
+
+def _second_scrape_with_sgc(landing) -> list[str]:
+    return [write_pdf(landing, "RE801", 86_400, "second scrape"),
+            write_json(landing, "RE801", "R-801", 86_405)]
+
+
+def test_an_sgc_learned_on_a_later_scrape_takes_the_request_to_its_folder(
+        db, s3, bucket, settings, landing):
+    first = _first_scrape_without_sgc(landing)
+    _day(db, s3, settings, "day-1")
+    assert sorted(list_keys(s3, bucket)) == sorted(
+        f"{prefix()}sin_sgc/R-801/{name}" for name in first)
+
+    second = _second_scrape_with_sgc(landing)
+    _, loaded, uploaded = _day(db, s3, settings, "day-2")
+    assert loaded.db_updated == 1
+    assert sorted(list_keys(s3, bucket)) == sorted(
+        f"{prefix()}RE801/{name}" for name in first + second)
+    assert query(db, "SELECT DISTINCT numero_reclamo_sgc, moving_from FROM "
+                     "data_general.s3_files_registry") == [("RE801", None)]
+    assert query(db, "SELECT numero_reclamo_sgc FROM data_general.ov_afinia") == [("RE801",)]
+    assert uploaded.s3_moved == 2 and uploaded.s3_uploaded == 2
+    # Every object at its new key is the registered file (copied, checked).
+    for key in list_keys(s3, bucket):
+        head = s3.head_object(Bucket=bucket, Key=key)
+        [(digest,)] = query(db, "SELECT file_hash FROM data_general.s3_files_registry "
+                                "WHERE s3_key = %s", key)
+        assert head["Metadata"]["file-hash"] == digest
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check")
+    assert [f.kind for f in report.findings] == []
+
+
+def test_a_move_stopped_midway_is_finished_by_the_next_upload(
+        db, s3, bucket, settings, landing, monkeypatch):
+    _first_scrape_without_sgc(landing)
+    _day(db, s3, settings, "day-1")
+    _second_scrape_with_sgc(landing)
+    real_delete = s3.delete_object
+
+    def dies(**kwargs):  # the copies are made; S3 fails before the old keys go
+        raise ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(s3, "delete_object", dies)
+    with pytest.raises((UploadIncomplete, ConnectionResetError)):
+        _day(db, s3, settings, "day-2")
+    monkeypatch.setattr(s3, "delete_object", real_delete)
+    # Meanwhile the hourly check neither registers the old objects as strangers nor
+    # calls the request split: the move is under way.
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check", upload=False)
+    assert {f.kind for f in report.findings} <= {"request_refiled"}
+    again = pipeline.upload(db, s3, AFINIA, settings, run_id="day-2-retry")
+    assert again.s3_moved == 2
+    assert all("/RE801/" in key for key in list_keys(s3, bucket))
+
+
+def test_a_request_that_cannot_follow_its_sgc_is_asked_about(
+        db, s3, bucket, settings, landing):
+    first = _first_scrape_without_sgc(landing)
+    _day(db, s3, settings, "day-1")
+    # Someone put another file at the key the first PDF would take.
+    s3.put_object(Bucket=bucket, Key=f"{prefix()}RE801/{first[0]}", Body=b"not the same")
+    _second_scrape_with_sgc(landing)
+    with pytest.raises(UploadIncomplete, match="request split"):
+        _day(db, s3, settings, "day-2")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check")
+    split = [f for f in report.findings if f.kind == "request_split"]
+    assert len(split) == 1 and split[0].needs_human and split[0].subject == "R-801"
+    assert split[0].s3_key == f"{prefix()}sin_sgc/R-801/{first[0]}"
+    keys = list_keys(s3, bucket)
+    assert f"{prefix()}sin_sgc/R-801/{first[0]}" in keys  # never deleted without its copy
+
+
+def test_database_only_days_then_the_hourly_check_moves_the_request(
+        db, s3, bucket, settings, landing):
+    first = _first_scrape_without_sgc(landing)
+    _day(db, s3, settings, "day-1")
+    second = _second_scrape_with_sgc(landing)
+    _day(db, s3, settings, "day-2", upload=False)  # database_only
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check")
+    assert "object_unregistered" not in {f.kind for f in report.findings}
+    assert report.upload["s3_moved"] == 2
+    assert sorted(list_keys(s3, bucket)) == sorted(
+        f"{prefix()}RE801/{name}" for name in first + second)
+    assert query(db, "SELECT s3_moved FROM data_general.post_processing_runs "
+                     "WHERE run_id = 'check'") == [(2,)]
