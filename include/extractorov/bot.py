@@ -5,6 +5,12 @@ Two modes, chosen per company at run time by Variable ``ov_bot_command_{empresa}
 * **command** (the Variable holds a command line): :func:`run_bot` runs it as a
   subprocess, without a shell, in its own process group, streaming every output
   line through :func:`redact` to the task log; a timeout kills the whole group.
+  **Only the bot's known progress lines reach the log** (an allow-list,
+  :mod:`extractorov.botlines`): any other line becomes
+  ``<bot line: N characters, not a known progress line>``, and even a known line
+  never shows a request field's value, a path or an error text. The bot keeps its
+  own full log on its host (``data/logs/current/{empresa}_ov.log`` under its working
+  directory, ``unified_logging_config``); that is where to look for the raw text.
 * **quiet** (the Variable is unset or empty: the bot runs elsewhere, e.g. a
   Windows scheduled task writing to a shared folder): :func:`check_quiet` decides,
   from :func:`newest_change` of the company's ``processed/`` folder, whether the
@@ -13,8 +19,8 @@ Two modes, chosen per company at run time by Variable ``ov_bot_command_{empresa}
 
 Standard library only and no Airflow: ``runtime.scrape`` wires these functions
 to Variables and Airflow's exceptions. Nothing here logs personal data or the
-command's arguments (they may carry a password): the bot's lines are redacted,
-and the command is described by its program and argument count only.
+command's arguments (they may carry a password): the command is described by its
+program and argument count only.
 """
 
 from __future__ import annotations
@@ -29,11 +35,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from extractorov.botlines import redact
 from extractorov.errors import BotConfigError, BotFailed, BotTimeout
 from extractorov.landing import company_folders, printable
 
@@ -46,62 +53,20 @@ MAX_POKE_SECONDS = 60.0
 MIN_POKE_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10.0
 """Between SIGTERM and SIGKILL of the bot's process group."""
-MAX_LINE_CHARS = 2000
 
 
-# ---------------------------------------------------------------------------- redaction
+# ---------------------------------------------------------------------------- secrets
 
-_LETTER = r"[^\W\d_]"
-_PERSONAL_LABELS = (
-    r"nombres_apellidos", r"documento_identidad", r"correo_electronico",
-    r"nombres?\s+y\s+apellidos?", r"nombres?", r"apellidos?",
-    r"documento\s+de\s+identidad", r"n[uú]mero\s+de\s+documento", r"identificaci[oó]n",
-    r"c[eé]dula", r"correo(?:\s+electr[oó]nico)?", r"e-?mail",
-    r"tel[eé]fonos?", r"celular(?:es)?", r"m[oó]vil", r"direcci[oó]n",
-)
-_FIELD = re.compile(
-    rf"(?<!{_LETTER})(?:{'|'.join(_PERSONAL_LABELS)})(?!{_LETTER})[\"']?\s*[:=]?\s*",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_RUN = re.compile(r"\d{6,}")
-_DOTTED_NUMBER = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{3}){2,}(?![\d.])")
-"""A cédula or phone written with thousands dots: 1.045.678.901."""
-_PHONE = re.compile(r"(?<![\d-])(?:\+?57[ -]?)?(?:3\d{2}|60\d)[ .-]\d{3}[ .-]?\d{4}(?!\d)")
-"""Colombian mobile (300 123 4567) and landline (605 333 4455) numbers with separators."""
 _SECRET_OPTION = re.compile(r"pass|pwd|token|secret|key|clave|contrase|credential", re.I)
-
-REDACTED = "<redacted>"
-
-
-def redact(line: str, secrets: Iterable[str] = ()) -> str:
-    """One line of the bot's output, safe for the task log.
-
-    * every ``secrets`` value (e.g. a password passed as an argument) → ``<secret>``;
-    * when the line names a personal field (``nombres_apellidos``, ``Correo``,
-      ``Teléfono``, …), everything after the field name → ``<redacted>``;
-    * e-mail addresses → ``<email>``; runs of 6+ digits, dotted numbers
-      (``1.045.678.901``) and phone numbers with separators → ``<number>``;
-    * control characters are escaped (one log line stays one line) and very long
-      lines are cut.
-    """
-    for secret in sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True):
-        line = line.replace(secret, "<secret>")
-    field = _FIELD.search(line)
-    if field and line[field.end():].strip():
-        line = line[: field.end()] + REDACTED
-    line = _EMAIL.sub("<email>", line)
-    line = _PHONE.sub("<number>", line)
-    line = _DOTTED_NUMBER.sub("<number>", line)
-    line = _DIGIT_RUN.sub("<number>", line)
-    line = printable(line)
-    if len(line) > MAX_LINE_CHARS:
-        line = line[:MAX_LINE_CHARS] + f"… ({len(line) - MAX_LINE_CHARS} more characters)"
-    return line
 
 
 def secret_arguments(argv: Sequence[str]) -> list[str]:
-    """Values of options that look like secrets (``--password X``, ``--token=X``)."""
+    """Values of options that look like secrets (``--password X``, ``--token=X``).
+
+    A second layer only: :func:`redact` masks them before its allow-list looks at the
+    line, and the allow-list is the guarantee (a ``-p secret`` or a positional secret
+    it cannot recognise as one still never reaches the log: no progress line holds it).
+    """
     found: list[str] = []
     for i, arg in enumerate(argv[1:], start=1):
         if not arg.startswith("-"):
