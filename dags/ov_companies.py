@@ -87,12 +87,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
+from airflow.sdk import DAG, Param, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:
     from extractorov import assets, tasks
     from extractorov.alerts import RunFailureNotifier
+    from extractorov.bot_operator import ScrapeSensor
     from extractorov.companies import COMPANIES, Company
     from extractorov.settings import DAILY_CRON, TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
@@ -164,10 +165,9 @@ def build_company_dag(company: Company) -> DAG:
     def company_dag() -> None:
         # Every task has a time limit: a hung read or lock never blocks later runs
         # (max_active_runs=1) for ever.
-        @task.sensor(task_id=tasks.SCRAPE, mode="reschedule", poke_interval=60,
-                     execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
-        def scrape(**context) -> PokeReturnValue:
-            return tasks.scrape(company, context)
+        # A sensor class, not @task.sensor: its on_kill stops the bot's process group.
+        scrape = ScrapeSensor(task_id=tasks.SCRAPE, company=company, mode="reschedule",
+                              poke_interval=60, execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
 
         @task(task_id=tasks.EXTRACT, execution_timeout=timedelta(hours=2))
         def extract(**context) -> dict:
@@ -198,7 +198,7 @@ def build_company_dag(company: Company) -> DAG:
         def watcher() -> None:
             tasks.watcher()
 
-        scraped = scrape()
+        scraped = scrape
         summary = extract()
         loaded = load_db(summary)
         checked = check_data(summary, loaded)

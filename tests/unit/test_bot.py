@@ -65,6 +65,10 @@ def _fake(tmp_path: Path, *extra: str) -> list[str]:
             "--empresa", "afinia", "--sgc", "RE777", "--radicado", "R-777", *extra]
 
 
+def _lock(tmp_path: Path) -> Path:
+    return bot.bot_lock(tmp_path / "landing", "afinia")
+
+
 def _pids(path: Path) -> list[int]:
     deadline = time.monotonic() + 30
     while not (path.exists() and path.read_text().strip()) and time.monotonic() < deadline:
@@ -75,7 +79,8 @@ def _pids(path: Path) -> list[int]:
 def test_run_bot_streams_redacted_lines_in_order_and_writes_the_request(tmp_path):
     lines: list[str] = []
     result = bot.run_bot(_fake(tmp_path, "--sleep", "1.2", "--password", "hunter22"),
-                         empresa="afinia", workdir=tmp_path, timeout_minutes=1, emit=lines.append)
+                         empresa="afinia", workdir=tmp_path, timeout_minutes=1,
+                         lock_file=_lock(tmp_path), emit=lines.append)
     assert result.exit_code == 0 and result.program == Path(sys.executable).name
     assert result.arguments == 13 and result.lines == len(lines) and result.seconds >= 1.2
     messages = [line.split("] - ", 1)[-1] for line in lines]
@@ -109,7 +114,7 @@ def test_run_bot_raises_on_non_zero_exit(tmp_path):
     with pytest.raises(bot.BotFailed, match=r"bot command for afinia exited with code 3 after "
                                             r"[\d.]+ s; last lines above"):
         bot.run_bot(_fake(tmp_path, "--exit-code", "3"), empresa="afinia", workdir=None,
-                    timeout_minutes=1, emit=lines.append)
+                    timeout_minutes=1, lock_file=_lock(tmp_path), emit=lines.append)
     assert lines[-1].endswith("[ERROR] - ERROR Error en secuencia específica para PQR 1: "
                               "<redacted>")
 
@@ -129,7 +134,7 @@ def test_run_bot_timeout_kills_the_whole_process_group(tmp_path):
                                              r"was killed"):
         bot.run_bot(_fake(tmp_path, "--hang", "--pid-file", str(tmp_path / "pids")),
                     empresa="afinia", workdir=None, timeout_minutes=0.05,
-                    emit=lambda line: None, grace_seconds=2)
+                    lock_file=_lock(tmp_path), emit=lambda line: None, grace_seconds=2)
     assert time.monotonic() - started < 15
     for pid in _pids(tmp_path / "pids"):  # the bot and its child
         deadline = time.monotonic() + 5
@@ -148,7 +153,7 @@ def test_run_bot_sigkills_a_group_that_ignores_sigterm(tmp_path):
         "time.sleep(300)\n")
     with pytest.raises(bot.BotTimeout):
         bot.run_bot([sys.executable, str(script), str(tmp_path / "pids")], empresa="aire",
-                    workdir=None, timeout_minutes=0.02,
+                    workdir=None, timeout_minutes=0.02, lock_file=_lock(tmp_path),
                     emit=lambda line: None, grace_seconds=1)
     [child] = _pids(tmp_path / "pids")
     deadline = time.monotonic() + 5
@@ -161,14 +166,15 @@ def test_run_bot_configuration_errors(tmp_path):
     with pytest.raises(bot.BotConfigError,
                        match="program 'no-such-bot' not found: fix Variable ov_bot_command_afinia"):
         bot.run_bot(["no-such-bot", "--password", "x"], empresa="afinia", workdir=None,
-                    timeout_minutes=1)
+                    timeout_minutes=1, lock_file=_lock(tmp_path))
     with pytest.raises(bot.BotConfigError, match="fix Variable ov_bot_workdir"):
         bot.run_bot([sys.executable, "-c", "pass"], empresa="afinia",
-                    workdir=tmp_path / "missing", timeout_minutes=1)
+                    workdir=tmp_path / "missing", timeout_minutes=1, lock_file=_lock(tmp_path))
     not_executable = tmp_path / "bot.sh"
     not_executable.write_text("#!/bin/sh\n")
     with pytest.raises(bot.BotConfigError, match="cannot be executed"):
-        bot.run_bot([str(not_executable)], empresa="aire", workdir=None, timeout_minutes=1)
+        bot.run_bot([str(not_executable)], empresa="aire", workdir=None, timeout_minutes=1,
+                    lock_file=_lock(tmp_path))
 
 
 def test_run_bot_stops_what_the_bot_left_running(tmp_path, caplog):
@@ -178,7 +184,7 @@ def test_run_bot_stops_what_the_bot_left_running(tmp_path, caplog):
         "child = subprocess.Popen(['sleep', '300'], stdout=subprocess.DEVNULL)\n"
         "open(sys.argv[1], 'w').write(str(child.pid))\n")
     result = bot.run_bot([sys.executable, str(script), str(tmp_path / "pids")], empresa="aire",
-                         workdir=tmp_path, timeout_minutes=1,
+                         workdir=tmp_path, timeout_minutes=1, lock_file=_lock(tmp_path),
                          emit=lambda line: None)
     assert result.exit_code == 0
     [child] = _pids(tmp_path / "pids")
@@ -192,7 +198,7 @@ def test_run_bot_stops_what_the_bot_left_running(tmp_path, caplog):
 def test_run_bot_reports_a_bot_killed_by_a_signal(tmp_path):
     with pytest.raises(bot.BotFailed, match=r"bot command for aire was killed by signal SIGKILL"):
         bot.run_bot([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), 9)"],
-                    empresa="aire", workdir=None, timeout_minutes=1,
+                    empresa="aire", workdir=None, timeout_minutes=1, lock_file=_lock(tmp_path),
                     emit=lambda line: None)
 
 
