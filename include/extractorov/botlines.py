@@ -26,8 +26,9 @@ A known line is written again from its parts, each part checked:
   ``{sgc}_adjunto_{ts}.{ext}``, screenshot ``{sgc}_{ts}.png``, ``checkpoint_{ts}.json``;
   a directory before it is dropped, it may name a Windows user), a request field's
   name (``{field}``), ``True``/``False``, ``Visual``/``Headless``, an HTML tag name, a
-  date. A part that is free text in the bot's message (an exception text, a URL, a
-  selector, a field's *value*) is never echoed: ``{hidden}`` shows ``<redacted>``.
+  date, the company's name. A part that is free text in the bot's message (an
+  exception text, a URL, a selector, a field's *value*) is never echoed:
+  ``{hidden}`` shows ``<redacted>``.
 
 So ``=== Procesando PQR #3 de 10 ===`` passes, ``=== Procesando PQR #3 de María ===``
 does not, and ``LISTA nombres_apellidos: María José`` shows as
@@ -80,6 +81,7 @@ _SLOTS: dict[str, str] = {
     "mode": "Visual|Headless",
     "tag": "[A-Z][A-Z0-9]{0,9}",
     "date": r"\d{4}-\d{2}-\d{2}",
+    "company": "(?i:afinia|aire)",
     "hidden": r".+",
 }
 """What each ``{slot}`` of a template accepts. ``file`` shows the file name only;
@@ -201,6 +203,16 @@ TEMPLATES: tuple[str, ...] = (
     "Error durante limpieza: {hidden}",
     "INICIANDO EXTRACCIÓN COMPLETA DE AIRE",
     "EXTRACCIÓN COMPLETA FINALIZADA",
+    # -- utils/extractor_runner.py (the runner of both extractors)
+    "=== Iniciando Extractor {company} ===",
+    "Modo headless: {bool}",
+    "Modo debug: {bool}",
+    "=== Extractor {company} completado exitosamente ===",
+    "Extractor {company} interrumpido por el usuario",
+    "Error en extractor {company}: {hidden}",
+    "Detalles del error:",
+    "Navegador cerrado correctamente",
+    "Error al cerrar navegador: {hidden}",
     # -- core/browser_manager.py
     "BrowserManager inicializado con timeout: {n}ms",
     "Modo servidor Ubuntu activado",

@@ -96,6 +96,9 @@ CORPUS = [
     # (a line the bot writes, as it reaches the log)
     ("[INIT][system][config][logging][INFO] - Sistema de logging profesional inicializado",
      None),
+    ("[2025-10-08_09:32:21][afinia][system][main][INFO] - === Iniciando Extractor afinia ===",
+     None),
+    ("[2025-10-08_09:32:21][afinia][system][main][INFO] - Modo headless: True", None),
     (f"{P}OficinaVirtualAfiniaModular inicializado - Modo: Headless", None),
     (f"{P}CONFIGURANDO Inicializando componentes modulares...", None),
     (f"{P}CONFIGURANDO Configurando BrowserManager con timeout: 30000ms", None),
@@ -183,7 +186,7 @@ SAMPLES = {"n": ("12", "12"), "sgc": ("RE123", "RE123"),
            "file": ("/data/processed/RE123_20251008_093221.pdf", "RE123_20251008_093221.pdf"),
            "field": ("nombres_apellidos", "nombres_apellidos"), "bool": ("True", "True"),
            "mode": ("Headless", "Headless"), "tag": ("DIV", "DIV"),
-           "date": ("2025-10-08", "2025-10-08"),
+           "date": ("2025-10-08", "2025-10-08"), "company": ("Afinia", "Afinia"),
            "hidden": ("María José 300 123 4567", "<redacted>")}
 
 
