@@ -7,9 +7,10 @@ Two modes, chosen per company at run time by Variable ``ov_bot_command_{empresa}
   **Only the bot's known progress lines reach the log** (an allow-list,
   :mod:`extractorov.botlines`): any other line becomes
   ``<bot line: N characters, not a known progress line>``, and even a known line
-  never shows a request field's value, a path or an error text. The bot keeps its
-  own full log on its host (``data/logs/current/{empresa}_ov.log`` under its working
-  directory, ``unified_logging_config``); that is where to look for the raw text.
+  never shows a request field's value, a path or an error text. The raw text is on
+  the bot's host only: what it logs through its unified logger in
+  ``data/logs/current/{empresa}_ov.log`` under its working directory
+  (``unified_logging_config``); a line it only prints to its console, nowhere.
   **The bot lives exactly as long as its task**: it runs under a guard
   (:mod:`extractorov.botguard`) that leads its process group and stops the whole
   group if the task process dies, SIGKILL included; SIGTERM to the task (and the
