@@ -10,11 +10,21 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    the first lines of the `scrape` log, which name the mode):
    - **command mode**, when Variable `ov_bot_command_{empresa}` is set: runs that
      command line (no shell; POSIX quoting) in `ov_bot_workdir` (empty: the
-     worker's directory), streams its output to the task log with personal data
-     masked (names, documents, e-mails, phone numbers), never logs its arguments,
-     and kills its whole process group after `ov_bot_timeout_minutes` (default
-     90). A non-zero exit fails the task, which is retried; a missing program or
-     working directory fails it at once.
+     worker's directory) and never logs its arguments. Only the bot's known
+     progress lines reach the task log (field values in them as `<redacted>`);
+     any other line shows as `<bot line: N characters, not a known progress
+     line>`, its length only: it may hold personal data. The full text is on the
+     bot's host (its log `data/logs/current/{empresa}_ov.log` under its working
+     directory; console-only lines: run it by hand). Its whole process group is
+     killed after `ov_bot_timeout_minutes` (default 90), and stopped with the
+     task when the task is marked failed, loses its heartbeat or its worker
+     stops (the bot never outlives its task). A non-zero exit fails the task,
+     which is retried;
+     a missing program or working directory fails it at once. One bot per
+     company: while the company's bot runs on another worker (lock
+     `oficina_virtual/bot.lock`), the task waits in reschedule mode and looks
+     again every minute; a bot left by a killed try on the same worker is
+     stopped before a new one starts.
    - **quiet mode**, when that Variable is unset or empty (the bot runs elsewhere,
      e.g. a Windows scheduled task writing to a shared folder): waits, in
      reschedule mode (no worker slot held between looks), until no file in
@@ -94,12 +104,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param, PokeReturnValue, TriggerRule, dag, task
+from airflow.sdk import DAG, Param, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:
     from extractorov import assets, tasks
     from extractorov.alerts import RunFailureNotifier
+    from extractorov.bot_operator import ScrapeSensor
     from extractorov.companies import COMPANIES, Company
     from extractorov.settings import DAILY_CRON, TIMEZONE
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
@@ -171,10 +182,9 @@ def build_company_dag(company: Company) -> DAG:
     def company_dag() -> None:
         # Every task has a time limit: a hung read or lock never blocks later runs
         # (max_active_runs=1) for ever.
-        @task.sensor(task_id=tasks.SCRAPE, mode="reschedule", poke_interval=60,
-                     execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
-        def scrape(**context) -> PokeReturnValue:
-            return tasks.scrape(company, context)
+        # A sensor class, not @task.sensor: its on_kill stops the bot's process group.
+        scrape = ScrapeSensor(task_id=tasks.SCRAPE, company=company, mode="reschedule",
+                              poke_interval=60, execution_timeout=SCRAPE_EXECUTION_TIMEOUT)
 
         # One writer per company: the tasks that change the company's files, registry,
         # table or bucket share its pool of one slot (with ov_s3_reconcile's check of the
@@ -212,7 +222,7 @@ def build_company_dag(company: Company) -> DAG:
         def watcher() -> None:
             tasks.watcher()
 
-        scraped = scrape()
+        scraped = scrape
         summary = extract()
         loaded = load_db(summary)
         checked = check_data(summary, loaded)

@@ -2,39 +2,58 @@
 
 Two modes, chosen per company at run time by Variable ``ov_bot_command_{empresa}``:
 
-* **command** (the Variable holds a command line): :func:`run_bot` runs it as a
-  subprocess, without a shell, in its own process group, streaming every output
-  line through :func:`redact` to the task log; a timeout kills the whole group.
+* **command** (the Variable holds a command line): :func:`run_bot` runs it without a
+  shell and streams every output line through :func:`redact` to the task log.
+  **Only the bot's known progress lines reach the log** (an allow-list,
+  :mod:`extractorov.botlines`): any other line becomes
+  ``<bot line: N characters, not a known progress line>``, and even a known line
+  never shows a request field's value, a path or an error text. The raw text is on
+  the bot's host only: what it logs through its unified logger in
+  ``data/logs/current/{empresa}_ov.log`` under its working directory
+  (``unified_logging_config``); a line it only prints to its console, nowhere.
+  **The bot lives exactly as long as its task**: it runs under a guard
+  (:mod:`extractorov.botguard`) that leads its process group and stops the whole
+  group if the task process dies, SIGKILL included; SIGTERM to the task (and the
+  operator's ``on_kill``) stops the group before the task goes; a timeout or any
+  error stops it too. **One bot per company**: the run holds the company's bot lock
+  (:mod:`extractorov.botlock`), inherited by the bot; a retry that finds a bot left
+  by a killed try on its host stops it first, and one that finds a bot it cannot
+  stop (another host, another live task) raises :class:`BotBusy` and waits.
 * **quiet** (the Variable is unset or empty: the bot runs elsewhere, e.g. a
   Windows scheduled task writing to a shared folder): :func:`check_quiet` decides,
   from :func:`newest_change` of the company's ``processed/`` folder, whether the
   folder has been quiet long enough, whether the wait limit is reached, or when
   to look again.
 
-Standard library only and no Airflow: ``runtime.scrape`` wires these functions
-to Variables and Airflow's exceptions. Nothing here logs personal data or the
-command's arguments (they may carry a password): the bot's lines are redacted,
-and the command is described by its program and argument count only.
+Standard library only and no Airflow: ``tasks.scrape`` wires these functions to
+Variables and Airflow's exceptions, ``bot_operator.ScrapeSensor`` to ``on_kill``.
+Nothing here logs personal data or the command's arguments (they may carry a
+password): the command is described by its program and argument count only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import queue
 import re
+import select
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from extractorov.errors import BotConfigError, BotFailed, BotTimeout
+from extractorov import botlock
+from extractorov.botlines import redact
+from extractorov.errors import BotBusy, BotConfigError, BotFailed, BotStopped, BotTimeout
 from extractorov.landing import company_folders, printable
 
 log = logging.getLogger(__name__)
@@ -46,62 +65,27 @@ MAX_POKE_SECONDS = 60.0
 MIN_POKE_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10.0
 """Between SIGTERM and SIGKILL of the bot's process group."""
-MAX_LINE_CHARS = 2000
+STOP_GRACE_SECONDS = 3.0
+"""The same when the task is being stopped: Airflow sends the task process SIGKILL 5 s
+after SIGTERM, so the group must be gone before."""
+BUSY_RECHECK_SECONDS = 60.0
+"""How soon a ``scrape`` that found the company's bot running elsewhere looks again."""
+GUARD = Path(__file__).with_name("botguard.py")
+GUARD_START_SECONDS = 60.0
+"""How long the guard may take to start the bot (a Python start-up) before the run fails."""
 
+# ---------------------------------------------------------------------------- secrets
 
-# ---------------------------------------------------------------------------- redaction
-
-_LETTER = r"[^\W\d_]"
-_PERSONAL_LABELS = (
-    r"nombres_apellidos", r"documento_identidad", r"correo_electronico",
-    r"nombres?\s+y\s+apellidos?", r"nombres?", r"apellidos?",
-    r"documento\s+de\s+identidad", r"n[uú]mero\s+de\s+documento", r"identificaci[oó]n",
-    r"c[eé]dula", r"correo(?:\s+electr[oó]nico)?", r"e-?mail",
-    r"tel[eé]fonos?", r"celular(?:es)?", r"m[oó]vil", r"direcci[oó]n",
-)
-_FIELD = re.compile(
-    rf"(?<!{_LETTER})(?:{'|'.join(_PERSONAL_LABELS)})(?!{_LETTER})[\"']?\s*[:=]?\s*",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_RUN = re.compile(r"\d{6,}")
-_DOTTED_NUMBER = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{3}){2,}(?![\d.])")
-"""A cédula or phone written with thousands dots: 1.045.678.901."""
-_PHONE = re.compile(r"(?<![\d-])(?:\+?57[ -]?)?(?:3\d{2}|60\d)[ .-]\d{3}[ .-]?\d{4}(?!\d)")
-"""Colombian mobile (300 123 4567) and landline (605 333 4455) numbers with separators."""
 _SECRET_OPTION = re.compile(r"pass|pwd|token|secret|key|clave|contrase|credential", re.I)
-
-REDACTED = "<redacted>"
-
-
-def redact(line: str, secrets: Iterable[str] = ()) -> str:
-    """One line of the bot's output, safe for the task log.
-
-    * every ``secrets`` value (e.g. a password passed as an argument) → ``<secret>``;
-    * when the line names a personal field (``nombres_apellidos``, ``Correo``,
-      ``Teléfono``, …), everything after the field name → ``<redacted>``;
-    * e-mail addresses → ``<email>``; runs of 6+ digits, dotted numbers
-      (``1.045.678.901``) and phone numbers with separators → ``<number>``;
-    * control characters are escaped (one log line stays one line) and very long
-      lines are cut.
-    """
-    for secret in sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True):
-        line = line.replace(secret, "<secret>")
-    field = _FIELD.search(line)
-    if field and line[field.end():].strip():
-        line = line[: field.end()] + REDACTED
-    line = _EMAIL.sub("<email>", line)
-    line = _PHONE.sub("<number>", line)
-    line = _DOTTED_NUMBER.sub("<number>", line)
-    line = _DIGIT_RUN.sub("<number>", line)
-    line = printable(line)
-    if len(line) > MAX_LINE_CHARS:
-        line = line[:MAX_LINE_CHARS] + f"… ({len(line) - MAX_LINE_CHARS} more characters)"
-    return line
 
 
 def secret_arguments(argv: Sequence[str]) -> list[str]:
-    """Values of options that look like secrets (``--password X``, ``--token=X``)."""
+    """Values of options that look like secrets (``--password X``, ``--token=X``).
+
+    A second layer only: :func:`redact` masks them before its allow-list looks at the
+    line, and the allow-list is the guarantee (a ``-p secret`` or a positional secret
+    it cannot recognise as one still never reaches the log: no progress line holds it).
+    """
     found: list[str] = []
     for i, arg in enumerate(argv[1:], start=1):
         if not arg.startswith("-"):
@@ -173,25 +157,80 @@ def bot_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def bot_lock(landing_root: Path | str, empresa: str) -> Path:
+    """The company's bot lock: ``{landing_root}/{empresa}/oficina_virtual/bot.lock``."""
+    return company_folders(landing_root, empresa).bot_lock
+
+
+@dataclass
+class _Running:
+    """A bot this process runs now (for ``on_kill`` and the SIGTERM handler)."""
+
+    process: subprocess.Popen[bytes]
+    leader_start: int | None
+    grace_seconds: float
+    stopped_by: str | None = None
+
+
+_RUNNING: dict[int, _Running] = {}
+
+
+def stop_running_bots(reason: str) -> int:
+    """Stop the process group of every bot this process runs now; returns how many
+    processes were found in them. For the operator's ``on_kill`` and the SIGTERM
+    handler: it signals and waits (up to :data:`STOP_GRACE_SECONDS`, then SIGKILL) but
+    never reaps a process and takes no lock, so it is safe in a signal handler;
+    :func:`run_bot` then fails with :class:`BotStopped` naming ``reason``."""
+    found = 0
+    for running in list(_RUNNING.values()):
+        running.stopped_by = running.stopped_by or reason
+        if running.process.returncode is None:
+            found += botlock.stop_group(running.process.pid, running.leader_start,
+                                        min(running.grace_seconds, STOP_GRACE_SECONDS))
+    return found
+
+
 def run_bot(
     argv: Sequence[str],
     *,
     empresa: str,
     workdir: Path | None,
     timeout_minutes: float,
+    lock_file: Path,
     emit: Callable[[str], None] | None = None,
     grace_seconds: float = KILL_GRACE_SECONDS,
     env: Mapping[str, str] | None = None,
 ) -> BotResult:
     """Run the bot and stream its redacted output, line by line, to ``emit``.
 
-    No shell; stdout and stderr merged (the order of lines is kept); a new session,
-    so the bot and everything it starts (browsers, drivers) form one process group.
+    No shell; stdout and stderr merged (the order of lines is kept). The bot is started
+    by its guard (:mod:`extractorov.botguard`) in a new session: guard, bot and
+    everything the bot starts (browsers, drivers) form one process group, which
+
+    * the guard stops if this process dies (``PR_SET_PDEATHSIG``: SIGKILL included);
+    * a SIGTERM to this process stops first (a handler installed while the bot runs,
+      in the main thread, which then hands the signal to the handler it replaced:
+      Airflow's, which calls the operator's ``on_kill``, or the default action);
+    * is stopped before this returns, whatever happens: a non-zero exit, a timeout
+      (SIGTERM to the group, SIGKILL after ``grace_seconds``), an exception in the
+      caller's thread (Airflow's ``execution_timeout``), children the bot left behind.
+
+    ``lock_file`` (:func:`bot_lock`) is held for as long as the bot runs, by the guard
+    and the bot, never by this process once the bot started (:mod:`extractorov.botlock`).
+
     Returns on exit code 0. Raises :class:`BotConfigError` (missing program, bad
-    working directory), :class:`BotFailed` (non-zero exit) or :class:`BotTimeout`
-    (over ``timeout_minutes``: SIGTERM to the group, SIGKILL after ``grace_seconds``).
-    Whatever happens, including an exception in the caller's thread (Airflow's
-    ``execution_timeout``), the process group is stopped before this returns.
+    working directory), :class:`BotBusy` (the company's bot runs elsewhere: wait),
+    :class:`BotFailed` (non-zero exit, killed by a signal), :class:`BotTimeout` (over
+    ``timeout_minutes``) or :class:`BotStopped` (this task was stopped meanwhile).
+
+    Why not the standard provider's ``SubprocessHook``: it runs the argv it is given
+    without a shell (``BashOperator`` is what adds ``bash -c``), in a new session,
+    but it logs "Running command:" with every argument (a password included) and
+    every output line as it is (personal data), has no timeout, reads the whole
+    output before it can be stopped from the same thread, and its ``send_sigterm``
+    sends one SIGTERM to the group, never SIGKILL, looking the group up by the pid
+    of a leader that may already be gone; nothing in it survives the task being
+    SIGKILLed or keeps a retry from starting a second bot.
     """
     emit = emit or (lambda line: log.info("bot | %s", line))
     variable = COMMAND_VARIABLE.format(empresa=empresa)
@@ -201,19 +240,26 @@ def run_bot(
         raise BotConfigError(f"working directory {str(workdir)!r} of the bot for {empresa} does "
                              "not exist or is not a directory: fix Variable ov_bot_workdir")
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            list(argv), cwd=workdir, env=bot_environment(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise BotConfigError(f"program {program!r} not found: fix Variable {variable}") from None
-    except PermissionError:
-        raise BotConfigError(f"program {program!r} cannot be executed (permission denied): "
-                             f"fix Variable {variable} or the file's mode") from None
-    except OSError as exc:
-        raise BotConfigError(f"program {program!r} cannot be started ({exc.strerror}): "
-                             f"fix Variable {variable}") from None
+    with botlock.acquire(lock_file, empresa, grace_seconds=grace_seconds) as lease:
+        status_read, status_write = os.pipe()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(GUARD), str(os.getpid()), str(status_write),
+                 str(lease.fd), f"{grace_seconds:g}", "--", *argv],
+                cwd=workdir, env=bot_environment(env), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=(status_write, lease.fd),
+            )
+        except OSError as exc:
+            os.close(status_read)
+            raise BotConfigError(f"the bot for {empresa} cannot be started ({exc.strerror}): "
+                                 "fix Variable ov_bot_workdir") from None
+        finally:
+            os.close(status_write)
+        holder = lease.record(process.pid)
+    running = _Running(process, holder.leader_start, grace_seconds)
+    _RUNNING[process.pid] = running
+    restore = _stop_on_sigterm()
 
     lines: queue.Queue[bytes | None] = queue.Queue()
     reader = threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True,
@@ -224,6 +270,8 @@ def run_bot(
     exited_at: float | None = None
     finished = False
     try:
+        _check_started(status_read, program, variable, empresa,
+                       min(deadline, time.monotonic() + GUARD_START_SECONDS))
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -249,12 +297,18 @@ def run_bot(
             time.sleep(0.1)
         finished = True
     finally:
+        restore()
         left = _stop_group(process, min(grace_seconds, 2.0) if finished else grace_seconds)
+        del _RUNNING[process.pid]
         reader.join(timeout=5)
-        if finished and left:
+        if finished and left and not running.stopped_by:
             log.warning("the bot for %s left %d process(es) running in its process group; "
                         "they were stopped", empresa, left)
     seconds = round(time.monotonic() - started, 1)
+    if running.stopped_by:
+        raise BotStopped(f"bot for {empresa} was stopped with its task ({running.stopped_by}: "
+                         "the task was marked failed, lost its heartbeat or its worker is "
+                         f"shutting down) after {seconds} s; its process group was stopped")
     code = process.returncode
     if code != 0:
         how = (f"was killed by signal {_signal_name(-code)}" if code < 0
@@ -262,6 +316,64 @@ def run_bot(
         raise BotFailed(f"bot command for {empresa} {how} after {seconds} s; last lines above")
     return BotResult(program=Path(program).name, arguments=len(argv) - 1, exit_code=code,
                      seconds=seconds, lines=count)
+
+
+def _check_started(status_fd: int, program: str, variable: str, empresa: str,
+                   deadline: float) -> None:
+    """Read the guard's word: the bot started, or why it could not (as Popen would say)."""
+    data = b""
+    try:
+        while b"\n" not in data:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([status_fd], [], [], wait)[0]:
+                raise BotFailed(f"the bot for {empresa} did not start within "
+                                f"{GUARD_START_SECONDS:g} s")
+            chunk = os.read(status_fd, 256)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(status_fd)
+    word, _, detail = data.decode("ascii", errors="replace").strip().partition(" ")
+    if word == "ok":
+        return
+    number = int(detail) if detail.isdigit() else None
+    if number == errno.ENOENT:
+        raise BotConfigError(f"program {program!r} not found: fix Variable {variable}")
+    if number in (errno.EACCES, errno.EPERM):
+        raise BotConfigError(f"program {program!r} cannot be executed (permission denied): "
+                             f"fix Variable {variable} or the file's mode")
+    if number is not None:
+        raise BotConfigError(f"program {program!r} cannot be started ({os.strerror(number)}): "
+                             f"fix Variable {variable}")
+    said = printable(data.decode("ascii", errors="replace").strip())[:80] or "no word"
+    raise BotFailed(f"the bot for {empresa} could not be started by its guard ({said})")
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """While the bot runs: SIGTERM stops its group first, then goes where it went before.
+
+    Only the main thread may set signal handlers; elsewhere this does nothing (the
+    guard still takes the group down with this process, and ``on_kill`` still works).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        stop_running_bots("SIGTERM")
+        if callable(previous):
+            previous(signum, frame)
+        elif previous in (signal.SIG_DFL, None):
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def _pump(stream: IO[bytes], out: queue.Queue[bytes | None]) -> None:
@@ -277,6 +389,8 @@ def _pump(stream: IO[bytes], out: queue.Queue[bytes | None]) -> None:
 def _exited(process: subprocess.Popen[bytes]) -> bool:
     """Whether the bot exited, without reaping it: while the leader is a zombie its
     process group id cannot be reused, so signalling the group stays safe."""
+    if process.returncode is not None:
+        return True
     try:
         return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
@@ -284,19 +398,20 @@ def _exited(process: subprocess.Popen[bytes]) -> bool:
 
 
 def _stop_group(process: subprocess.Popen[bytes], grace_seconds: float) -> int:
-    """Stop everything in the bot's process group, then reap the bot.
+    """Stop everything in the bot's process group, then reap the guard.
 
-    SIGTERM, up to ``grace_seconds`` for the bot to exit, SIGKILL. Returns how many
-    processes other than the bot were still running (for a warning after a clean exit).
+    SIGTERM, up to ``grace_seconds`` for the guard (so the bot) to exit, SIGKILL.
+    Returns how many processes other than the guard were still running (for a warning
+    after a clean exit).
     """
     pgid = process.pid
-    others = len(_group_members(pgid) - {pgid})
+    others = len(botlock.group_members(pgid) - {pgid})
     if not _exited(process) or others:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
         end = time.monotonic() + grace_seconds
         while time.monotonic() < end and not (_exited(process) and not
-                                              _group_members(pgid) - {pgid}):
+                                              botlock.group_members(pgid) - {pgid}):
             time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
@@ -305,26 +420,6 @@ def _stop_group(process: subprocess.Popen[bytes], grace_seconds: float) -> int:
         with contextlib.suppress(OSError):
             process.stdout.close()
     return others
-
-
-def _group_members(pgid: int) -> set[int]:
-    """Live (not zombie) processes of a process group, from /proc (empty elsewhere)."""
-    members: set[int] = set()
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return members
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
-            members.add(int(entry.name))
-    return members
 
 
 def _signal_name(number: int) -> str:
@@ -445,3 +540,12 @@ def check_landing(
                  "to go on at once)",
                  empresa, age, quiet_minutes, check.waited, wait_minutes, check.next_check_in)
     return check
+
+
+__all__ = [
+    "BUSY_RECHECK_SECONDS", "COMMAND_VARIABLE", "KILL_GRACE_SECONDS",
+    "BotBusy", "BotConfigError", "BotFailed", "BotResult", "BotStopped", "BotTimeout",
+    "QuietCheck", "bot_environment", "bot_lock", "check_landing", "check_quiet",
+    "describe_command", "newest_change", "parse_command", "parse_minutes", "redact",
+    "run_bot", "secret_arguments", "stop_running_bots",
+]

@@ -95,6 +95,18 @@ class BotTimeout(BotFailed):
     """The bot ran over ``ov_bot_timeout_minutes``; its process group was killed."""
 
 
+class BotStopped(BotFailed):
+    """The task was stopped (SIGTERM, ``on_kill``) while the bot ran; its process group
+    was stopped with it."""
+
+
+class BotBusy(PipelineError):
+    """The company's bot lock is held by a bot this task may not stop (another host, or
+    another live task): the ``scrape`` sensor waits and looks again."""
+
+    retryable = True
+
+
 class DataCheckFailed(PipelineError):
     """Loaded rows break a rule (a parser bug, a bad source): retrying cannot fix them."""
 

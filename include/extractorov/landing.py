@@ -5,6 +5,7 @@ Layout per company (``docs/data-contract.md``)::
     {landing_root}/{empresa}/oficina_virtual/processed/    the scraper's output (read)
     {landing_root}/{empresa}/oficina_virtual/quarantine/   rejected files + ``.reason.txt``
     {landing_root}/{empresa}/oficina_virtual/manifests/    one manifest per DAG run
+    {landing_root}/{empresa}/oficina_virtual/bot.lock      held while the bot runs (command mode)
 """
 
 from __future__ import annotations
@@ -199,6 +200,11 @@ class CompanyFolders:
     @property
     def manifests(self) -> Path:
         return self.root / "manifests"
+
+    @property
+    def bot_lock(self) -> Path:
+        """Held while the company's bot runs (command mode): ``extractorov.botlock``."""
+        return self.root / "bot.lock"
 
 
 def company_folders(landing_root: Path | str, empresa: str) -> CompanyFolders:

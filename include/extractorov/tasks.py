@@ -107,11 +107,14 @@ def check_run_conf(context: dict[str, Any]) -> None:
 
 
 def scrape(company: Company, context: dict[str, Any]) -> Any:
-    """Body of the ``scrape`` sensor (reschedule mode): see ``extractorov.bot``.
+    """Body of the ``scrape`` sensor (reschedule mode; ``bot_operator.ScrapeSensor``):
+    see ``extractorov.bot``.
 
-    Command mode (Variable ``ov_bot_command_{empresa}`` set): run the bot, done.
-    Quiet mode: done when ``processed/`` is quiet or the wait limit is reached;
-    otherwise reschedule for when it would turn quiet (at most a minute away).
+    Command mode (Variable ``ov_bot_command_{empresa}`` set): run the bot, done; when
+    the company's bot already runs where this task may not stop it, reschedule and
+    look again (never a failure). Quiet mode: done when ``processed/`` is quiet or the
+    wait limit is reached; otherwise reschedule for when it would turn quiet (at most
+    a minute away).
     """
     with airflow_errors():
         return _scrape(company, context)
@@ -143,7 +146,15 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
                  "timeout %g min", empresa, command_variable, bot.describe_command(argv),
                  workdir or "(the worker's)", minutes)
         try:
-            result = bot.run_bot(argv, empresa=empresa, workdir=workdir, timeout_minutes=minutes)
+            result = bot.run_bot(argv, empresa=empresa, workdir=workdir, timeout_minutes=minutes,
+                                 lock_file=bot.bot_lock(get("ov_landing_root"), empresa))
+        except bot.BotBusy as exc:
+            # Waiting is no failure: look again later (reschedule mode holds no worker slot).
+            log.info("%s; looking again in %.0f s", exc, bot.BUSY_RECHECK_SECONDS)
+            raise AirflowRescheduleException(
+                datetime.now(UTC) + timedelta(seconds=bot.BUSY_RECHECK_SECONDS)) from None
+        except bot.BotStopped:
+            raise
         except BotFailed as exc:
             ti = context["ti"]
             retries_left = (ti.max_tries or 0) - ti.try_number + 1

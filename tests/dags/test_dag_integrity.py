@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import BaseOperator
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from extractorov.companies import COMPANIES
@@ -65,6 +66,9 @@ def test_scrape_is_a_rescheduling_sensor_with_a_timeout_and_documented_modes(dag
     assert scrape.mode == "reschedule"
     assert scrape.execution_timeout is not None
     assert scrape.execution_timeout.total_seconds() > 90 * 60  # above the default bot timeout
+    # Its on_kill stops the bot's process group (TaskFlow's @task.sensor has none).
+    assert type(scrape).__name__ == "ScrapeSensor"
+    assert type(scrape).on_kill is not BaseOperator.on_kill
     empresa = dag_id.removeprefix("ov_")
     for text in (f"ov_bot_command_{empresa}", "command mode", "quiet mode", "Switching",
                  "ov_landing_quiet_minutes", "ov_landing_wait_minutes", "ov_bot_timeout_minutes"):

@@ -49,6 +49,7 @@ def _parse_dags(script: str, *, pythonpath: str, cwd: Path, home: Path) -> str:
 def test_the_wheel_holds_the_product_and_its_sql_only(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "extractorov/tasks.py" in names
+    assert "extractorov/botguard.py" in names  # run by path: the bot's process-group leader
     assert "extractorov/sql/company_table.sql" in names
     assert not [n for n in names if n.startswith(("devtools/", "tests/", "bench/"))]
     assert not [n for n in names if n.endswith((".json",)) and n.startswith("extractorov/")]

@@ -8,8 +8,13 @@ Personal data the bot prints never reaches the task output or logs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import logging
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -171,3 +176,101 @@ def test_a_failing_bot_fails_the_run_and_extract_does_not_run(
     assert not list(company_folders(landing, "afinia").processed.glob("RE801_*"))
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
     assert PERSON["correo_electronico"] not in text
+
+
+DAG_TEST_CHILD = """
+import sys
+from datetime import UTC, datetime
+
+from airflow.dag_processing.dagbag import DagBag
+
+dag = DagBag(dag_folder=sys.argv[1]).dags["ov_afinia"]
+dag.get_task("scrape").retries = 0  # dag.test waits out retry delays
+run = dag.test(logical_date=datetime(2025, 10, 12, 9, tzinfo=UTC))
+print("run", run.state, flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    from extractorov.botlock import proc_stat
+
+    stat = proc_stat(pid)
+    return stat is not None and stat.alive
+
+
+def test_a_stopped_scrape_task_leaves_no_bot_running(
+        dags, db, bucket, landing, monkeypatch, tmp_path):
+    """``dag.test()`` in its own process, SIGTERM to it while the bot runs (what a task
+    marked failed gets): Airflow's task runner calls the scrape sensor's ``on_kill``,
+    and the bot and the child it started are gone; the run fails at ``scrape``."""
+    pid_file = tmp_path / "bot.pids"
+    monkeypatch.setenv("AIRFLOW_VAR_OV_BOT_COMMAND_AFINIA", shlex.join(
+        _fake_bot(landing, "RE900", "R-900", "--hang", "--pid-file", str(pid_file))))
+    out = tmp_path / "dag_test.out"
+    with out.open("wb") as sink:
+        child = subprocess.Popen([sys.executable, "-c", DAG_TEST_CHILD,
+                                  str(Path(__file__).resolve().parents[2] / "dags")],
+                                 env=os.environ.copy(), stdout=sink, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+    pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline and child.poll() is None, out.read_text()[-3000:]
+            time.sleep(0.1)
+        pids = [int(pid) for pid in pid_file.read_text().split()]
+
+        child.send_signal(signal.SIGTERM)
+
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in pids), "the bot outlived its stopped task"
+        assert child.wait(timeout=300) == 0
+        text = out.read_text(errors="replace")
+        assert "run failed" in text
+        assert "bot for afinia was stopped with its task (SIGTERM" in text
+    finally:
+        for pid in [*pids, child.pid]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_scrape_waits_while_the_companys_bot_runs_on_another_host(
+        dags, db, s3, bucket, landing, monkeypatch, capfd, caplog):
+    """The company's bot lock is held by a bot on another worker: ``scrape`` is
+    rescheduled (no failure, no second bot), and runs the bot once the lock is free."""
+    from extractorov import bot, botlock
+
+    monkeypatch.setattr(bot, "BUSY_RECHECK_SECONDS", 1.0)
+    monkeypatch.setenv("AIRFLOW_VAR_OV_BOT_COMMAND_AFINIA",
+                       shlex.join(_fake_bot(landing, "RE910", "R-910")))
+    lock = company_folders(landing, "afinia").bot_lock
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    here = json.loads(botlock.Holder.for_group(os.getpid()).dumps())
+    os.write(fd, json.dumps({**here, "host": "worker-7", "pgid": 4242}).encode())
+
+    class ReleaseWhenWaiting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "is already running" in record.getMessage():
+                with contextlib.suppress(OSError):
+                    os.close(fd)  # the other host's bot finished
+
+    handler = ReleaseWhenWaiting()
+    caplog.set_level(logging.INFO, logger="extractorov.tasks")
+    logging.getLogger("extractorov.tasks").addHandler(handler)
+    try:
+        run = dags["ov_afinia"].test(logical_date=LOGICAL)
+    finally:
+        logging.getLogger("extractorov.tasks").removeHandler(handler)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    assert str(run.state) == "success", _states(run)
+    _assert_request_loaded_and_uploaded(db, s3, bucket, landing, "RE910", "R-910")
+    assert runtime_xcom(run, "scrape")["mode"] == "command"
+    text = _texts(capfd, caplog, run)
+    assert "the bot for afinia is already running (host 'worker-7', process group 4242" in text
+    assert str(FAKE_BOT) not in text
