@@ -300,9 +300,9 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     # with, so the manifest and the registering do not hold the scan's names too.
     found.files = []
     marks = _Marks(run.same)
-    for file, parsed, quarantined in empty_jsons:
+    for file, parsed, set_aside in empty_jsons:
         marks.put(parsed.sgc, JsonMark(file.name, parsed.timestamp,
-                                       JsonState.QUARANTINED if quarantined else JsonState.UNSURE))
+                                       JsonState.QUARANTINED if set_aside else JsonState.UNSURE))
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()

@@ -12,7 +12,7 @@ import pytest
 
 from extractorov import pipeline, registry
 from extractorov.landing import company_folders
-from tests.review._common import AFINIA, write_adjunto, write_json, write_pdf
+from tests.review._common import AFINIA, stamp, write_adjunto, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -38,3 +38,20 @@ def test_a_json_that_vanishes_while_extract_reads_keeps_its_documents_waiting(
     assert (processed / a_pdf).exists()  # it waits for a later run
     assert summary.files_waiting == 1 and summary.files_vanished == 1
     assert sorted(k.rsplit("/", 2)[-2] for k in keys) == ["R-B", "R-B"]
+
+
+def test_a_request_json_left_empty_by_a_killed_bot_keeps_its_documents_out_of_the_next_request(
+        db, bucket, settings, landing):
+    """The bot killed mid-write leaves a 0-byte JSON after its PDF: quarantined, it still
+    closes its request's stretch, so the PDF follows it and never joins the next request."""
+    from tests.review._common import write
+
+    a_pdf = write_pdf(landing, "PQR_4_ERROR", 0, "A")
+    write(landing, f"PQR_4_ERROR_data_{stamp(10)}.json", b"")
+    write_adjunto(landing, "PQR_4_ERROR", 300, "B")
+    write_json(landing, "PQR_4_ERROR", "R-B", 310)
+    summary = pipeline.extract(db, AFINIA, settings, "run-1")
+    folders = {k.rsplit("/", 2)[-2] for k in registry.keys(db, "afinia", bucket)}
+    assert folders == {"R-B"}
+    assert a_pdf in {p.name for p in company_folders(landing, "afinia").quarantine.iterdir()}
+    assert summary.files_quarantined == 2
