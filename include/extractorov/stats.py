@@ -124,14 +124,25 @@ def report_run(conn: Connection, *, run_id: str, empresa: str, dag_id: str,
                logical_date: datetime | None, data_interval_start: datetime | None,
                data_interval_end: datetime | None, database_only: bool,
                summaries: dict[str, dict[str, Any] | None],
-               task_states: dict[str, str]) -> RunReport:
+               task_states: dict[str, str],
+               quarantined: int | None = None) -> RunReport:
     """Build and record the run's report from the run's own records: every try of
     ``extract`` and ``load_db`` as recorded with its commit (``data_general.run_steps``),
     the uploads from the registry (``last_run_id``); ``summaries`` (the steps' XComs) only
-    where a step recorded nothing (it failed before its commit)."""
+    where a step recorded nothing (it failed before its commit). ``quarantined``: the
+    files in ``quarantine/`` whose reason names this run (a try that moved files there
+    and died before its commit recorded nothing, but their reasons say who set them
+    aside); it replaces the recorded count."""
     recorded = runsteps.run_totals(conn, run_id, empresa)
     steps = {step: recorded.get(step) or summaries.get(step)
              for step in (runsteps.EXTRACT, runsteps.LOAD_DB)}
+    extract = steps[runsteps.EXTRACT]
+    if quarantined is not None and (extract is not None or quarantined):
+        extract = dict(extract or {})
+        counted = int(extract.get("files_quarantined") or 0)
+        extract["files_new"] = int(extract.get("files_new") or 0) + quarantined - counted
+        extract["files_quarantined"] = quarantined
+        steps[runsteps.EXTRACT] = extract
     upload = summaries.get("upload_s3")
     if not database_only:
         # A retried or partly failed upload still reports every file this run handled.

@@ -291,11 +291,26 @@ def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:
             logical_date=context.get("logical_date"),
             data_interval_start=context.get("data_interval_start"),
             data_interval_end=context.get("data_interval_end"),
-            database_only=database_only, summaries=summaries, task_states=states)
+            database_only=database_only, summaries=summaries, task_states=states,
+            quarantined=_quarantined_by(company, run_id))
         registry_stats = stats.get_s3_registry_stats(conn)
     log.info("run report\n%s", stats.format_run_report(report))
     log.info("registry\n%s", stats.format_registry_stats(registry_stats))
     return {"run": report.as_xcom(), "registry": registry_stats}
+
+
+def _quarantined_by(company: Company, run_id: str) -> int | None:
+    """Files in the company's ``quarantine/`` whose reason names this run; ``None`` when
+    the landing folder cannot be read here (the recorded count stands)."""
+    from extractorov import landing
+
+    try:
+        folders = landing.company_folders(settings_from_variables().landing_root,
+                                          company.empresa)
+        return sum(entry.run_id == landing.printable(run_id)
+                   for entry in landing.read_quarantine(folders))
+    except (OSError, ConfigurationError):
+        return None
 
 
 def watcher() -> None:

@@ -72,3 +72,30 @@ def test_a_cleared_run_adds_what_its_new_tries_did(db, settings, landing):
     pipeline.load(db, AFINIA, again.manifest, run_id=RUN)
     report = _report(db)
     assert (report.files_new, report.records_found, report.db_inserted) == (4, 2, 2)
+
+
+def test_files_quarantined_by_a_try_that_died_before_its_commit_count_for_the_run(
+        db, settings, landing, monkeypatch):
+    from extractorov import registry, tasks
+    from tests.review._common import write
+
+    write_request(landing, "afinia", "RE1", "R-1")
+    write(landing, "not-the-bots-file.bin", b"x")
+    real = registry.register_pending
+
+    def worker_dies(*args, **kwargs):
+        raise ConnectionError("the worker lost the database before the commit")
+
+    monkeypatch.setattr(registry, "register_pending", worker_dies)
+    with pytest.raises(ConnectionError):
+        pipeline.extract(db, AFINIA, settings, RUN, attempt=1)  # quarantined, then died
+    monkeypatch.setattr(registry, "register_pending", real)
+    retried = pipeline.extract(db, AFINIA, settings, RUN, attempt=2)
+    assert retried.files_quarantined == 0  # already in quarantine/: not this try's
+    report = _report(db, load_db=None)
+    assert report.files_quarantined == 0  # what the recorded tries say
+    report = stats.report_run(db, run_id=RUN, empresa="afinia", dag_id="ov_afinia",
+                              logical_date=None, data_interval_start=None,
+                              data_interval_end=None, database_only=True, summaries={},
+                              task_states={}, quarantined=tasks._quarantined_by(AFINIA, RUN))
+    assert (report.files_quarantined, report.files_new, report.files_registered) == (1, 3, 2)
