@@ -202,7 +202,7 @@ class _Run:
 
 
 def extract(conn: Connection, company: Company, settings: Settings, run_id: str, *,
-            readmit_quarantine: bool = False, attempt: int | str = 1,
+            readmit_quarantine: bool = False, attempt: int | str | None = None,
             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
 
@@ -220,8 +220,8 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     step moves, registers or uploads the company's files while this one reads them;
     :class:`~extractorov.errors.CompanyBusy` after ``wait_seconds``.
 
-    ``attempt`` (the task's try number) names this try's record in
-    ``data_general.run_steps``, written with the registry rows. A try that finds an
+    ``attempt`` (the task's try number; default: the run's next) names this try's record
+    in ``data_general.run_steps``, written with the registry rows. A try that finds an
     earlier try of the same run committed, with a manifest no ``load_db`` loaded yet (a
     retry after the worker died past the commit), returns that try's counts and keeps its
     manifest rather than scanning again: the run reports what it did, once.
@@ -234,6 +234,10 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
         committed = _committed_not_loaded(conn, company, run_id, path)
         if committed is not None:
             return committed
+        if attempt is None:
+            attempt = len(runsteps.recorded(conn, run_id, company.empresa,
+                                            runsteps.EXTRACT)) + 1
+            conn.commit()
         with (contextlib.closing(EntrySpool()) as entries,
               contextlib.closing(LatestRows()) as latest):
             run = _Run(company, settings, run_id,

@@ -47,9 +47,10 @@ def test_check_data_passes_a_cleared_run_and_a_cleared_check_alone(db, settings,
     first = pipeline.extract(db, AFINIA, settings, "run-1")
     loaded = pipeline.load(db, AFINIA, first.manifest)
     assert _check(first, loaded)["failed"] == []
-    # load_db cleared alone: every record a duplicate, the JSONs already marked loaded.
+    # load_db cleared alone: its manifest was loaded and committed, so it reports what the
+    # run loaded and loads nothing again.
     again = pipeline.load(db, AFINIA, first.manifest)
-    assert again.db_duplicates == 2 and again.json_files_loaded == 0
+    assert (again.db_inserted, again.db_duplicates, again.json_files_loaded) == (2, 0, 2)
     assert _check(first, again)["failed"] == []
     # The whole run cleared: extract finds the JSONs loaded, the manifest is empty.
     cleared = pipeline.extract(db, AFINIA, settings, "run-1")
