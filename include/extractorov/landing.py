@@ -5,6 +5,8 @@ Layout per company (``docs/data-contract.md``)::
     {landing_root}/{empresa}/oficina_virtual/processed/    the scraper's output (read)
     {landing_root}/{empresa}/oficina_virtual/quarantine/   rejected files + ``.reason.txt``
     {landing_root}/{empresa}/oficina_virtual/manifests/    one manifest per DAG run
+
+An entry renamed or removed while a folder is read (a download finishing) is skipped.
 """
 
 from __future__ import annotations
@@ -216,24 +218,44 @@ class Scan:
     """Symlinks and other non-regular entries: never followed, quarantined."""
     stale: list[LandingFile] = field(default_factory=list)
     """Temporary files (``.part``…) untouched for over ``stale_seconds``: a writer died."""
+    vanished: list[str] = field(default_factory=list)
+    """Names listed but gone (renamed, removed) before they could be looked at: skipped.
+    A finished download (``x.crdownload`` renamed to ``x``) is one; the next scan sees it."""
+
+
+def _lstat(entry: os.DirEntry[str]) -> os.stat_result | None:
+    """The entry's own ``stat`` (links not followed), or ``None`` if it is gone meanwhile."""
+    try:
+        return entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
          stale_seconds: float | None = None) -> Scan:
-    """List ``processed/`` in one pass (``os.scandir``: no stat per file beyond one)."""
+    """List ``processed/`` in one pass (``os.scandir``: no stat per file beyond one).
+
+    The bot writes while this reads: an entry renamed or removed between the listing and
+    its ``stat`` is skipped (:attr:`Scan.vanished`), never an error.
+    """
     now = datetime.now(UTC).timestamp() if now is None else now
     result = Scan(files=[], in_progress=[], not_regular=[])
-    if not processed.is_dir():
+    found: list[LandingFile] = []
+    try:
+        entries = os.scandir(processed)
+    except (FileNotFoundError, NotADirectoryError):
         return result
-    found: list[tuple[str, os.stat_result]] = []
-    with os.scandir(processed) as entries:
+    with entries:
         for entry in entries:
             if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
             if entry.name.endswith(IN_PROGRESS_SUFFIXES) and stale_seconds is not None:
-                stat = entry.stat(follow_symlinks=False)
+                stat = _lstat(entry)
+                if stat is None:
+                    result.vanished.append(entry.name)
+                    continue
                 if now - stat.st_mtime > stale_seconds:
                     result.stale.append(LandingFile(processed, entry.name, stat.st_size,
                                                     stat.st_mtime))
@@ -241,7 +263,10 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
             if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
                 result.in_progress.append(entry.name)
                 continue
-            stat = entry.stat(follow_symlinks=False)
+            stat = _lstat(entry)
+            if stat is None:
+                result.vanished.append(entry.name)
+                continue
             if now - stat.st_mtime < settle_seconds:
                 result.in_progress.append(entry.name)
                 continue
