@@ -13,16 +13,120 @@ import time
 
 import pytest
 
-from extractorov import reconcile
-from extractorov.landing import company_folders
+from extractorov import pipeline, reconcile
+from extractorov.landing import company_folders, read_quarantine
+from tests.diskfull import fill_the_disk_for_reason_files
 from tests.review._common import (
     AFINIA,
+    PERSON,
+    registry_keys,
+    run_all,
+    write_adjunto,
+    write_json,
     write_pdf,
 )
 
 pytestmark = pytest.mark.integration
 
 SIN_SGC = "oficina-virtual/afinia/raw_data/sin_sgc/"
+
+
+def two_requests_sharing_a_placeholder(landing) -> dict[str, str]:
+    """Request A: its PDF, then an invalid JSON (blank numero_radicado). Request B, five
+    minutes later: its attachment, then a valid JSON. Same placeholder ``PQR_4_ERROR``."""
+    names = {"pdf_a": write_pdf(landing, "PQR_4_ERROR", 0, "A"),
+             "json_a": write_json(landing, "PQR_4_ERROR", "", 5),
+             "adjunto_b": write_adjunto(landing, "PQR_4_ERROR", 300, "B"),
+             "json_b": write_json(landing, "PQR_4_ERROR", "R-B", 310)}
+    return names
+
+
+def where(db, landing, name: str) -> str:
+    keys = registry_keys(db)
+    folders = company_folders(landing, "afinia")
+    if name in keys:
+        return keys[name]
+    if (folders.processed / name).exists():
+        return "processed"
+    listed = {q.original_name: q for q in read_quarantine(folders)}
+    return f"quarantine: {listed[name].reason}" if name in listed else "nowhere"
+
+
+@pytest.mark.parametrize("lost", ["empty", "missing"])
+def test_a_placeholder_pdf_never_follows_the_next_request_when_its_json_reason_is_lost(
+        db, s3, bucket, settings, landing, lost):
+    names = two_requests_sharing_a_placeholder(landing)
+    folders = company_folders(landing, "afinia")
+    # A's JSON was quarantined by a run that could not write its reason (an older version
+    # on a full disk, or stopped between its two steps): 0-byte or no reason file.
+    folders.quarantine.mkdir(parents=True)
+    os.replace(folders.processed / names["json_a"], folders.quarantine / names["json_a"])
+    if lost == "empty":
+        (folders.quarantine / f"{names['json_a']}.reason.txt").write_bytes(b"")
+
+    extracted, _, uploaded = run_all(db, s3, settings, "run-1")
+    assert uploaded.s3_errors == 0
+    assert where(db, landing, names["adjunto_b"]) == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+    assert where(db, landing, names["json_b"]) == f"{SIN_SGC}R-B/{names['json_b']}"
+    # A's PDF follows A's JSON into quarantine: never into B's folder.
+    assert where(db, landing, names["pdf_a"]).startswith(
+        "quarantine: request JSON quarantined, no real SGC")
+    assert where(db, landing, names["json_a"]) == "quarantine: reason lost"
+    assert extracted.files_reason_lost == 1
+
+
+def test_extract_survives_a_full_disk_while_quarantining(db, s3, bucket, settings, landing,
+                                                         monkeypatch):
+    names = two_requests_sharing_a_placeholder(landing)
+    other = {"pdf": write_pdf(landing, "RE77", 600, "C"),
+             "json": write_json(landing, "RE77", "R-C", 605)}
+    folders = company_folders(landing, "afinia")
+    fill_the_disk_for_reason_files(monkeypatch)
+    failure = None
+    try:
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    except Exception as exc:  # what it raises is checked below
+        failure = exc
+    # A's JSON could not be quarantined: it stays in processed/, and so does its PDF (it
+    # would follow the JSON); nothing is half-quarantined.
+    assert (folders.processed / names["json_a"]).exists()
+    assert (folders.processed / names["pdf_a"]).exists()
+    assert not folders.quarantine.exists() or os.listdir(folders.quarantine) == []
+    # The rest of the batch was filed; then the task fails with a message to act on.
+    assert type(failure).__name__ == "QuarantineIncomplete"
+    message = str(failure)
+    assert "disk full" in message and "free space on the landing volume" in message
+    assert f"{names['json_a']} could not be quarantined" in message
+    assert "stays in processed/ and is tried again by the next run" in message
+    assert failure.summary.files_quarantine_failed == 2
+    assert failure.summary.quarantine_reasons == {}
+    keys = registry_keys(db)
+    assert keys[names["adjunto_b"]] == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+    assert keys[other["pdf"]] == f"oficina-virtual/afinia/raw_data/RE77/{other['pdf']}"
+    assert names["pdf_a"] not in keys
+    assert not any(value in message for value in PERSON.values())  # no personal data
+
+    # With room again, the next run quarantines both, each with its reason.
+    monkeypatch.undo()
+    extracted, loaded, uploaded = run_all(db, s3, settings, "run-2")
+    assert (extracted.files_quarantine_failed, uploaded.s3_errors) == (0, 0)
+    assert loaded.db_inserted == 2
+    assert where(db, landing, names["json_a"]).startswith("quarantine: invalid request JSON")
+    assert where(db, landing, names["pdf_a"]).startswith(
+        "quarantine: request JSON quarantined, no real SGC")
+    assert where(db, landing, names["adjunto_b"]) == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+
+
+def test_readmit_quarantine_readmits_a_file_whose_reason_is_lost(db, s3, bucket, settings,
+                                                                   landing):
+    folders = company_folders(landing, "afinia")
+    name = write_json(landing, "RE55", "R-55", 0)
+    folders.quarantine.mkdir(parents=True)
+    os.replace(folders.processed / name, folders.quarantine / f"{name}.1")  # reason missing
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1", readmit_quarantine=True)
+    assert extracted.files_readmitted == 1
+    assert registry_keys(db)[name] == f"oficina-virtual/afinia/raw_data/RE55/{name}"
+    assert os.listdir(folders.quarantine) == []
 
 
 def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settings, landing,
