@@ -8,6 +8,7 @@ another customer's folder. These tests check that it never drops out of view.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -19,8 +20,10 @@ from tests.diskfull import fill_the_disk_for_reason_files
 from tests.review._common import (
     AFINIA,
     PERSON,
+    record,
     registry_keys,
     run_all,
+    stamp,
     write_adjunto,
     write_json,
     write_pdf,
@@ -127,6 +130,25 @@ def test_readmit_quarantine_readmits_a_file_whose_reason_is_lost(db, s3, bucket,
     assert extracted.files_readmitted == 1
     assert registry_keys(db)[name] == f"oficina-virtual/afinia/raw_data/RE55/{name}"
     assert os.listdir(folders.quarantine) == []
+
+
+def test_reconcile_reports_a_quarantined_file_whose_reason_is_lost(db, s3, bucket, settings,
+                                                                     landing):
+    folders = company_folders(landing, "afinia")
+    folders.quarantine.mkdir(parents=True)
+    name = f"PQR_4_ERROR_data_{stamp(5)}.json"
+    (folders.quarantine / name).write_text(json.dumps(record("PQR_4_ERROR", "", stamp(5))))
+    (folders.quarantine / f"{name}.reason.txt").write_bytes(b"")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    [finding] = [f for f in report.findings if f.kind == "quarantine_reason_lost"]
+    assert finding.file_name == name and finding.subject == name
+    assert not finding.needs_human
+    assert "readmit_quarantine" in finding.detail
+    assert report.awaiting_answer == []
+    # Still reported by the next check while it is so (the same question, not a new one).
+    again = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    assert [f.question for f in again.findings if f.kind == "quarantine_reason_lost"] == [
+        finding.question]
 
 
 def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settings, landing,
