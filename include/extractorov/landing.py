@@ -46,15 +46,16 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # The download manager's list of a session's requests (a JSON array), before
     # ``{sgc}_data_{ts}`` which it also matches (with "sgc" ``{empresa}_pqr``).
     ("lista", re.compile(rf"(?P<sgc>[A-Za-z0-9]+)_pqr_data_{_TS}\.json\Z")),
-    # An older bot: ``pqr_data_{sgc}_{ts}.json``.
-    ("data", re.compile(rf"pqr_data_(?P<sgc>.+)_{_TS}\.json\Z")),
+    # The detail writer (``pqr_detail_extractor``): ``pqr_data_{sgc}_{ts}.json``, with an
+    # empty SGC part (``pqr_data__{ts}.json``) when the portal's SGC field was blank.
+    ("data", re.compile(rf"pqr_data_(?P<sgc>.*)_{_TS}\.json\Z")),
     # The bot's request JSON (also an older bot's ``pqr_{n}_data_{ts}.json``).
     ("data", re.compile(rf"(?P<sgc>.+)_data_{_TS}\.json\Z")),
     # Attachments keep the portal file's extension, case and all: any 1-10 letters/digits.
     # Before the detail PDF: ``{sgc}_adjunto_{ts}.pdf`` also matches ``{sgc}_{ts}.pdf``.
     ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>[A-Za-z0-9]{{1,10}})\Z")),
-    # An older bot's detail PDF: ``{sgc}_PQR_{n}_{ts}.pdf``.
-    ("detalle", re.compile(rf"(?P<sgc>.+?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
+    # The detail writer's PDF: ``{sgc}_PQR_{n}_{ts}.pdf`` (``_PQR_{n}_{ts}.pdf``: SGC blank).
+    ("detalle", re.compile(rf"(?P<sgc>.*?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
@@ -124,7 +125,8 @@ class FileName:
 
     kind: FileKind
     sgc: str
-    """The SGC part of the name: a real SGC or the bot's placeholder (``PQR_4_ERROR``)."""
+    """The SGC part of the name: a real SGC or the bot's placeholder (``PQR_4_ERROR``), or
+    ``""`` (the detail writer's names when the SGC was blank: a placeholder too)."""
     timestamp: datetime | None
     extension: str
     """Lower case (the name itself keeps its case)."""

@@ -24,6 +24,7 @@ from tests.review._common import (
     registry_keys,
     run_all,
     stamp,
+    write,
     write_adjunto,
     write_json,
     write_pdf,
@@ -149,6 +150,40 @@ def test_reconcile_reports_a_quarantined_file_whose_reason_is_lost(db, s3, bucke
     again = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
     assert [f.question for f in again.findings if f.kind == "quarantine_reason_lost"] == [
         finding.question]
+
+
+def test_the_detail_writer_with_a_blank_sgc_is_loaded_and_its_pdf_filed(db, s3, bucket,
+                                                                          settings, landing):
+    """``pqr_detail_extractor`` writes the JSON first, then the PDF, named with the SGC it
+    read, blank here: ``pqr_data__{ts}.json``, ``_PQR_{n}_{ts}.pdf``; 2 s between requests."""
+    files = {}
+    for n, (radicado, start) in enumerate((("R-D1", 0), ("R-D2", 30)), start=1):
+        data = record("", radicado, stamp(start), record_number=n, numero_reclamo_sgc="")
+        data.pop("sgc_number")
+        files[radicado] = (f"pqr_data__{stamp(start)}.json", f"_PQR_{n}_{stamp(start + 4)}.pdf")
+        write(landing, files[radicado][0], json.dumps(data, ensure_ascii=False))
+        write(landing, files[radicado][1], f"%PDF-1.4 {radicado}")
+    extracted, loaded, uploaded = run_all(db, s3, settings, "run-1")
+    assert (extracted.files_quarantined, extracted.files_waiting) == (0, 0)
+    assert (loaded.db_inserted, uploaded.s3_errors) == (2, 0)
+    keys = registry_keys(db)
+    for radicado, names in files.items():
+        for name in names:
+            assert keys[name] == f"{SIN_SGC}{radicado}/{name}"
+
+
+def test_a_detail_writer_pdf_without_its_json_waits(db, s3, bucket, settings, landing):
+    json_name = f"pqr_data__{stamp(0)}.json"
+    data = record("", "R-D3", stamp(0), numero_reclamo_sgc="")
+    write(landing, json_name, json.dumps(data, ensure_ascii=False))
+    write(landing, f"_PQR_1_{stamp(4)}.pdf", "%PDF-1.4 D3")
+    # The next request's PDF, whose JSON is lost: never guessed into R-D3's folder.
+    write(landing, f"_PQR_2_{stamp(40)}.pdf", "%PDF-1.4 D4")
+    extracted, _, _ = run_all(db, s3, settings, "run-1")
+    keys = registry_keys(db)
+    assert f"_PQR_2_{stamp(40)}.pdf" not in keys
+    assert f"_PQR_1_{stamp(4)}.pdf" not in keys
+    assert extracted.files_waiting == 2
 
 
 def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settings, landing,
