@@ -31,7 +31,7 @@ def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
     assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
                        "004_bot_output.sql", "005_alerts.sql", "006_review.sql",
-                       "007_loaded_marks.sql",
+                       "007_loaded_marks.sql", "008_quarantine_states.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
@@ -271,6 +271,8 @@ def test_upgrading_keeps_which_request_jsons_were_loaded(db, settings, landing, 
                         tuple(m for m in warehouse.BASE_MIGRATIONS if m < "007"))
     warehouse.ensure_schema(db, [AFINIA])
     monkeypatch.undo()
+    monkeypatch.setattr(warehouse, "BASE_MIGRATIONS",
+                        tuple(m for m in warehouse.BASE_MIGRATIONS if m < "008"))
     loaded_json = write_request(landing, "afinia", "RE1", "R-1", pdf=False)[0]
     unloaded_json = write_request(landing, "afinia", "RE2", "R-2", pdf=False)[0]
     for path, loaded_at in ((loaded_json, "now()"), (unloaded_json, "NULL")):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from extractorov import pipeline, reconcile
+from extractorov import pipeline, reconcile, stats, warehouse
 from extractorov.landing import company_folders, read_quarantine
 from tests.diskfull import fill_the_disk_for_reason_files
 from tests.review._common import (
@@ -225,3 +225,17 @@ def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settin
                         if os.fspath(path) == os.fspath(folders.processed) else real(path))
     report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
     assert [f.file_name for f in report.findings if f.kind == "document_waiting"] == [lonely]
+
+
+def test_the_run_report_records_what_could_not_be_quarantined_and_reasons_lost(db):
+    warehouse.ensure_schema(db)
+    db.commit()
+    report = stats.build_run_report(
+        run_id="run-1", empresa="afinia", dag_id="ov_afinia", logical_date=None,
+        data_interval_start=None, data_interval_end=None, database_only=False,
+        extract={"files_quarantined": 1, "files_quarantine_failed": 2, "files_reason_lost": 3},
+        load=None, upload=None, task_states={"extract": "failed"})
+    stats.record_run(db, report)
+    [run] = stats.recent_runs(db, "afinia")
+    assert (run["files_quarantined"], run["files_quarantine_failed"],
+            run["files_reason_lost"], run["status"]) == (1, 2, 3, "failed")
