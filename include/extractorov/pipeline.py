@@ -646,7 +646,8 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
         run.reject(path, Reason.REQUEST_QUARANTINED, (
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
-            f"file names ({printable(name.sgc)}) is the bot's placeholder, so no S3 folder can "
+            f"file names ({printable(name.sgc) or 'blank'}) is the bot's placeholder, so no S3 "
+            "folder can "
             "be known; fix the JSON and move both back to processed/"))
         return
     try:

@@ -172,6 +172,19 @@ def test_the_detail_writer_with_a_blank_sgc_is_loaded_and_its_pdf_filed(db, s3, 
             assert keys[name] == f"{SIN_SGC}{radicado}/{name}"
 
 
+def test_a_detail_writer_pdf_follows_its_invalid_json_into_quarantine(db, s3, bucket,
+                                                                      settings, landing):
+    json_name, pdf_name = f"pqr_data__{stamp(0)}.json", f"_PQR_1_{stamp(4)}.pdf"
+    write(landing, json_name, json.dumps(record("", "", stamp(0), numero_reclamo_sgc="")))
+    write(landing, pdf_name, "%PDF-1.4 D5")
+    extracted, _, _ = run_all(db, s3, settings, "run-1")
+    assert extracted.files_quarantined == 2
+    assert where(db, landing, json_name).startswith("quarantine: invalid request JSON")
+    reason = where(db, landing, pdf_name)
+    assert reason.startswith("quarantine: request JSON quarantined, no real SGC")
+    assert "SGC in the file names (blank) is the bot's placeholder" in reason
+
+
 def test_a_detail_writer_pdf_without_its_json_waits(db, s3, bucket, settings, landing):
     json_name = f"pqr_data__{stamp(0)}.json"
     data = record("", "R-D3", stamp(0), numero_reclamo_sgc="")
