@@ -45,6 +45,9 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    write order proves its request, under `sin_sgc/{{numero_radicado}}/`. A blank
    `fecha` loads as NULL (counted incomplete). Files handled by earlier runs are
    skipped; files earlier versions quarantined under retired rules come back.
+   A file that cannot be quarantined (the landing volume is full) stays in
+   `processed/`; the rest of the batch is filed, then the task fails with
+   `disk full: … could not be quarantined …`: free space and clear it.
    Rules: `docs/data-contract.md`.
 2. **load_db**: upserts the requests into `data_general.{table}` by
    `numero_radicado` (inserted / updated / duplicate), in one transaction.
@@ -71,7 +74,8 @@ pause `ov_s3_reconcile` if nothing may reach S3 until you say so).
 **Param `readmit_quarantine`** (default off): when on, `extract` first moves every
 file of `quarantine/` back to `processed/` and validates it again (after a parser
 fix, say); files that fail again return to `quarantine/` with their new reason.
-The run report counts them as re-admitted.
+Files whose reason file was lost (`reason lost`) come back too. The run report
+counts them as re-admitted.
 
 **Backfill** (trigger form → Backfill, or `airflow backfill create`): a run for a
 past data interval does exactly what a normal run does. It takes what is in

@@ -20,7 +20,10 @@ Findings and actions:
 - request in a table whose source JSON is not in the registry: **needs a human**;
 - PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON
   (`document_waiting`), or a temporary file untouched as long
-  (`temp_file_stale`): **needs a human** (file name only; never moved).
+  (`temp_file_stale`): **needs a human** (file name only; never moved);
+- a file in `quarantine/` whose reason file is missing, empty or unreadable
+  (`quarantine_reason_lost`): reported, no human needed (it counts as quarantined;
+  a company run with `readmit_quarantine=true` validates it again).
 
 Findings go to `data_general.reconcile_findings` and the task log. A
 `reconcile_*` task fails while a finding of its company needs a human and has no

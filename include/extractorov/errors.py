@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from extractorov.pipeline import UploadSummary
+    from extractorov.pipeline import ExtractSummary, UploadSummary
 
 
 class PipelineError(RuntimeError):
@@ -78,6 +78,22 @@ class UploadIncomplete(PipelineError):
             # Only when some failure may pass by itself (network, throttling, 5xx).
             retryable=summary.s3_errors_retryable > 0,
         )
+        self.summary = summary
+
+
+class QuarantineIncomplete(PipelineError):
+    """Some files could not be moved to ``quarantine/`` (no space left on the landing volume,
+    a folder not writable). Each stays in ``processed/`` and is tried again by the next run;
+    raised once the rest of the batch is filed. Waiting frees no space: not retried."""
+
+    def __init__(self, summary: ExtractSummary, messages: list[str]) -> None:
+        count = summary.files_quarantine_failed
+        more = count - len(messages[:1])
+        super().__init__(
+            "; ".join(messages[:1])
+            + (f" (and {more} more {'file' if more == 1 else 'files'}, each in the log above)"
+               if more else "")
+            + ". The rest of the batch was filed and registered; once fixed, clear this task.")
         self.summary = summary
 
 

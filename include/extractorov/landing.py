@@ -6,6 +6,19 @@ Layout per company (``docs/data-contract.md``)::
     {landing_root}/{empresa}/oficina_virtual/quarantine/   rejected files + ``.reason.txt``
     {landing_root}/{empresa}/oficina_virtual/manifests/    one manifest per DAG run
     {landing_root}/{empresa}/oficina_virtual/bot.lock      held while the bot runs (command mode)
+
+Every state these folders can be in, at every instant, is one a reader understands:
+
+* A file moves to ``quarantine/`` only once its reason file is complete on disk (written
+  to a temporary file, fsynced, renamed to its name): a crash, a kill or a full disk at
+  any step leaves it in ``processed/`` (perhaps with a reason file and no file next to
+  it in ``quarantine/``, which readers ignore) or in ``quarantine/`` with its whole
+  reason. A failure to quarantine (:class:`NotQuarantined`) leaves it in ``processed/``.
+* A file in ``quarantine/`` whose reason file is missing, empty or unreadable (an older
+  version stopped between its two steps, a hand move) is still listed, with reason
+  :data:`REASON_LOST`.
+* Re-admission moves the file back first, then removes its reason file.
+* An entry renamed or removed while a folder is read (a download finishing) is skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import secrets
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -33,15 +47,16 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # The download manager's list of a session's requests (a JSON array), before
     # ``{sgc}_data_{ts}`` which it also matches (with "sgc" ``{empresa}_pqr``).
     ("lista", re.compile(rf"(?P<sgc>[A-Za-z0-9]+)_pqr_data_{_TS}\.json\Z")),
-    # An older bot: ``pqr_data_{sgc}_{ts}.json``.
-    ("data", re.compile(rf"pqr_data_(?P<sgc>.+)_{_TS}\.json\Z")),
+    # The detail writer (``pqr_detail_extractor``): ``pqr_data_{sgc}_{ts}.json``, with an
+    # empty SGC part (``pqr_data__{ts}.json``) when the portal's SGC field was blank.
+    ("data", re.compile(rf"pqr_data_(?P<sgc>.*)_{_TS}\.json\Z")),
     # The bot's request JSON (also an older bot's ``pqr_{n}_data_{ts}.json``).
     ("data", re.compile(rf"(?P<sgc>.+)_data_{_TS}\.json\Z")),
     # Attachments keep the portal file's extension, case and all: any 1-10 letters/digits.
     # Before the detail PDF: ``{sgc}_adjunto_{ts}.pdf`` also matches ``{sgc}_{ts}.pdf``.
     ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>[A-Za-z0-9]{{1,10}})\Z")),
-    # An older bot's detail PDF: ``{sgc}_PQR_{n}_{ts}.pdf``.
-    ("detalle", re.compile(rf"(?P<sgc>.+?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
+    # The detail writer's PDF: ``{sgc}_PQR_{n}_{ts}.pdf`` (``_PQR_{n}_{ts}.pdf``: SGC blank).
+    ("detalle", re.compile(rf"(?P<sgc>.*?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
@@ -111,7 +126,8 @@ class FileName:
 
     kind: FileKind
     sgc: str
-    """The SGC part of the name: a real SGC or the bot's placeholder (``PQR_4_ERROR``)."""
+    """The SGC part of the name: a real SGC or the bot's placeholder (``PQR_4_ERROR``), or
+    ``""`` (the detail writer's names when the SGC was blank: a placeholder too)."""
     timestamp: datetime | None
     extension: str
     """Lower case (the name itself keeps its case)."""
@@ -222,24 +238,44 @@ class Scan:
     """Symlinks and other non-regular entries: never followed, quarantined."""
     stale: list[LandingFile] = field(default_factory=list)
     """Temporary files (``.part``…) untouched for over ``stale_seconds``: a writer died."""
+    vanished: list[str] = field(default_factory=list)
+    """Names listed but gone (renamed, removed) before they could be looked at: skipped.
+    A finished download (``x.crdownload`` renamed to ``x``) is one; the next scan sees it."""
+
+
+def _lstat(entry: os.DirEntry[str]) -> os.stat_result | None:
+    """The entry's own ``stat`` (links not followed), or ``None`` if it is gone meanwhile."""
+    try:
+        return entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
          stale_seconds: float | None = None) -> Scan:
-    """List ``processed/`` in one pass (``os.scandir``: no stat per file beyond one)."""
+    """List ``processed/`` in one pass (``os.scandir``: no stat per file beyond one).
+
+    The bot writes while this reads: an entry renamed or removed between the listing and
+    its ``stat`` is skipped (:attr:`Scan.vanished`), never an error.
+    """
     now = datetime.now(UTC).timestamp() if now is None else now
     result = Scan(files=[], in_progress=[], not_regular=[])
-    if not processed.is_dir():
+    found: list[LandingFile] = []
+    try:
+        entries = os.scandir(processed)
+    except (FileNotFoundError, NotADirectoryError):
         return result
-    found: list[tuple[str, os.stat_result]] = []
-    with os.scandir(processed) as entries:
+    with entries:
         for entry in entries:
             if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
             if entry.name.endswith(IN_PROGRESS_SUFFIXES) and stale_seconds is not None:
-                stat = entry.stat(follow_symlinks=False)
+                stat = _lstat(entry)
+                if stat is None:
+                    result.vanished.append(entry.name)
+                    continue
                 if now - stat.st_mtime > stale_seconds:
                     result.stale.append(LandingFile(processed, entry.name, stat.st_size,
                                                     stat.st_mtime))
@@ -247,7 +283,10 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
             if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
                 result.in_progress.append(entry.name)
                 continue
-            stat = entry.stat(follow_symlinks=False)
+            stat = _lstat(entry)
+            if stat is None:
+                result.vanished.append(entry.name)
+                continue
             if now - stat.st_mtime < settle_seconds:
                 result.in_progress.append(entry.name)
                 continue
@@ -306,52 +345,159 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+REASON_LOST = "reason lost"
+"""The reason of a quarantined file whose reason file is missing, empty or unreadable."""
+
+
+class NotQuarantined(OSError):
+    """The file could not be moved to ``quarantine/`` (its reason file could not be written,
+    or the move failed): it is still where it was, and nothing this attempt wrote is left in
+    ``quarantine/``. ``errno`` and ``strerror`` say why."""
+
+    @property
+    def disk_full(self) -> bool:
+        """No space (or no quota) left on the landing volume."""
+        return self.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str) -> Path:
-    """Move a file (or link, never its target) to ``quarantine/`` with a reason file.
+    """Move a file (or link, never its target) to ``quarantine/`` with a reason file; return
+    where it is now.
 
     The reason must not contain personal data: it names fields, not values.
+
+    The steps, in an order that leaves a state readers understand at every instant:
+
+    1. claim a free name ``N`` in ``quarantine/`` by creating ``N.reason.txt`` empty
+       (``O_EXCL``: no other quarantine takes it; a reason file left without its file by a
+       crash is never reused, only skipped);
+    2. write the reason to a temporary file, fsync it, rename it to ``N.reason.txt``, fsync
+       the folder (:func:`_write_reason`);
+    3. move the file to ``N`` (``os.replace``).
+
+    Before step 3 the file is in ``processed/`` and ``N.reason.txt`` has no file (readers
+    ignore it); after it, the file is in ``quarantine/`` with its whole reason. When a step
+    fails (a full disk, a read-only folder) what this call wrote is removed and
+    :class:`NotQuarantined` is raised, the file still in ``processed/``;
+    ``FileNotFoundError`` when the file itself is gone.
     """
-    folders.quarantine.mkdir(parents=True, exist_ok=True)
-    name = _quarantine_name(path.name)
-    target = folders.quarantine / name
-    counter = 1
-    while _taken(target) or _taken(target.with_name(target.name + _REASON_SUFFIX)):
-        target = folders.quarantine / f"{name}.{counter}"
-        counter += 1
-    os.replace(path, target)
     when = datetime.now(UTC).isoformat(timespec="seconds")
     # One line per field: a name or reason with a newline must not add (or fake) a line.
     text = (f"file: {printable(path.name)}\nreason: {printable(reason)}\n"
             f"run_id: {printable(run_id)}\nquarantined_at: {when}\n")
-    # O_EXCL | O_NOFOLLOW: never overwrite, never write through a planted link.
-    fd = os.open(target.with_name(target.name + _REASON_SUFFIX),
-                 os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    if not os.path.lexists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    try:
+        folders.quarantine.mkdir(parents=True, exist_ok=True)
+        target, reason_path = _claim(folders.quarantine, _quarantine_name(path.name))
+    except OSError as exc:
+        raise NotQuarantined(exc.errno, exc.strerror) from exc
+    try:
+        _write_reason(reason_path, text)
+        os.replace(path, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # the claim (and reason) of a file not moved
+            os.unlink(reason_path)
+        if isinstance(exc, FileNotFoundError) and not os.path.lexists(path):
+            raise  # moved away by someone meanwhile: nothing to quarantine
+        raise NotQuarantined(exc.errno, exc.strerror) from exc
+    with contextlib.suppress(OSError):  # moved already: only the move's durability
+        _sync_folder(folders.quarantine)
     return target
 
 
-def _taken(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
+def _claim(folder: Path, name: str) -> tuple[Path, Path]:
+    """A free name in ``folder`` (``name``, else ``name.1``, ``name.2``…) and its reason
+    file, claimed by creating the reason file empty."""
+    counter = 0
+    while True:
+        target = folder / (f"{name}.{counter}" if counter else name)
+        reason = target.with_name(target.name + _REASON_SUFFIX)
+        counter += 1
+        if os.path.lexists(target):
+            continue
+        try:
+            # O_EXCL | O_NOFOLLOW: never an existing reason file (another's, or one a crash
+            # left without its file), never through a planted link.
+            os.close(os.open(reason, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o644))
+        except FileExistsError:
+            continue
+        if not os.path.lexists(target):
+            return target, reason
+        os.unlink(reason)  # a file was put at that name meanwhile (by hand): not ours
+
+
+def _write_reason(path: Path, text: str) -> None:
+    """Put ``text`` in ``path`` whole or not at all, and durably: a temporary file (a name
+    readers take for a reason file without its file), fsynced, renamed to ``path``, the
+    folder fsynced. The one place a reason file is written."""
+    tmp = path.with_name(f".{secrets.token_hex(8)}.tmp{_REASON_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so the renames in it survive a crash of the host (nothing where a
+    file system cannot fsync a folder)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF}:
+            raise
+    finally:
+        os.close(fd)
 
 
 _REASON_SUFFIX = ".reason.txt"
 _NAME_MAX = 255
 """Bytes in one file name (Linux, most file systems)."""
+_PASSES_FOR_REASON = re.compile(r"\.reason\.txt~*\Z")
+_COLLISION = re.compile(r"\.[1-9][0-9]*\Z")
 
 
 def _quarantine_name(name: str) -> str:
-    """The name in ``quarantine/``: the original, unless ``.N.reason.txt`` would not fit.
+    """The name in ``quarantine/``: the original, unless it would pass for a reason file
+    (``x.reason.txt`` is stored as ``x.reason.txt~``) or ``.N.reason.txt`` would not fit.
 
     A scraper name can use all 255 bytes; its reason file needs 11 more. Such a name
     is cut and ends in a hash of the full one; the reason file keeps the full name.
     """
+    if _PASSES_FOR_REASON.search(name):
+        name += "~"
     raw = os.fsencode(name)
     room = _NAME_MAX - len(_REASON_SUFFIX) - len(".99999")
     if len(raw) <= room:
         return name
     digest = hashlib.sha256(raw).hexdigest()[:12]
     return os.fsdecode(raw[: room - len(digest) - 1]) + "~" + digest
+
+
+def _original_name(stored: str) -> str:
+    """The name a file had in ``processed/``, as far as its name in ``quarantine/`` tells
+    (for a file whose reason file is lost): without the ``.N`` a name collision added
+    (unless it is the extension of a bot file name, ``…_adjunto_{ts}.7``) and without the
+    ``~`` :func:`_quarantine_name` adds. A name cut to fit (``…~{hash}``) stays as stored:
+    the part cut off is known only to the lost reason file."""
+    name = stored
+    collision = _COLLISION.search(name)
+    if collision is not None and not (parse_file_name(name) is not None
+                                      and parse_file_name(name[:collision.start()]) is None):
+        name = name[:collision.start()]
+    if _PASSES_FOR_REASON.search(name) and name.endswith("~"):
+        name = name[:-1]
+    return name
 
 
 def printable(text: str) -> str:
@@ -379,31 +525,55 @@ class QuarantinedFile:
     path: Path
     reason_path: Path
     original_name: str
-    """The name it had in ``processed/`` (the reason file's ``file:`` line)."""
+    """The name it had in ``processed/`` (the reason file's ``file:`` line; when the reason
+    file is lost, what the name in ``quarantine/`` tells: :func:`_original_name`)."""
     reason: str
     run_id: str = ""
     """The run that quarantined it (as the reason file spells it)."""
+    reason_lost: bool = False
+    """Its reason file is missing, empty, cut short or unreadable: ``reason`` is
+    :data:`REASON_LOST`."""
 
 
 def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
-    """Every quarantined file that still has its reason file (one small read each)."""
-    if not folders.quarantine.is_dir():
+    """Every file in ``quarantine/`` and what its reason file says (one small read each).
+
+    A file whose reason file is missing, empty, cut short or unreadable is listed too, with
+    reason :data:`REASON_LOST`: a quarantined file is never out of view (pairing, re-admission,
+    reconcile and the run's counts all read this). Not files of their own: folders and
+    reason files, including one without its file (a quarantine stopped before its move, a
+    re-admission before its clean-up, a temporary one), which are ignored. An entry gone
+    while it is read is skipped.
+    """
+    try:
+        entries = os.scandir(folders.quarantine)
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    with entries:
+        names = {e.name for e in entries if not e.is_dir(follow_symlinks=False)}
     found: list[QuarantinedFile] = []
-    with os.scandir(folders.quarantine) as entries:
-        reason_files = [e.name for e in entries
-                        if e.name.endswith(_REASON_SUFFIX) and e.is_file(follow_symlinks=False)]
-    for reason_name in sorted(reason_files):
+    for name in sorted(names):
+        reason_name = name + _REASON_SUFFIX
+        if name.endswith(_REASON_SUFFIX) and reason_name not in names:
+            continue  # a reason file (its file's, or one without its file)
+        path = folders.quarantine / name
         reason_path = folders.quarantine / reason_name
-        try:
-            fields = _reason_fields(reason_path)
-        except (OSError, UnicodeDecodeError):
-            continue
-        original = fields.get("file", "")
-        path = reason_path.with_name(reason_name.removesuffix(_REASON_SUFFIX))
-        if original and os.path.lexists(path):
-            found.append(QuarantinedFile(path, reason_path, original, fields.get("reason", ""),
+        fields: dict[str, str] = {}
+        if reason_name in names:
+            try:
+                fields = _reason_fields(reason_path)
+            except (OSError, UnicodeDecodeError):
+                fields = {}
+        if not os.path.lexists(path):
+            continue  # re-admitted or removed while this read
+        original, reason = fields.get("file", ""), fields.get("reason")
+        if original and reason is not None:
+            found.append(QuarantinedFile(path, reason_path, original, reason,
                                          fields.get("run_id", "")))
+        else:
+            found.append(QuarantinedFile(path, reason_path, original or _original_name(name),
+                                         REASON_LOST, fields.get("run_id", ""),
+                                         reason_lost=True))
     return found
 
 
@@ -412,7 +582,9 @@ def _reason_fields(path: Path) -> dict[str, str]:
     with os.fdopen(fd, encoding="utf-8") as handle:
         text = handle.read(64 * 1024)
     fields: dict[str, str] = {}
-    for line in text.splitlines():
+    # Whole lines only: a last line without its newline was cut short (an older version
+    # stopped while writing it), and a cut file name or reason is no name or reason.
+    for line in text.split("\n")[:-1]:
         key, sep, value = line.partition(": ")
         if sep and key not in fields:
             fields[key] = value
@@ -420,21 +592,26 @@ def _reason_fields(path: Path) -> dict[str, str]:
 
 
 def readmit(entry: QuarantinedFile, folders: CompanyFolders) -> bool:
-    """Move a quarantined file back to ``processed/`` under its name; drop its reason.
+    """Move a quarantined file back to ``processed/`` under its name, then drop its reason
+    file (in that order: a crash between the two leaves the file in ``processed/`` and a
+    reason file without its file, which readers ignore).
 
     Only a regular file whose original name is printable (so the reason file spells
     it exactly) and free in ``processed/`` comes back; anything else stays as it is.
+    False also when the file is gone meanwhile.
     """
     name = entry.original_name
-    if (not name.isprintable() or "/" in name or "\\" in name or name in {".", ".."}
-            or entry.path.is_symlink() or not entry.path.is_file()):
+    if (not name or not name.isprintable() or "/" in name or "\\" in name
+            or name in {".", ".."} or entry.path.is_symlink() or not entry.path.is_file()):
         return False
     target = folders.processed / name
     if os.path.lexists(target):
         return False
     folders.processed.mkdir(parents=True, exist_ok=True)
-    os.replace(entry.path, target)
-    # A crash here leaves a reason file without its file: harmless, read_quarantine skips it.
-    with contextlib.suppress(FileNotFoundError):
+    try:
+        os.replace(entry.path, target)
+    except FileNotFoundError:
+        return False  # re-admitted or removed by someone else meanwhile
+    with contextlib.suppress(OSError):  # one left behind has no file: readers ignore it
         entry.reason_path.unlink()
     return True

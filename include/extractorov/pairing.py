@@ -22,6 +22,14 @@ requests share.
   ``ov_s3_reconcile`` reports them once they have waited too long): a document is
   never guessed into another customer's folder.
 
+* **The detail writer's blank SGC** (``pqr_data__{ts}.json``, ``_PQR_{n}_{ts}.pdf``: the
+  SGC part is ``""``). That writer (``pqr_detail_extractor``) saves the JSON **first**,
+  then the attachments, then the PDF, and pauses 2 s before the next request, so the
+  rule is the mirror of the one above: the documents written at or after a JSON with the
+  blank SGC, and before the next such JSON's second, belong to it only if they can be one
+  request (at most one detail PDF and one attachment, the attachment not after the PDF,
+  none over :data:`MAX_DOCUMENT_TO_JSON` after the JSON); otherwise they wait.
+
 A document whose request JSON was quarantined still goes to its folder when the
 SGC is real (as the old uploader did); with a placeholder it follows the JSON
 into quarantine, since nothing names its folder.
@@ -41,6 +49,10 @@ from extractorov.records import is_placeholder_sgc
 MAX_DOCUMENT_TO_JSON = timedelta(minutes=30)
 """Longest wait seen between a placeholder request's first document and its JSON
 (attachment retries take up to 30 s an attempt); past it the pairing is not certain."""
+
+JSON_FIRST_SGC = ""
+"""The SGC part of the detail writer's names when the portal's SGC field was blank: its
+JSON comes before its documents (see the module's docstring)."""
 
 
 class JsonState(StrEnum):
@@ -111,6 +123,8 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
     # which JSON a run happened to read first.
     undated = sorted((m for m in jsons if m.timestamp is None), key=lambda m: m.name)
     docs = list(documents)
+    if sgc == JSON_FIRST_SGC:
+        return _place_after_json(docs, marks)
     if is_placeholder_sgc(sgc):
         return _place_placeholder(docs, marks)
     return {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
@@ -178,6 +192,54 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
     if any(owner.timestamp - d.timestamp > MAX_DOCUMENT_TO_JSON for d in stretch
            if d.timestamp is not None):
         return "the next request JSON with this placeholder was written over 30 minutes later"
+    return ""
+
+
+def _place_after_json(docs: list[Document], marks: list[JsonMark]) -> dict[str, Placement]:
+    """The detail writer's order: each document goes with the newest JSON written at or
+    before its second (the next request's JSON comes 2 s or more after this one's PDF), if
+    the documents after that JSON can be one request."""
+    stamps = [m.timestamp for m in marks]
+    stretches: dict[int, list[Document]] = {}
+    placed: dict[str, Placement] = {}
+    for doc in docs:
+        if doc.timestamp is None:
+            placed[doc.name] = Placement(Outcome.UNDECIDED, why=(
+                "the time stamp in its name is not a valid moment, so its request cannot "
+                "be told"))
+            continue
+        stretches.setdefault(bisect.bisect_right(stamps, doc.timestamp) - 1, []).append(doc)
+    for index, stretch in stretches.items():
+        if index < 0:
+            why = "no request JSON with a blank SGC written before it yet"
+            placed.update((d.name, Placement(Outcome.WAITING, why=why)) for d in stretch)
+            continue
+        owner = marks[index]
+        why = _not_one_request_after(stretch, owner, marks)
+        for doc in stretch:
+            placed[doc.name] = _owned_by(owner) if not why else Placement(Outcome.UNDECIDED,
+                                                                           why=why)
+    return placed
+
+
+def _not_one_request_after(stretch: list[Document], owner: JsonMark,
+                           marks: list[JsonMark]) -> str:
+    """Why the documents after ``owner`` may not all be its request's ("" if they are)."""
+    if sum(m.timestamp == owner.timestamp for m in marks) > 1:
+        return ("two request JSONs with a blank SGC were written within the same second: "
+                "which one a document follows cannot be told")
+    pdfs = [d for d in stretch if d.kind is FileKind.DETALLE]
+    attachments = [d for d in stretch if d.kind is FileKind.ADJUNTO]
+    if len(pdfs) > 1 or len(attachments) > 1:
+        return ("several documents of one kind with a blank SGC were written after the same "
+                "JSON: they belong to more than one request")
+    if pdfs and attachments and attachments[0].timestamp > pdfs[0].timestamp:
+        return ("the attachment was written after the detail PDF, which the detail writer "
+                "never does within one request")
+    assert owner.timestamp is not None
+    if any(d.timestamp - owner.timestamp > MAX_DOCUMENT_TO_JSON for d in stretch
+           if d.timestamp is not None):
+        return "the document was written over 30 minutes after the request JSON before it"
     return ""
 
 

@@ -28,14 +28,16 @@ from psycopg import Connection, sql
 
 from extractorov import registry, runsteps, warehouse
 from extractorov.companies import Company
-from extractorov.errors import LoadFailed, UploadIncomplete
+from extractorov.errors import LoadFailed, QuarantineIncomplete, UploadIncomplete
 from extractorov.landing import (
     DOCUMENT_KINDS,
     IN_PROGRESS_SUFFIXES,
+    REASON_LOST,
     CompanyFolders,
     FileKind,
     FileName,
     LandingFile,
+    NotQuarantined,
     NotRegularFile,
     QuarantinedFile,
     Scan,
@@ -94,6 +96,11 @@ class ExtractSummary:
     files_readmitted: int = 0
     """Files an earlier version quarantined under rules since retired, moved back."""
     files_quarantined: int = 0
+    files_quarantine_failed: int = 0
+    """Files that could not be moved to ``quarantine/`` (a full disk…): left in
+    ``processed/`` for the next run; the task fails once the rest of the batch is filed."""
+    files_reason_lost: int = 0
+    """Files in ``quarantine/`` whose reason file is missing, empty or unreadable."""
     files_vanished: int = 0
     files_registered: int = 0
     records_found: int = 0
@@ -170,6 +177,8 @@ class _Run:
 
     strings: dict[str, str] = field(default_factory=dict)
     """One string object per SGC (or folder) the run meets, shared by what it holds."""
+    not_moved: list[str] = field(default_factory=list)
+    """What the operator is told of the first files that could not be quarantined."""
 
     def parse(self, name: str) -> FileName | None:
         return parse_file_name(name, self.settings.bot_timezone)
@@ -178,18 +187,38 @@ class _Run:
         return self.strings.setdefault(text, text)
 
     def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
-        """Quarantine with a reason; False when the file vanished meanwhile."""
+        """Quarantine with a reason. True when the file is refused: in ``quarantine/``, or
+        left in ``processed/`` because it could not be moved there (counted; the task fails
+        at the end); False when it vanished meanwhile."""
         reason = f"{code}: {detail}" if detail else str(code)
         try:
             quarantine(path, reason, self.folders, run_id=self.run_id)
         except FileNotFoundError:
             self.vanished(path)
             return False
+        except NotQuarantined as exc:
+            self.not_quarantined(path, exc)
+            return True
         self.summary.files_quarantined += 1
         counts = self.summary.quarantine_reasons
         counts[code.value] = counts.get(code.value, 0) + 1
         log.warning("quarantined %s: %s", printable(path.name), reason)
         return True
+
+    def not_quarantined(self, path: Path, exc: NotQuarantined) -> None:
+        # Not bad input: an operator must act. The rest of the batch goes on.
+        self.summary.files_quarantine_failed += 1
+        name = printable(path.name)
+        if exc.disk_full:
+            message = (f"disk full: {name} could not be quarantined; it stays in processed/ "
+                       "and is tried again by the next run; free space on the landing volume")
+        else:
+            message = (f"{name} could not be quarantined ({exc.strerror}); it stays in "
+                       "processed/ and is tried again by the next run; check that "
+                       "quarantine/ on the landing volume is writable")
+        if len(self.not_moved) < 5:
+            self.not_moved.append(message)
+        log.error("%s", message)
 
     def vanished(self, path: Path) -> None:
         # Moved away by someone while we ran: nothing to track; a later run sees it if back.
@@ -205,6 +234,10 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
             readmit_quarantine: bool = False, attempt: int | str | None = None,
             wait_seconds: float = DEFAULT_WAIT_SECONDS) -> ExtractSummary:
     """Scan the landing folder, validate, quarantine, register, write the run manifest.
+
+    A file that cannot be quarantined (a full disk) stays in ``processed/``; the rest of
+    the batch is filed and registered, then :class:`QuarantineIncomplete` is raised (it
+    carries the summary) so an operator frees space.
 
     ``readmit_quarantine``: first move every quarantined file back to ``processed/``
     (e.g. after the parser learned a new ``fecha`` format); each is validated again and
@@ -245,6 +278,8 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
                        ExtractSummary(), entries, latest)
             _extract(run, conn, path, readmit_quarantine=readmit_quarantine,
                      attempt=str(attempt), started=started)
+    if run.summary.files_quarantine_failed:
+        raise QuarantineIncomplete(run.summary, run.not_moved)
     return run.summary
 
 
@@ -259,6 +294,8 @@ def _committed_not_loaded(conn: Connection, company: Company, run_id: str, manif
     if not tries or tries[-1].attempt in loads:
         return None
     last = tries[-1]
+    if last.counts.get("files_quarantine_failed"):
+        return None  # it left files it could not quarantine: this try tries them again
     try:
         header = _read_manifest(manifest, company).header
     except (OSError, ValueError):
@@ -284,6 +321,12 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     quarantined = read_quarantine(run.folders)
     quarantined = _readmit_quarantined(run, found, known, quarantined,
                                        everything=readmit_quarantine)
+    summary.files_reason_lost = sum(entry.reason_lost for entry in quarantined)
+    if summary.files_reason_lost:
+        log.warning("extract: %d files in quarantine/ have lost their reason file (missing, "
+                    "empty or unreadable): listed as '%s'; a run with "
+                    "readmit_quarantine=true validates them again", summary.files_reason_lost,
+                    REASON_LOST)
     if summary.files_readmitted:
         found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
                      stale_seconds=stale_seconds)
@@ -660,7 +703,8 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
         run.reject(path, Reason.REQUEST_QUARANTINED, (
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
-            f"file names ({printable(name.sgc)}) is the bot's placeholder, so no S3 folder can "
+            f"file names ({printable(name.sgc) or 'blank'}) is the bot's placeholder, so no S3 "
+            "folder can "
             "be known; fix the JSON and move both back to processed/"))
         return
     try:

@@ -9,7 +9,8 @@ For one company, holding its writer exclusion (:mod:`extractorov.locks`):
   ``pre_existing`` (source ``pre_existing``), its hash read from S3;
 * ``pending`` / ``error`` files → uploaded (the normal uploader);
 * requests in the company table whose source JSON is not in the registry
-  → reported.
+  → reported;
+* files in ``quarantine/`` whose reason file is lost → reported (no human needed).
 
 A finding that needs a human is a question for ``ov_review_findings``, named by
 its subject and its cause (:mod:`extractorov.findings`): a question already
@@ -37,7 +38,14 @@ from psycopg import Connection, sql
 from extractorov import findings, pipeline, registry, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
-from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
+from extractorov.landing import (
+    DOCUMENT_KINDS,
+    company_folders,
+    parse_file_name,
+    printable,
+    read_quarantine,
+    scan,
+)
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.registry import DIFFERENT_OBJECT
 from extractorov.settings import Settings
@@ -144,6 +152,7 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         _register_unknown_objects(conn, client, company, settings, objects, report)
         _requests_without_files(conn, company, report)
         _documents_waiting_too_long(conn, company, settings, report)
+        _quarantine_reasons_lost(company, settings, report)
         conn.commit()
         if upload:
             _upload(conn, client, company, settings, run_id, report)
@@ -389,6 +398,33 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
             cause=landing_cause(file.size, file.mtime)))
 
 
+def _quarantine_reasons_lost(company: Company, settings: Settings,
+                             report: ReconcileReport) -> None:
+    """Files in ``quarantine/`` whose reason file is missing, empty or unreadable (an older
+    version stopped between its two steps, a hand move), one finding each.
+
+    Not a question for a human: the file is where a quarantined file is, counted, and
+    treated as one (its placeholder documents follow it into quarantine, never into another
+    request's folder); the reason is what a run with ``readmit_quarantine=true`` finds again.
+    """
+    for entry in read_quarantine(company_folders(settings.landing_root, company.empresa)):
+        if not entry.reason_lost:
+            continue
+        try:
+            info = entry.path.lstat()
+        except FileNotFoundError:
+            continue  # re-admitted meanwhile
+        name = printable(entry.path.name)
+        report.findings.append(Finding(
+            "quarantine_reason_lost", None,
+            f"{name} is in quarantine/ without a readable reason file (missing, empty or "
+            "unreadable); it counts as quarantined with reason 'reason lost'. A run with "
+            "readmit_quarantine=true validates it again (and writes a new reason if it fails "
+            "again); or fix it and move it back to processed/",
+            False, False, file_name=name, subject=name,
+            cause=landing_cause(info.st_size, info.st_mtime)))
+
+
 def _write_findings(conn: Connection, company: Company, run_id: str,
                     report: ReconcileReport) -> None:
     """This run's rows (replacing a rerun's); each finding learns its question's answer."""
@@ -426,7 +462,8 @@ def request_cause(source: str | None) -> str:
 
 
 def landing_cause(size: int, mtime: float) -> str:
-    """``document_waiting`` / ``temp_file_stale``: a file changed or copied again is new."""
+    """``document_waiting`` / ``temp_file_stale`` / ``quarantine_reason_lost``: a file
+    changed or copied again is new."""
     when = datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
     return f"{size} bytes, modified {when}"
 

@@ -54,7 +54,8 @@ def recorded(conn: Connection, run_id: str, empresa: str, step: str) -> list[Rec
 
 
 SNAPSHOT_FIELDS = frozenset({"files_found", "files_handled_before", "files_in_progress",
-                             "files_waiting", "files_vanished"})
+                             "files_waiting", "files_vanished", "files_quarantine_failed",
+                             "files_reason_lost"})
 """What the landing folder looked like: the latest try's, never a sum."""
 
 

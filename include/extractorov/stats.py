@@ -26,7 +26,8 @@ FAILED_STATES = {"failed", "upstream_failed"}
 
 COUNT_FIELDS = frozenset({
     "files_found", "files_new", "files_quarantined", "files_in_progress", "files_registered",
-    "files_waiting", "files_readmitted", "records_incomplete",
+    "files_waiting", "files_readmitted", "files_quarantine_failed", "files_reason_lost",
+    "records_incomplete",
     "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
     "db_stale",
     "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes", "s3_moved",
@@ -54,6 +55,10 @@ class RunReport:
     files_waiting: int = 0
     """Documents left in processed/ until their request JSON arrives."""
     files_readmitted: int = 0
+    files_quarantine_failed: int = 0
+    """Files that could not be moved to quarantine/ (a full disk): left in processed/."""
+    files_reason_lost: int = 0
+    """Files in quarantine/ whose reason file is missing, empty or unreadable."""
     records_found: int = 0
     records_superseded: int = 0
     records_incomplete: int = 0
@@ -210,7 +215,8 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT run_id, dag_id, logical_date, database_only, status, files_found, files_new,
-                       files_quarantined, files_waiting, records_incomplete, incomplete_fields,
+                       files_quarantined, files_quarantine_failed, files_reason_lost,
+                       files_waiting, records_incomplete, incomplete_fields,
                        db_inserted, db_updated, db_duplicates, db_stale,
                        s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, s3_moved,
                        created_at, updated_at
@@ -248,7 +254,8 @@ def format_run_report(report: RunReport) -> str:
     skipped = "skipped (database_only)" if report.s3_skipped else ""
     rows = [
         ["extract", f"found {report.files_found}, new {report.files_new}, "
-                    f"quarantined {report.files_quarantined}, "
+                    f"quarantined {report.files_quarantined}"
+                    + _quarantine_states(report) + ", "
                     f"in progress {report.files_in_progress}, "
                     f"waiting for their JSON {report.files_waiting}, "
                     f"registered {report.files_registered}"
@@ -285,6 +292,13 @@ def format_registry_stats(stats: dict[str, Any]) -> str:
     totals = stats["totals"]
     rows.append(["ALL", "total", totals["total_files"], human_bytes(totals["total_size_bytes"])])
     return "s3_files_registry\n" + _table(["empresa", "group", "files", "size"], rows)
+
+
+def _quarantine_states(report: RunReport) -> str:
+    """What went wrong around quarantine/, only when something did."""
+    return "".join(f", {what} {n}" for what, n in (
+        ("could not be quarantined (disk full?)", report.files_quarantine_failed),
+        ("in quarantine/ with reason lost", report.files_reason_lost)) if n)
 
 
 def _fields(counts: dict[str, int]) -> str:

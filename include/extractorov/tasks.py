@@ -179,14 +179,24 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
 
 
 def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
-    """Body of ``extract``: landing folder → registry (``pending``) + the run's manifest."""
+    """Body of ``extract``: landing folder → registry (``pending``) + the run's manifest.
+
+    When files could not be quarantined (a full disk) the task fails after the batch; its
+    counts are still pushed, so ``report_stats`` records what it did and what it could not.
+    """
     from extractorov import pipeline
+    from extractorov.errors import QuarantineIncomplete
 
     with airflow_errors(), warehouse_connection() as conn:
-        summary = pipeline.extract(
-            conn, company, settings_from_variables(), context["run_id"],
-            readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)),
-            attempt=context["ti"].try_number, wait_seconds=WRITER_WAIT_SECONDS)
+        try:
+            summary = pipeline.extract(
+                conn, company, settings_from_variables(), context["run_id"],
+                readmit_quarantine=bool(context["params"].get("readmit_quarantine", False)),
+                attempt=context["ti"].try_number, wait_seconds=WRITER_WAIT_SECONDS)
+        except QuarantineIncomplete as exc:
+            context["ti"].xcom_push(key="return_value", value={
+                **asdict(exc.summary), "attempt": context["ti"].try_number})
+            raise
     # Which try did this work: a cleared run adds to its report, never replaces it.
     return {**asdict(summary), "attempt": context["ti"].try_number}
 

@@ -219,6 +219,14 @@ RUN_COLUMNS: list[tuple[str, str, bool]] = [
 def _count_cell(run: dict[str, Any], key: str) -> str:
     value = int(run.get(key) or 0)
     text = esc(fmt_int(run.get(key)))
+    if key == "files_quarantined":
+        # Files a full disk kept out of quarantine/, and quarantined files without a reason.
+        notes = [f"{label} {int(run.get(field) or 0)}" for field, label in (
+            ("files_quarantine_failed", "not moved (disk full?)"),
+            ("files_reason_lost", "reason lost")) if run.get(field)]
+        if notes:
+            text += (f"<br><small class=\"hint\" data-field=\"quarantine_states\">"
+                     f"{esc(', '.join(notes))}</small>")
     if key == "records_incomplete" and run.get("incomplete_fields"):
         # Which fields the bot left blank, by name (never a value).
         fields = sorted(run["incomplete_fields"].items())

@@ -298,10 +298,11 @@ def test_no_personal_data_in_reasons_logs_or_summaries_and_names_cannot_inject_l
         write(landing, n, b"x")
     ex, lo, up = run_all(db, s3, settings, "run-1")
     q = company_folders(landing, "afinia").quarantine
-    # "x.reason.txt" is the attacker's own file, quarantined (it has its own reason file)
+    # "x.reason.txt" is the attacker's own file, quarantined (it has its own reason file;
+    # stored as "x.reason.txt~" so that it can never pass for a reason file)
     texts = [p.read_text(encoding="utf-8") for p in q.glob("*.reason.txt")
              if not (q / f"{p.name}.reason.txt").exists()]
-    assert (q / "x.reason.txt.reason.txt").exists()
+    assert (q / "x.reason.txt~.reason.txt").exists()
     blob = "\n".join([*texts, caplog.text, json.dumps(asdict(ex)), json.dumps(asdict(lo)),
                       json.dumps(up.as_dict())])
     for value in PERSON.values():

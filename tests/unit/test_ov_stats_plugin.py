@@ -272,3 +272,15 @@ def test_prices_come_from_the_variable_and_a_wrong_one_is_explained(client, db, 
     page = client.get("/").text
     assert "unknown key(s) put" in page and "default prices shown" in page
     assert _cost_row(page, "guide-at-prices")["total_usd"] == "$0.22"
+
+
+def test_the_quarantined_cell_says_what_could_not_be_quarantined_and_reasons_lost():
+    run = {**_company()["recent_runs"][0], "files_quarantined": 1,
+           "files_quarantine_failed": 2, "files_reason_lost": 3}
+    html = render.stats_page({"generated_at": "2025-10-10T14:00:00+00:00", "days": 30,
+                              "companies": [_company(recent_runs=[run])]},
+                             today=date(2025, 10, 10))
+    assert 'data-field="quarantine_states">not moved (disk full?) 2, reason lost 3<' in html
+    quiet = render.stats_page({"generated_at": "2025-10-10T14:00:00+00:00", "days": 30,
+                               "companies": [_company()]}, today=date(2025, 10, 10))
+    assert "quarantine_states" not in quiet

@@ -318,3 +318,16 @@ class TestFormatRegistryStats:
         assert ["aire", "status=uploaded", "2", "2.00 MiB"] in rows
         assert not any(r[0] == "aire" and r[1].startswith("source=") for r in rows)
 
+
+def test_quarantine_states_are_counted_and_shown_only_when_something_went_wrong() -> None:
+    quiet = build()
+    assert (quiet.files_quarantine_failed, quiet.files_reason_lost) == (0, 0)
+    assert "disk full" not in format_run_report(quiet)
+    assert "reason lost" not in format_run_report(quiet)
+    report = build(extract={**extract_summary(), "files_quarantine_failed": 2,
+                            "files_reason_lost": 1},
+                   task_states={**ALL_SUCCESS, "extract": "failed"})
+    assert (report.files_quarantine_failed, report.files_reason_lost) == (2, 1)
+    text = format_run_report(report)
+    assert "quarantined 2, could not be quarantined (disk full?) 2, in quarantine/ with " \
+           "reason lost 1, in progress 1" in text

@@ -1,0 +1,254 @@
+"""Quarantine and scans in states left by crashes, full disks and older versions, through
+``pipeline.extract`` and ``reconcile`` on the real services.
+
+A quarantined request JSON is a mark in the bot's write order (``pairing``): if it drops
+out of view, a placeholder PDF written before it is paired with the next request's JSON,
+another customer's folder. These tests check that it never drops out of view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from extractorov import pipeline, reconcile, stats, warehouse
+from extractorov.landing import company_folders, read_quarantine
+from tests.diskfull import fill_the_disk_for_reason_files
+from tests.review._common import (
+    AFINIA,
+    PERSON,
+    record,
+    registry_keys,
+    run_all,
+    stamp,
+    write,
+    write_adjunto,
+    write_json,
+    write_pdf,
+)
+
+pytestmark = pytest.mark.integration
+
+SIN_SGC = "oficina-virtual/afinia/raw_data/sin_sgc/"
+
+
+def two_requests_sharing_a_placeholder(landing) -> dict[str, str]:
+    """Request A: its PDF, then an invalid JSON (blank numero_radicado). Request B, five
+    minutes later: its attachment, then a valid JSON. Same placeholder ``PQR_4_ERROR``."""
+    names = {"pdf_a": write_pdf(landing, "PQR_4_ERROR", 0, "A"),
+             "json_a": write_json(landing, "PQR_4_ERROR", "", 5),
+             "adjunto_b": write_adjunto(landing, "PQR_4_ERROR", 300, "B"),
+             "json_b": write_json(landing, "PQR_4_ERROR", "R-B", 310)}
+    return names
+
+
+def where(db, landing, name: str) -> str:
+    keys = registry_keys(db)
+    folders = company_folders(landing, "afinia")
+    if name in keys:
+        return keys[name]
+    if (folders.processed / name).exists():
+        return "processed"
+    listed = {q.original_name: q for q in read_quarantine(folders)}
+    return f"quarantine: {listed[name].reason}" if name in listed else "nowhere"
+
+
+@pytest.mark.parametrize("lost", ["empty", "missing"])
+def test_a_placeholder_pdf_never_follows_the_next_request_when_its_json_reason_is_lost(
+        db, s3, bucket, settings, landing, lost):
+    names = two_requests_sharing_a_placeholder(landing)
+    folders = company_folders(landing, "afinia")
+    # A's JSON was quarantined by a run that could not write its reason (an older version
+    # on a full disk, or stopped between its two steps): 0-byte or no reason file.
+    folders.quarantine.mkdir(parents=True)
+    os.replace(folders.processed / names["json_a"], folders.quarantine / names["json_a"])
+    if lost == "empty":
+        (folders.quarantine / f"{names['json_a']}.reason.txt").write_bytes(b"")
+
+    extracted, _, uploaded = run_all(db, s3, settings, "run-1")
+    assert uploaded.s3_errors == 0
+    assert where(db, landing, names["adjunto_b"]) == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+    assert where(db, landing, names["json_b"]) == f"{SIN_SGC}R-B/{names['json_b']}"
+    # A's PDF follows A's JSON into quarantine: never into B's folder.
+    assert where(db, landing, names["pdf_a"]).startswith(
+        "quarantine: request JSON quarantined, no real SGC")
+    assert where(db, landing, names["json_a"]) == "quarantine: reason lost"
+    assert extracted.files_reason_lost == 1
+
+
+def test_extract_survives_a_full_disk_while_quarantining(db, s3, bucket, settings, landing,
+                                                         monkeypatch):
+    names = two_requests_sharing_a_placeholder(landing)
+    other = {"pdf": write_pdf(landing, "RE77", 600, "C"),
+             "json": write_json(landing, "RE77", "R-C", 605)}
+    folders = company_folders(landing, "afinia")
+    fill_the_disk_for_reason_files(monkeypatch)
+    failure = None
+    try:
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    except Exception as exc:  # what it raises is checked below
+        failure = exc
+    # A's JSON could not be quarantined: it stays in processed/, and so does its PDF (it
+    # would follow the JSON); nothing is half-quarantined.
+    assert (folders.processed / names["json_a"]).exists()
+    assert (folders.processed / names["pdf_a"]).exists()
+    assert not folders.quarantine.exists() or os.listdir(folders.quarantine) == []
+    # The rest of the batch was filed; then the task fails with a message to act on.
+    assert type(failure).__name__ == "QuarantineIncomplete"
+    message = str(failure)
+    assert "disk full" in message and "free space on the landing volume" in message
+    assert f"{names['json_a']} could not be quarantined" in message
+    assert "stays in processed/ and is tried again by the next run" in message
+    assert failure.summary.files_quarantine_failed == 2
+    assert failure.summary.quarantine_reasons == {}
+    keys = registry_keys(db)
+    assert keys[names["adjunto_b"]] == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+    assert keys[other["pdf"]] == f"oficina-virtual/afinia/raw_data/RE77/{other['pdf']}"
+    assert names["pdf_a"] not in keys
+    assert not any(value in message for value in PERSON.values())  # no personal data
+
+    # With room again, the next run quarantines both, each with its reason.
+    monkeypatch.undo()
+    extracted, loaded, uploaded = run_all(db, s3, settings, "run-2")
+    assert (extracted.files_quarantine_failed, uploaded.s3_errors) == (0, 0)
+    assert loaded.db_inserted == 2
+    assert where(db, landing, names["json_a"]).startswith("quarantine: invalid request JSON")
+    assert where(db, landing, names["pdf_a"]).startswith(
+        "quarantine: request JSON quarantined, no real SGC")
+    assert where(db, landing, names["adjunto_b"]) == f"{SIN_SGC}R-B/{names['adjunto_b']}"
+
+
+def test_readmit_quarantine_readmits_a_file_whose_reason_is_lost(db, s3, bucket, settings,
+                                                                   landing):
+    folders = company_folders(landing, "afinia")
+    name = write_json(landing, "RE55", "R-55", 0)
+    folders.quarantine.mkdir(parents=True)
+    os.replace(folders.processed / name, folders.quarantine / f"{name}.1")  # reason missing
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1", readmit_quarantine=True)
+    assert extracted.files_readmitted == 1
+    assert registry_keys(db)[name] == f"oficina-virtual/afinia/raw_data/RE55/{name}"
+    assert os.listdir(folders.quarantine) == []
+
+
+def test_reconcile_reports_a_quarantined_file_whose_reason_is_lost(db, s3, bucket, settings,
+                                                                     landing):
+    folders = company_folders(landing, "afinia")
+    folders.quarantine.mkdir(parents=True)
+    name = f"PQR_4_ERROR_data_{stamp(5)}.json"
+    (folders.quarantine / name).write_text(json.dumps(record("PQR_4_ERROR", "", stamp(5))))
+    (folders.quarantine / f"{name}.reason.txt").write_bytes(b"")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    [finding] = [f for f in report.findings if f.kind == "quarantine_reason_lost"]
+    assert finding.file_name == name and finding.subject == name
+    assert not finding.needs_human
+    assert "readmit_quarantine" in finding.detail
+    assert report.awaiting_answer == []
+    # Still reported by the next check while it is so (the same question, not a new one).
+    again = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    assert [f.question for f in again.findings if f.kind == "quarantine_reason_lost"] == [
+        finding.question]
+
+
+def test_the_detail_writer_with_a_blank_sgc_is_loaded_and_its_pdf_filed(db, s3, bucket,
+                                                                          settings, landing):
+    """``pqr_detail_extractor`` writes the JSON first, then the PDF, named with the SGC it
+    read, blank here: ``pqr_data__{ts}.json``, ``_PQR_{n}_{ts}.pdf``; 2 s between requests."""
+    files = {}
+    for n, (radicado, start) in enumerate((("R-D1", 0), ("R-D2", 30)), start=1):
+        data = record("", radicado, stamp(start), record_number=n, numero_reclamo_sgc="")
+        data.pop("sgc_number")
+        files[radicado] = (f"pqr_data__{stamp(start)}.json", f"_PQR_{n}_{stamp(start + 4)}.pdf")
+        write(landing, files[radicado][0], json.dumps(data, ensure_ascii=False))
+        write(landing, files[radicado][1], f"%PDF-1.4 {radicado}")
+    extracted, loaded, uploaded = run_all(db, s3, settings, "run-1")
+    assert (extracted.files_quarantined, extracted.files_waiting) == (0, 0)
+    assert (loaded.db_inserted, uploaded.s3_errors) == (2, 0)
+    keys = registry_keys(db)
+    for radicado, names in files.items():
+        for name in names:
+            assert keys[name] == f"{SIN_SGC}{radicado}/{name}"
+
+
+def test_a_detail_writer_pdf_follows_its_invalid_json_into_quarantine(db, s3, bucket,
+                                                                      settings, landing):
+    json_name, pdf_name = f"pqr_data__{stamp(0)}.json", f"_PQR_1_{stamp(4)}.pdf"
+    write(landing, json_name, json.dumps(record("", "", stamp(0), numero_reclamo_sgc="")))
+    write(landing, pdf_name, "%PDF-1.4 D5")
+    extracted, _, _ = run_all(db, s3, settings, "run-1")
+    assert extracted.files_quarantined == 2
+    assert where(db, landing, json_name).startswith("quarantine: invalid request JSON")
+    reason = where(db, landing, pdf_name)
+    assert reason.startswith("quarantine: request JSON quarantined, no real SGC")
+    assert "SGC in the file names (blank) is the bot's placeholder" in reason
+
+
+def test_a_detail_writer_pdf_without_its_json_waits(db, s3, bucket, settings, landing):
+    json_name = f"pqr_data__{stamp(0)}.json"
+    data = record("", "R-D3", stamp(0), numero_reclamo_sgc="")
+    write(landing, json_name, json.dumps(data, ensure_ascii=False))
+    write(landing, f"_PQR_1_{stamp(4)}.pdf", "%PDF-1.4 D3")
+    # The next request's PDF, whose JSON is lost: never guessed into R-D3's folder.
+    write(landing, f"_PQR_2_{stamp(40)}.pdf", "%PDF-1.4 D4")
+    extracted, _, _ = run_all(db, s3, settings, "run-1")
+    keys = registry_keys(db)
+    assert f"_PQR_2_{stamp(40)}.pdf" not in keys
+    assert f"_PQR_1_{stamp(4)}.pdf" not in keys
+    assert extracted.files_waiting == 2
+
+
+def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settings, landing,
+                                                          monkeypatch):
+    lonely = write_pdf(landing, "RE1234", 0, "lonely")
+    gone = write_pdf(landing, "RE1235", 0, "gone")
+    folders = company_folders(landing, "afinia")
+    hours_ago = time.time() - 80 * 3600
+    for name in (lonely, gone):
+        os.utime(folders.processed / name, (hours_ago, hours_ago))
+    real = os.scandir
+
+    class Entry:
+        def __init__(self, entry):
+            self._entry, self.name, self.path = entry, entry.name, entry.path
+
+        def stat(self, *, follow_symlinks=True):
+            if self.name == gone:  # moved away by a human between readdir and stat
+                (folders.processed / gone).unlink(missing_ok=True)
+            return self._entry.stat(follow_symlinks=follow_symlinks)
+
+        def __getattr__(self, attr):
+            return getattr(self._entry, attr)
+
+    class Listing:
+        def __init__(self, path):
+            self._it = real(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._it.close()
+
+        def __iter__(self):
+            return (Entry(e) for e in self._it)
+
+    monkeypatch.setattr(os, "scandir", lambda path=".": Listing(path)
+                        if os.fspath(path) == os.fspath(folders.processed) else real(path))
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+    assert [f.file_name for f in report.findings if f.kind == "document_waiting"] == [lonely]
+
+
+def test_the_run_report_records_what_could_not_be_quarantined_and_reasons_lost(db):
+    warehouse.ensure_schema(db)
+    db.commit()
+    report = stats.build_run_report(
+        run_id="run-1", empresa="afinia", dag_id="ov_afinia", logical_date=None,
+        data_interval_start=None, data_interval_end=None, database_only=False,
+        extract={"files_quarantined": 1, "files_quarantine_failed": 2, "files_reason_lost": 3},
+        load=None, upload=None, task_states={"extract": "failed"})
+    stats.record_run(db, report)
+    [run] = stats.recent_runs(db, "afinia")
+    assert (run["files_quarantined"], run["files_quarantine_failed"],
+            run["files_reason_lost"], run["status"]) == (1, 2, 3, "failed")
