@@ -163,8 +163,10 @@ def _upload(conn: Connection, client: BaseClient, company: Company, settings: Se
         summary = exc.summary
         reasons = {r: n for r, n in summary.errors_by_reason.items()
                    if r != _DIFFERENT_OBJECT_REASON}
-        lasting = (summary.s3_errors - summary.s3_errors_retryable
-                   - summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0))
+        different = summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0)
+        if summary.s3_errors <= different:
+            return  # only different objects: each is its object_different, counted once
+        lasting = summary.s3_errors - summary.s3_errors_retryable - different
         report.findings.append(Finding(
             "upload_failed", None, str(exc), False, lasting > 0, subject="upload",
             cause=upload_cause(reasons)))
