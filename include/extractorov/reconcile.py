@@ -13,7 +13,12 @@ For one company, holding its writer exclusion (:mod:`extractorov.locks`):
 
 A finding that needs a human is a question for ``ov_review_findings``, named by
 its subject and its cause (:mod:`extractorov.findings`): a question already
-answered is not asked again while its cause stays the same.
+answered is not asked again while its cause stays the same. Each problem is
+counted once: a different object is ``object_different``, never also
+``upload_failed``.
+
+First of all, holding the exclusion, the check applies the review answers that
+arrived while the company was being written (:func:`extractorov.review.apply_waiting`).
 
 The bucket is read by listing the company prefix (1 request per 1,000
 objects), never one request per registered file. Every finding is written to
@@ -34,7 +39,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import findings, pipeline, registry, stats, warehouse
+from extractorov import findings, pipeline, registry, review, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.landing import DOCUMENT_KINDS, company_folders, parse_file_name, printable, scan
@@ -87,6 +92,8 @@ class ReconcileReport:
     registry_rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     upload: dict[str, Any] = field(default_factory=dict)
+    answers_applied: list[review.Outcome] = field(default_factory=list)
+    """Review answers that waited for this check to apply them."""
 
     @property
     def needs_human(self) -> list[Finding]:
@@ -108,6 +115,7 @@ class ReconcileReport:
             "findings": self.counts(),
             "needs_human": len(self.needs_human),
             "awaiting_answer": len(self.awaiting_answer),
+            "answers_applied": len(self.answers_applied),
             "upload": self.upload,
         }
 
@@ -136,6 +144,8 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
     prefix = company_prefix(settings.base_path, company.empresa)
     preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
     with company_writer(conn, company, f"reconcile of {run_id}", wait_seconds=wait_seconds):
+        report.answers_applied = review.apply_waiting(conn, client, company, settings,
+                                                      run_id=run_id)
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
         _compare_registry(conn, company, settings, objects, report)
@@ -395,6 +405,8 @@ def format_report(report: ReconcileReport) -> str:
         lines.append(f"  upload: uploaded {report.upload.get('s3_uploaded', 0)}, pre_existing "
                      f"{report.upload.get('s3_pre_existing', 0)}, errors "
                      f"{report.upload.get('s3_errors', 0)}")
+    for outcome in report.answers_applied:
+        lines.append(f"  review answer that waited: {outcome.text}")
     for finding in report.findings[:50]:
         flag = ("repaired" if finding.repaired else "") if not finding.needs_human else (
             f"answered: {finding.answer.answer}" if finding.answer else "NEEDS HUMAN")

@@ -438,7 +438,9 @@ def collect_findings(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 def apply_review(finding: dict[str, Any], payload: dict[str, Any],
                  context: dict[str, Any]) -> dict[str, Any]:
-    """After a review task got its answer (or timed out): apply and record it."""
+    """After a review task got its answer (or timed out): apply and record it, or, while
+    its company is being written, record it as chosen and not applied (the company's next
+    ``reconcile_{empresa}`` applies it): the task never waits for the company."""
     from datetime import UTC, datetime
 
     from extractorov import review

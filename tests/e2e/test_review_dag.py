@@ -223,7 +223,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
         assert not any(p in text for p in PERSONAL)
         assert detail["task_instance"]["rendered_map_index"] == detail["subject"]
     assert asked[keys["pre_existing"]]["options"] == [
-        review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED, review.LEAVE_OPEN]
+        review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED, review.REPLACE_OBJECT,
+        review.LEAVE_OPEN]
 
     # After each answer: the registry and reconcile_findings (who, when, what it did).
     for about, choice in plan.items():

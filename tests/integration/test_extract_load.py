@@ -31,7 +31,7 @@ def test_schema_is_created_from_the_company_registry_once(db):
     applied = warehouse.ensure_schema(db)
     assert applied == ["001_base.sql", "002_reconcile.sql", "003_registry_fillfactor.sql",
                        "004_bot_output.sql", "005_alerts.sql", "006_review.sql",
-                       "007_loaded_marks.sql",
+                       "007_loaded_marks.sql", "008_review_shown.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
@@ -279,7 +279,8 @@ def test_upgrading_keeps_which_request_jsons_were_loaded(db, settings, landing, 
                    f"VALUES (%s, %s, %s, %s, 'afinia', 'json', 'uploaded', {loaded_at})",
                    (path.name, str(path), settings.bucket, f"k/{path.name}"))
     db.commit()
-    assert warehouse.ensure_schema(db, [AFINIA]) == ["007_loaded_marks.sql"]
+    assert warehouse.ensure_schema(db, [AFINIA]) == ["007_loaded_marks.sql",
+                                                     "008_review_shown.sql"]
     assert query(db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
                      "'data_general' AND column_name = 'db_loaded_at'") == [(0,)]
     assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [
