@@ -19,8 +19,12 @@ facts of each and records them with the question (`reconcile_findings.shown`);
 kind and file name). A question waits **24 hours**; unanswered, it is withdrawn
 (nothing recorded) and asked again after a later check.
 
-While a question of a company waits, that company's hourly `reconcile_*` task
-fails (something needs a human); once answered, the next check is green again.
+**One question, one message.** The hourly `reconcile_*` task of a company fails
+once per question: in the check that first finds it (that run's failure e-mail
+announces it, and its `announce_findings` starts this DAG). While the question
+waits, later checks stay green and their log says how many questions remain open;
+`remind_open_findings` e-mails the questions still waiting once a day (from 08:00
+Bogotá). The open list: `data_general.open_findings`.
 
 **A question** is a finding with its *cause* (sizes, SHA-256, registry row, a file's
 modification time): answered once, it is not asked again while the cause stays

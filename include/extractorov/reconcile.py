@@ -13,9 +13,10 @@ For one company, holding its writer exclusion (:mod:`extractorov.locks`):
 
 A finding that needs a human is a question for ``ov_review_findings``, named by
 its subject and its cause (:mod:`extractorov.findings`): a question already
-answered is not asked again while its cause stays the same. Each problem is
-counted once: a different object is ``object_different``, never also
-``upload_failed``.
+answered is not asked again while its cause stays the same. A question is *new*
+to the check that first finds it (``Finding.new``): only new questions fail the
+check; the ones already announced wait on the open list. Each problem is counted
+once: a different object is ``object_different``, never also ``upload_failed``.
 
 First of all, holding the exclusion, the check applies the review answers that
 arrived while the company was being written (:func:`extractorov.review.apply_waiting`).
@@ -79,6 +80,9 @@ class Finding:
     same question."""
     answer: findings.Answer | None = None
     """The answer its question already has (set when the findings are written)."""
+    new: bool = False
+    """No earlier check found its question (since it was last cleared): this check
+    announces it (set when the findings are written)."""
 
     @property
     def question(self) -> tuple[str, str | None, str | None]:
@@ -104,6 +108,11 @@ class ReconcileReport:
         """Findings that need a human and whose question has no answer yet."""
         return [f for f in self.findings if f.needs_human and f.answer is None]
 
+    @property
+    def new_questions(self) -> list[Finding]:
+        """Awaiting an answer and found first by this check: what fails it."""
+        return [f for f in self.awaiting_answer if f.new]
+
     def counts(self) -> dict[str, int]:
         return dict(Counter(f.kind for f in self.findings))
 
@@ -115,6 +124,7 @@ class ReconcileReport:
             "findings": self.counts(),
             "needs_human": len(self.needs_human),
             "awaiting_answer": len(self.awaiting_answer),
+            "new_questions": len(self.new_questions),
             "answers_applied": len(self.answers_applied),
             "upload": self.upload,
         }
@@ -196,7 +206,7 @@ def _record_uploads(conn: Connection, company: Company, run_id: str,
         data_interval_start=None, data_interval_end=None, database_only=False,
         extract=None, load=None, upload={**report.upload, **counts},
         task_states={f"reconcile_{company.empresa}":
-                     "failed" if report.awaiting_answer else "success"})
+                     "failed" if report.new_questions else "success"})
     stats.record_run(conn, run)
 
 
@@ -358,9 +368,13 @@ def _write_findings(conn: Connection, company: Company, run_id: str,
                          *f.question[1:]) for f in report.findings]
     answers = findings.write_run(conn, company.empresa, run_id, rows)
     conn.commit()
+    seen = findings.announced(conn, company.empresa, run_id,
+                              [f.question for f in report.findings if f.needs_human])
+    conn.commit()
     for finding in report.findings:
         if finding.needs_human:
             finding.answer = answers.get(finding.question)
+            finding.new = finding.question not in seen
 
 
 # ---------------------------------------------------------------- causes (question identity)
@@ -409,7 +423,8 @@ def format_report(report: ReconcileReport) -> str:
         lines.append(f"  review answer that waited: {outcome.text}")
     for finding in report.findings[:50]:
         flag = ("repaired" if finding.repaired else "") if not finding.needs_human else (
-            f"answered: {finding.answer.answer}" if finding.answer else "NEEDS HUMAN")
+            f"answered: {finding.answer.answer}" if finding.answer else
+            "NEEDS HUMAN (new)" if finding.new else "waits for an answer (announced before)")
         lines.append(f"  [{finding.kind}] {finding.s3_key or ''} {finding.detail} {flag}")
     if len(report.findings) > 50:
         lines.append(f"  … {len(report.findings) - 50} more in {FINDINGS_TABLE}")

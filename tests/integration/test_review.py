@@ -612,3 +612,32 @@ def test_replace_the_bucket_object_with_the_local_file(db, settings, landing, s3
 
     # The next check: the replaced object agrees with the registry.
     assert of_kind(check(db, s3, settings, "check-2"), "object_different", keys["RE1"]) == []
+
+
+def test_a_review_task_whose_company_is_written_ends_with_its_answer_recorded(
+        db, settings, landing, s3, bucket):
+    """The Human-in-the-loop task's resume (``execute_complete``) never waits for the
+    company nor fails: the answer is recorded and the next check applies it."""
+    from extractorov import locks, runtime
+    from extractorov.review_operator import FindingReviewOperator
+
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}loose-file.txt", Body=b"x")
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    task = FindingReviewOperator(task_id="review", defaults=[review.LEAVE_OPEN], **form)
+    event = {"chosen_options": [review.ACCEPT], "params_input": {}, "responded_at": WHEN,
+             "responded_by_user": {"id": "u-7", "name": "ana.reviewer"}, "timedout": False}
+    with runtime.warehouse_connection() as holder:
+        locks.acquire(holder, AFINIA, "upload_s3 of scheduled__2025-10-09")
+        result = task.execute_complete({"run_id": "review-1"}, event)
+        locks.release(holder, AFINIA)
+    assert (result["answer"], result["applied"], result["waiting"], result["open"]) == (
+        review.ACCEPT, False, True, True)
+    assert "afinia is being written by upload_s3 of scheduled__2025-10-09" in result["outcome"]
+    assert rows_of(db, "object_outside_layout") == [
+        ("check-1", True, review.ACCEPT, "ana.reviewer", WHEN, False)]
+    report = check(db, s3, settings, "check-2")
+    assert [o.text for o in report.answers_applied] == ["accepted as it is"]
+    assert report.awaiting_answer == []
+    assert rows_of(db, "object_outside_layout")[-1] == (
+        "check-2", False, review.ACCEPT, "ana.reviewer", WHEN, False)
