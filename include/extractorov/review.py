@@ -513,13 +513,14 @@ def _settle(conn: Connection, client: BaseClient, settings: Settings, finding_id
     else:
         facts = gather_facts(conn, client, settings, question)
         if changed := changes(state.shown, facts.shown):
+            # No answerer in it: the outcome goes to the task's XCom (a login may be an
+            # e-mail address); who answered stays in the log.
             text = (f"not applied: changed since asked: {'; '.join(changed)}; asked again with "
-                    f"what holds now (the answer was {choice!r} by "
-                    f"{answer.answered_by or '?'})")
+                    f"what holds now (the answer was {choice!r})")
             findings.reopen(conn, finding_id, text)
             conn.commit()
-            log.info("finding %d (%s, %s): %s", finding_id, question.empresa, question.kind,
-                     text)
+            log.info("finding %d (%s, %s): answer by %s: %s", finding_id, question.empresa,
+                     question.kind, answer.answered_by or "?", text)
             return Outcome(False, text, True)
         outcome = _apply(conn, client, settings, question, facts, choice, run_id=run_id)
     findings.record_answer(conn, finding_id, findings.Answer(
