@@ -3,7 +3,7 @@
 
 Asks a human, in Airflow's **Required actions** (Browse → Required actions, or the
 run's `review` tasks), about each finding of `ov_s3_reconcile` that it must not
-repair alone, and applies the answer at once.
+repair alone, and applies the answer.
 
 **When it runs.** Scheduled on Asset `ov_findings`: the `announce_findings` task of
 `ov_s3_reconcile` updates it only when an open finding waits to be asked (it is
@@ -13,24 +13,51 @@ check's run to this one; questions may wait a day). One review run at a time; a
 newer event waits for it, and the next run asks only what is still unasked.
 It can also be triggered by hand.
 
-**Tasks.** `collect` claims up to 200 open questions (oldest first) and reads the
-registry row and the bucket object of each; `review` is one Human-in-the-loop task
-per question (the map index shows company, kind and file name). A question
-waits **24 hours**; unanswered, it is withdrawn (nothing recorded) and asked again
-after a later check. While a question of a company waits, that company's hourly
-`reconcile_*` task fails (as before: something needs a human); once answered,
-the next check is green again.
+**Tasks.** `collect` claims up to 200 open questions (oldest first), reads the
+facts of each and records them with the question (`reconcile_findings.shown`);
+`review` is one Human-in-the-loop task per question (the map index shows company,
+kind and file name). A question waits **24 hours**; unanswered, it is withdrawn
+(nothing recorded) and asked again after a later check.
+
+**One question, one message.** The hourly `reconcile_*` task of a company fails
+once per question: in the check that first finds it (that run's failure e-mail
+announces it, and its `announce_findings` starts this DAG). While the question
+waits, later checks stay green and their log says how many questions remain open;
+`remind_open_findings` e-mails the questions still waiting once a day (from 08:00
+Bogotá). The open list: `data_general.open_findings`.
 
 **A question** is a finding with its *cause* (sizes, SHA-256, registry row, a file's
 modification time): answered once, it is not asked again while the cause stays
 the same; another cause (the object changed again, the file was copied again) is
 a new question. A finding a later check no longer finds is closed (cleared).
 
+**What the form shows, and what an answer is bound to.** For `object_different`,
+`object_missing` (and `object_outside_layout`): the registry row (id, status, size,
+SHA-256, whether it has a local file), the local file (size, SHA-256, read when
+asked) and the bucket object (size; SHA-256 from its `file-hash` metadata or
+checksum, else computed by reading it; ETag, VersionId). For `document_waiting` /
+`temp_file_stale`: the file's size and modification time, whether it is registered
+and the request JSONs that could own it (in `processed/`, being written, registered
+or in `quarantine/`). Every answer but *Leave open* is applied only if those facts
+still hold: otherwise nothing is applied, the outcome says what changed
+("not applied: changed since asked: …"), and the question is re-opened: the next
+review run asks it again with the new facts (the form says why).
+
+**Who applies an answer.** Answers are applied under the company's writer
+exclusion (no run, backfill or check writes the company meanwhile). When the answer
+arrives the `review` task tries it for 5 seconds; if a run or a check is writing
+the company, the answer is recorded as chosen but not applied (`answer_waiting`,
+outcome "chosen, not applied yet: …") and the task succeeds. The company's next
+hourly `reconcile_{empresa}` check, which holds the exclusion anyway, applies it
+first, with the same comparison. A review task never holds a worker slot waiting
+for a company and never fails for waiting.
+
 **Choices** (every kind has *Leave open*):
 
 - `object_different`: *Keep the bucket's object; mark the registry row
   pre_existing*; *Keep the bucket's object; report the local file as
-  superseded* (only when the row has a local file); *Leave open*;
+  superseded* and *My local file is right: replace the bucket's object with it*
+  (both only when the row has a local file); *Leave open*;
 - `object_missing` (a row registered from the bucket, its object gone):
   *Removed on purpose: delete its registry row*; *Leave open*;
 - `document_waiting`: *Move the file to quarantine/*; *Accept as it is*;
@@ -42,26 +69,30 @@ a new question. A finding a later check no longer finds is closed (cleared).
 What each choice does:
 
 - **Keep the bucket's object; mark the registry row pre_existing**: the registry
-  row becomes `pre_existing` with the object's size and SHA-256 (read from the
-  bucket when you answer); the object is never overwritten, the local file never
-  uploaded; the local file's hash and size are kept in `metadata.review`.
+  row becomes `pre_existing` with the size and SHA-256 of the object the form
+  showed; the object is never overwritten, the local file never uploaded; the
+  local file's hash and size are kept in `metadata.review`.
 - **Keep the bucket's object; report the local file as superseded**: the same,
   and the row's `last_error` says `superseded: …` and
   `metadata.review.local_file_superseded` is true.
+- **My local file is right: replace the bucket's object with it**: only if the
+  object is still the one shown and the local file still has the registry's
+  SHA-256: one PutObject with `If-Match` on the shown ETag (S3 refuses it if the
+  object changed); the row becomes `uploaded`; the replaced object's SHA-256,
+  size and ETag are kept in `metadata.review.replaced_object`.
 - **Removed on purpose: delete its registry row**: the row (no local copy) is
   deleted; if the object comes back, a later check registers it again.
 - **Move the file to quarantine/**: the file moves from `processed/` to
   `quarantine/` with a `.reason.txt` ("set aside by a human review"); runs never
-  bring it back by themselves.
+  bring it back by themselves. Never applied to a registered file.
 - **Accept as it is**: nothing changes; the finding is closed.
 - **Leave open**: nothing changes; the finding stays on the open list
   (`data_general.open_findings`).
 
-Nothing is applied when the finding changed since it was asked (another size or
-hash, the file moved); the answer is still recorded, with why.
 Each answer is recorded on the finding's rows in `data_general.reconcile_findings`:
-`answer`, `answered_by` (Airflow user), `answered_at`, `outcome`, `open`. The
-forms show kinds, S3 keys, file names, sizes and hashes only.
+`answer`, `answered_by` (Airflow user), `answered_at`, `outcome`, `open`,
+`answer_waiting`, and `shown` (the facts asked about). The forms show kinds, S3
+keys, file names, sizes and hashes only.
 Connections: `ov_postgres`, `aws_default`. Variables: `ov_s3_bucket`,
 `ov_landing_root`.
 """

@@ -10,8 +10,9 @@ Findings and actions:
 
 - registry `uploaded`, object missing: back to `pending`, uploaded again;
 - registry `uploaded`, object of another size, or a local file whose SHA-256
-  differs from the object at its key: **needs a human** (never overwritten, not
-  retried while that object is there; uploaded once it is deleted);
+  differs from the object at its key: **needs a human** (never overwritten by a
+  run, not retried while that object is there; uploaded once it is deleted, or
+  written over it when the review answers "replace the bucket's object");
 - object in S3 with no registry row: registered, status and source `pre_existing`;
 - a row registered from the bucket whose object is gone (no local copy):
   **needs a human**;
@@ -25,13 +26,21 @@ Findings and actions:
   (`quarantine_reason_lost`): reported, no human needed (it counts as quarantined;
   a company run with `readmit_quarantine=true` validates it again).
 
+Before comparing, each `reconcile_{empresa}` applies the review answers that arrived
+while the company was being written (`answer_waiting`), each only if what its
+question showed still holds. Each problem is counted once: a key holding a different
+object is `object_different`, never also `upload_failed`.
+
 Findings go to `data_general.reconcile_findings` and the task log. A
-`reconcile_*` task fails while a finding of its company needs a human and has no
-answer yet; its log says what. Those findings are asked in Airflow's **Required
-actions** by DAG `ov_review_findings`: task `announce_findings` updates Asset
-`ov_findings` (which starts it) only when a finding waits to be asked, and is
-skipped otherwise; this DAG never waits for the answers. A finding answered
-there is not asked again, nor fails this DAG, while its cause stays the same.
+`reconcile_*` task fails when it finds a **new** question for a human (none of the
+earlier checks found it since it was last cleared): each question fails one check,
+whose failure e-mail announces it. A question already announced and still waiting
+keeps the check green; the log says each hour how many questions remain open
+(waiting for an answer, answers waiting to be applied, left open). The questions are
+asked in Airflow's **Required actions** by DAG `ov_review_findings`: task
+`announce_findings` updates Asset `ov_findings` (which starts it) only when a finding
+waits to be asked, and is skipped otherwise; this DAG never waits for the answers. A
+finding answered there is not asked again while its cause stays the same.
 The `watcher` fails the run when a `reconcile_*` task failed. Each `reconcile_{empresa}`
 task holds its company's writer exclusion for the whole check and waits in the
 company's pool `ov_{empresa}_writer` (one slot, shared with the company DAG's writing
@@ -41,7 +50,11 @@ Alerts (Variable `ov_alert_emails`, connection `smtp_default`; no Variable: a
 warning in the log, no e-mail):
 
 - a failed run sends one e-mail listing, per failed task, its log link and the
-  findings that need a human (kind and S3 key or file name only);
+  new findings that need a human (kind and S3 key or file name only);
+- **remind_open_findings**: from the 08:00 run on, e-mails once a day the questions
+  announced before that still wait for an answer or for their answer to be applied
+  (kind and S3 key or file name only); recorded in
+  `data_general.open_findings_reminders`; nothing waiting, no e-mail;
 - **check_morning_runs**: from the 06:00 run on, e-mails once per company and
   day whose scheduled morning run (`ov_afinia`, `ov_aire`) has not succeeded
   (never started, queued, still running or failed); recorded in
@@ -117,8 +130,16 @@ def ov_s3_reconcile() -> None:
     def watcher() -> None:
         tasks.watcher()
 
+    # Once a day, the questions announced before that still wait (after the checks: a
+    # question a check finds first is announced by that check's failure, not reminded).
+    @task(task_id=tasks.REMIND_OPEN_FINDINGS, trigger_rule=TriggerRule.ALL_DONE,
+          execution_timeout=timedelta(minutes=5))
+    def remind_open_findings(**context) -> dict:
+        return tasks.remind_open_findings(context)
+
     checks >> announce_findings()
     checks >> watcher()
+    checks >> remind_open_findings()
 
     @task(task_id=tasks.CHECK_MORNING_RUNS, execution_timeout=timedelta(minutes=10))
     def check_morning_runs(**context) -> dict:

@@ -1,7 +1,7 @@
 """Alerts that reach a person: e-mail through connection ``smtp_default`` to the
 addresses in Variable ``ov_alert_emails``.
 
-Three alerts, each a short message with ids, task names, links and counts only:
+Four alerts, each a short message with ids, task names, links and counts only:
 no field value of a request (names, ID numbers, e-mails, phones) and no error
 text ever goes into one.
 
@@ -11,9 +11,14 @@ text ever goes into one.
   with their log URLs, what they reported for the alert (XCom ``alert_detail``,
   e.g. reconcile findings: kinds and S3 keys / file names) and the run's counts
   (the ``return_value`` XCom of the tasks given, e.g. ``report_stats``).
-* **Reconcile findings that need a human**: the ``reconcile_{empresa}`` tasks
-  push their findings as ``alert_detail`` before failing, so the run's one
-  failure message lists them all (one message per reconcile run).
+* **New reconcile findings that need a human**: a ``reconcile_{empresa}`` task fails
+  only when it finds a question no earlier check found (a new one), and pushes those
+  as ``alert_detail`` before failing, so the run's one failure message lists them
+  (each question is announced once, by the run that first finds it).
+* **Questions still waiting, once a day**: :func:`remind_open_findings`, a task of the
+  hourly ``ov_s3_reconcile``; from 08:00 Bogotá, one message a day listing the
+  questions announced before that still wait for an answer (or for their answer to be
+  applied), recorded in ``data_general.open_findings_reminders``.
 * **The morning run has not succeeded by 06:00 Bogotá** (never started, queued,
   still running or failed): :func:`check_morning_runs`, a task of the hourly
   ``ov_s3_reconcile``; one message per company and day, recorded in
@@ -58,6 +63,9 @@ often refuse unknown senders)."""
 MORNING_DEADLINE = time(6, 0)
 """By this time (Bogotá) the day's scheduled run of each company must have succeeded."""
 MORNING_ALERTS_TABLE = "data_general.morning_run_alerts"
+REMINDER_TIME = time(8, 0)
+"""From this time (Bogotá) the day's reminder of the questions still waiting is sent."""
+REMINDERS_TABLE = "data_general.open_findings_reminders"
 MAX_DETAIL_LINES = 50
 """Per failed task; the rest are counted, and are in the task log and the findings table."""
 _FIELD = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
@@ -293,9 +301,9 @@ class RunFailureNotifier(BaseNotifier):
 def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
     """Lines for the failure message of a reconcile that needs a human: the company's
     counts, then each finding's kind and S3 key or file name. Never ``detail``: its
-    text may name a numero_radicado or sizes of someone's files. Findings answered
-    before in the review DAG (same cause) are not listed again."""
-    needs = list(getattr(report, "awaiting_answer", report.needs_human))
+    text may name a numero_radicado or sizes of someone's files. Only the new questions
+    (findings answered before, or announced by an earlier check, are not listed again)."""
+    needs = list(getattr(report, "new_questions", report.needs_human))
     counts = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(f.kind for f in needs).items()))
     lines = [f"{report.empresa}: {len(needs)} finding(s) need a human ({counts}); "
              f"{report.objects_listed} objects listed, {report.registry_rows} registry rows"]
@@ -307,6 +315,95 @@ def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
     if len(needs) > limit:
         lines.append(f"… {len(needs) - limit} more in data_general.reconcile_findings")
     return lines
+
+
+# --------------------------------------------------------------------------- reminder
+
+
+def _where(question: Any) -> str:
+    """S3 key or file name of an open question (never a numero_radicado)."""
+    if question.s3_key:
+        return f"S3 key {question.s3_key}"
+    if question.kind in {"document_waiting", "temp_file_stale"} and question.subject:
+        return f"file {question.subject}"
+    if question.kind == "request_without_file" and question.cause:
+        return f"file {question.cause.removeprefix('source file ')}"
+    return "see data_general.open_findings"
+
+
+def reminder_message(questions: list[Any], left_open: int, day: date, base_url: str
+                     ) -> tuple[str, str]:
+    """Subject and body of the daily reminder: kinds, S3 keys and file names only."""
+    e = html.escape
+    subject = (f"{SUBJECT_PREFIX} ov_review_findings: {len(questions)} question(s) still "
+               f"wait for an answer ({day.isoformat()})")
+    url = f"{base_url.rstrip('/')}/dags/{quote('ov_review_findings')}"
+    by_company = Counter(q.empresa for q in questions)
+    parts = [f"<p>{len(questions)} question(s) of <b>ov_s3_reconcile</b> announced before "
+             "still wait (" + e(", ".join(f"{c} {n}" for c, n in sorted(by_company.items())))
+             + "). Answer them in Airflow's <b>Required actions</b> (DAG "
+             f'<a href="{e(url)}">ov_review_findings</a>).</p>', "<ul>"]
+    for question in questions[:MAX_DETAIL_LINES]:
+        note = (" (answer chosen, waiting to be applied by the next check)"
+                if question.answer_waiting else "")
+        parts.append(f"<li>{e(question.empresa)} · {e(question.kind)}: "
+                     f"{e(_where(question))}{e(note)}; waiting since "
+                     f"{e(question.first_seen.astimezone(BOGOTA).strftime('%Y-%m-%d %H:%M'))}"
+                     "</li>")
+    parts.append("</ul>")
+    if len(questions) > MAX_DETAIL_LINES:
+        parts.append(f"<p>… {len(questions) - MAX_DETAIL_LINES} more in "
+                     "data_general.open_findings.</p>")
+    if left_open:
+        parts.append(f"<p>{left_open} more answered <i>Leave open</i> stay on the open list "
+                     "(data_general.open_findings).</p>")
+    parts.append("<p>One reminder a day. A new question fails its hourly check once (that "
+                 "run's failure e-mail); while it waits, the checks stay green.</p>")
+    return subject, "\n".join(parts)
+
+
+def remind_open_findings(conn: Any, *, now: datetime, run_id: str) -> dict[str, Any]:
+    """From :data:`REMINDER_TIME` Bogotá, e-mail once a day the questions that still wait
+    for an answer, or for their answer to be applied, and were announced by an earlier
+    check (a question this run found first is announced by its own failure).
+
+    Recorded in :data:`REMINDERS_TABLE` in the transaction that sends it: a failed send
+    records nothing (the next hourly check tries again); a day's reminder goes once.
+    Nothing waiting: nothing sent, nothing recorded. No Variable: a warning.
+    """
+    from extractorov import findings
+
+    local = now.astimezone(BOGOTA)
+    day = local.date()
+    if local.time() < REMINDER_TIME:
+        return {"day": day.isoformat(), "sent": False, "why": "before the reminder time"}
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {REMINDERS_TABLE} WHERE day = %s", (day,))
+        done = cur.fetchone() is not None
+    questions, left_open = findings.open_questions(conn, not_found_by=run_id)
+    conn.commit()
+    summary: dict[str, Any] = {"day": day.isoformat(), "waiting": len(questions),
+                               "left_open": left_open, "sent": False}
+    if done or not questions:
+        log.info("open findings reminder of %s: %s", day,
+                 "already sent today" if done else "no question waits")
+        return summary
+    to = alert_recipients()
+    if not to:
+        log.warning("open findings reminder of %s: %d question(s) wait for an answer; no "
+                    "alert e-mail: Variable %s is not set", day, len(questions),
+                    ALERT_EMAILS_VARIABLE)
+        return summary
+    subject, body = reminder_message(questions, left_open, day, api_base_url())
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"""INSERT INTO {REMINDERS_TABLE} (day, questions, run_id)
+                        VALUES (%s, %s, %s) ON CONFLICT (day) DO NOTHING RETURNING 1""",
+                    (day, len(questions), run_id))
+        if cur.fetchone() is None:  # another check got there first
+            return summary
+        send_email(to, subject, body)  # raises: rolled back, tried again next hour
+    summary["sent"] = True
+    return summary
 
 
 # --------------------------------------------------------------------------- morning check
@@ -429,4 +526,5 @@ __all__ = [
     "morning_logical_date",
     "morning_run_state",
     "recipients",
+    "remind_open_findings",
 ]

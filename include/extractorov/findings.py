@@ -9,10 +9,21 @@ needs a human is also a *question*, named by ``(empresa, kind, subject, cause)``
 
 All rows of one question share its state: ``open`` (waiting for an answer, or
 answered "Leave open"), ``answer`` / ``answered_by`` / ``answered_at`` /
-``outcome``, ``asked_run_id`` (the review run asking it now) and ``cleared_at``
-(a later check no longer found it). A new row of an answered question carries the
-answer, so it is not asked again; a question that was cleared and comes back is
-new (the cause went away and returned).
+``outcome``, ``answer_waiting`` (the answer is recorded, not applied yet: the company
+was being written), ``shown`` (the facts the form showed when it was asked),
+``asked_run_id`` (the review run asking it now) and ``cleared_at`` (a later check no
+longer found it). A new row of an answered question carries the answer, so it is not
+asked again; a question that was cleared and comes back is new (the cause went away
+and returned). An answer not applied because what the form showed changed re-opens
+the question (:func:`reopen`): no answer, asked again with the facts of then.
+
+A question is *new* to a check when no earlier check found it since it was last
+cleared (:func:`announced`): only new questions fail the hourly check (one e-mail
+each); the ones already announced wait in the open list and the daily reminder.
+
+Writes that read a question's rows and write new ones (a check's :func:`write_run`,
+the review's claims, facts and waiting answers) take one transaction-level lock
+(:data:`_LOCK`), so none of them is lost between another's read and write.
 """
 
 from __future__ import annotations
@@ -23,8 +34,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import Connection
+from psycopg.types.json import Jsonb
 
 TABLE = "data_general.reconcile_findings"
+
+_LOCK = 0x0E0C_F1D0
+"""``pg_advisory_xact_lock`` key serializing writes of question state (see above)."""
 
 _SAME_QUESTION = ("t.empresa = q.empresa AND t.kind = q.kind "
                   "AND t.subject IS NOT DISTINCT FROM q.subject "
@@ -63,6 +78,7 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
     The caller holds the company's writer exclusion, so an answer being recorded by
     ``ov_review_findings`` never interleaves with this write.
     """
+    _serialize(conn)
     questions = [(r.kind, r.subject, r.cause) for r in rows if r.needs_human]
     carried = _current_state(conn, empresa, questions)  # before this run's rows go
     with conn.cursor() as cur:
@@ -77,15 +93,20 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
                 r.subject, r.cause,
                 r.needs_human and (answer is None or answer.open),
                 answer.answer if answer else None, answer.answered_by if answer else None,
-                answer.answered_at if answer else None, answer.outcome if answer else None,
+                answer.answered_at if answer else None,
+                answer.outcome if answer else state.outcome if state else None,
                 state.asked_run_id if state and not answer else None,
                 state.asked_at if state and not answer else None,
+                Jsonb(state.shown) if state and state.shown is not None else None,
+                bool(state and answer and state.waiting),
             ))
         cur.executemany(
             f"""INSERT INTO {TABLE}
                 (run_id, empresa, kind, s3_key, detail, repaired, needs_human, subject, cause,
-                 open, answer, answered_by, answered_at, outcome, asked_run_id, asked_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                 open, answer, answered_by, answered_at, outcome, asked_run_id, asked_at,
+                 shown, answer_waiting)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                        %s, %s)""",
             values,
         )
         # Questions this run did not find any more: cleared (closed, never asked again).
@@ -100,11 +121,20 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
     return {q: s.answer for q, s in carried.items() if s.answer}
 
 
+def _serialize(conn: Connection) -> None:
+    """Hold :data:`_LOCK` until the transaction ends."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+
+
 @dataclass(frozen=True)
 class _State:
     answer: Answer | None
     asked_run_id: str | None
     asked_at: datetime | None
+    shown: dict[str, Any] | None = None
+    waiting: bool = False
+    outcome: str | None = None
 
 
 def _current_state(conn: Connection, empresa: str,
@@ -118,7 +148,8 @@ def _current_state(conn: Connection, empresa: str,
         cur.execute(
             f"""SELECT DISTINCT ON (t.kind, t.subject, t.cause)
                        t.kind, t.subject, t.cause, t.answer, t.answered_by, t.answered_at,
-                       t.outcome, t.open, t.asked_run_id, t.asked_at
+                       t.outcome, t.open, t.asked_run_id, t.asked_at, t.shown,
+                       t.answer_waiting
                 FROM {TABLE} t
                 JOIN unnest(%s::text[], %s::text[], %s::text[]) AS q(kind, subject, cause)
                   ON t.kind = q.kind AND t.subject IS NOT DISTINCT FROM q.subject
@@ -129,10 +160,91 @@ def _current_state(conn: Connection, empresa: str,
              empresa),
         )
         found = {}
-        for kind, subject, cause, answer, by, at, outcome, is_open, asked, asked_at in cur:
+        for (kind, subject, cause, answer, by, at, outcome, is_open, asked, asked_at, shown,
+             waiting) in cur:
             found[(kind, subject, cause)] = _State(
-                Answer(answer, by, at, outcome, is_open) if answer else None, asked, asked_at)
+                Answer(answer, by, at, outcome, is_open) if answer else None, asked, asked_at,
+                shown, waiting, outcome)
     return found
+
+
+def announced(conn: Connection, empresa: str, run_id: str,
+              questions: Iterable[tuple[str, str | None, str | None]]
+              ) -> set[tuple[str, str | None, str | None]]:
+    """Which of ``questions`` an earlier check (another run) already found, and no check
+    cleared since: announced then (its run failed, its e-mail went), not new now."""
+    questions = list(dict.fromkeys(questions))
+    if not questions:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT DISTINCT t.kind, t.subject, t.cause
+                FROM {TABLE} t
+                JOIN unnest(%s::text[], %s::text[], %s::text[]) AS q(kind, subject, cause)
+                  ON t.kind = q.kind AND t.subject IS NOT DISTINCT FROM q.subject
+                 AND t.cause IS NOT DISTINCT FROM q.cause
+                WHERE t.empresa = %s AND t.needs_human AND t.cleared_at IS NULL
+                  AND t.run_id <> %s""",
+            ([q[0] for q in questions], [q[1] for q in questions], [q[2] for q in questions],
+             empresa, run_id),
+        )
+        return {tuple(row) for row in cur}  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question still open, as the daily reminder lists it (no detail text)."""
+
+    empresa: str
+    kind: str
+    s3_key: str | None
+    subject: str | None
+    cause: str | None
+    answer_waiting: bool
+    first_seen: datetime
+
+
+def open_questions(conn: Connection, *, not_found_by: str | None = None
+                   ) -> tuple[list[OpenQuestion], int]:
+    """The open questions that wait for an answer or for their answer to be applied
+    (oldest first), leaving out those ``not_found_by`` run found first (they are new:
+    that run announces them), and how many more were answered "Leave open"."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT empresa, kind, s3_key, subject, cause, answer_waiting, answer,
+                       first_seen, first_run
+                FROM (SELECT DISTINCT ON (t.empresa, t.kind, t.subject, t.cause) t.*,
+                             min(t.created_at) OVER w AS first_seen,
+                             bool_and(t.run_id = %s) OVER w AS first_run
+                      FROM {TABLE} t
+                      WHERE t.needs_human AND t.cleared_at IS NULL
+                      WINDOW w AS (PARTITION BY t.empresa, t.kind, t.subject, t.cause)
+                      ORDER BY t.empresa, t.kind, t.subject, t.cause, t.id DESC) latest
+                WHERE open
+                ORDER BY first_seen, empresa, kind, subject""",
+            (not_found_by,),
+        )
+        rows = cur.fetchall()
+    waiting = [OpenQuestion(e, k, key, subject, cause, bool(w), first)
+               for e, k, key, subject, cause, w, answer, first, first_run in rows
+               if (answer is None or w) and not first_run]
+    left_open = sum(1 for *_, w, answer, _, _ in rows if answer is not None and not w)
+    return waiting, left_open
+
+
+def open_counts(conn: Connection, empresa: str) -> dict[str, int]:
+    """The company's open questions: waiting for an answer, answers waiting to be applied,
+    answered "Leave open" (what ``data_general.open_findings`` lists)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FILTER (WHERE answer IS NULL),
+                      count(*) FILTER (WHERE answer_waiting),
+                      count(*) FILTER (WHERE answer IS NOT NULL AND NOT answer_waiting)
+               FROM data_general.open_findings WHERE empresa = %s""",
+            (empresa,),
+        )
+        unanswered, waiting, left_open = cur.fetchone()
+    return {"unanswered": unanswered, "answer_waiting": waiting, "left_open": left_open}
 
 
 # --------------------------------------------------------------------------- review
@@ -150,6 +262,8 @@ class Question:
     cause: str | None
     s3_key: str | None
     detail: str
+    outcome: str | None = None
+    """What became of an earlier answer that was not applied (the form says it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "run_id": self.run_id, "empresa": self.empresa,
@@ -179,9 +293,10 @@ def claim_questions(conn: Connection, run_id: str, *, limit: int, stale_after: t
     (the longest waiting first) and return them (their latest row). A question asked by
     another run is left to it unless that ask is older than ``stale_after`` (that run
     ended without an answer). A retried task of the same run gets its questions again."""
+    _serialize(conn)
     with conn.cursor() as cur:
         cur.execute(
-            f"""SELECT id, run_id, empresa, kind, subject, cause, s3_key, detail FROM (
+            f"""SELECT id, run_id, empresa, kind, subject, cause, s3_key, detail, outcome FROM (
                     SELECT DISTINCT ON (t.empresa, t.kind, t.subject, t.cause) t.*,
                            min(t.id) OVER (PARTITION BY t.empresa, t.kind, t.subject,
                                                         t.cause) AS first_id
@@ -209,6 +324,10 @@ class QuestionState:
     question: Question
     answered: Answer | None
     cleared: bool
+    shown: dict[str, Any] | None = None
+    """The facts the form showed when it was asked (``None``: not recorded)."""
+    waiting: bool = False
+    """``answered`` is recorded but not applied yet."""
 
 
 def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
@@ -217,8 +336,8 @@ def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT t.id, t.run_id, t.empresa, t.kind, t.subject, t.cause, t.s3_key,
-                       t.detail, t.answer, t.answered_by, t.answered_at, t.outcome, t.open,
-                       t.cleared_at IS NOT NULL
+                       t.detail, t.outcome, t.answer, t.answered_by, t.answered_at,
+                       t.outcome, t.open, t.cleared_at IS NOT NULL, t.shown, t.answer_waiting
                 FROM {TABLE} q JOIN {TABLE} t ON {_SAME_QUESTION} AND t.needs_human
                 WHERE q.id = %s
                 ORDER BY t.id DESC LIMIT 1 FOR UPDATE OF t""",
@@ -227,31 +346,99 @@ def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
         row = cur.fetchone()
     if row is None:
         return None
-    *question, answer, by, at, outcome, is_open, cleared = row
+    *question, answer, by, at, outcome, is_open, cleared, shown, waiting = row
     return QuestionState(Question(*question),
-                         Answer(answer, by, at, outcome, is_open) if answer else None, cleared)
+                         Answer(answer, by, at, outcome, is_open) if answer else None, cleared,
+                         shown, bool(waiting))
 
 
 def record_answer(conn: Connection, finding_id: int, answer: Answer) -> int:
-    """Write the answer on every row of the question not answered yet; return how many.
+    """Write the applied answer on every row of the question not answered yet (or whose
+    answer was waiting to be applied); return how many.
 
     Rows of a question that was cleared keep ``open = false``."""
     with conn.cursor() as cur:
         cur.execute(
             f"""UPDATE {TABLE} t
                 SET answer = %s, answered_by = %s, answered_at = %s, outcome = %s,
-                    open = %s AND t.cleared_at IS NULL, asked_run_id = NULL, asked_at = NULL
+                    open = %s AND t.cleared_at IS NULL, asked_run_id = NULL, asked_at = NULL,
+                    answer_waiting = false
                 FROM {TABLE} q
-                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL""",
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human
+                  AND (t.answer IS NULL OR t.answer_waiting)""",
             (answer.answer, answer.answered_by, answer.answered_at, answer.outcome, answer.open,
              finding_id),
         )
         return cur.rowcount
 
 
+def record_shown(conn: Connection, finding_id: int, shown: dict[str, Any]) -> None:
+    """What the form of the question shows now (its unanswered rows): what an answer to it
+    is bound to."""
+    _serialize(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} t SET shown = %s
+                FROM {TABLE} q
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL""",
+            (Jsonb(shown), finding_id),
+        )
+
+
+def record_waiting(conn: Connection, finding_id: int, answer: Answer) -> bool:
+    """The answer arrived while the company was being written: record it as chosen, not
+    applied (``answer_waiting``; still open); the company's next check applies it. False
+    when the question was answered meanwhile."""
+    _serialize(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} t
+                SET answer = %s, answered_by = %s, answered_at = %s, outcome = %s,
+                    open = t.cleared_at IS NULL, asked_run_id = NULL, asked_at = NULL,
+                    answer_waiting = true
+                FROM {TABLE} q
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL""",
+            (answer.answer, answer.answered_by, answer.answered_at, answer.outcome, finding_id),
+        )
+        return cur.rowcount > 0
+
+
+def reopen(conn: Connection, finding_id: int, outcome: str) -> None:
+    """An answer was not applied because what the form showed changed: the question has
+    no answer again (asked again by the next review run, with the facts of then), and
+    ``outcome`` says why. The caller holds the company's writer exclusion (no check writes
+    the question meanwhile) and may hold the question's row lock: :data:`_LOCK` is not
+    taken here (always taken before a row lock, never after one)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} t
+                SET answer = NULL, answered_by = NULL, answered_at = NULL, outcome = %s,
+                    open = t.cleared_at IS NULL, asked_run_id = NULL, asked_at = NULL,
+                    answer_waiting = false, shown = NULL
+                FROM {TABLE} q
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human""",
+            (outcome, finding_id),
+        )
+
+
+def waiting_answers(conn: Connection, empresa: str) -> list[int]:
+    """The questions of a company whose answer waits to be applied (a finding id each,
+    oldest answer first)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT id FROM (SELECT DISTINCT ON (kind, subject, cause) id, answered_at
+                                FROM {TABLE} WHERE empresa = %s AND answer_waiting
+                                ORDER BY kind, subject, cause, id DESC) w
+                ORDER BY answered_at, id""",
+            (empresa,),
+        )
+        return [fid for (fid,) in cur]
+
+
 def release_question(conn: Connection, finding_id: int) -> None:
     """Nobody answered in time: the question is no longer being asked (a later review
     run asks it again, once a reconcile run announces it)."""
+    _serialize(conn)
     with conn.cursor() as cur:
         cur.execute(
             f"""UPDATE {TABLE} t SET asked_run_id = NULL, asked_at = NULL

@@ -14,7 +14,13 @@ For one company, holding its writer exclusion (:mod:`extractorov.locks`):
 
 A finding that needs a human is a question for ``ov_review_findings``, named by
 its subject and its cause (:mod:`extractorov.findings`): a question already
-answered is not asked again while its cause stays the same.
+answered is not asked again while its cause stays the same. A question is *new*
+to the check that first finds it (``Finding.new``): only new questions fail the
+check; the ones already announced wait on the open list. Each problem is counted
+once: a different object is ``object_different``, never also ``upload_failed``.
+
+First of all, holding the exclusion, the check applies the review answers that
+arrived while the company was being written (:func:`extractorov.review.apply_waiting`).
 
 The bucket is read by listing the company prefix (1 request per 1,000
 objects), never one request per registered file. Every finding is written to
@@ -35,7 +41,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import findings, pipeline, registry, stats, warehouse
+from extractorov import findings, pipeline, registry, review, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.landing import (
@@ -83,6 +89,9 @@ class Finding:
     same question."""
     answer: findings.Answer | None = None
     """The answer its question already has (set when the findings are written)."""
+    new: bool = False
+    """No earlier check found its question (since it was last cleared): this check
+    announces it (set when the findings are written)."""
 
     @property
     def question(self) -> tuple[str, str | None, str | None]:
@@ -96,6 +105,8 @@ class ReconcileReport:
     registry_rows: int = 0
     findings: list[Finding] = field(default_factory=list)
     upload: dict[str, Any] = field(default_factory=dict)
+    answers_applied: list[review.Outcome] = field(default_factory=list)
+    """Review answers that waited for this check to apply them."""
 
     @property
     def needs_human(self) -> list[Finding]:
@@ -105,6 +116,11 @@ class ReconcileReport:
     def awaiting_answer(self) -> list[Finding]:
         """Findings that need a human and whose question has no answer yet."""
         return [f for f in self.findings if f.needs_human and f.answer is None]
+
+    @property
+    def new_questions(self) -> list[Finding]:
+        """Awaiting an answer and found first by this check: what fails it."""
+        return [f for f in self.awaiting_answer if f.new]
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(f.kind for f in self.findings))
@@ -117,6 +133,8 @@ class ReconcileReport:
             "findings": self.counts(),
             "needs_human": len(self.needs_human),
             "awaiting_answer": len(self.awaiting_answer),
+            "new_questions": len(self.new_questions),
+            "answers_applied": len(self.answers_applied),
             "upload": self.upload,
         }
 
@@ -145,6 +163,8 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
     prefix = company_prefix(settings.base_path, company.empresa)
     preflight(client, settings.bucket, conn_id=settings.aws_conn_id, prefix=prefix)
     with company_writer(conn, company, f"reconcile of {run_id}", wait_seconds=wait_seconds):
+        report.answers_applied = review.apply_waiting(conn, client, company, settings,
+                                                      run_id=run_id)
         _follow_sgc(conn, company, settings, report)
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
@@ -175,8 +195,10 @@ def _upload(conn: Connection, client: BaseClient, company: Company, settings: Se
         summary = exc.summary
         reasons = {r: n for r, n in summary.errors_by_reason.items()
                    if r != _DIFFERENT_OBJECT_REASON}
-        lasting = (summary.s3_errors - summary.s3_errors_retryable
-                   - summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0))
+        different = summary.errors_by_reason.get(_DIFFERENT_OBJECT_REASON, 0)
+        if summary.s3_errors <= different:
+            return  # only different objects: each is its object_different, counted once
+        lasting = summary.s3_errors - summary.s3_errors_retryable - different
         report.findings.append(Finding(
             "upload_failed", None, str(exc), False, lasting > 0, subject="upload",
             cause=upload_cause(reasons)))
@@ -196,7 +218,7 @@ def _record_uploads(conn: Connection, company: Company, run_id: str,
         data_interval_start=None, data_interval_end=None, database_only=False,
         extract=None, load=None, upload={**report.upload, **counts},
         task_states={f"reconcile_{company.empresa}":
-                     "failed" if report.awaiting_answer else "success"})
+                     "failed" if report.new_questions else "success"})
     stats.record_run(conn, run)
 
 
@@ -432,9 +454,13 @@ def _write_findings(conn: Connection, company: Company, run_id: str,
                          *f.question[1:]) for f in report.findings]
     answers = findings.write_run(conn, company.empresa, run_id, rows)
     conn.commit()
+    seen = findings.announced(conn, company.empresa, run_id,
+                              [f.question for f in report.findings if f.needs_human])
+    conn.commit()
     for finding in report.findings:
         if finding.needs_human:
             finding.answer = answers.get(finding.question)
+            finding.new = finding.question not in seen
 
 
 # ---------------------------------------------------------------- causes (question identity)
@@ -485,9 +511,12 @@ def format_report(report: ReconcileReport) -> str:
         lines.append(f"  upload: uploaded {report.upload.get('s3_uploaded', 0)}, pre_existing "
                      f"{report.upload.get('s3_pre_existing', 0)}, errors "
                      f"{report.upload.get('s3_errors', 0)}")
+    for outcome in report.answers_applied:
+        lines.append(f"  review answer that waited: {outcome.text}")
     for finding in report.findings[:50]:
         flag = ("repaired" if finding.repaired else "") if not finding.needs_human else (
-            f"answered: {finding.answer.answer}" if finding.answer else "NEEDS HUMAN")
+            f"answered: {finding.answer.answer}" if finding.answer else
+            "NEEDS HUMAN (new)" if finding.new else "waits for an answer (announced before)")
         lines.append(f"  [{finding.kind}] {finding.s3_key or ''} {finding.detail} {flag}")
     if len(report.findings) > 50:
         lines.append(f"  … {len(report.findings) - 50} more in {FINDINGS_TABLE}")

@@ -241,6 +241,16 @@ def close_pages(conn: Connection, pages: Generator[PendingFile, None, None]) -> 
         conn.commit()
 
 
+def pending_file(conn: Connection, row_id: int) -> PendingFile | None:
+    """One row as the uploader sends it (for writing it by other means than an upload)."""
+    with conn.cursor() as cur:
+        cur.execute(f"""SELECT id, filename, local_path, s3_key, numero_reclamo_sgc, empresa,
+                               file_size, content_type, file_hash
+                        FROM {TABLE} WHERE id = %s""", (row_id,))
+        row = cur.fetchone()
+    return PendingFile(*row) if row else None
+
+
 def files_to_upload(conn: Connection, empresa: str, bucket: str) -> list[PendingFile]:
     """Every file an upload would send now, oldest first (see :data:`_TO_UPLOAD`); commits
     the connection, as :func:`pending_files` does."""
@@ -332,8 +342,12 @@ class CheckRow:
     (:func:`follow_sgc`); the upload completes the move."""
 
 
+KEPT_OVER_LOCAL = "metadata -> 'review' ? 'local_file'"
+"""SQL: a human kept the bucket's object over the row's local file (its hash and size are
+in ``metadata.review.local_file``): the row describes the object, not the local file."""
+
 _CHECK_COLUMNS = ("id, s3_key, upload_status, file_size, "
-                  "CASE WHEN metadata ? 'review' THEN NULL ELSE local_path END, "
+                  f"CASE WHEN {KEPT_OVER_LOCAL} THEN NULL ELSE local_path END, "
                   "last_error, file_hash, moving_from")
 
 
@@ -404,6 +418,25 @@ def keep_bucket_object(conn: Connection, row_id: int, *, expected_hash: str | No
         return cur.rowcount == 1
 
 
+def record_replaced(conn: Connection, row_id: int, *, expected_hash: str,
+                    expected_size: int, run_id: str, review: dict[str, Any]) -> bool:
+    """A human had the local file written over a different object at its key: the row is
+    ``uploaded`` (by ``run_id``), the replaced object described in ``metadata.review``.
+    Only while the row still holds ``expected_hash`` / ``expected_size``; returns whether
+    it did."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE}
+                SET upload_status = 'uploaded', last_error = NULL, uploaded_at = now(),
+                    attempts = attempts + 1, last_run_id = %s,
+                    metadata = metadata || jsonb_build_object('review', %s::jsonb),
+                    updated_at = now()
+                WHERE id = %s AND file_hash = %s AND file_size = %s""",
+            (run_id, Jsonb(review), row_id, expected_hash, expected_size),
+        )
+        return cur.rowcount == 1
+
+
 def delete_bucket_row(conn: Connection, row_id: int) -> bool:
     """A human says the object of a row registered from the bucket (or kept over its
     local file by a review) was removed on purpose: its row goes (never a row whose local
@@ -411,7 +444,7 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
     with conn.cursor() as cur:
         cur.execute(f"""WITH gone AS (
                             DELETE FROM {TABLE} WHERE id = %s
-                              AND (local_path IS NULL OR metadata ? 'review')
+                              AND (local_path IS NULL OR {KEPT_OVER_LOCAL})
                             RETURNING empresa, s3_bucket, filename),
                         unmarked AS ({_unmark("gone")})
                         SELECT count(*) FROM gone""", (row_id,))
@@ -502,7 +535,7 @@ def moving_files(conn: Connection, empresa: str, bucket: str) -> list[MovingFile
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT id, s3_key, moving_from, upload_status, file_hash, file_size,
-                       local_path IS NOT NULL AND NOT metadata ? 'review'
+                       local_path IS NOT NULL AND NOT {KEPT_OVER_LOCAL}
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s AND moving_from IS NOT NULL
                 ORDER BY id""",
             (empresa, bucket))

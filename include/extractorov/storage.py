@@ -318,20 +318,8 @@ def upload_one(client: BaseClient, bucket: str, item: PendingFile, *,
     if not item.local_path or not item.file_hash:
         # A row reconcile found in the bucket: there is nothing here to send.
         return UploadResult(item.id, "error", error=NO_LOCAL_COPY)
-    extra = encryption_args(sse_kms_key_id)
     checksum = sha256_base64(item.file_hash)
-    request: dict[str, Any] = {
-        "Bucket": bucket,
-        "Key": item.s3_key,
-        "ContentType": item.content_type,
-        "ChecksumAlgorithm": "SHA256",
-        "Metadata": {
-            "empresa": item.empresa,
-            "numero-reclamo-sgc": item.numero_reclamo_sgc or "",
-            "file-hash": item.file_hash,
-        },
-        **extra,
-    }
+    request = _put_request(bucket, item, sse_kms_key_id)
     try:
         with os.fdopen(open_regular(Path(item.local_path)), "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -372,6 +360,56 @@ def upload_one(client: BaseClient, bucket: str, item: PendingFile, *,
                                 error=explain_s3_error(exc, bucket=bucket, conn_id=conn_id),
                                 retryable=_transient(exc))
     return _compare_existing(client, bucket, item, checksum, conn_id)
+
+
+def _put_request(bucket: str, item: PendingFile, sse_kms_key_id: str | None
+                 ) -> dict[str, Any]:
+    """What every write of a registered file sends besides its bytes."""
+    return {
+        "Bucket": bucket,
+        "Key": item.s3_key,
+        "ContentType": item.content_type,
+        "ChecksumAlgorithm": "SHA256",
+        "Metadata": {
+            "empresa": item.empresa,
+            "numero-reclamo-sgc": item.numero_reclamo_sgc or "",
+            "file-hash": item.file_hash,
+        },
+        **encryption_args(sse_kms_key_id),
+    }
+
+
+def overwrite_object(client: BaseClient, bucket: str, item: PendingFile, *, if_match: str,
+                     sse_kms_key_id: str | None = None, conn_id: str = AWS_CONN_ID
+                     ) -> str | None:
+    """Write the local file over the object whose ETag is ``if_match``: the one write that
+    replaces an object, for a human's review answer. One PutObject with ``If-Match`` (S3
+    refuses it, 412, when the object changed since its ETag was read) and the registered
+    SHA-256 as its checksum (S3 refuses bytes that differ from it), streamed from the file
+    opened without following links. Returns ``None`` when written, else why not."""
+    request = _put_request(bucket, item, sse_kms_key_id)
+    try:
+        with os.fdopen(open_regular(Path(item.local_path)), "rb") as handle:
+            client.put_object(Body=handle, ChecksumSHA256=sha256_base64(item.file_hash),
+                              IfMatch=if_match, **request)
+    except FileNotFoundError:
+        return "the local file is missing"
+    except NotRegularFile:
+        return "the local file is no longer a regular file"
+    except BotoCoreError as exc:  # before OSError: botocore's timeouts are OSErrors too
+        return f"S3 unreachable: {type(exc).__name__}"
+    except OSError as exc:
+        return f"cannot read the local file ({exc.strerror})"
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in {"PreconditionFailed", "412"}:
+            return "the bucket object changed since it was compared (If-Match refused)"
+        if code in {"NoSuchKey", "404"}:
+            return "the bucket object is gone"
+        if code == "BadDigest" or "checksum" in code.lower():
+            return CHANGED_LOCALLY
+        return explain_s3_error(exc, bucket=bucket, conn_id=conn_id)
+    return None
 
 
 def _multipart(client: BaseClient, handle: Any, item: PendingFile, request: dict[str, Any]) -> bool:

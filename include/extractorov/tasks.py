@@ -336,8 +336,10 @@ def reconcile_task_id(company: Company) -> str:
 
 
 def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
-    """Body of a ``reconcile_{empresa}`` task: repair, record, fail if a human is needed."""
-    from extractorov import alerts
+    """Body of a ``reconcile_{empresa}`` task: repair, record, fail if a NEW question needs a
+    human (one failure, so one e-mail, per question: the ones announced before wait on the
+    open list and in the daily reminder, and this log says how many remain)."""
+    from extractorov import alerts, findings
     from extractorov import reconcile as reconciliation
 
     run_id = context["run_id"]
@@ -347,24 +349,51 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         with warehouse_connection() as conn:
             report = reconciliation.reconcile(conn, client, company, settings, run_id=run_id,
                                               wait_seconds=WRITER_WAIT_SECONDS)
+            still = findings.open_counts(conn, company.empresa)
+            conn.commit()
         log.info("reconcile report\n%s", reconciliation.format_report(report))
         answered = len(report.needs_human) - len(report.awaiting_answer)
         if answered:
             log.info("%d finding(s) that need a human were answered before (same cause): "
                      "not asked again", answered)
-        if report.awaiting_answer:
-            kinds = Counter(f.kind for f in report.awaiting_answer)
+        log.info("%s: %d question(s) remain open: %d wait for an answer (%d of them new in "
+                 "this check), %d answer(s) wait to be applied, %d left open; the list: "
+                 "data_general.open_findings", company.empresa, sum(still.values()),
+                 still["unanswered"], len(report.new_questions), still["answer_waiting"],
+                 still["left_open"])
+        if report.new_questions:
+            kinds = Counter(f.kind for f in report.new_questions)
             # For the run's failure e-mail (one per run, all companies): kinds and keys or
             # file names only, never the findings' detail texts.
             context["ti"].xcom_push(key=alerts.DETAIL_XCOM_KEY,
                                     value=alerts.findings_detail(report))
             raise FindingsNeedHuman(
-                f"{len(report.awaiting_answer)} finding(s) need a human for "
+                f"{len(report.new_questions)} new finding(s) need a human for "
                 f"{company.empresa}: {dict(kinds)}; answer them in Airflow's Required actions "
                 f"(DAG ov_review_findings, started by this run's '{ANNOUNCE_FINDINGS}' task); "
                 f"details in the log above and in {reconciliation.FINDINGS_TABLE} "
                 f"(run_id {run_id})")
     return report.as_xcom()
+
+
+REMIND_OPEN_FINDINGS = "remind_open_findings"
+
+
+def remind_open_findings(context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``remind_open_findings`` (hourly, in ``ov_s3_reconcile``): from 08:00 Bogotá,
+    e-mail once a day the questions that still wait for an answer (see
+    :func:`extractorov.alerts.remind_open_findings`)."""
+    from datetime import UTC, datetime
+
+    from extractorov import alerts, warehouse
+
+    dag_run = context["dag_run"]
+    now = (getattr(dag_run, "run_after", None) or context.get("logical_date")
+           or datetime.now(UTC))
+    with warehouse_connection() as conn:
+        warehouse.ensure_schema(conn)
+        conn.commit()
+        return alerts.remind_open_findings(conn, now=now, run_id=context["run_id"])
 
 
 # --------------------------------------------------------------------------- S3 check DAG
@@ -459,7 +488,9 @@ def collect_findings(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 def apply_review(finding: dict[str, Any], payload: dict[str, Any],
                  context: dict[str, Any]) -> dict[str, Any]:
-    """After a review task got its answer (or timed out): apply and record it."""
+    """After a review task got its answer (or timed out): apply and record it, or, while
+    its company is being written, record it as chosen and not applied (the company's next
+    ``reconcile_{empresa}`` applies it): the task never waits for the company."""
     from datetime import UTC, datetime
 
     from extractorov import review
@@ -487,6 +518,7 @@ def apply_review(finding: dict[str, Any], payload: dict[str, Any],
 
 __all__ = [
     "ANNOUNCE_FINDINGS",
+    "REMIND_OPEN_FINDINGS",
     "STEPS",
     "airflow_error",
     "announce_findings",
@@ -498,6 +530,7 @@ __all__ = [
     "extract",
     "load_db",
     "reconcile",
+    "remind_open_findings",
     "report_stats",
     "s3_check",
     "scrape",

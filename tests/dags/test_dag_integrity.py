@@ -105,7 +105,8 @@ def test_schedule_retries_owner_tags_and_docs(dagbag, dag_id):
 def test_reconcile_announces_findings_and_a_watcher_keeps_failures_visible(dagbag):
     dag = dagbag.dags["ov_s3_reconcile"]
     checks = {f"reconcile_{e}" for e in COMPANIES}
-    assert set(dag.task_ids) == {*checks, "announce_findings", "watcher", "check_morning_runs"}
+    assert set(dag.task_ids) == {*checks, "announce_findings", "watcher", "check_morning_runs",
+                                 "remind_open_findings"}
     announce = dag.get_task("announce_findings")
     assert announce.upstream_task_ids == checks
     assert announce.trigger_rule == "all_done"  # also after a failed check

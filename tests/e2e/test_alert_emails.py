@@ -163,7 +163,7 @@ def test_reconcile_findings_that_need_a_human_are_one_message_per_run(
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "failed",
                       "check_morning_runs": "success", "announce_findings": "success",
-                      "watcher": "failed"}
+                      "watcher": "failed", "remind_open_findings": "success"}
     alerting.messages.clear()  # dag.test()'s own callback (see the first test)
 
     run_failure_callback_in_dag_processor(run.run_id, "ov_s3_reconcile",
@@ -276,3 +276,46 @@ def _running_run(dag_id: str, logical_date: datetime) -> None:
                       logical_date=logical_date, triggered_by=None)
     with create_session() as session:
         session.merge(run).set_state(DagRunState.RUNNING)
+
+
+def test_an_unanswered_question_fails_one_check_and_is_reminded_once_a_day(
+        dags, db, s3, bucket, settings, landing, alerting):
+    outside = "oficina-virtual/afinia/raw_data/loose-file.txt"
+    s3.put_object(Bucket=bucket, Key=outside, Body=b"x")
+    reconcile = dags["ov_s3_reconcile"]
+    day = date(2025, 12, 3)  # days no other test of the session checks
+
+    def check_at(hour: int, on: date = day) -> tuple[str, dict[str, str]]:
+        when = datetime(on.year, on.month, on.day, hour, tzinfo=BOGOTA)
+        run = reconcile.test(logical_date=when, run_after=when)
+        return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+    def failures() -> list[Mail]:
+        return alerting.with_subject("ov_s3_reconcile failed")
+
+    def reminders() -> list[Mail]:
+        return alerting.with_subject("wait for an answer")
+
+    # 07:00: a new question. The check fails once (its failure e-mail announces it) and
+    # announce_findings starts the review.
+    state, states = check_at(7)
+    assert (state, states["reconcile_afinia"], states["announce_findings"]) == (
+        "failed", "failed", "success")
+    assert len(failures()) == 1 and reminders() == []
+    # 08:00 and 09:00: the same question still waits. Green checks, no failure e-mail; one
+    # reminder that day.
+    for hour in (8, 9):
+        state, states = check_at(hour)
+        assert (state, states["reconcile_afinia"]) == ("success", "success"), hour
+    assert len(failures()) == 1
+    [reminder] = reminders()
+    _keep(reminder, "open-findings-reminder")
+    assert f"object_outside_layout: S3 key {outside}" in reminder.text
+    _assert_no_personal_data(reminder)
+    # Still on the open list.
+    assert query(db, "SELECT kind, s3_key FROM data_general.open_findings") == [
+        ("object_outside_layout", outside)]
+    # The next day: one reminder more, still no failure.
+    state, _ = check_at(8, day + timedelta(days=1))
+    assert state == "success"
+    assert len(reminders()) == 2 and len(failures()) == 1

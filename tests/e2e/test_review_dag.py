@@ -174,7 +174,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     assert str(check.state) == "failed"
     assert _states(check) == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                               "announce_findings": "success", "watcher": "failed",
-                              "check_morning_runs": "success"}
+                              "check_morning_runs": "success",
+                              "remind_open_findings": "success"}
     [event] = [e for e in _asset_events("ov_findings") if e["run"] == check.run_id]
     assert (event["dag"], event["task"], event["run"]) == (
         "ov_s3_reconcile", "announce_findings", check.run_id)
@@ -223,7 +224,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
         assert not any(p in text for p in PERSONAL)
         assert detail["task_instance"]["rendered_map_index"] == detail["subject"]
     assert asked[keys["pre_existing"]]["options"] == [
-        review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED, review.LEAVE_OPEN]
+        review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED, review.REPLACE_OBJECT,
+        review.LEAVE_OPEN]
 
     # After each answer: the registry and reconcile_findings (who, when, what it did).
     for about, choice in plan.items():
@@ -249,7 +251,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     again = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 19, 16, tzinfo=UTC))
     assert _states(again) == {"reconcile_afinia": "success", "reconcile_aire": "success",
                               "announce_findings": "skipped", "watcher": "skipped",
-                              "check_morning_runs": "success"}
+                              "check_morning_runs": "success",
+                              "remind_open_findings": "success"}
     assert str(again.state) == "success"
     assert len(_asset_events("ov_findings")) == events_before + 1
     assert query(db, "SELECT kind, s3_key, answer FROM data_general.reconcile_findings "
@@ -259,3 +262,53 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     idle = dags["ov_review_findings"].test()
     assert str(idle.state) == "success"
     assert _states(idle) == {"collect": "success", "review": "skipped"}
+
+
+def test_an_answer_given_while_the_company_is_written_is_applied_by_the_next_check(
+        dags, db, settings, landing, s3, bucket, reviewer_login):
+    """Answered in the UI while another step writes the company: the review task ends
+    green with the answer recorded; the next hourly check applies it ("replace the
+    bucket's object with my local file": the object the form showed is overwritten)."""
+    from extractorov import locks, runtime
+
+    write_request(landing, "afinia", "RE1", "R-RE1", "20251008_090000")
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    key = f"{PREFIX}RE1/RE1_20251008_090000.pdf"
+    local = (company_folders(landing, "afinia").processed / key.rsplit("/", 1)[-1]).read_bytes()
+    s3.put_object(Bucket=bucket, Key=key, Body=b"someone else's PDF")
+    check = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 20, 15, tzinfo=UTC))
+    assert _states(check)["reconcile_afinia"] == "failed"  # a new question
+
+    outcomes: list[list[tuple]] = []
+    responder = Responder(
+        "ov_review_findings", lambda d: review.REPLACE_OBJECT,
+        lambda d, c: outcomes.append(query(
+            db, "SELECT DISTINCT answer, answered_by, answer_waiting, open, outcome FROM "
+                "data_general.reconcile_findings WHERE s3_key = %s AND needs_human", key)),
+        expected=1)
+    with runtime.warehouse_connection() as holder:
+        locks.acquire(holder, AFINIA, "upload_s3 of a long backfill")
+        responder.start()
+        run = dags["ov_review_findings"].test()
+        responder.join(timeout=30)
+        locks.release(holder, AFINIA)
+    assert responder.error is None, responder.error
+    assert str(run.state) == "success"
+    [(answer, by, waiting, is_open, outcome)] = outcomes[0]
+    assert (answer, by, waiting, is_open) == (review.REPLACE_OBJECT, REVIEWER, True, True)
+    assert outcome.startswith("chosen, not applied yet: afinia is being written by upload_s3 "
+                              "of a long backfill")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"someone else's PDF"
+
+    # The next hourly check applies it first, then finds nothing to ask: green.
+    again = dags["ov_s3_reconcile"].test(logical_date=datetime(2025, 10, 20, 16, tzinfo=UTC))
+    assert str(again.state) == "success"
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == local
+    assert query(db, "SELECT upload_status, last_error FROM data_general.s3_files_registry "
+                     "WHERE s3_key = %s", key) == [("uploaded", None)]
+    assert query(db, "SELECT DISTINCT answer, answer_waiting, open, outcome LIKE "
+                     "'registry row %%: uploaded over the bucket''s object%%' FROM "
+                     "data_general.reconcile_findings WHERE s3_key = %s AND needs_human",
+                 key) == [(review.REPLACE_OBJECT, False, False, True)]

@@ -163,15 +163,19 @@ def test_every_writing_step_waits_while_another_writes_the_company(
                                                      wait_seconds=0),
         }
         if step == "review answer":
-            with pytest.raises(CompanyBusy) as busy:
-                review.apply_answer(db, s3, settings, _a_question(db), "Accept as it is",
-                                    answered_by="ana", answered_at=datetime.now(UTC),
-                                    run_id="review-1", wait_seconds=0)
+            # Never waits: recorded as chosen, applied by the company's next check.
+            outcome = review.apply_answer(db, s3, settings, _a_question(db),
+                                          "Accept as it is", answered_by="ana",
+                                          answered_at=datetime.now(UTC), run_id="review-1",
+                                          wait_seconds=0)
+            assert (outcome.applied, outcome.waiting) == (False, True)
+            message = outcome.text
         else:
             with pytest.raises(CompanyBusy) as busy:
                 calls[step]()
+            message = str(busy.value)
         locks.release(holder, AFINIA)
-    assert "afinia is being written by upload_s3 of backfill__2025-10-03" in str(busy.value)
+    assert "afinia is being written by upload_s3 of backfill__2025-10-03" in message
     assert state(db, s3, bucket, landing) == before  # the waiting step changed nothing
 
 

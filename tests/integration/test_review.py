@@ -95,6 +95,9 @@ def test_an_answered_question_is_not_asked_again_until_its_cause_changes(
     check(db, s3, settings, "check-2")
     assert askable(db) == {}
 
+    # (The form the run shows, with the facts the answer is bound to.)
+    [form] = review.collect(db, s3, settings, "review-1")
+    assert form["finding"]["s3_key"] == stray
     outcome = answer(db, s3, settings, question.id, review.ACCEPT)
     assert (outcome.applied, outcome.open) == (True, False)
     assert rows_of(db, "object_outside_layout") == [
@@ -159,7 +162,7 @@ def test_object_different_keep_pre_existing_superseded_or_leave_open(
     by_key = {f["finding"]["s3_key"]: f for f in forms}
     form = by_key[keys["RE1"]]
     assert form["options"] == [review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED,
-                               review.LEAVE_OPEN]
+                               review.REPLACE_OBJECT, review.LEAVE_OPEN]
     assert keys["RE1"] in form["body"] and form["subject"] == (
         "afinia · object_different · RE1_20251008_090000.pdf")
     local_size = query(db, "SELECT file_size FROM data_general.s3_files_registry "
@@ -239,14 +242,17 @@ def test_keep_bucket_object_is_not_applied_when_the_object_changed_since_asked(
     keys = uploaded(db, settings, landing, s3, "RE1")
     s3.put_object(Bucket=bucket, Key=keys["RE1"], Body=b"someone else's content")
     check(db, s3, settings, "check-1")
-    fid = finding_id(db, "check-1", "object_different")
+    [form] = review.collect(db, s3, settings, "review-1")
+    fid = form["finding"]["id"]
     s3.put_object(Bucket=bucket, Key=keys["RE1"], Body=b"and yet another, longer content")
     outcome = answer(db, s3, settings, fid, review.KEEP_PRE_EXISTING)
-    assert outcome.applied is False and "changed since the question" in outcome.text
+    assert outcome.applied is False
+    assert outcome.text.startswith("not applied: changed since asked: the bucket object's size")
     assert query(db, "SELECT upload_status, last_error FROM data_general.s3_files_registry "
                      "WHERE s3_key = %s", keys["RE1"]) == [("error", DIFFERENT_OBJECT)]
+    # Re-opened: no answer, the outcome says why.
     assert query(db, "SELECT answer, outcome FROM data_general.reconcile_findings "
-                     "WHERE id = %s", fid) == [(review.KEEP_PRE_EXISTING, outcome.text)]
+                     "WHERE id = %s", fid) == [(None, outcome.text)]
     # The new state is a new question.
     assert [f.s3_key for f in check(db, s3, settings, "check-2").awaiting_answer] == [
         keys["RE1"]]
@@ -282,11 +288,12 @@ def test_delete_row_is_not_applied_when_the_object_is_back(db, settings, landing
     check(db, s3, settings, "check-1")
     s3.delete_object(Bucket=bucket, Key=key)
     check(db, s3, settings, "check-2")
-    fid = finding_id(db, "check-2", "object_missing")
+    [form] = review.collect(db, s3, settings, "review-1")
     s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
-    outcome = answer(db, s3, settings, fid, review.DELETE_ROW)
-    assert (outcome.applied, outcome.text) == (False,
-                                               "not applied: the object is in the bucket again")
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.DELETE_ROW)
+    assert outcome.applied is False
+    assert outcome.text.startswith("not applied: changed since asked: the bucket object "
+                                   "(shown missing, now present)")
     assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
                      "WHERE s3_key = %s", key) == [(1,)]
 
@@ -324,10 +331,12 @@ def test_document_waiting_move_to_quarantine(db, settings, landing, s3, bucket):
 def test_quarantine_is_not_applied_to_a_file_copied_again(db, settings, landing, s3, bucket):
     lonely = _lonely_pdf(landing)
     check(db, s3, settings, "check-1")
-    fid = finding_id(db, "check-1", "document_waiting")
+    [form] = review.collect(db, s3, settings, "review-1")
     os.utime(lonely, None)  # copied again / touched since the question
-    outcome = answer(db, s3, settings, fid, review.QUARANTINE)
-    assert outcome.applied is False and "changed since the question" in outcome.text
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.QUARANTINE)
+    assert outcome.applied is False
+    assert outcome.text.startswith("not applied: changed since asked: the file's "
+                                   "modification time")
     assert lonely.exists()
 
 
@@ -354,7 +363,8 @@ def test_a_question_answered_elsewhere_keeps_its_first_answer(db, settings, land
     check(db, s3, settings, "check-2")
     first, second = (finding_id(db, run, "object_outside_layout")
                      for run in ("check-1", "check-2"))
-    answer(db, s3, settings, first, review.ACCEPT, who="first")
+    review.collect(db, s3, settings, "review-1")
+    assert answer(db, s3, settings, first, review.ACCEPT, who="first").applied
     late = answer(db, s3, settings, second, review.LEAVE_OPEN, who="second")
     assert late.applied is False and late.text.startswith("already answered by first")
     assert {r[2:4] for r in rows_of(db, "object_outside_layout")} == {(review.ACCEPT, "first")}
@@ -435,3 +445,199 @@ def test_a_stale_temp_file_with_a_name_that_is_not_utf8_is_a_question(
     assert (outcome.applied, outcome.text) == (False,
                                                "not applied: the file is no longer in processed/")
     assert os.path.exists(raw)
+
+
+# ------------------------------------------------------------ answers bound to what was shown
+
+
+def _registry(db, key: str) -> tuple:
+    [row] = query(db, "SELECT upload_status, last_error, file_hash, file_size FROM "
+                      "data_general.s3_files_registry WHERE s3_key = %s", key)
+    return row
+
+
+def test_keep_the_bucket_object_is_not_applied_to_an_object_replaced_after_the_question(
+        db, settings, landing, s3, bucket):
+    key = uploaded(db, settings, landing, s3, "RE1")["RE1"]
+    shown = b"%PDF-1.4 someone else's version A of it"
+    s3.put_object(Bucket=bucket, Key=key, Body=shown)  # no checksum, no metadata
+    check(db, s3, settings, "check-1")
+    before = _registry(db, key)
+    [form] = review.collect(db, s3, settings, "review-1")
+    # Replaced between question and answer by an object of the same size.
+    replaced = b"%PDF-1.4 someone else's version B of it"
+    assert len(replaced) == len(shown)
+    s3.put_object(Bucket=bucket, Key=key, Body=replaced)
+
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.KEEP_PRE_EXISTING)
+    assert (outcome.applied, outcome.open) == (False, True)
+    assert _registry(db, key) == before  # nothing recorded of an object nobody saw
+    assert outcome.text.startswith("not applied: changed since asked: the bucket object's "
+                                   "SHA-256")
+    # The form showed the bucket object's hash; the question is asked again with the new one.
+    assert hashlib.sha256(shown).hexdigest() in form["body"]
+    assert askable(db) == {("afinia", "object_different"): 1}
+    [again] = review.collect(db, s3, settings, "review-2")
+    assert hashlib.sha256(replaced).hexdigest() in again["body"]
+    assert "changed since asked" in again["body"]  # the form says why it is asked again
+    assert answer(db, s3, settings, again["finding"]["id"], review.KEEP_PRE_EXISTING).applied
+    assert _registry(db, key)[:3] == ("pre_existing", None, hashlib.sha256(replaced).hexdigest())
+
+
+def test_moving_a_waiting_document_to_quarantine_is_not_applied_once_its_json_arrived(
+        db, settings, landing, s3, bucket):
+    lonely = _lonely_pdf(landing)
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    # Its request JSON arrives after the question was asked.
+    write_request(landing, "afinia", "RE1234", "R-1234", "20251008_090000", pdf=False)
+
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.QUARANTINE)
+    assert (outcome.applied, outcome.open) == (False, True)
+    assert outcome.text.startswith("not applied: changed since asked:")
+    assert "RE1234_data_20251008_090000.json" in outcome.text
+    assert lonely.exists() and read_quarantine(company_folders(landing, "afinia")) == []
+    assert "Request JSONs that could own it: none" in form["body"]
+    # The next run files the document with its request; the question is gone.
+    extracted = pipeline.extract(db, AFINIA, settings, "day-2")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    report = check(db, s3, settings, "check-2")
+    assert report.findings == []
+    assert _registry(db, f"{PREFIX}RE1234/{lonely.name}")[:2] == ("uploaded", None)
+
+
+def _answer_while_written(db, s3, settings, fid: int, choice: str,
+                          holder_name: str = "extract of day-2") -> review.Outcome:
+    """The answer arrives while another step holds the company's writer exclusion."""
+    from extractorov import locks, runtime
+
+    with runtime.warehouse_connection() as holder:
+        locks.acquire(holder, AFINIA, holder_name)
+        try:
+            return review.apply_answer(db, s3, settings, fid, choice, answered_by="reviewer",
+                                       answered_at=WHEN, run_id="review-1", wait_seconds=0.2)
+        finally:
+            locks.release(holder, AFINIA)
+
+
+def test_an_answer_given_while_the_company_is_written_is_applied_afterwards(
+        db, settings, landing, s3, bucket):
+    lonely = _lonely_pdf(landing)
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    fid = form["finding"]["id"]
+
+    outcome = _answer_while_written(db, s3, settings, fid, review.QUARANTINE)
+    assert (outcome.applied, outcome.open) == (False, True)
+    assert "afinia is being written by extract of day-2" in outcome.text
+    assert "the next reconcile_afinia applies it" in outcome.text
+    assert lonely.exists()  # nothing applied without the exclusion
+    # Recorded as chosen, not applied: not asked again meanwhile.
+    assert query(db, "SELECT answer, answered_by, answer_waiting, open FROM "
+                     "data_general.reconcile_findings WHERE id = %s", fid) == [
+        (review.QUARANTINE, "reviewer", True, True)]
+    assert askable(db) == {}
+
+    # The company's next writer with review work, the hourly check, applies it first.
+    report = check(db, s3, settings, "check-2")
+    assert not lonely.exists()
+    [moved] = read_quarantine(company_folders(landing, "afinia"))
+    assert moved.original_name == lonely.name
+    assert report.findings == []
+    assert query(db, "SELECT answer, answered_by, answer_waiting, open, outcome FROM "
+                     "data_general.reconcile_findings WHERE id = %s", fid) == [
+        (review.QUARANTINE, "reviewer", False, False, f"moved to quarantine/{lonely.name}")]
+
+
+def test_an_answer_waiting_while_extract_files_the_document_is_not_applied(
+        db, settings, landing, s3, bucket):
+    lonely = _lonely_pdf(landing)
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    fid = form["finding"]["id"]
+    assert not _answer_while_written(db, s3, settings, fid, review.QUARANTINE).applied
+    # Meanwhile its JSON arrived and a run filed the document.
+    write_request(landing, "afinia", "RE1234", "R-1234", "20251008_090000", pdf=False)
+    extracted = pipeline.extract(db, AFINIA, settings, "day-2")
+    pipeline.load(db, AFINIA, extracted.manifest)
+
+    report = check(db, s3, settings, "check-2")
+    assert lonely.exists() and read_quarantine(company_folders(landing, "afinia")) == []
+    assert report.findings == []
+    # Uploaded by the check: never 'local file is missing'.
+    assert _registry(db, f"{PREFIX}RE1234/{lonely.name}")[:2] == ("uploaded", None)
+    [(answer_, waiting, outcome)] = query(
+        db, "SELECT answer, answer_waiting, outcome FROM data_general.reconcile_findings "
+            "WHERE id = %s", fid)
+    assert (answer_, waiting) == (None, False)
+    assert outcome.startswith("not applied: changed since asked:")
+    assert "registered" in outcome
+
+
+def test_replace_the_bucket_object_with_the_local_file(db, settings, landing, s3, bucket):
+    keys = uploaded(db, settings, landing, s3, "RE1", "RE2")
+    tampered = {}
+    for sgc, key in keys.items():
+        tampered[key] = f"%PDF-1.4 someone else's {sgc}".encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=tampered[key])
+    check(db, s3, settings, "check-1")
+    forms = {f["finding"]["s3_key"]: f for f in review.collect(db, s3, settings, "review-1")}
+    form = forms[keys["RE1"]]
+    assert form["options"] == [review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED,
+                               review.REPLACE_OBJECT, review.LEAVE_OPEN]
+    local = company_folders(landing, "afinia").processed / keys["RE1"].rsplit("/", 1)[-1]
+    status, _, local_hash, local_size = _registry(db, keys["RE1"])
+    assert hashlib.sha256(local.read_bytes()).hexdigest() == local_hash
+
+    outcome = answer(db, s3, settings, form["finding"]["id"], review.REPLACE_OBJECT)
+    assert (outcome.applied, outcome.open) == (True, False), outcome.text
+    head = s3.head_object(Bucket=bucket, Key=keys["RE1"])
+    assert s3.get_object(Bucket=bucket, Key=keys["RE1"])["Body"].read() == local.read_bytes()
+    assert head["Metadata"]["file-hash"] == local_hash
+    [(status, error, digest, size, metadata)] = query(
+        db, "SELECT upload_status, last_error, file_hash, file_size, metadata FROM "
+            "data_general.s3_files_registry WHERE s3_key = %s", keys["RE1"])
+    assert (status, error, digest, size) == ("uploaded", None, local_hash, local_size)
+    assert metadata["review"]["answer"] == review.REPLACE_OBJECT
+    assert metadata["review"]["replaced_object"]["sha256"] == hashlib.sha256(
+        tampered[keys["RE1"]]).hexdigest()
+
+    # The local file of RE2 changed since the question: its object is not replaced.
+    other = company_folders(landing, "afinia").processed / keys["RE2"].rsplit("/", 1)[-1]
+    other.write_bytes(b"%PDF-1.4 edited by hand")
+    late = answer(db, s3, settings, forms[keys["RE2"]]["finding"]["id"], review.REPLACE_OBJECT)
+    assert (late.applied, late.open) == (False, True)
+    assert late.text.startswith("not applied: changed since asked: the local file's")
+    assert s3.get_object(Bucket=bucket, Key=keys["RE2"])["Body"].read() == tampered[keys["RE2"]]
+
+    # The next check: the replaced object agrees with the registry.
+    assert of_kind(check(db, s3, settings, "check-2"), "object_different", keys["RE1"]) == []
+
+
+def test_a_review_task_whose_company_is_written_ends_with_its_answer_recorded(
+        db, settings, landing, s3, bucket):
+    """The Human-in-the-loop task's resume (``execute_complete``) never waits for the
+    company nor fails: the answer is recorded and the next check applies it."""
+    from extractorov import locks, runtime
+    from extractorov.review_operator import FindingReviewOperator
+
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}loose-file.txt", Body=b"x")
+    check(db, s3, settings, "check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    task = FindingReviewOperator(task_id="review", defaults=[review.LEAVE_OPEN], **form)
+    event = {"chosen_options": [review.ACCEPT], "params_input": {}, "responded_at": WHEN,
+             "responded_by_user": {"id": "u-7", "name": "ana.reviewer"}, "timedout": False}
+    with runtime.warehouse_connection() as holder:
+        locks.acquire(holder, AFINIA, "upload_s3 of scheduled__2025-10-09")
+        result = task.execute_complete({"run_id": "review-1"}, event)
+        locks.release(holder, AFINIA)
+    assert (result["answer"], result["applied"], result["waiting"], result["open"]) == (
+        review.ACCEPT, False, True, True)
+    assert "afinia is being written by upload_s3 of scheduled__2025-10-09" in result["outcome"]
+    assert rows_of(db, "object_outside_layout") == [
+        ("check-1", True, review.ACCEPT, "ana.reviewer", WHEN, False)]
+    report = check(db, s3, settings, "check-2")
+    assert [o.text for o in report.answers_applied] == ["accepted as it is"]
+    assert report.awaiting_answer == []
+    assert rows_of(db, "object_outside_layout")[-1] == (
+        "check-2", False, review.ACCEPT, "ana.reviewer", WHEN, False)

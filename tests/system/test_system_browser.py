@@ -290,7 +290,7 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
     assert check["state"] == "failed", states  # something needs a human
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                       "announce_findings": "success", "watcher": "failed",
-                      "check_morning_runs": "success"}
+                      "check_morning_runs": "success", "remind_open_findings": "success"}
     [event] = api.get("/api/v2/assets/events", source_dag_id="ov_s3_reconcile")[
         "asset_events"]
     assert event["extra"]["by_kind"] == {"object_different": 1, "object_outside_layout": 1}
@@ -329,7 +329,7 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
         buttons = {option: page.get_by_role("button", name=option, exact=True)
                    for option in different["options"]}
         assert list(buttons) == [choices.KEEP_PRE_EXISTING, choices.KEEP_SUPERSEDED,
-                                 choices.LEAVE_OPEN]
+                                 choices.REPLACE_OBJECT, choices.LEAVE_OPEN]
         for button in buttons.values():
             expect(button).to_be_visible()
         page.set_viewport_size({"width": 1400, "height": 1300})

@@ -20,7 +20,9 @@ from extractorov.alerts import (
     morning_message,
     morning_run_state,
     recipients,
+    reminder_message,
 )
+from extractorov.findings import OpenQuestion
 from extractorov.reconcile import Finding, ReconcileReport
 from extractorov.settings import BOGOTA
 
@@ -84,12 +86,14 @@ def test_failure_message_names_run_tasks_urls_and_counts_escaped():
 def test_findings_detail_names_kinds_and_keys_never_the_detail_text():
     report = ReconcileReport("afinia", objects_listed=7, registry_rows=6, findings=[
         Finding("object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
-                "registry size 10, bucket size 12", False, True),
+                "registry size 10, bucket size 12", False, True, new=True),
         Finding("request_without_file", None,
                 "numero_radicado R-123: source file RE9_data_x.json is not in the registry",
-                False, True, file_name="RE9_data_x.json"),
-        Finding("upload_failed", None, "1 of 1 files failed to upload", False, True),
+                False, True, file_name="RE9_data_x.json", new=True),
+        Finding("upload_failed", None, "1 of 1 files failed to upload", False, True, new=True),
         Finding("object_missing", "base/afinia/raw_data/RE2/RE2_x.pdf", "repaired", True, False),
+        # Announced by an earlier check and still waiting: not listed again.
+        Finding("object_outside_layout", "base/afinia/raw_data/RE3.txt", "", False, True),
     ])
     lines = findings_detail(report)
     assert lines == [
@@ -101,15 +105,41 @@ def test_findings_detail_names_kinds_and_keys_never_the_detail_text():
     ]
     text = "\n".join(lines)
     assert "R-123" not in text and "bucket size" not in text and "RE2" not in text
+    assert "RE3" not in text
 
 
 def test_findings_detail_is_bounded():
     report = ReconcileReport("aire", findings=[
-        Finding("document_waiting", None, "", False, True, file_name=f"AI{n}_x.pdf")
+        Finding("document_waiting", None, "", False, True, file_name=f"AI{n}_x.pdf", new=True)
         for n in range(60)])
     lines = findings_detail(report, limit=50)
     assert len(lines) == 52
     assert lines[-1] == "… 10 more in data_general.reconcile_findings"
+
+
+def test_the_daily_reminder_names_kinds_keys_and_files_never_a_radicado():
+    since = datetime(2025, 10, 9, 15, tzinfo=BOGOTA)
+    questions = [
+        OpenQuestion("afinia", "object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
+                     "base/afinia/raw_data/RE1/RE1_x.pdf", "registry sha256 …", True, since),
+        OpenQuestion("aire", "request_without_file", None, "RAD-123",
+                     "source file AI9_data_x.json", False, since),
+        OpenQuestion("aire", "document_waiting", None, "AI7_x.pdf", "11 bytes, …", False,
+                     since),
+    ]
+    subject, body = reminder_message(questions, 2, date(2025, 10, 10),
+                                     "https://airflow.example.test/")
+    assert subject == ("[extractorov] ov_review_findings: 3 question(s) still wait for an "
+                       "answer (2025-10-10)")
+    assert "(afinia 1, aire 2)" in body
+    assert ("afinia · object_different: S3 key base/afinia/raw_data/RE1/RE1_x.pdf (answer "
+            "chosen, waiting to be applied by the next check); waiting since 2025-10-09 "
+            "15:00") in body
+    assert "aire · request_without_file: file AI9_data_x.json;" in body
+    assert "aire · document_waiting: file AI7_x.pdf;" in body
+    assert "RAD-123" not in body and "bytes" not in body
+    assert "2 more answered <i>Leave open</i>" in body
+    assert 'href="https://airflow.example.test/dags/ov_review_findings"' in body
 
 
 def test_the_morning_run_of_a_day_started_at_0400_with_the_previous_days_logical_date():
