@@ -63,8 +63,8 @@ for a company and never fails for waiting.
 - `document_waiting`: *Move the file to quarantine/*; *Accept as it is*;
   *Leave open*;
 - `temp_file_stale`: *Move the file to quarantine/*; *Leave open*;
-- `object_outside_layout`, `request_without_file`, `upload_failed`: *Accept as
-  it is*; *Leave open*.
+- `object_outside_layout`, `request_without_file`, `request_split`, `upload_failed`:
+  *Accept as it is*; *Leave open*.
 
 What each choice does:
 

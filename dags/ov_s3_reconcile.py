@@ -19,6 +19,10 @@ Findings and actions:
 - `pending` / `error` files (e.g. a `database_only` backlog): uploaded; this
   run's row in `post_processing_runs` counts them;
 - request in a table whose source JSON is not in the registry: **needs a human**;
+- files under `sin_sgc/{numero_radicado}/` of a request whose real SGC is now known:
+  they follow it to the SGC's folder (`request_refiled`, repaired by the upload:
+  copy, check, delete); objects that cannot (another object at their new key):
+  `request_split`, **needs a human**;
 - PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON
   (`document_waiting`), or a temporary file untouched as long
   (`temp_file_stale`): **needs a human** (file name only; never moved);
