@@ -18,6 +18,9 @@ from bench.measure import ProgressLog, RequestCounter, log, sql, table_writes
 from bench.modes import Mode
 from bench.services import Services
 
+RUN_RECORDS = 2
+"""Rows every run writes whatever it finds: its extract and load_db records."""
+
 
 def _link_requests(source: Path, target: Path, requests: int) -> int:
     """Hard-link the files of the first ``requests`` SGC numbers of ``source`` into ``target``."""
@@ -99,10 +102,11 @@ def bench_incremental(mode: Mode, stack: Services, data: Path,
             seconds = time.monotonic() - started
             requests = counter.take()
             rows = table_writes(dsn) - writes_before
-            # What the new files alone must write: registry rows, loaded marks, outcomes.
+            # What the new files alone must write: registry rows, loaded marks, outcomes;
+            # and the run's own records, one per step try (data_general.run_steps).
             rows_for_new = (extracted.files_registered + loaded.db_inserted + loaded.db_updated
                             + loaded.json_files_loaded + uploaded.s3_uploaded
-                            + uploaded.s3_pre_existing + uploaded.s3_errors)
+                            + uploaded.s3_pre_existing + uploaded.s3_errors + RUN_RECORDS)
             requests_for_new = uploaded.files + (1 if uploaded.files else 0)  # + preflight
             results.append({
                 "handled_files": linked, "case": label, "new_files": extracted.files_new,

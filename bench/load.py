@@ -96,7 +96,10 @@ def _write(target: Path, header: dict[str, Any], rows: list[str], keys: list[str
     rows_file, keys_file = target.with_suffix(".rows"), target.with_suffix(".keys")
     rows_file.write_text("".join(rows), encoding="utf-8")
     keys_file.write_text("".join(keys), encoding="utf-8")
-    target.write_text(json.dumps({**header, "records": len(rows), "rows": rows_file.name,
+    # No run or try of its own: the benchmark loads the same records again and again, and
+    # a manifest of a run's extract try is loaded once (data_general.run_steps).
+    kept = {k: v for k, v in header.items() if k not in {"run_id", "attempt"}}
+    target.write_text(json.dumps({**kept, "records": len(rows), "rows": rows_file.name,
                                   "keys": keys_file.name}) + "\n", encoding="utf-8")
 
 

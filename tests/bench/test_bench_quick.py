@@ -106,8 +106,8 @@ def test_incremental_run_touches_nothing_of_the_backlog(results):
         assert r["files_handled_before"] >= r["handled_files"]
         assert r["rows_written_for_backlog"] == 0
         assert r["s3_requests_for_backlog"] == 0
-        if r["case"] == "nothing_new":
-            assert (r["new_files"], r["rows_written"], r["s3_requests_total"]) == (0, 0, 0)
+        if r["case"] == "nothing_new":  # the run's own two records (extract, load_db)
+            assert (r["new_files"], r["rows_written"], r["s3_requests_total"]) == (0, 2, 0)
         else:
             assert r["new_files"] == new_files
             assert r["db_inserted"] == params["incremental_new_requests"]
@@ -138,9 +138,10 @@ def test_backfill_three_ways_with_ceilings_memory_and_statement_counts(results):
     assert (project["upload"]["uploaded"], project["upload"]["errors"]) == (data["files"], 0)
     assert project["upload"]["s3_requests"] == {"ListObjectsV2": 1, "PutObject": data["files"]}
     for step in project.values():
-        # Registry writes are batched: a per-file statement would be one per file.
-        assert step["db"]["round_trips"] < 0.05 * step["files"], step
-        assert step["db"]["statements"] < 0.05 * step["files"], step
+        # Registry writes are batched: a per-file statement would be one per file. Each
+        # step also pays a few fixed ones (its company's exclusion, its run record).
+        assert step["db"]["round_trips"] < 30 + 0.01 * step["files"], step
+        assert step["db"]["statements"] < 30 + 0.01 * step["files"], step
         assert step["peak_rss_mb"] > 0 and step["seconds"] > 0
     for way in ("stock", "old"):
         upload = ways[way]["steps"]["upload"]
