@@ -35,8 +35,10 @@ EFFECTS: dict[str, str] = {
         "the object changed); the row becomes `uploaded`, the replaced object's hash, size "
         "and ETag stay in `metadata.review.replaced_object`. Closed."),
     DELETE_ROW: (
-        "the registry row (registered from the bucket, no local copy) is deleted; if the "
-        "object comes back, the next check registers it again. Closed."),
+        "the registry row (registered from the bucket, or whose object a review kept over "
+        "its local file) is deleted; a local file a review rejected so moves to "
+        "`quarantine/` first (the next run would upload it otherwise); if the object comes "
+        "back, the next check registers it again. Closed."),
     QUARANTINE: (
         "the file moves from `processed/` to `quarantine/` with a `.reason.txt` saying a "
         "review set it aside; runs never take it back by themselves (move it back to "

@@ -325,9 +325,13 @@ class QuestionState:
     answered: Answer | None
     cleared: bool
     shown: dict[str, Any] | None = None
-    """The facts the form showed when it was asked (``None``: not recorded)."""
+    """The facts the form of the answered finding showed when it was asked (``None``: not
+    recorded)."""
     waiting: bool = False
     """``answered`` is recorded but not applied yet."""
+    form_cleared: bool = False
+    """The answered finding's own occurrence of the question was cleared (a later check no
+    longer found it) since its form was shown: a newer occurrence is another form."""
 
 
 def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
@@ -337,7 +341,8 @@ def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
         cur.execute(
             f"""SELECT t.id, t.run_id, t.empresa, t.kind, t.subject, t.cause, t.s3_key,
                        t.detail, t.outcome, t.answer, t.answered_by, t.answered_at,
-                       t.outcome, t.open, t.cleared_at IS NOT NULL, t.shown, t.answer_waiting
+                       t.outcome, t.open, t.cleared_at IS NOT NULL, q.shown, t.answer_waiting,
+                       q.cleared_at IS NOT NULL
                 FROM {TABLE} q JOIN {TABLE} t ON {_SAME_QUESTION} AND t.needs_human
                 WHERE q.id = %s
                 ORDER BY t.id DESC LIMIT 1 FOR UPDATE OF t""",
@@ -346,10 +351,10 @@ def question_state(conn: Connection, finding_id: int) -> QuestionState | None:
         row = cur.fetchone()
     if row is None:
         return None
-    *question, answer, by, at, outcome, is_open, cleared, shown, waiting = row
+    *question, answer, by, at, outcome, is_open, cleared, shown, waiting, form_cleared = row
     return QuestionState(Question(*question),
                          Answer(answer, by, at, outcome, is_open) if answer else None, cleared,
-                         shown, bool(waiting))
+                         shown, bool(waiting), bool(form_cleared))
 
 
 def record_answer(conn: Connection, finding_id: int, answer: Answer) -> int:
@@ -380,7 +385,8 @@ def record_shown(conn: Connection, finding_id: int, shown: dict[str, Any]) -> No
         cur.execute(
             f"""UPDATE {TABLE} t SET shown = %s
                 FROM {TABLE} q
-                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL""",
+                WHERE q.id = %s AND {_SAME_QUESTION} AND t.needs_human AND t.answer IS NULL
+                  AND t.cleared_at IS NULL""",
             (Jsonb(shown), finding_id),
         )
 

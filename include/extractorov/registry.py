@@ -437,6 +437,16 @@ def record_replaced(conn: Connection, row_id: int, *, expected_hash: str,
         return cur.rowcount == 1
 
 
+def rejected_local_file(conn: Connection, row_id: int) -> str | None:
+    """The local file of a row whose object a human kept over it (the file a review
+    rejected), or ``None``."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT local_path FROM {TABLE} WHERE id = %s AND {KEPT_OVER_LOCAL}",
+                    (row_id,))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def delete_bucket_row(conn: Connection, row_id: int) -> bool:
     """A human says the object of a row registered from the bucket (or kept over its
     local file by a review) was removed on purpose: its row goes (never a row whose local

@@ -336,7 +336,8 @@ def question_form(question: findings.Question, facts: Facts) -> dict[str, Any]:
         "subject": f"{question.empresa} · {question.kind} · {short}",
         "body": "\n".join(lines),
         "options": options,
-        "finding": question.as_dict(),
+        # What this form shows: the answer given on it is compared with exactly this.
+        "finding": {**question.as_dict(), "shown": facts.shown},
     }
 
 
@@ -411,7 +412,8 @@ class Outcome:
 
 def apply_answer(conn: Connection, client: BaseClient, settings: Settings, finding_id: int,
                  choice: str, *, answered_by: str | None, answered_at: datetime,
-                 run_id: str, wait_seconds: float = TRY_SECONDS) -> Outcome:
+                 run_id: str, wait_seconds: float = TRY_SECONDS,
+                 shown: dict[str, Any] | None = None) -> Outcome:
     """Apply ``choice`` to the question of finding ``finding_id`` and record it on every
     row of that question (see the module docstring).
 
@@ -419,6 +421,10 @@ def apply_answer(conn: Connection, client: BaseClient, settings: Settings, findi
     answer is applied only while the facts the question showed still hold. Otherwise
     the answer is recorded as chosen, not applied (``Outcome.waiting``), and
     :func:`apply_waiting` applies it in the company's next check.
+
+    ``shown``: the facts the answered form displayed (the review task carries them from
+    :func:`collect`); default, what was recorded when that finding was asked. An answer is
+    compared with its own form's facts, never a later form's.
     """
     state = findings.question_state(conn, finding_id)
     conn.rollback()
@@ -437,7 +443,7 @@ def apply_answer(conn: Connection, client: BaseClient, settings: Settings, findi
             return _record_waiting(conn, finding_id, answer, busy)
     try:
         return _settle(conn, client, settings, finding_id, answer, run_id=run_id,
-                       waiting=False)
+                       waiting=False, shown=shown)
     finally:
         conn.rollback()
         if company is not None:
@@ -494,7 +500,8 @@ def _record_waiting(conn: Connection, finding_id: int, answer: findings.Answer,
 
 
 def _settle(conn: Connection, client: BaseClient, settings: Settings, finding_id: int,
-            answer: findings.Answer, *, run_id: str, waiting: bool) -> Outcome:
+            answer: findings.Answer, *, run_id: str, waiting: bool,
+            shown: dict[str, Any] | None = None) -> Outcome:
     """Under the company's exclusion: compare, apply, record (one transaction)."""
     state = findings.question_state(conn, finding_id)  # locked until the commit
     if state is None:
@@ -506,6 +513,16 @@ def _settle(conn: Connection, client: BaseClient, settings: Settings, finding_id
     question, choice = state.question, answer.answer
     if state.cleared:
         outcome = Outcome(False, "not applied: a later check no longer found it", False)
+    elif state.form_cleared:
+        # The question came back after this form was shown: another occurrence, with a form
+        # of its own (asked with what holds then). This answer is about facts that went
+        # away: nothing is applied, and it is not recorded on the new occurrence.
+        conn.rollback()
+        text = ("not applied: a later check no longer found what this form showed; if the "
+                "question came back, it is asked again with what holds now")
+        log.info("finding %d (%s, %s): answer by %s: %s", finding_id, question.empresa,
+                 question.kind, answer.answered_by or "?", text)
+        return Outcome(False, text, False)
     elif choice not in options_for(question.kind, local_copy=True):
         outcome = Outcome(False, f"not applied: {choice!r} is no choice for "
                           f"{question.kind}", True)
@@ -513,7 +530,7 @@ def _settle(conn: Connection, client: BaseClient, settings: Settings, finding_id
         outcome = Outcome(True, "left open", True)
     else:
         facts = gather_facts(conn, client, settings, question)
-        if changed := changes(state.shown, facts.shown):
+        if changed := changes(state.shown if shown is None else shown, facts.shown):
             # No answerer in it: the outcome goes to the task's XCom (a login may be an
             # e-mail address); who answered stays in the log.
             text = (f"not applied: changed since asked: {'; '.join(changed)}; asked again with "
@@ -545,7 +562,7 @@ def _apply(conn: Connection, client: BaseClient, settings: Settings,
     if choice == REPLACE_OBJECT:
         return _replace_object(conn, client, settings, question, facts, run_id=run_id)
     if choice == DELETE_ROW:
-        return _delete_row(conn, facts)
+        return _delete_row(conn, settings, question, facts, run_id=run_id)
     if choice == QUARANTINE:
         return _quarantine(settings, question, facts, run_id=run_id)
     raise ValueError(f"unknown choice {choice!r}")  # pragma: no cover - options_for checked
@@ -610,7 +627,15 @@ def _replace_object(conn: Connection, client: BaseClient, settings: Settings,
                    f"{row.file_hash[:12]}…)", False)
 
 
-def _delete_row(conn: Connection, facts: Facts) -> Outcome:
+REJECTED_LOCAL_REASON = (
+    "set aside by a human review (ov_review_findings): a review kept the bucket's object "
+    "over this local file, and that object was later removed on purpose and its registry "
+    "row deleted; this file is not the version to upload (move it back to processed/ only "
+    "if it is)")
+
+
+def _delete_row(conn: Connection, settings: Settings, question: findings.Question,
+                facts: Facts, *, run_id: str) -> Outcome:
     row = facts.row
     if row is None:
         return Outcome(True, "the registry row was already deleted", False)
@@ -618,9 +643,23 @@ def _delete_row(conn: Connection, facts: Facts) -> Outcome:
         return Outcome(False, "not applied: the registry row has a local file", True)
     if (facts.shown.get("bucket") or {}).get("state") != "missing":
         return Outcome(False, "not applied: the object is in the bucket again", True)
+    # A local file a review rejected (the object was kept over it) would be registered and
+    # uploaded again by the next run once its row is gone: it goes to quarantine/ first.
+    rejected = registry.rejected_local_file(conn, row.id)
+    moved = ""
+    if rejected and Path(rejected).is_file():
+        folders = landing.company_folders(settings.landing_root, question.empresa)
+        try:
+            target = landing.quarantine(Path(rejected), REJECTED_LOCAL_REASON, folders,
+                                        run_id=run_id)
+        except landing.NotQuarantined as exc:
+            return Outcome(False, f"not applied: its rejected local file could not be moved "
+                           f"to quarantine/ ({exc.strerror}); free space on the landing "
+                           "volume", True)
+        moved = f"; its rejected local file moved to quarantine/{target.name}"
     if not registry.delete_bucket_row(conn, row.id):
         return Outcome(False, "not applied: the registry row changed", True)
-    return Outcome(True, f"registry row {row.id} deleted", False)
+    return Outcome(True, f"registry row {row.id} deleted{moved}", False)
 
 
 QUARANTINE_REASON = {
@@ -643,8 +682,12 @@ def _quarantine(settings: Settings, question: findings.Question, facts: Facts, *
         return Outcome(False, "not applied: the document is filed (registered); moving it "
                        "would leave its registry row without its file", False)
     folders = landing.company_folders(settings.landing_root, question.empresa)
-    target = landing.quarantine(folders.processed / question.subject,
-                                QUARANTINE_REASON[question.kind], folders, run_id=run_id)
+    try:
+        target = landing.quarantine(folders.processed / question.subject,
+                                    QUARANTINE_REASON[question.kind], folders, run_id=run_id)
+    except landing.NotQuarantined as exc:
+        return Outcome(False, f"not applied: the file could not be moved to quarantine/ "
+                       f"({exc.strerror}); it stays in processed/", True)
     return Outcome(True, f"moved to quarantine/{target.name}", False)
 
 

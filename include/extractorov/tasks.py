@@ -512,7 +512,7 @@ def apply_review(finding: dict[str, Any], payload: dict[str, Any],
             outcome = review.apply_answer(
                 conn, client, settings, finding_id, choice,
                 answered_by=user.get("name") or user.get("id"), answered_at=answered_at,
-                run_id=context["run_id"])
+                run_id=context["run_id"], shown=finding.get("shown"))
     return {"finding": finding_id, "answer": choice, **outcome.as_dict()}
 
 
