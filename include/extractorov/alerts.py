@@ -324,10 +324,12 @@ def _where(question: Any) -> str:
     """S3 key or file name of an open question (never a numero_radicado)."""
     if question.s3_key:
         return f"S3 key {question.s3_key}"
+    from extractorov.landing import shown_name
+
     if question.kind in {"document_waiting", "temp_file_stale"} and question.subject:
-        return f"file {question.subject}"
+        return f"file {shown_name(question.subject)}"
     if question.kind == "request_without_file" and question.cause:
-        return f"file {question.cause.removeprefix('source file ')}"
+        return f"file {shown_name(question.cause.removeprefix('source file '))}"
     return "see data_general.open_findings"
 
 

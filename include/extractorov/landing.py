@@ -54,12 +54,21 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("data", re.compile(rf"(?P<sgc>.+)_data_{_TS}\.json\Z")),
     # Attachments keep the portal file's extension, case and all: any 1-10 letters/digits.
     # Before the detail PDF: ``{sgc}_adjunto_{ts}.pdf`` also matches ``{sgc}_{ts}.pdf``.
-    ("adjunto", re.compile(rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>[A-Za-z0-9]{{1,10}})\Z")),
+    # (At least one letter: a customer's "cedula.1045678901" is no extension.)
+    ("adjunto", re.compile(
+        rf"(?P<sgc>.+)_adjunto_{_TS}\.(?P<ext>(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{{1,10}})\Z")),
     # The detail writer's PDF: ``{sgc}_PQR_{n}_{ts}.pdf`` (``_PQR_{n}_{ts}.pdf``: SGC blank).
     ("detalle", re.compile(rf"(?P<sgc>.*?)_PQR_[0-9]+_{_TS}\.pdf\Z", re.I)),
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+_BOT_SGC = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9 -]{0,63}"
+                      r"|(?i:pqr)_[0-9]{1,4}(?:_ERROR|_[0-9]{8}_[0-9]{6})?)?\Z")
+"""The SGC part of a document name the bot writes: an SGC as the portal lists it
+(letters, digits, ``-``, a space; never ``_`` nor ``.``), one of its placeholders
+(``PQR_{n}_ERROR``, ``PQR_{n}_{ts}``, ``pqr_{n}``), or nothing (the detail writer's blank
+SGC). Anything else in that place (a customer's own file name: ``RE5_Cédula_María_…``)
+makes the name someone else's."""
 
 CONTENT_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -151,6 +160,11 @@ def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None
     for kind, pattern in _PATTERNS:
         match = pattern.fullmatch(name)
         if match:
+            if kind in ("detalle", "adjunto") and not _BOT_SGC.match(match["sgc"]):
+                # The pattern's shape around text the bot never writes there: a document
+                # named after a customer's own file (a request JSON's name only ever holds
+                # what the portal's list showed, and its content names its request).
+                return None
             return FileName(
                 kind=_KINDS[kind],
                 sgc=match["sgc"],
@@ -498,6 +512,23 @@ def _original_name(stored: str) -> str:
     if _PASSES_FOR_REASON.search(name) and name.endswith("~"):
         name = name[:-1]
     return name
+
+
+def shown_name(name: str) -> str:
+    """A landing file's name as logs, findings, e-mails, forms and XCom may show it.
+
+    As it is (escaped) when it is one of the bot's own names, also while being written
+    (``.crdownload``…): those hold an SGC, a placeholder and a time stamp, nothing of a
+    customer's. Any other name may be a customer's (the detail writer names attachments
+    after the file the customer uploaded: their name, their ID number): only its length
+    is shown. The file itself is where it is (``quarantine/`` keeps it, its reason file
+    names it, on the landing volume)."""
+    base = name.lstrip(".")
+    for suffix in IN_PROGRESS_SUFFIXES:
+        base = base.removesuffix(suffix)
+    if parse_file_name(base) is not None:
+        return printable(name)
+    return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
 
 def printable(text: str) -> str:

@@ -51,6 +51,7 @@ from extractorov.landing import (
     scan,
     sha256_bytes,
     sha256_file,
+    shown_name,
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
@@ -202,13 +203,13 @@ class _Run:
         self.summary.files_quarantined += 1
         counts = self.summary.quarantine_reasons
         counts[code.value] = counts.get(code.value, 0) + 1
-        log.warning("quarantined %s: %s", printable(path.name), reason)
+        log.warning("quarantined %s: %s", shown_name(path.name), reason)
         return True
 
     def not_quarantined(self, path: Path, exc: NotQuarantined) -> None:
         # Not bad input: an operator must act. The rest of the batch goes on.
         self.summary.files_quarantine_failed += 1
-        name = printable(path.name)
+        name = shown_name(path.name)
         if exc.disk_full:
             message = (f"disk full: {name} could not be quarantined; it stays in processed/ "
                        "and is tried again by the next run; free space on the landing volume")
@@ -224,7 +225,7 @@ class _Run:
         # Moved away by someone while we ran: nothing to track; a later run sees it if back.
         self.summary.files_vanished += 1
         log.warning("%s disappeared from processed/ during the run; skipped",
-                    printable(path.name))
+                    shown_name(path.name))
 
     def key(self, folder: str, filename: str) -> str:
         return s3_key(self.settings.base_path, self.company.empresa, folder, filename)
@@ -433,7 +434,7 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
         if readmit(entry, run.folders):
             moved.add(entry.path)
             log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
-                     printable(entry.original_name))
+                     shown_name(entry.original_name))
     run.summary.files_readmitted = len(moved)
     return [q for q in quarantined if q.path not in moved]
 
@@ -697,7 +698,7 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
     outcome = placement.outcome
     if outcome in (Outcome.WAITING, Outcome.UNDECIDED):
         run.summary.files_waiting += 1
-        log.info("%s waits in processed/: %s", printable(filename), placement.why)
+        log.info("%s waits in processed/: %s", shown_name(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
         run.reject(path, Reason.REQUEST_QUARANTINED, (

@@ -51,6 +51,7 @@ from extractorov.landing import (
     printable,
     read_quarantine,
     scan,
+    shown_name,
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.registry import DIFFERENT_OBJECT
@@ -392,12 +393,13 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
     limit = settings.orphan_after_hours * 3600
     found = scan(processed, settle_seconds=limit, now=now, stale_seconds=limit)
     for file in found.stale:
+        # subject: the file itself (stored, for a review's move); shown: logs, mails, forms.
         report.findings.append(Finding(
             "temp_file_stale", None,
-            f"{printable(file.name)} is a temporary file untouched for "
+            f"{shown_name(file.name)} is a temporary file untouched for "
             f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
             f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
-            False, True, file_name=printable(file.name),
+            False, True, file_name=shown_name(file.name),
             subject=printable(file.name),
             cause=landing_cause(file.size, file.mtime)))
     old = found.files
@@ -412,10 +414,10 @@ def _documents_waiting_too_long(conn: Connection, company: Company, settings: Se
         hours = (now - file.mtime) / 3600
         report.findings.append(Finding(
             "document_waiting", None,
-            f"{printable(file.name)} has waited {hours:.0f} h in processed/ for its request "
+            f"{shown_name(file.name)} has waited {hours:.0f} h in processed/ for its request "
             f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
             "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
-            False, True, file_name=printable(file.name),
+            False, True, file_name=shown_name(file.name),
             subject=printable(file.name),
             cause=landing_cause(file.size, file.mtime)))
 
@@ -436,14 +438,14 @@ def _quarantine_reasons_lost(company: Company, settings: Settings,
             info = entry.path.lstat()
         except FileNotFoundError:
             continue  # re-admitted meanwhile
-        name = printable(entry.path.name)
+        name = shown_name(entry.original_name)
         report.findings.append(Finding(
             "quarantine_reason_lost", None,
             f"{name} is in quarantine/ without a readable reason file (missing, empty or "
             "unreadable); it counts as quarantined with reason 'reason lost'. A run with "
             "readmit_quarantine=true validates it again (and writes a new reason if it fails "
             "again); or fix it and move it back to processed/",
-            False, False, file_name=name, subject=name,
+            False, False, file_name=name, subject=printable(entry.path.name),
             cause=landing_cause(info.st_size, info.st_mtime)))
 
 

@@ -315,7 +315,9 @@ def question_form(question: findings.Question, facts: Facts) -> dict[str, Any]:
     registry_facts = facts.shown.get("registry")
     local_copy = registry_facts is None or bool(registry_facts.get("local_copy"))
     options = options_for(question.kind, local_copy=local_copy)
-    about = question.s3_key or question.subject or ""
+    about = question.s3_key or (landing.shown_name(question.subject)
+                                if question.kind in FILE_KINDS and question.subject
+                                else question.subject) or ""
     short = about.rsplit("/", 1)[-1] or question.kind
     lines = [
         f"**{question.empresa}** · `{question.kind}` · finding {question.id} "
@@ -337,7 +339,8 @@ def question_form(question: findings.Question, facts: Facts) -> dict[str, Any]:
         "body": "\n".join(lines),
         "options": options,
         # What this form shows: the answer given on it is compared with exactly this.
-        "finding": {**question.as_dict(), "shown": facts.shown},
+        "finding": {**question.as_dict(), "subject": about or question.subject,
+                    "shown": facts.shown},
     }
 
 

@@ -336,7 +336,9 @@ CASES: tuple[Case, ...] = (
         loaded(data_name("HX13Ñ"), js(record("HX13N")), row={"numero_reclamo_sgc": "HX13N"}),
         loaded(data_name("HX13N\u0303D"), js(record("HX13ND"))),  # macOS NFD spelling
         loaded(data_name(LONG_SGC), js(record("HX29"))),
-        stored(pdf_name(LONG_SGC)),
+        # A document name whose "SGC" is longer than any SGC is not the bot's (its text
+        # could be a customer's own file name): set aside, shown by its length only.
+        q(pdf_name(LONG_SGC), pdf_bytes("HX29"), BAD_NAME),
         loaded(data_name("HX13#?%+&=;'\""), js(record("HX13S"))),
     )),
     Case("odd_sgc_in_file_name_only", "the JSON has no SGC, so the file name's would be used", (
@@ -346,7 +348,7 @@ CASES: tuple[Case, ...] = (
           "SGC number from the file name " + UNSAFE_SGC),
         q(data_name("L" * 229), js(record("HX14L", numero_reclamo_sgc="", sgc_number="")),
           "SGC number from the file name " + UNSAFE_SGC),
-        q(pdf_name("L" * 229), pdf_bytes("HX14L"), UNSAFE_KEY),
+        q(pdf_name("L" * 229), pdf_bytes("HX14L"), BAD_NAME),
         loaded(data_name("PQR_14_ERROR"), js(record("HX14P", numero_reclamo_sgc="",
                                                     sgc_number="")),
                row={"numero_reclamo_sgc": None}),

@@ -123,21 +123,26 @@ def test_the_daily_reminder_names_kinds_keys_and_files_never_a_radicado():
         OpenQuestion("afinia", "object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
                      "base/afinia/raw_data/RE1/RE1_x.pdf", "registry sha256 …", True, since),
         OpenQuestion("aire", "request_without_file", None, "RAD-123",
-                     "source file AI9_data_x.json", False, since),
-        OpenQuestion("aire", "document_waiting", None, "AI7_x.pdf", "11 bytes, …", False,
-                     since),
+                     "source file AI9_data_20251008_093221.json", False, since),
+        OpenQuestion("aire", "document_waiting", None, "AI7_20251008_093220.pdf",
+                     "11 bytes, …", False, since),
+        # A name that is not the bot's own (a customer's file) is never spelled out.
+        OpenQuestion("aire", "temp_file_stale", None, "Cédula_Núñez_1045678901.pdf.part",
+                     "11 bytes, …", False, since),
     ]
     subject, body = reminder_message(questions, 2, date(2025, 10, 10),
                                      "https://airflow.example.test/")
-    assert subject == ("[extractorov] ov_review_findings: 3 question(s) still wait for an "
+    assert subject == ("[extractorov] ov_review_findings: 4 question(s) still wait for an "
                        "answer (2025-10-10)")
-    assert "(afinia 1, aire 2)" in body
+    assert "(afinia 1, aire 3)" in body
     assert ("afinia · object_different: S3 key base/afinia/raw_data/RE1/RE1_x.pdf (answer "
             "chosen, waiting to be applied by the next check); waiting since 2025-10-09 "
             "15:00") in body
-    assert "aire · request_without_file: file AI9_data_x.json;" in body
-    assert "aire · document_waiting: file AI7_x.pdf;" in body
-    assert "RAD-123" not in body and "bytes" not in body
+    assert "aire · request_without_file: file AI9_data_20251008_093221.json;" in body
+    assert "aire · document_waiting: file AI7_20251008_093220.pdf;" in body
+    assert ("aire · temp_file_stale: file &lt;a file name that is not the bot&#x27;s own "
+            "(32 characters)&gt;;") in body
+    assert "RAD-123" not in body and "bytes" not in body and "1045678901" not in body
     assert "2 more answered <i>Leave open</i>" in body
     assert 'href="https://airflow.example.test/dags/ov_review_findings"' in body
 

@@ -249,8 +249,8 @@ def test_a_quarantined_file_whose_reason_is_lost_is_still_listed(
 @pytest.mark.parametrize(("stored", "original"), [
     (f"{NAME}.1", NAME),                      # the collision suffix is undone
     (f"{NAME}.12", NAME),
-    ("RE1_adjunto_20251008_122537.7", "RE1_adjunto_20251008_122537.7"),  # an extension
-    ("RE1_adjunto_20251008_122537.7.1", "RE1_adjunto_20251008_122537.7"),
+    ("RE1_adjunto_20251008_122537.7z", "RE1_adjunto_20251008_122537.7z"),  # an extension
+    ("RE1_adjunto_20251008_122537.7z.1", "RE1_adjunto_20251008_122537.7z"),
     ("notes.txt", "notes.txt"),
     ("notes.txt.3", "notes.txt"),
     ("x.reason.txt~", "x.reason.txt"),        # a name that ends like a reason file

@@ -139,8 +139,9 @@ class TestRealSgc:
     "PQR_4_ERROR_data_20251008_090000.json", "PQR_4_ERROR_adjunto_20251008_090000.pdf",
     "PQR_4_20251008_085959_20251008_090000.pdf", "pqr_3_data_20251008_090000.json",
     "pqr_data_RE9_20251008_090000.json", "RE9_PQR_3_20251008_090000.pdf",
-    "RE9_PQR_3_PQR_4_20251008_090000.pdf", "X_data_Y_data_20251008_090000.json",
-    "HX13#?%+&=;'\"_data_20251008_090000.json", "Ñandú_adjunto_20251008_090000.gif",
+    "pqr_data__20251008_090000.json", "_PQR_4_20251008_090000.pdf",
+    # A request JSON's name holds what the portal's list showed; its content names it.
+    "X_data_Y_data_20251008_090000.json", "HX13#?%+&=;'\"_data_20251008_090000.json",
 ])
 def test_the_cheap_sgc_filter_never_misses_a_parsed_sgc(name: str) -> None:
     from extractorov.landing import parse_file_name
@@ -149,6 +150,21 @@ def test_the_cheap_sgc_filter_never_misses_a_parsed_sgc(name: str) -> None:
     parsed = parse_file_name(name)
     assert parsed is not None
     assert parsed.sgc in _sgc_candidates(name)
+
+
+@pytest.mark.parametrize("name", [
+    "RE9_PQR_3_PQR_4_20251008_090000.pdf", "Ñandú_adjunto_20251008_090000.gif",
+    # The detail writer names attachments after the customer's own file:
+    "RE5_Cédula_María_Núñez_1045678901.pdf_20251008_093221.pdf",
+    "RE5_adjunto_20251008_093221.1045678901",  # "cedula.1045678901": no extension
+])
+def test_a_name_with_text_the_bot_never_writes_in_its_sgc_part_is_not_the_bots(
+        name: str) -> None:
+    from extractorov.landing import parse_file_name, shown_name
+
+    assert parse_file_name(name) is None
+    assert shown_name(name) == (
+        f"<a file name that is not the bot's own ({len(name)} characters)>")
 
 
 def test_an_attachment_before_a_rival_pdf_is_not_filed_with_the_next_request() -> None:
