@@ -49,6 +49,12 @@ from extractorov.records import is_placeholder_sgc
 MAX_DOCUMENT_TO_JSON = timedelta(minutes=30)
 """Longest wait seen between a placeholder request's first document and its JSON
 (attachment retries take up to 30 s an attempt); past it the pairing is not certain."""
+MAX_PDF_TO_NEXT_STEP = timedelta(seconds=60)
+"""The bot stamps each step when it starts: the detail PDF, then the attachment step, then
+the JSON. Between the PDF's stamp and the next step's lies only the printing of one page
+(seconds). A PDF stamped longer before the attachment, or before the JSON when there is no
+attachment, may be another request's whose JSON was never written (the bot killed, its
+JSON step failed): which one cannot be told, so it waits."""
 
 JSON_FIRST_SGC = ""
 """The SGC part of the detail writer's names when the portal's SGC field was blank: its
@@ -189,6 +195,11 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
         return ("the attachment was written before the detail PDF, which the bot never does "
                 "within one request")
     assert owner.timestamp is not None
+    if pdfs and pdfs[0].timestamp is not None:
+        next_step = attachments[0].timestamp if attachments else owner.timestamp
+        if next_step is not None and next_step - pdfs[0].timestamp > MAX_PDF_TO_NEXT_STEP:
+            return ("the detail PDF was written over a minute before the request's next "
+                    "step: it may belong to an earlier request whose JSON was never written")
     if any(owner.timestamp - d.timestamp > MAX_DOCUMENT_TO_JSON for d in stretch
            if d.timestamp is not None):
         return "the next request JSON with this placeholder was written over 30 minutes later"

@@ -96,6 +96,9 @@ class ExtractSummary:
     yet, or which request owns them cannot be told for sure."""
     files_readmitted: int = 0
     """Files an earlier version quarantined under rules since retired, moved back."""
+    files_reread: int = 0
+    """Request JSONs registered by an earlier run whose load has not happened (it failed,
+    or that run's load_db waits its turn): read again and loaded by this run, not new."""
     files_quarantined: int = 0
     files_quarantine_failed: int = 0
     """Files that could not be moved to ``quarantine/`` (a full disk…): left in
@@ -329,6 +332,11 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
                     "readmit_quarantine=true validates them again", summary.files_reason_lost,
                     REASON_LOST)
     if summary.files_readmitted:
+        # Recorded now, not with the try's commit: the files are back in processed/ and
+        # their reasons gone, so nothing else would tell a later try of the run.
+        runsteps.record(conn, run.run_id, company.empresa, runsteps.READMIT, attempt,
+                        {"files_readmitted": summary.files_readmitted})
+        conn.commit()
         found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
                      stale_seconds=stale_seconds)
     summary.files_in_progress = len(found.in_progress)
@@ -470,10 +478,13 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
             continue
         if name.kind is FileKind.DATA:
             new_jsons.append(file)
+            if seen is not None and seen.local:
+                run.summary.files_reread += 1  # registered, not loaded: not new here
         else:
             new_docs.setdefault(run.same(name.sgc), []).append(file.name)
     classify.update(len(files), force=bool(files))
-    run.summary.files_new = len(new_jsons) + sum(map(len, new_docs.values()))
+    run.summary.files_new = (len(new_jsons) - run.summary.files_reread
+                             + sum(map(len, new_docs.values())))
     return new_jsons, new_docs, empty_jsons
 
 

@@ -239,33 +239,35 @@ def _follow_sgc(conn: Connection, company: Company, settings: Settings,
 
 def _requests_split(conn: Connection, client: BaseClient, company: Company,
                     settings: Settings, report: ReconcileReport) -> None:
-    """After the upload moved what it could: any object still under ``sin_sgc/{R}/`` while
-    request R has a real SGC means one request in two folders; a human decides."""
+    """After the upload moved what it could, one request in two folders is a question for a
+    human: files of a request whose move could not be made (another object at the new
+    key), filed in two folders, or objects still under ``sin_sgc/{R}/`` while request R
+    has a real SGC (whether registered or not)."""
     prefix = company_prefix(settings.base_path, company.empresa)
     left = list_objects(client, settings.bucket, f"{prefix}{NO_SGC_FOLDER}/")
-    by_radicado: dict[str, list[str]] = {}
+    by_radicado: dict[str, set[str]] = {}
     for key in left:
         where = split_key(prefix, key)
         if where is not None and where[0].startswith(NO_SGC_FOLDER + "/"):
-            by_radicado.setdefault(where[0].split("/", 1)[1], []).append(key)
-    if not by_radicado:
-        return
+            by_radicado.setdefault(where[0].split("/", 1)[1], set()).add(key)
     table = sql.Identifier(warehouse.SCHEMA, company.table)
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT numero_radicado, numero_reclamo_sgc FROM {} WHERE "
+        cur.execute(sql.SQL("SELECT numero_radicado FROM {} WHERE "
                             "numero_radicado = ANY(%s) AND numero_reclamo_sgc IS NOT NULL"
                             ).format(table), (sorted(by_radicado),))
-        split = dict(cur.fetchall())
+        known = {radicado for (radicado,) in cur.fetchall()}
+    split = {radicado: keys for radicado, keys in by_radicado.items() if radicado in known}
+    for radicado, keys in registry.split_requests(conn, company.empresa, settings.bucket):
+        split.setdefault(radicado, set()).update(keys)
     conn.commit()
-    for radicado, sgc in sorted(split.items()):
-        keys = sorted(by_radicado[radicado])
+    for radicado, found in sorted(split.items()):
+        keys = sorted(found)
         report.findings.append(Finding(
-            "request_split", keys[0],
-            f"numero_radicado {radicado} has {len(keys)} object(s) under "
-            f"{NO_SGC_FOLDER}/{radicado}/ while its SGC is {sgc}: they could not follow it to "
-            f"{sgc}/ (see last_error of their registry rows); compare them with the objects "
-            f"there and delete the wrong ones", False, True, subject=radicado,
-            cause=split_cause(keys, left)))
+            "request_split", keys[0] if keys else None,
+            f"numero_radicado {radicado} is filed in more than one folder: {len(keys)} "
+            "file(s) could not follow it to the folder of its SGC (see last_error of their "
+            "registry rows); compare them with the objects there and delete the wrong ones",
+            False, True, subject=radicado, cause=split_cause(keys, left)))
 
 
 def _compare_registry(conn: Connection, company: Company, settings: Settings,
@@ -359,7 +361,8 @@ def _register_unknown_objects(conn: Connection, client: BaseClient, company: Com
             numero_reclamo_sgc=sgc, file_size=objects[key],
             file_type=name.extension if name else None, content_type=head.get("ContentType"),
             file_hash=digest, uploaded_at=head.get("LastModified"),
-            metadata={"found_by": "reconcile", "kind": name.kind.value if name else None}))
+            metadata={"found_by": "reconcile", "kind": name.kind.value if name else None},
+            numero_radicado=None if sgc else folder.split("/", 1)[1]))
         report.findings.append(Finding("object_unregistered", key,
                                        "registered as pre_existing", True, False))
 

@@ -103,7 +103,24 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
             SELECT count(*) FILTER (WHERE inserted) FROM written
             """
         )
-        return cur.fetchone()[0]
+        registered = cur.fetchone()[0]
+        # The request each file belongs to (one folder per request, follow_sgc): a request
+        # JSON's own, then a document's request JSON's (registered now or before).
+        cur.execute(
+            f"""UPDATE {TABLE} r SET numero_radicado = r.metadata ->> 'numero_radicado'
+                FROM ov_registry_stage s
+                WHERE r.s3_bucket = s.s3_bucket AND r.s3_key = s.s3_key
+                  AND r.numero_radicado IS NULL AND r.metadata ? 'numero_radicado'""")
+        cur.execute(
+            f"""UPDATE {TABLE} r SET numero_radicado = (
+                    SELECT j.numero_radicado FROM {TABLE} j
+                    WHERE j.empresa = r.empresa AND j.s3_bucket = r.s3_bucket
+                      AND j.filename = r.metadata ->> 'request_json'
+                      AND j.numero_radicado IS NOT NULL LIMIT 1)
+                FROM ov_registry_stage s
+                WHERE r.s3_bucket = s.s3_bucket AND r.s3_key = s.s3_key
+                  AND r.numero_radicado IS NULL AND r.metadata ? 'request_json'""")
+        return registered
 
 
 def _unmark(rows: str) -> str:
@@ -475,37 +492,31 @@ def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:
 
 # --------------------------------------------------------------------------- one folder per request
 
-SIN_SGC_RADICADO = "substring(r.s3_key from '/raw_data/sin_sgc/([^/]+)/[^/]*$')"
-"""The ``numero_radicado`` a ``sin_sgc/{numero_radicado}/`` key names (the expression of
-the index ``s3_files_registry_sin_sgc``, ``sql/009_one_folder_per_request.sql``)."""
-
-
 def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composable, *,
                radicados: sql.Composable | None = None) -> int:
-    """Rows filed under ``sin_sgc/{numero_radicado}/`` whose request now has a real SGC in
-    the company table take the SGC's folder: new ``s3_key`` (built by
-    :func:`extractorov.storage.refiled_key`), ``s3_url`` and ``numero_reclamo_sgc``, and
-    ``moving_from`` = the key their object may have (the upload moves it: one folder per
-    request). ``radicados``: a query of the requests to look at (default: all). A file
-    whose new key is already registered stays where it is (reconcile reports the split).
-    In the caller's transaction; returns how many rows were refiled."""
-    from extractorov.storage import UnsafeKey, refiled_key
+    """A request's files follow its SGC: rows of a request (``numero_radicado``) whose folder
+    is not the one of the SGC its table row has now (filed under ``sin_sgc/`` before the SGC
+    was learned, or under an SGC a later scrape corrected) take that folder: new ``s3_key``
+    (built by :func:`extractorov.storage.refiled_key`), ``s3_url`` and
+    ``numero_reclamo_sgc``, and ``moving_from`` = the key their object may have (the upload
+    moves it: one folder per request). ``radicados``: a query of the requests to look at
+    (default: all). A file whose new key is already registered stays where it is
+    (reconcile asks about the split). In the caller's transaction; returns how many rows
+    were refiled."""
+    from extractorov.storage import refiled_key
 
-    only = sql.SQL("AND t.numero_radicado IN ({})").format(radicados) if radicados else sql.SQL("")
+    only = sql.SQL("AND r.numero_radicado IN ({})").format(radicados) if radicados else sql.SQL("")
     with conn.cursor() as cur:
         cur.execute(sql.SQL(
             """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
-               JOIN {table} t ON t.numero_radicado = {radicado}
-               WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_reclamo_sgc IS NULL
-                 AND {radicado} IS NOT NULL AND t.numero_reclamo_sgc IS NOT NULL {only}"""
-        ).format(registry=sql.SQL(TABLE), table=table, radicado=sql.SQL(SIN_SGC_RADICADO),
-                 only=only), (empresa, bucket))
+               JOIN {table} t ON t.numero_radicado = r.numero_radicado
+               WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_radicado IS NOT NULL
+                 AND t.numero_reclamo_sgc IS NOT NULL
+                 AND r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc {only}"""
+        ).format(registry=sql.SQL(TABLE), table=table, only=only), (empresa, bucket))
         moves: list[tuple[int, str, str, str]] = []
         for row_id, key, sgc in cur.fetchall():
-            try:
-                new = refiled_key(key, sgc)
-            except UnsafeKey:
-                new = None
+            new = refiled_key(key, sgc)
             if new is not None:
                 moves.append((row_id, key, new, sgc))
         if not moves:
@@ -526,6 +537,28 @@ def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composabl
         return cur.rowcount
 
 
+def split_requests(conn: Connection, empresa: str, bucket: str
+                   ) -> list[tuple[str, list[str]]]:
+    """Requests whose files are not all in one folder after the moves were tried:
+    ``(numero_radicado, keys still elsewhere)`` — rows still moving (a move that could not
+    be made) or filed in two folders."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT numero_radicado,
+                       CASE WHEN count(DISTINCT COALESCE(numero_reclamo_sgc, '')) > 1
+                            THEN array_agg(s3_key ORDER BY id)
+                            ELSE array_agg(moving_from ORDER BY id)
+                                 FILTER (WHERE moving_from IS NOT NULL) END
+                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s
+                  AND numero_radicado IS NOT NULL
+                GROUP BY numero_radicado
+                HAVING count(*) FILTER (WHERE moving_from IS NOT NULL) > 0
+                    OR count(DISTINCT COALESCE(numero_reclamo_sgc, '')) > 1
+                ORDER BY numero_radicado""",
+            (empresa, bucket))
+        return [(radicado, list(keys or [])) for radicado, keys in cur.fetchall()]
+
+
 @dataclass(frozen=True, slots=True)
 class MovingFile:
     """A registry row whose object follows its request to another folder."""
@@ -539,13 +572,15 @@ class MovingFile:
     file_hash: str | None
     file_size: int | None
     has_local_copy: bool
+    numero_reclamo_sgc: str | None = None
+    """The SGC of its new folder (the object's ``numero-reclamo-sgc`` metadata)."""
 
 
 def moving_files(conn: Connection, empresa: str, bucket: str) -> list[MovingFile]:
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT id, s3_key, moving_from, upload_status, file_hash, file_size,
-                       local_path IS NOT NULL AND NOT {KEPT_OVER_LOCAL}
+                       local_path IS NOT NULL AND NOT {KEPT_OVER_LOCAL}, numero_reclamo_sgc
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s AND moving_from IS NOT NULL
                 ORDER BY id""",
             (empresa, bucket))
@@ -564,6 +599,8 @@ class MoveResult:
     error: str | None = None
     requeue: bool = False
     retryable: bool = False
+    file_hash: str | None = None
+    """The SHA-256 of a row that did not know it, learned from the object it moved."""
 
 
 def record_moves(conn: Connection, results: Sequence[MoveResult], run_id: str) -> None:
@@ -580,12 +617,14 @@ def record_moves(conn: Connection, results: Sequence[MoveResult], run_id: str) -
                                          ELSE r.upload_status END,
                     last_error = CASE WHEN u.outcome = 'error' THEN u.error
                                       WHEN u.requeue THEN NULL ELSE r.last_error END,
+                    file_hash = COALESCE(r.file_hash, u.file_hash),
                     updated_at = now()
-                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::boolean[])
-                     AS u(id, outcome, error, requeue)
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::boolean[], %s::text[])
+                     AS u(id, outcome, error, requeue, file_hash)
                 WHERE r.id = u.id""",
             (run_id, [r.id for r in results], [r.outcome for r in results],
-             [r.error for r in results], [r.requeue for r in results]))
+             [r.error for r in results], [r.requeue for r in results],
+             [r.file_hash for r in results]))
 
 
 @dataclass(frozen=True)
@@ -602,6 +641,8 @@ class FoundObject:
     file_hash: str | None
     uploaded_at: datetime | None
     metadata: dict[str, Any]
+    numero_radicado: str | None = None
+    """The request of a ``sin_sgc/{numero_radicado}/`` folder (an SGC folder names none)."""
 
 
 def register_found(conn: Connection, empresa: str, bucket: str, found: FoundObject) -> None:
@@ -610,13 +651,13 @@ def register_found(conn: Connection, empresa: str, bucket: str, found: FoundObje
             f"""INSERT INTO {TABLE}
                 (filename, s3_bucket, s3_key, s3_url, numero_reclamo_sgc, empresa, file_size,
                  file_type, content_type, file_hash, upload_status, upload_source,
-                 uploaded_at, metadata)
+                 uploaded_at, metadata, numero_radicado)
                 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pre_existing',
-                        'pre_existing', %s, %s)
+                        'pre_existing', %s, %s, %s)
                 ON CONFLICT (s3_bucket, s3_key) DO NOTHING""",
             (found.filename, bucket, found.s3_key, found.s3_url, found.numero_reclamo_sgc,
              empresa, found.file_size, found.file_type, found.content_type, found.file_hash,
-             found.uploaded_at, Jsonb(found.metadata)),
+             found.uploaded_at, Jsonb(found.metadata), found.numero_radicado),
         )
 
 

@@ -20,6 +20,9 @@ from extractorov.settings import SCHEMA
 
 TABLE = f"{SCHEMA}.run_steps"
 EXTRACT, LOAD_DB = "extract", "load_db"
+READMIT = "readmit"
+"""Files an extract try moved back from ``quarantine/``: recorded as soon as moved (their
+reason files are gone), added to the run's ``files_readmitted``."""
 
 
 @dataclass(frozen=True)
@@ -83,4 +86,8 @@ def run_totals(conn: Connection, run_id: str, empresa: str) -> dict[str, dict[st
                     merged[key] = value
         merged["tries"] = [one.attempt for one in tries]
         totals[step] = merged
+    readmitted = sum(int(one.counts.get("files_readmitted") or 0)
+                     for one in recorded(conn, run_id, empresa, READMIT))
+    if readmitted or EXTRACT in totals:
+        totals.setdefault(EXTRACT, {"tries": []})["files_readmitted"] = readmitted
     return totals

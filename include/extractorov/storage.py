@@ -131,18 +131,22 @@ def split_key(prefix: str, key: str) -> tuple[str, str] | None:
 
 
 def refiled_key(key: str, numero_reclamo_sgc: str) -> str | None:
-    """The key a file filed under ``…/raw_data/sin_sgc/{numero_radicado}/`` takes once its
-    request's real SGC is known: the same prefix and file name under the SGC's folder
-    (:func:`request_folder`). ``None`` for a key that is not in a ``sin_sgc`` folder."""
-    head, _, filename = key.rpartition("/")
-    base, marker, radicado = head.rpartition(f"/raw_data/{NO_SGC_FOLDER}/")
-    if not marker or "/" in radicado or not filename:
+    """The key a file takes when its request's SGC is (now) ``numero_reclamo_sgc``: the same
+    prefix and file name under the SGC's folder (:func:`request_folder`), from
+    ``…/raw_data/sin_sgc/{numero_radicado}/`` or from another SGC's folder. ``None`` when
+    the key is off the layout or already in that folder."""
+    base, marker, rest = key.rpartition("/raw_data/")
+    folder, _, filename = rest.rpartition("/")
+    if not marker or not filename:
         return None
-    folder = request_folder(numero_reclamo_sgc, radicado)
-    _check_folder(folder)
-    if folder.startswith(NO_SGC_FOLDER + "/"):
+    try:
+        _check_folder(folder)
+        target = request_folder(numero_reclamo_sgc, "-")
+    except UnsafeKey:
         return None
-    return f"{base}/raw_data/{folder}/{filename}"
+    if target == folder or target.startswith(NO_SGC_FOLDER + "/"):
+        return None
+    return f"{base}/raw_data/{target}/{filename}"
 
 
 def company_prefix(base_path: str, empresa: str) -> str:
@@ -568,34 +572,48 @@ def move_object(client: BaseClient, bucket: str, item: MovingFile, *,
         target = _head_or_none(client, bucket, item.s3_key)
         source = _head_or_none(client, bucket, item.moving_from)
         copied = False
+        # A row found in the bucket may not know its SHA-256 (an object put there by hand):
+        # the object it moves is then what it is (read once), and the row learns it.
+        expected = item.file_hash or (
+            object_sha256(client, bucket, item.moving_from, source) if source else None)
         if target is None:
             if source is None:
                 lost = item.upload_status in {"uploaded", "pre_existing"}
                 if lost and not item.has_local_copy:
                     return MoveResult(item.id, "error", error=(
-                        f"object missing: neither in sin_sgc/ nor in its SGC folder, and "
-                        f"{NO_LOCAL_COPY}"))
+                        f"object missing: neither in its old folder nor in its new one, "
+                        f"and {NO_LOCAL_COPY}"))
                 return MoveResult(item.id, "nothing", requeue=lost)
-            if object_sha256(client, bucket, item.moving_from, source) != item.file_hash:
+            if object_sha256(client, bucket, item.moving_from, source) != expected:
                 return MoveResult(item.id, "error", error=MOVE_SOURCE_DIFFERS)
+            # The object's metadata says its new folder's SGC (the rest as it was).
+            metadata = {**source.get("Metadata", {}),
+                        "numero-reclamo-sgc": item.numero_reclamo_sgc or ""}
             client.copy_object(Bucket=bucket, Key=item.s3_key,
                                CopySource={"Bucket": bucket, "Key": item.moving_from},
                                CopySourceIfMatch=source["ETag"], IfNoneMatch="*",
-                               MetadataDirective="COPY", TaggingDirective="COPY",
-                               **encryption_args(sse_kms_key_id))
+                               MetadataDirective="REPLACE", Metadata=metadata,
+                               ContentType=source.get("ContentType")
+                               or "application/octet-stream",
+                               TaggingDirective="COPY", **encryption_args(sse_kms_key_id))
             target = _head_or_none(client, bucket, item.s3_key)
             copied = True
         if (target is None or (item.file_size is not None
                                and target.get("ContentLength") != item.file_size)
-                or object_sha256(client, bucket, item.s3_key, target) != item.file_hash):
+                or object_sha256(client, bucket, item.s3_key, target) != expected):
             return MoveResult(item.id, "error", error=MOVE_TARGET_TAKEN)
+        learned = None if item.file_hash else expected
         if source is not None and (
-                object_sha256(client, bucket, item.moving_from, source) == item.file_hash):
+                object_sha256(client, bucket, item.moving_from, source) == expected):
             client.delete_object(Bucket=bucket, Key=item.moving_from, IfMatch=source["ETag"])
-            return MoveResult(item.id, "moved")
-        # The file is in its folder; an object at the old key that is not this file is not
-        # ours to delete (reconcile finds it, and asks a human about the split request).
-        return MoveResult(item.id, "moved" if copied else "nothing")
+            return MoveResult(item.id, "moved", file_hash=learned)
+        # The file is in its new folder. An object at the old key that is not this file is
+        # not ours to delete (reconcile asks about it). With no object at the old key, the
+        # move was made by an earlier try that died before recording it: this run records
+        # it (an upload that never sent the file there has nothing to move: "nothing").
+        done = copied or (source is None and item.upload_status in {"uploaded",
+                                                                   "pre_existing"})
+        return MoveResult(item.id, "moved" if done else "nothing", file_hash=learned)
     except ClientError as exc:
         return MoveResult(item.id, "error",
                           error=explain_s3_error(exc, bucket=bucket, conn_id=conn_id),

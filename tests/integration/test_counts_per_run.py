@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from extractorov import pipeline, stats
-from tests.helpers import query, write_request
-from tests.review._common import AFINIA
+from extractorov import pipeline, registry, stats
+from extractorov.landing import company_folders, read_quarantine
+from tests.helpers import list_keys, query, write_request
+from tests.review._common import AFINIA, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +100,98 @@ def test_files_quarantined_by_a_try_that_died_before_its_commit_count_for_the_ru
                               data_interval_end=None, database_only=True, summaries={},
                               task_states={}, quarantined=tasks._quarantined_by(AFINIA, RUN))
     assert (report.files_quarantined, report.files_new, report.files_registered) == (1, 3, 2)
+
+def _report_of(db, run_id: str, **kwargs) -> stats.RunReport:
+    return stats.report_run(db, run_id=run_id, empresa="afinia", dag_id="ov_afinia",
+                            logical_date=None, data_interval_start=None,
+                            data_interval_end=None, summaries={}, task_states={}, **kwargs)
+
+
+def test_objects_moved_by_an_upload_that_died_before_recording_are_counted_by_its_retry(
+        db, s3, bucket, settings, landing, monkeypatch):
+    # Day 1: placeholder request, filed under sin_sgc/R-801/.
+    write_pdf(landing, "PQR_3_ERROR", 0, "first scrape")
+    write_json(landing, "PQR_3_ERROR", "R-801", 5)
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest, run_id="day-1")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    # Day 2: the SGC is learned; upload_s3 moves both objects (copy, check, delete), then
+    # the worker dies before the outcome is committed (SIGKILL, lost connection).
+    write_pdf(landing, "RE801", 86_400, "second scrape")
+    write_json(landing, "RE801", "R-801", 86_405)
+    extracted = pipeline.extract(db, AFINIA, settings, RUN)
+    pipeline.load(db, AFINIA, extracted.manifest, run_id=RUN)
+    real = registry.record_moves
+
+    def worker_dies(*args, **kwargs):
+        raise ConnectionError("the worker died before recording the moves")
+
+    monkeypatch.setattr(registry, "record_moves", worker_dies)
+    with pytest.raises(ConnectionError):
+        pipeline.upload(db, s3, AFINIA, settings, run_id=RUN)
+    monkeypatch.setattr(registry, "record_moves", real)
+    assert not any("/sin_sgc/" in key for key in list_keys(s3, bucket))  # the moves happened
+    retried = pipeline.upload(db, s3, AFINIA, settings, run_id=RUN)  # Airflow's retry
+
+    report = _report_of(db, RUN, database_only=False)
+    assert (retried.s3_moved, report.s3_moved) == (2, 2), (
+        f"the run moved 2 objects; the retry reports {retried.s3_moved}, the run report "
+        f"{report.s3_moved}")
+
+
+def test_files_readmitted_by_a_try_that_died_before_its_commit_count_for_the_run(
+        db, settings, landing, monkeypatch):
+    # Two files in quarantine from an earlier run (one unknown name, one invalid JSON).
+    write(landing, "not-the-bots-file.bin", b"x")
+    write(landing, "RE9_data_20251008_040000.json", b"{not json")
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    assert len(read_quarantine(folders)) == 2
+    # The operator triggers readmit_quarantine=true: try 1 moves both back to processed/,
+    # validates them, quarantines them again, then dies before its commit.
+    real = registry.register_pending
+
+    def worker_dies(*args, **kwargs):
+        raise ConnectionError("the worker lost the database before the commit")
+
+    monkeypatch.setattr(registry, "register_pending", worker_dies)
+    with pytest.raises(ConnectionError):
+        pipeline.extract(db, AFINIA, settings, RUN, readmit_quarantine=True, attempt=1)
+    monkeypatch.setattr(registry, "register_pending", real)
+    retried = pipeline.extract(db, AFINIA, settings, RUN, readmit_quarantine=True, attempt=2)
+    from extractorov import tasks
+    report = _report_of(db, RUN, database_only=True,
+                        quarantined=tasks._quarantined_by(AFINIA, RUN))
+    assert report.files_quarantined == 2  # counted from the reason files
+    assert report.files_readmitted == 2, (
+        f"the run re-admitted 2 files; its report says {report.files_readmitted} "
+        f"(try 2 saw {retried.files_readmitted})")
+    # Day 1's extract, the re-admission (recorded as soon as the files moved back) and
+    # try 2's extract: what the run did is on record, whatever died when.
+    assert query(db, "SELECT step, count(*) FROM data_general.run_steps GROUP BY 1 "
+                     "ORDER BY 1") == [("extract", 2), ("readmit", 1)]
+
+
+def test_a_run_that_reads_again_another_runs_unloaded_jsons_does_not_count_them_as_new(
+        db, settings, landing):
+    """Two runs of one company (a backfill next to the scheduled run; Airflow does not count
+    a backfill's runs in max_active_runs): run A's load_db is retried (backoff) and run B's
+    extract takes the pool slot meanwhile."""
+    from tests.helpers import write_request
+
+    write_request(landing, "afinia", "RE1", "R-1")
+    write_request(landing, "afinia", "RE2", "R-2", ts="20251008_101010")
+    run_a, run_b = "scheduled__2025-10-09T09:00:00+00:00", "backfill__2025-10-08T09:00:00+00:00"
+    a = pipeline.extract(db, AFINIA, settings, run_a)
+    b = pipeline.extract(db, AFINIA, settings, run_b)
+    pipeline.load(db, AFINIA, a.manifest, run_id=run_a)
+    pipeline.load(db, AFINIA, b.manifest, run_id=run_b)
+    report_a = _report_of(db, run_a, database_only=True)
+    report_b = _report_of(db, run_b, database_only=True)
+    assert (report_a.files_new, report_a.files_registered) == (4, 4)
+    # "New is what this run filed (registered or quarantined)" (pipeline._extract).
+    assert report_b.files_registered == 0
+    assert report_b.files_new == 0, (
+        f"run B filed nothing (registered {report_b.files_registered}) but reports "
+        f"{report_b.files_new} new files; the two runs together report "
+        f"{report_a.files_new + report_b.files_new} new files for 4")

@@ -117,3 +117,66 @@ def test_database_only_days_then_the_hourly_check_moves_the_request(
         f"{prefix()}RE801/{name}" for name in first + second)
     assert query(db, "SELECT s3_moved FROM data_general.post_processing_runs "
                      "WHERE run_id = 'check'") == [(2,)]
+
+
+def _folders_of(keys) -> set[str]:
+    return {key[len(prefix()):].rsplit("/", 1)[0] for key in keys}
+
+
+def test_a_request_whose_sgc_changes_a_second_time_follows_it_again(
+        db, s3, bucket, settings, landing):
+    # Day 1: the bot could not read the SGC (placeholder): sin_sgc/R-801/.
+    write_pdf(landing, "PQR_3_ERROR", 0, "first scrape")
+    write_json(landing, "PQR_3_ERROR", "R-801", 5)
+    _day(db, s3, settings, "day-1")
+    # Day 2: a re-scrape of R-801 reads SGC RE801: the request's files follow it (moved).
+    write_pdf(landing, "RE801", 86_400, "second scrape")
+    write_json(landing, "RE801", "R-801", 86_405)
+    _day(db, s3, settings, "day-2")
+    assert _folders_of(list_keys(s3, bucket)) == {"RE801"}
+    # Day 3: a re-scrape of R-801 reads SGC RE805 (the first read was another field, or
+    # the portal re-numbered it); the row takes the newest extraction's SGC.
+    write_pdf(landing, "RE805", 172_800, "third scrape")
+    write_json(landing, "RE805", "R-801", 172_805)
+    _day(db, s3, settings, "day-3")
+    assert query(db, "SELECT numero_reclamo_sgc FROM data_general.ov_afinia") == [("RE805",)]
+
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check")
+    folders = _folders_of(list_keys(s3, bucket))
+    # One request, one folder: either its files followed it to RE805/, or the hourly check
+    # asks a human about the split.
+    assert folders == {"RE805"} or any(f.needs_human for f in report.findings), (
+        f"R-801 is filed in {sorted(folders)} and the check found "
+        f"{[f.kind for f in report.findings]}")
+
+
+def test_an_object_found_in_a_requests_sin_sgc_folder_without_a_checksum_follows_it(
+        db, s3, bucket, settings, landing):
+    """An object put by hand under sin_sgc/R-801/ (an operator restoring a scan through the
+    console: no file-hash metadata, no SHA-256 checksum) is registered by the hourly check
+    as pre_existing with an unknown SHA-256. When R-801's SGC is learned, the move compares
+    the object's SHA-256 with 'unknown': 'the object in sin_sgc/ is not this file', for
+    ever; every upload_s3 of the company fails from then on."""
+    from extractorov.errors import UploadIncomplete
+
+    write_pdf(landing, "PQR_3_ERROR", 0, "first scrape")
+    write_json(landing, "PQR_3_ERROR", "R-801", 5)
+    _day(db, s3, settings, "day-1")
+    s3.put_object(Bucket=bucket, Key=f"{prefix()}sin_sgc/R-801/carta_respuesta.pdf",
+                  Body=b"%PDF-1.4 the company's reply letter, restored by hand")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    assert query(db, "SELECT upload_status, file_hash FROM data_general.s3_files_registry "
+                     "WHERE filename = 'carta_respuesta.pdf'") == [("pre_existing", None)]
+
+    write_pdf(landing, "RE801", 86_400, "second scrape")
+    write_json(landing, "RE801", "R-801", 86_405)
+    failures = []
+    for day, offset in (("day-2", 0), ("day-3", 86_400)):
+        if offset:
+            write_pdf(landing, "RE900", 86_400 + offset, "another request")
+            write_json(landing, "RE900", "R-900", 86_405 + offset)
+        try:
+            _day(db, s3, settings, day)
+        except UploadIncomplete as exc:
+            failures.append(f"{day}: {exc}"[:200])
+    assert not failures, "\n".join(failures)

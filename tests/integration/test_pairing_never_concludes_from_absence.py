@@ -55,3 +55,18 @@ def test_a_request_json_left_empty_by_a_killed_bot_keeps_its_documents_out_of_th
     assert folders == {"R-B"}
     assert a_pdf in {p.name for p in company_folders(landing, "afinia").quarantine.iterdir()}
     assert summary.files_quarantined == 2
+
+
+def test_a_placeholder_pdf_whose_json_was_never_written_waits_rather_than_join_the_next_request(
+        db, bucket, settings, landing):
+    """Request A: the bot printed its detail PDF, then died before it opened A's JSON (no
+    file at all). Two minutes later request B, same placeholder: its PDF step failed, its
+    JSON was saved. The bot stamps each step as it starts, and nothing but printing one
+    page lies between a PDF and the next step: a PDF two minutes before the JSON may be
+    A's, so it waits."""
+    pdf_a = write_pdf(landing, "PQR_4_ERROR", 0, "customer A's detail page")
+    write_json(landing, "PQR_4_ERROR", "R-B", 120)
+    summary = pipeline.extract(db, AFINIA, settings, "run-1")
+    assert not [k for k in registry.keys(db, "afinia", bucket) if k.endswith(pdf_a)]
+    assert (company_folders(landing, "afinia").processed / pdf_a).exists()
+    assert summary.files_waiting == 1

@@ -211,3 +211,29 @@ class TestAJsonWhoseFateIsNotKnown:
         jsons = [loaded("RE9", 5, "RE9"), JsonMark("RE9_data_110.json", at(110),
                                                    JsonState.UNSURE)]
         assert place_documents("RE9", docs, jsons)[docs[0].name].outcome is Outcome.WAITING
+
+
+class TestTheBotsTimingWithinARequest:
+    """The bot stamps each step as it starts: the PDF, the attachment step, the JSON."""
+
+    def test_a_pdf_seconds_before_its_request_json_is_its_own(self) -> None:
+        placed = place_documents("PQR_4_ERROR", [pdf("PQR_4_ERROR", 0)],
+                                 [loaded("PQR_4_ERROR", 20, "sin_sgc/R1")])
+        assert placed["PQR_4_ERROR_0.pdf"].folder == "sin_sgc/R1"
+
+    def test_a_pdf_minutes_before_a_json_with_no_attachment_between_waits(self) -> None:
+        placed = place_documents("PQR_4_ERROR", [pdf("PQR_4_ERROR", 0)],
+                                 [loaded("PQR_4_ERROR", 120, "sin_sgc/R1")])
+        assert placed["PQR_4_ERROR_0.pdf"].outcome is Outcome.UNDECIDED
+
+    def test_a_slow_attachment_download_keeps_the_request_together(self) -> None:
+        docs = [pdf("PQR_4_ERROR", 0), adj("PQR_4_ERROR", 8)]
+        placed = place_documents("PQR_4_ERROR", docs,
+                                 [loaded("PQR_4_ERROR", 600, "sin_sgc/R1")])
+        assert {p.folder for p in placed.values()} == {"sin_sgc/R1"}
+
+    def test_a_pdf_long_before_the_attachment_step_waits(self) -> None:
+        docs = [pdf("PQR_4_ERROR", 0), adj("PQR_4_ERROR", 300)]
+        placed = place_documents("PQR_4_ERROR", docs,
+                                 [loaded("PQR_4_ERROR", 310, "sin_sgc/R1")])
+        assert {p.outcome for p in placed.values()} == {Outcome.UNDECIDED}
