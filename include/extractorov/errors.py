@@ -87,7 +87,7 @@ class QuarantineIncomplete(PipelineError):
     raised once the rest of the batch is filed. Waiting frees no space: not retried."""
 
     def __init__(self, summary: ExtractSummary, messages: list[str]) -> None:
-        count = summary.files_quarantine_failed
+        count = summary.files_quarantine_failed + int(summary.manifest_failed)
         more = count - len(messages[:1])
         super().__init__(
             "; ".join(messages[:1])

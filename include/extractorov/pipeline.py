@@ -9,6 +9,7 @@ registry and bucket as running it once.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -96,6 +97,8 @@ class ExtractSummary:
     yet, or which request owns them cannot be told for sure."""
     files_readmitted: int = 0
     """Files an earlier version quarantined under rules since retired, moved back."""
+    manifest_failed: bool = False
+    """The run manifest could not be written (a full landing volume): nothing to load."""
     files_reread: int = 0
     """Request JSONs registered by an earlier run whose load has not happened (it failed,
     or that run's load_db waits its turn): read again and loaded by this run, not new."""
@@ -282,7 +285,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
                        ExtractSummary(), entries, latest)
             _extract(run, conn, path, readmit_quarantine=readmit_quarantine,
                      attempt=str(attempt), started=started)
-    if run.summary.files_quarantine_failed:
+    if run.summary.files_quarantine_failed or run.summary.manifest_failed:
         raise QuarantineIncomplete(run.summary, run.not_moved)
     return run.summary
 
@@ -380,9 +383,24 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
             for name in latest.incomplete:
                 summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
     summary.bytes_new = run.entries.bytes_total
-    _write_manifest(manifest, company, settings, run.latest, run_id=run.run_id,
-                    attempt=attempt)
-    summary.manifest = str(manifest)
+    try:
+        _write_manifest(manifest, company, settings, run.latest, run_id=run.run_id,
+                        attempt=attempt)
+        summary.manifest = str(manifest)
+    except OSError as exc:
+        # Bad input is not the cause and the rest of the batch still goes: its files are
+        # registered below; its request JSONs stay not loaded, so the next run reads them
+        # again. The task then fails, not retried: someone must free space.
+        _drop_manifest(manifest)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        message = ((f"disk full: the run manifest could not be written to "
+                    f"{manifest.parent}; free space on the landing volume" if full else
+                    f"the run manifest could not be written to {manifest.parent} "
+                    f"({exc.strerror}); check that the landing volume is writable")
+                   + f" ({len(run.latest)} request(s) are loaded by the next run instead)")
+        log.error("%s", message)
+        run.not_moved.insert(0, message)
+        summary.manifest_failed = True
     log.info("extract: registering %d files as pending", len(run.entries))
     summary.files_registered = registry.register_pending(
         conn, _with_progress("extract (register)", run.entries))
@@ -837,6 +855,11 @@ def _write_manifest(path: Path, company: Company, settings: Settings, latest: La
             write_key(warehouse.key_row(radicado, json_files))
             progress.update(done)
         progress.update(len(latest), force=bool(len(latest)))
+        # On disk before they are named: a host crash never leaves a header over empty files.
+        rows_out.flush()
+        keys_out.flush()
+        os.fsync(rows_out.fileno())
+        os.fsync(keys_out.fileno())
     os.replace(rows_tmp, rows)
     os.replace(keys_tmp, keys)
     tmp = path.with_suffix(".tmp")
@@ -845,7 +868,19 @@ def _write_manifest(path: Path, company: Company, settings: Settings, latest: La
                   "format": MANIFEST_FORMAT, "rows": rows.name, "keys": keys.name,
                   "run_id": run_id, "attempt": attempt}
         out.write(json.dumps(header) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
     os.replace(tmp, path)
+
+
+def _drop_manifest(path: Path) -> None:
+    """What a manifest write that failed left behind (its temp files, or an older try's
+    files of the same run, which no longer describe what is registered)."""
+    for leftover in (path, path.with_suffix(".tmp"), path.with_suffix(".rows"),
+                     path.with_suffix(".keys"), path.with_suffix(".rows.tmp"),
+                     path.with_suffix(".keys.tmp")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 def _missing(path: Path) -> FileNotFoundError:

@@ -8,8 +8,10 @@ another customer's folder. These tests check that it never drops out of view.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import pathlib
 import time
 
 import pytest
@@ -252,3 +254,72 @@ def test_the_run_report_records_what_could_not_be_quarantined_and_reasons_lost(d
     [run] = stats.recent_runs(db, "afinia")
     assert (run["files_quarantined"], run["files_quarantine_failed"],
             run["files_reason_lost"], run["status"]) == (1, 2, 3, "failed")
+
+
+def _landing_volume_full(monkeypatch, landing: pathlib.Path) -> None:
+    """Every write of file data on the landing volume fails as on a full disk (ENOSPC):
+    reason files (os.fdopen) and any other file opened for writing there (Path.open)."""
+    root = str(landing)
+    real_fdopen, real_open = os.fdopen, pathlib.Path.open
+
+    class NoSpace:
+        def __init__(self, handle):
+            self._handle = handle
+
+        def write(self, _data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._handle.close()
+
+        def __getattr__(self, name):
+            return getattr(self._handle, name)
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        if "w" in mode and os.readlink(f"/proc/self/fd/{fd}").startswith(root):
+            return NoSpace(handle)
+        return handle
+
+    def path_open(self, mode="r", *args, **kwargs):
+        handle = real_open(self, mode, *args, **kwargs)
+        if ("w" in mode or "a" in mode) and str(self).startswith(root):
+            return NoSpace(handle)
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    monkeypatch.setattr(pathlib.Path, "open", path_open)
+
+
+def test_on_a_full_landing_volume_extract_files_the_rest_of_the_batch_and_says_disk_full(
+        db, settings, landing, monkeypatch):
+    """README: a file that cannot be quarantined (the landing volume is full) stays in
+    processed/; the run logs 'disk full: …', counts it, files the rest of the batch, then
+    fails extract (QuarantineIncomplete, not retried) so that someone frees space."""
+    bad = write(landing, "not-the-bots-file.bin", b"x")
+    pdf = write_pdf(landing, "RE77", 600, "C")
+    write_json(landing, "RE77", "R-C", 605)
+    _landing_volume_full(monkeypatch, landing)
+
+    failure = None
+    try:
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    except Exception as exc:
+        failure = exc
+    monkeypatch.undo()
+
+    assert bad.exists()  # held: the file stays in processed/, whole
+    leftovers = sorted(p.name for p in company_folders(landing, "afinia").manifests.iterdir()
+                       ) if company_folders(landing, "afinia").manifests.exists() else []
+    assert type(failure).__name__ == "QuarantineIncomplete" and pdf in registry_keys(db), (
+        f"extract raised {type(failure).__name__}: {failure} (retried as a transient error); "
+        f"the rest of the batch was not filed (registry: {sorted(registry_keys(db))}); "
+        f"left on the landing volume: {leftovers}")
+    assert leftovers == []  # no half-written manifest
+    assert str(failure).startswith("disk full: the run manifest could not be written")
+    # Space is back: the next run files the bad file and loads the request.
+    again = pipeline.extract(db, AFINIA, settings, "run-2")
+    assert again.files_quarantined == 1 and again.records == 1 and again.files_reread == 1
