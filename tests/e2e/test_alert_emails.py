@@ -343,6 +343,18 @@ def test_an_unanswered_question_fails_one_check_and_is_reminded_once_a_day(
     assert len(reminders()) == 2 and len(failures()) == 1
 
 
+def _stats_page() -> str:
+    """The stats page as the api-server renders it (plugins/ov_stats), every company."""
+    import sys
+
+    plugins = str(DAGS.parent / "plugins")
+    if plugins not in sys.path:
+        sys.path.append(plugins)
+    from ov_stats import data, render
+
+    return render.stats_page(data.load_snapshot(COMPANIES.values()))
+
+
 def test_a_failure_alert_sent_while_smtp_is_down_arrives_once_when_it_is_back(
         dags, db, s3, bucket, landing, smtp, smtp_server, monkeypatch, capfd):
     """The dag-processor's failure callback with the mail server down: the alert is
@@ -385,6 +397,12 @@ def test_a_failure_alert_sent_while_smtp_is_down_arrives_once_when_it_is_back(
         assert secret not in error and secret not in log
     assert f"run <code>{run.run_id}</code> failed" in body
 
+    page = _stats_page()
+    owed = page.split('id="alerts-not-delivered"', 1)[1].split("</section>", 1)[0]
+    assert 'data-field="alerts-owed" data-value="1"' in owed
+    assert f"ov_aire failed (scrape): run {run.run_id}" in owed
+    assert "ConnectionRefusedError" in owed and 'data-value="1">1</td>' in owed
+
     # The mail server is back. The next hour's check (05:00 Bogotá: before the morning
     # deadline, so no other alert) delivers it, whatever its checks end with.
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
@@ -404,6 +422,7 @@ def test_a_failure_alert_sent_while_smtp_is_down_arrives_once_when_it_is_back(
     assert f'<b>scrape</b>: log <a href="{_url("ov_aire", run.run_id, "scrape")}">' in mail.text
     assert query(db, f"SELECT attempts, sent_by FROM {outbox.OUTBOX_TABLE}") == [
         (2, check.run_id)]
+    assert "None: every alert was delivered." in _stats_page()
 
     # Exactly once: not again by the next hour's delivery, nor by the callback run again.
     later = datetime(2025, 11, 27, 4, tzinfo=BOGOTA)
