@@ -224,8 +224,10 @@ def message_id(row_id: int, dedup_key: str, from_email: str) -> str:
     """The same ``Message-ID`` for every copy of one alert (a duplicate sent in the
     at-least-once window is recognisable as one)."""
     digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
-    domain = from_email.rpartition("@")[2] or "extractorov.invalid"
-    return f"<ov-alert.{int(row_id)}.{digest}@{domain}>"
+    # The sender's domain ("Alerts <a@corp.example>" too); anything else: a reserved one.
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", from_email.rpartition("@")[2] if "@" in from_email
+                    else "").strip(".")
+    return f"<ov-alert.{int(row_id)}.{digest}@{domain or 'extractorov.invalid'}>"
 
 
 def late_note(row: Row) -> str:

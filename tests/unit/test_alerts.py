@@ -267,6 +267,8 @@ def test_every_copy_of_an_alert_has_the_same_message_id():
     assert first == message_id(7, key, "airflow@extractorov.test")
     assert first.startswith("<ov-alert.7.") and first.endswith("@extractorov.test>")
     assert message_id(8, key, "airflow@extractorov.test") != first
+    assert message_id(7, key, "Alerts <alerts@corp.example>").endswith("@corp.example>")
+    assert message_id(7, key, "no-at-sign").endswith("@extractorov.invalid>")
 
 
 def test_an_alert_delivered_late_says_when_it_was_recorded():
