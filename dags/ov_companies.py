@@ -95,7 +95,9 @@ If any step fails the run fails (the `watcher` task), after `report_stats`
 has recorded what happened; after a failed `scrape`, `extract` does not run.
 A failed run e-mails Variable `ov_alert_emails` (through `smtp_default`): the
 run, the failed tasks with their log links and the run's counts, never request
-data. By 06:00 Bogotá `ov_s3_reconcile` e-mails if this run has not succeeded.
+data; recorded first in `data_general.alert_outbox`, so a message the mail server
+does not take is sent by the next hourly `ov_s3_reconcile` (`deliver_alerts`).
+By 06:00 Bogotá `ov_s3_reconcile` e-mails if this run has not succeeded.
 Connections: `ov_postgres`, `aws_default`, `smtp_default`. Variables:
 `ov_alert_emails`, `ov_s3_bucket`, `ov_s3_base_path`, `ov_landing_root`,
 `ov_bot_command_{empresa}`, `ov_bot_workdir`,

@@ -62,7 +62,15 @@ warning in the log, no e-mail):
 - **check_morning_runs**: from the 06:00 run on, e-mails once per company and
   day whose scheduled morning run (`ov_afinia`, `ov_aire`) has not succeeded
   (never started, queued, still running or failed); recorded in
-  `data_general.morning_run_alerts`.
+  `data_general.morning_run_alerts`; its log says (warning) when alerts are owed;
+- **deliver_alerts**: every hour, whatever the checks end with, sends the alerts
+  still owed. Every alert (a failed run's, the morning check's, the reminder) is
+  written to `data_general.alert_outbox` before it is sent, then sent by whoever
+  wrote it; one the mail server refused or could not take stays there (tried again
+  after 1, 5, 15, then every 60 minutes) and this task sends it: exactly one
+  message per alert, except a second copy (same Message-ID) if a sender dies between
+  the server's acceptance and its commit. Its log lists what is still owed (kind,
+  subject, attempts, last error); so does the stats page. It does not fail for it.
 """
 
 from __future__ import annotations
@@ -150,6 +158,14 @@ def ov_s3_reconcile() -> None:
         return tasks.check_morning_runs(context)
 
     check_morning_runs()
+
+    # Alerts the mail server refused or could not take: no upstream, so the checks'
+    # outcome (or their wait for a writer pool) never holds them back.
+    @task(task_id=tasks.DELIVER_ALERTS, execution_timeout=timedelta(minutes=10))
+    def deliver_alerts(**context) -> dict:
+        return tasks.deliver_alerts(context)
+
+    deliver_alerts()
 
 
 ov_s3_reconcile()

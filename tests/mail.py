@@ -33,6 +33,7 @@ class Mail:
     to: list[str]
     subject: str
     html: str
+    message_id: str = ""
 
     @property
     def text(self) -> str:
@@ -50,7 +51,8 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(("html", "plain"))
         self.messages.append(Mail(envelope.mail_from, list(envelope.rcpt_tos),
-                                  str(message["Subject"]), body.get_content() if body else ""))
+                                  str(message["Subject"]), body.get_content() if body else "",
+                                  str(message["Message-ID"] or "")))
         return "250 Message accepted for delivery"
 
     def with_subject(self, part: str) -> list[Mail]:

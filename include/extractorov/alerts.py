@@ -24,10 +24,18 @@ text ever goes into one.
   ``ov_s3_reconcile``; one message per company and day, recorded in
   ``data_general.morning_run_alerts``.
 
-No Variable (or an empty one): no e-mail, and a warning in the log. The Variable
-and the connection are read when the alert is sent, never while a DAG file is
-parsed. Only the notifier's base class is imported with the module (the DAG files
-attach the notifier); every other Airflow import is local.
+Every one of them goes through the outbox (:mod:`extractorov.outbox`, table
+``data_general.alert_outbox``): written there once per logical alert (its dedup key)
+before any send is tried, then sent by whoever wrote it; what the mail server refused or
+could not take is delivered by the hourly ``ov_s3_reconcile`` task ``deliver_alerts``
+(:func:`deliver_owed`). An alert is never lost because SMTP was down, and an owed one is
+visible: the stats page, the morning check's log, the sender's log.
+
+No Variable (or an empty one): no e-mail, and a warning in the log; nothing is recorded
+(no alert is owed to nobody). The Variable is read when the alert is raised, the
+connection when it is delivered, never while a DAG file is parsed. Only the notifier's
+base class is imported with the module (the DAG files attach the notifier); every other
+Airflow import is local.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
 
+from extractorov import outbox
 from extractorov.settings import (
     ALERT_EMAILS_VARIABLE,
     BOGOTA,
@@ -57,9 +66,6 @@ log = logging.getLogger("extractorov.alerts")
 DETAIL_XCOM_KEY = "alert_detail"
 """XCom key a task pushes before failing: lines for the failure message (no personal data)."""
 SUBJECT_PREFIX = "[extractorov]"
-DEFAULT_FROM = "extractorov-airflow@localhost"
-"""Sender when connection ``smtp_default`` has no ``from_email`` extra (set one: relays
-often refuse unknown senders)."""
 MORNING_DEADLINE = time(6, 0)
 """By this time (Bogotá) the day's scheduled run of each company must have succeeded."""
 MORNING_ALERTS_TABLE = "data_general.morning_run_alerts"
@@ -87,13 +93,82 @@ def alert_recipients() -> list[str]:
 
 
 def send_email(to: list[str], subject: str, html_body: str) -> None:
-    """One message through ``SmtpHook`` (connection ``smtp_default``); raises if not sent."""
+    """One message through ``SmtpHook`` (connection ``smtp_default``), outside the outbox;
+    raises if not sent. Only :func:`post`'s last resort when the outbox cannot be written."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
         hook.send_email_smtp(to=to, subject=subject, html_content=html_body,
-                             from_email=hook.from_email or DEFAULT_FROM)
+                             from_email=hook.from_email or outbox.DEFAULT_FROM)
     log.info("alert e-mail sent to %d address(es): %s", len(to), subject)
+
+
+def deliver_now(conn: Any, ids: list[int], *, sender: str) -> None:
+    """Try the alerts just recorded (``ids``) at once; a failure is logged, never raised:
+    the alert stays owed and ``deliver_alerts`` sends it later."""
+    if not ids:
+        return
+    try:
+        outbox.deliver(conn, sender=sender, ids=ids)
+    except Exception as exc:  # the warehouse went away: the rows stay owed
+        log.warning("alert(s) %s recorded, not delivered now (%s); deliver_alerts of "
+                    "ov_s3_reconcile sends them", ids, outbox.safe_error(exc))
+
+
+def post(alert: outbox.Alert, *, recorded_by: str, sender: str) -> None:
+    """Record ``alert`` in the outbox (a warehouse connection of its own), then try to send
+    it. Recorded before (same dedup key): not sent again.
+
+    The outbox cannot be written (the warehouse is down): the message is sent directly,
+    once, and a failure of that send is raised (the caller's log says so). That is the one
+    case where an alert can be lost: warehouse and mail server down at once.
+    """
+    from extractorov import warehouse
+    from extractorov.runtime import warehouse_connection
+
+    try:
+        with warehouse_connection() as conn:
+            warehouse.ensure_schema(conn)
+            conn.commit()
+            with conn.transaction():
+                row_id = outbox.record(conn, alert, recorded_by=recorded_by)
+    except Exception as exc:
+        log.error("alert %s could not be recorded in %s (%s): sending it directly, not "
+                  "tried again if this fails", alert.dedup_key, outbox.OUTBOX_TABLE,
+                  outbox.safe_error(exc))
+        send_email(list(alert.recipients), alert.subject, alert.html)
+        return
+    if row_id is None:
+        log.info("alert %s was recorded before: not sent again", alert.dedup_key)
+        return
+    log.info("alert %d recorded (%s): %s", row_id, alert.kind, alert.subject)
+    try:
+        with warehouse_connection() as conn:
+            deliver_now(conn, [row_id], sender=sender)
+    except Exception as exc:  # connecting again failed: the row stays owed
+        log.warning("alert %d recorded, not delivered now (%s); deliver_alerts of "
+                    "ov_s3_reconcile sends it", row_id, outbox.safe_error(exc))
+
+
+def warn_owed(conn: Any, who: str) -> int:
+    """Log (WARNING) the alerts not delivered yet, if any; returns how many."""
+    rows, total = outbox.owed(conn)
+    conn.commit()
+    if total:
+        log.warning("%s: %s", who, outbox.owed_summary(rows, total))
+        for line in outbox.owed_lines(rows, total):
+            log.warning("%s: %s", who, line)
+    return total
+
+
+def deliver_owed(conn: Any, *, sender: str) -> dict[str, int]:
+    """Body of ``deliver_alerts``: send every owed alert that is due, then say what is still
+    owed (the task does not fail for it: a failure would only raise one more alert)."""
+    done = outbox.deliver(conn, sender=sender)
+    owed = warn_owed(conn, "deliver_alerts")
+    log.info("deliver_alerts: %d alert(s) delivered, %d failed again, %d still owed",
+             len(done.sent), len(done.failed), owed)
+    return {**done.as_dict(), "owed": owed}
 
 
 def log_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:
@@ -266,8 +341,14 @@ def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = 
     return FailureReport(dag_id, run_id, failed, not_run, counts, counts_from, note=ended)
 
 
+FAILURE_SENDER = "on_failure_callback"
+"""``sent_by`` of a failure alert delivered by the callback itself (in the dag-processor)."""
+
+
 class RunFailureNotifier(BaseNotifier):
-    """DAG-level ``on_failure_callback``: e-mail the run's failure to ``ov_alert_emails``.
+    """DAG-level ``on_failure_callback``: e-mail the run's failure to ``ov_alert_emails``,
+    through the outbox (see the README, *Architecture*, for why not the smtp provider's
+    ``SmtpNotifier``).
 
     ``counts_task_ids``: tasks whose ``return_value`` XCom holds the run's counts
     (``report_stats``; the ``reconcile_*`` tasks). Nothing is read when the DAG file is
@@ -285,14 +366,21 @@ class RunFailureNotifier(BaseNotifier):
         which has no template environment: rendering would fail before sending.)"""
 
     def notify(self, context: dict[str, Any]) -> None:
-        dag_id = context["dag"].dag_id
+        """Record the failure message in the outbox, once per run and clear, then try to
+        send it (:func:`post`): a mail server that is down leaves it owed, and the hourly
+        ``deliver_alerts`` sends it; this callback's log says so."""
+        dag_id, run_id = context["dag"].dag_id, context["run_id"]
         to = alert_recipients()
         if not to:
             log.warning("%s run %s failed; no alert e-mail: Variable %s is not set",
-                        dag_id, context.get("run_id"), ALERT_EMAILS_VARIABLE)
+                        dag_id, run_id, ALERT_EMAILS_VARIABLE)
             return
         report = failure_report(context, counts_task_ids=self.counts_task_ids)
-        send_email(to, report.subject(), report.html())
+        clear_number = getattr(context.get("dag_run"), "clear_number", 0) or 0
+        post(outbox.Alert(outbox.RUN_FAILED, outbox.run_failure_key(dag_id, run_id,
+                                                                    clear_number),
+                          report.subject(), report.html(), tuple(to)),
+             recorded_by=f"{dag_id}/{run_id}", sender=FAILURE_SENDER)
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -369,9 +457,10 @@ def remind_open_findings(conn: Any, *, now: datetime, run_id: str) -> dict[str, 
     for an answer, or for their answer to be applied, and were announced by an earlier
     check (a question this run found first is announced by its own failure).
 
-    Recorded in :data:`REMINDERS_TABLE` in the transaction that sends it: a failed send
-    records nothing (the next hourly check tries again); a day's reminder goes once.
-    Nothing waiting: nothing sent, nothing recorded. No Variable: a warning.
+    Recorded in :data:`REMINDERS_TABLE` and in the outbox in one transaction (a day's
+    reminder is raised once), then sent; a mail server that is down leaves it owed in the
+    outbox, and ``deliver_alerts`` sends it. Nothing waiting: nothing sent, nothing
+    recorded. No Variable: a warning, nothing recorded.
     """
     from extractorov import findings
 
@@ -403,7 +492,11 @@ def remind_open_findings(conn: Any, *, now: datetime, run_id: str) -> dict[str, 
                     (day, len(questions), run_id))
         if cur.fetchone() is None:  # another check got there first
             return summary
-        send_email(to, subject, body)  # raises: rolled back, tried again next hour
+        row_id = outbox.record(conn, outbox.Alert(
+            outbox.OPEN_FINDINGS_REMINDER, outbox.reminder_key(day), subject, body,
+            tuple(to)), recorded_by=f"ov_s3_reconcile/{run_id}")
+    deliver_now(conn, [row_id] if row_id else [], sender=run_id)
+    # "sent": raised and recorded (delivered now, or owed in the outbox).
     summary["sent"] = True
     return summary
 
@@ -443,7 +536,7 @@ def morning_run_state(count: DrCount, dag_id: str, logical_date: datetime) -> st
 
 
 def morning_message(dag_id: str, empresa: str, day: date, state: str, logical_date: datetime,
-                    base_url: str) -> tuple[str, str]:
+                    base_url: str, *, owed: int = 0) -> tuple[str, str]:
     e = html.escape
     subject = (f"{SUBJECT_PREFIX} {dag_id}: the morning run of {day.isoformat()} has not "
                f"succeeded by {MORNING_DEADLINE:%H:%M} Bogotá ({state})")
@@ -456,6 +549,9 @@ def morning_message(dag_id: str, empresa: str, day: date, state: str, logical_da
         f'<p>Runs of the DAG: <a href="{e(url)}">{e(url)}</a></p>',
         "<p>One message per company and day: later checks of the day stay silent. "
         "A failed run also sends its own failure message.</p>",
+        *([f"<p><b>{owed} earlier alert(s) are not delivered yet</b> (the mail server "
+           "refused them or could not be reached): see the stats page, <i>Alerts not "
+           "delivered</i>.</p>"] if owed else []),
     ])
     return subject, body
 
@@ -465,10 +561,12 @@ def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
     """At or after 06:00 Bogotá: e-mail once per company and day whose morning run has not
     succeeded. Returns ``{empresa: state}`` (empty before the deadline).
 
-    The alert is recorded in :data:`MORNING_ALERTS_TABLE` in the same transaction that
-    sends it: a failed send records nothing (the next hourly check tries again); a
-    recorded one is never sent again that day. No Variable: a warning, nothing recorded.
+    The alert is recorded in :data:`MORNING_ALERTS_TABLE` and in the outbox in one
+    transaction (raised once per company and day), then sent; a mail server that is down
+    leaves it owed in the outbox, and ``deliver_alerts`` sends it. No Variable: a warning,
+    nothing recorded. Every hour it also says (WARNING) when alerts are owed.
     """
+    owed = warn_owed(conn, "morning check")
     local = now.astimezone(BOGOTA)
     if local.time() < MORNING_DEADLINE:
         log.info("morning check: %s Bogotá is before %s, nothing to check", f"{local:%H:%M}",
@@ -478,6 +576,7 @@ def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
     logical = morning_logical_date(day)
     to: list[str] | None = None
     states: dict[str, str] = {}
+    recorded: list[int] = []
     for company in companies:
         state = morning_run_state(count, company.dag_id, logical)
         states[company.empresa] = state
@@ -496,7 +595,7 @@ def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
                         f"{local:%H:%M}", ALERT_EMAILS_VARIABLE)
             continue
         subject, body = morning_message(company.dag_id, company.empresa, day, state, logical,
-                                        api_base_url())
+                                        api_base_url(), owed=owed)
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(f"""INSERT INTO {MORNING_ALERTS_TABLE}
                             (empresa, day, dag_id, state, run_id) VALUES (%s, %s, %s, %s, %s)
@@ -504,9 +603,14 @@ def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
                         (company.empresa, day, company.dag_id, state, run_id))
             if cur.fetchone() is None:  # another check got there first
                 continue
-            send_email(to, subject, body)  # raises: rolled back, tried again next hour
-        log.warning("morning check %s: run of %s is %s; alert e-mailed", company.dag_id, day,
+            row_id = outbox.record(conn, outbox.Alert(
+                outbox.MORNING_RUN, outbox.morning_key(company.empresa, day), subject, body,
+                tuple(to)), recorded_by=f"ov_s3_reconcile/{run_id}")
+        if row_id is not None:
+            recorded.append(row_id)
+        log.warning("morning check %s: run of %s is %s; alert raised", company.dag_id, day,
                     state)
+    deliver_now(conn, recorded, sender=run_id)
     return states
 
 
@@ -523,10 +627,12 @@ __all__ = [
     "DETAIL_XCOM_KEY",
     "RunFailureNotifier",
     "check_morning_runs",
+    "deliver_owed",
     "failure_report",
     "findings_detail",
     "morning_logical_date",
     "morning_run_state",
+    "post",
     "recipients",
     "remind_open_findings",
 ]

@@ -440,6 +440,21 @@ def check_morning_runs(context: dict[str, Any]) -> dict[str, str]:
     return states
 
 
+DELIVER_ALERTS = "deliver_alerts"
+
+
+def deliver_alerts(context: dict[str, Any]) -> dict[str, int]:
+    """Body of ``deliver_alerts`` (hourly, in ``ov_s3_reconcile``, whatever the checks end
+    with): send the alerts still owed in the outbox; the log lists what stays owed (see
+    :func:`extractorov.alerts.deliver_owed`)."""
+    from extractorov import alerts, warehouse
+
+    with warehouse_connection() as conn:
+        warehouse.ensure_schema(conn)
+        conn.commit()
+        return alerts.deliver_owed(conn, sender=context["run_id"])
+
+
 ANNOUNCE_FINDINGS = "announce_findings"
 
 
@@ -527,6 +542,7 @@ __all__ = [
     "check_morning_runs",
     "check_run_conf",
     "collect_findings",
+    "deliver_alerts",
     "extract",
     "load_db",
     "reconcile",

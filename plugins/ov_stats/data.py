@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 KNOWN_STATUSES = ("uploaded", "pre_existing", "pending", "error")
 """Upload statuses of ``data_general.s3_files_registry``, in display order."""
+KNOWN_SOURCES = ("bot", "pre_existing", "manual")
+"""Upload sources of ``data_general.s3_files_registry`` (who brought the file), in display
+order."""
 
 RUNS_LIMIT = 10
 DAYS = 30
@@ -52,13 +55,10 @@ def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
     from extractorov import costs, stats
     from extractorov import registry as registry_sql
 
-    by_status_raw = registry["by_company_status"].get(company.empresa, {})
-    statuses = [*KNOWN_STATUSES, *sorted(set(by_status_raw) - set(KNOWN_STATUSES))]
-    by_status = {
-        status: {"count": int(by_status_raw.get(status, {}).get("count", 0)),
-                 "size_bytes": int(by_status_raw.get(status, {}).get("size_bytes", 0))}
-        for status in statuses
-    }
+    by_status = _groups(registry["by_company_status"].get(company.empresa, {}),
+                        KNOWN_STATUSES)
+    by_source = _groups(registry["by_company_source"].get(company.empresa, {}),
+                        KNOWN_SOURCES)
     runs = [{key: _json_value(value) for key, value in run.items()}
             for run in stats.recent_runs(conn, company.empresa, limit=runs_limit)]
     per_day = [{"day": day, "files": files, "bytes": size}
@@ -76,12 +76,36 @@ def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
         "display_name": company.display_name,
         "dag_id": company.dag_id,
         "by_status": by_status,
+        "by_source": by_source,
         "totals": {"count": sum(s["count"] for s in by_status.values()),
                    "size_bytes": sum(s["size_bytes"] for s in by_status.values())},
         "recent_runs": runs,
         "uploads_per_day": per_day,
         "cost": costs.estimate(used, prices or costs.Prices()).as_dict(),
     }
+
+
+def _groups(raw: dict[str, Any], known: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Files and bytes per status (or source): the known ones always, in order, then any
+    other value the registry holds."""
+    return {key: {"count": int(raw.get(key, {}).get("count", 0)),
+                  "size_bytes": int(raw.get(key, {}).get("size_bytes", 0))}
+            for key in [*known, *sorted(set(raw) - set(known))]}
+
+
+def alerts_not_delivered(conn: Any) -> dict[str, Any]:
+    """The alert e-mails still owed in the outbox (oldest first, at most
+    ``outbox.OWED_SHOWN``) and how many in all."""
+    from extractorov import outbox
+
+    rows, total = outbox.owed(conn)
+    return {"total": total, "alerts": [row.as_dict() for row in rows]}
+
+
+def _every_company(companies: list[Any]) -> bool:
+    from extractorov.companies import COMPANIES
+
+    return {c.empresa for c in companies} >= set(COMPANIES)
 
 
 def snapshot(conn: Any, companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
@@ -101,6 +125,9 @@ def snapshot(conn: Any, companies: Iterable[Any], *, runs_limit: int = RUNS_LIMI
         "runs_limit": runs_limit,
         "companies": sections,
         "costs": cost_summary(sections, prices, prices_error),
+        # Alerts name DAGs and runs of every company: only for who may read them all.
+        "alerts_not_delivered": (alerts_not_delivered(conn) if _every_company(companies)
+                                 else None),
     }
     conn.rollback()  # end the read-only transaction
     return result

@@ -23,6 +23,11 @@ STATUS_LABELS = {
     "pending": "pending",
     "error": "error",
 }
+SOURCE_LABELS = {
+    "bot": "scraper (bot)",
+    "pre_existing": "found in the bucket",
+    "manual": "manual",
+}
 
 CSS = """
 :root { color-scheme: light dark; --fg:#1a202c; --muted:#5a6577; --line:#d8dee8;
@@ -65,6 +70,8 @@ table.runs td .hint { white-space: normal; overflow-wrap: anywhere; display: inl
   max-width: 9em; }
 .state-success { color: var(--ok); font-weight: 600; }
 .state-failed { color: var(--bad); font-weight: 600; }
+table.alerts td.wrap { white-space: normal; min-width: 12em; max-width: 36em;
+  overflow-wrap: anywhere; }
 svg.chart { max-width: 100%; height: auto; }
 svg.chart .bar { fill: var(--bar); }
 svg.chart text { fill: var(--muted); font-size: 10px; }
@@ -136,6 +143,9 @@ def stats_page(snapshot: dict[str, Any], *, today: date | None = None) -> str:
     if not snapshot["companies"]:
         parts.append(notice("no_access", "You may not read the runs of any Oficina Virtual "
                                          "DAG, or no company is registered."))
+    if snapshot["companies"] and "alerts_not_delivered" in snapshot:
+        parts.append(alerts_section(snapshot["alerts_not_delivered"],
+                                    snapshot.get("generated_at")))
     if snapshot["companies"] and snapshot.get("costs"):
         parts.append(cost_section(snapshot["companies"], snapshot["costs"]))
     for company in snapshot["companies"]:
@@ -170,9 +180,12 @@ def company_section(company: dict[str, Any], *, days: int, today: date) -> str:
         "<div class=\"grid\"><div>"
         "<h3>Files and bytes by upload status</h3>"
         f"{status_table(by_status, totals)}</div><div>"
+        "<h3>Files and bytes by source</h3>"
+        f"{source_table(company.get('by_source', {}), totals)}</div><div>"
         f"<h3>Uploads per day (last {int(days)} days, America/Bogota)</h3>"
         f"{uploads_chart(company['uploads_per_day'], days=days, today=today)}</div></div>"
-        f"<h3>Last runs <small class=\"hint\" data-field=\"zone\">times in {ZONE_LABEL}"
+        f"<h3>Last runs <small class=\"hint\" data-field=\"zone\">newest first by when "
+        f"the run was recorded (<code>created_at</code>); times in {ZONE_LABEL}"
         f"</small></h3>{runs_table(company['recent_runs'])}"
         "</section>"
     )
@@ -197,6 +210,83 @@ def status_table(by_status: dict[str, dict[str, int]], totals: dict[str, int]) -
         f"<td class=\"num\" data-field=\"size_bytes\" data-value=\"{int(totals['size_bytes'])}\""
         f" title=\"{esc(fmt_int(totals['size_bytes']))} bytes\">"
         f"{esc(human_bytes(totals['size_bytes']))}</td></tr></tfoot></table>"
+    )
+
+
+def source_table(by_source: dict[str, dict[str, int]], totals: dict[str, int]) -> str:
+    """Who brought the registry's files: the scraper, the bucket (found there by the hourly
+    check), or a person."""
+    rows = "".join(
+        f"<tr data-source=\"{esc(source)}\"><td>{esc(SOURCE_LABELS.get(source, source))}</td>"
+        f"<td class=\"num\" data-field=\"count\" data-value=\"{int(entry['count'])}\">"
+        f"{esc(fmt_int(entry['count']))}</td>"
+        f"<td class=\"num\" data-field=\"size_bytes\" data-value=\"{int(entry['size_bytes'])}\""
+        f" title=\"{esc(fmt_int(entry['size_bytes']))} bytes\">"
+        f"{esc(human_bytes(entry['size_bytes']))}</td></tr>"
+        for source, entry in by_source.items())
+    return (
+        "<table class=\"by-source\"><thead><tr><th>source</th><th class=\"num\">files</th>"
+        "<th class=\"num\">size</th></tr></thead><tbody>" + rows + "</tbody>"
+        "<tfoot><tr data-source=\"total\"><td>total</td>"
+        f"<td class=\"num\" data-field=\"count\" data-value=\"{int(totals['count'])}\">"
+        f"{esc(fmt_int(totals['count']))}</td>"
+        f"<td class=\"num\" data-field=\"size_bytes\" data-value=\"{int(totals['size_bytes'])}\""
+        f">{esc(human_bytes(totals['size_bytes']))}</td></tr></tfoot></table>"
+    )
+
+
+def fmt_age(since: Any, now: Any) -> str:
+    """How long ago ``since`` was, at ``now`` (both ISO): '2 d 3 h', '3 h 05 min', '12 min'."""
+    try:
+        seconds = (datetime.fromisoformat(str(now)) - datetime.fromisoformat(str(since))
+                   ).total_seconds()
+    except (TypeError, ValueError):
+        return "-"
+    minutes = max(int(seconds // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def alerts_section(owed: dict[str, Any] | None, generated_at: str | None) -> str:
+    """The alert e-mails the mail server refused or could not take, still owed in the
+    outbox (``deliver_alerts`` of ``ov_s3_reconcile`` tries them every hour)."""
+    head = ("<section class=\"alerts\" id=\"alerts-not-delivered\"><h2>Alerts not delivered"
+            "<small>e-mail alerts still owed in <code>data_general.alert_outbox</code>"
+            "</small></h2>")
+    if owed is None:
+        return (head + "<p class=\"hint\" data-empty=\"alerts\">Shown to users who may read "
+                "the runs of every company.</p></section>")
+    if not owed["total"]:
+        return (head + "<p class=\"hint\" data-empty=\"alerts\" data-value=\"0\">None: every "
+                "alert was delivered.</p></section>")
+    rows = []
+    for alert in owed["alerts"]:
+        rows.append(
+            f"<tr data-alert=\"{int(alert['id'])}\"><td data-field=\"kind\">{esc(alert['kind'])}"
+            f"</td><td class=\"wrap\" data-field=\"subject\">{esc(alert['subject'])}</td>"
+            f"<td class=\"num\" data-field=\"attempts\" data-value=\"{int(alert['attempts'])}\">"
+            f"{int(alert['attempts'])}</td>"
+            f"<td class=\"wrap\" data-field=\"last_error\">{esc(alert['last_error'] or '-')}</td>"
+            f"<td data-field=\"age\" title=\"recorded {esc(fmt_time(alert['created_at']))} "
+            f"({ZONE_LABEL})\">{esc(fmt_age(alert['created_at'], generated_at))}</td>"
+            f"<td data-field=\"next_attempt_at\">{fmt_time_cell(alert['next_attempt_at'])}</td>"
+            "</tr>")
+    more = owed["total"] - len(owed["alerts"])
+    return (
+        head + f"<p class=\"notice error\" data-field=\"alerts-owed\" "
+        f"data-value=\"{int(owed['total'])}\"><strong>{int(owed['total'])} alert(s) not "
+        "delivered yet</strong>The mail server (connection <code>smtp_default</code>) refused "
+        "them or could not be reached. The hourly task <code>deliver_alerts</code> of "
+        "<code>ov_s3_reconcile</code> sends them once it is back; its log says why each "
+        "failed.</p><div class=\"runs-wrap\"><table class=\"alerts\"><thead><tr><th>kind</th>"
+        "<th>subject</th><th class=\"num\">attempts</th><th>last error</th><th>age</th>"
+        f"<th title=\"{ZONE_LABEL}\">next attempt</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table></div>"
+        + (f"<p class=\"hint\">… {more} more in data_general.alert_outbox.</p>" if more > 0
+           else "") + "</section>"
     )
 
 

@@ -106,7 +106,7 @@ def test_reconcile_announces_findings_and_a_watcher_keeps_failures_visible(dagba
     dag = dagbag.dags["ov_s3_reconcile"]
     checks = {f"reconcile_{e}" for e in COMPANIES}
     assert set(dag.task_ids) == {*checks, "announce_findings", "watcher", "check_morning_runs",
-                                 "remind_open_findings"}
+                                 "remind_open_findings", "deliver_alerts"}
     announce = dag.get_task("announce_findings")
     assert announce.upstream_task_ids == checks
     assert announce.trigger_rule == "all_done"  # also after a failed check
@@ -115,6 +115,16 @@ def test_reconcile_announces_findings_and_a_watcher_keeps_failures_visible(dagba
     assert (watcher.upstream_task_ids, watcher.trigger_rule) == (checks, "one_failed")
     for check in checks:  # only announce_findings updates the asset
         assert dag.get_task(check).outlets == []
+
+
+def test_alerts_still_owed_are_delivered_every_hour_whatever_the_checks_end_with(dagbag):
+    """Issue 21: an alert the mail server did not take is sent by the next hourly check's
+    own task, which waits for nothing (no upstream, no writer pool) and holds no one."""
+    dag = dagbag.dags["ov_s3_reconcile"]
+    deliver = dag.get_task("deliver_alerts")
+    assert deliver.upstream_task_ids == set() and deliver.downstream_task_ids == set()
+    assert deliver.pool == "default_pool"
+    assert deliver.retries >= 1 and deliver.execution_timeout is not None
 
 
 def test_review_dag_asks_one_hitl_task_per_finding_on_the_findings_asset(dagbag):

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from extractorov import pipeline
+from extractorov import outbox, pipeline
 from extractorov.alerts import MORNING_ALERTS_TABLE, morning_logical_date
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
@@ -90,7 +90,15 @@ def test_a_failed_run_emails_its_dag_run_failed_task_log_url_and_counts(
     assert "could not be read where this alert ran" in local.text
     _assert_no_personal_data(local)
 
-    # Production: the dag-processor runs it with the task API.
+    # The alert is one per run: the dag-processor's callback for the same run finds it
+    # recorded (by dag.test()'s own callback) and sends nothing more.
+    run_failure_callback_in_dag_processor(run.run_id, "ov_afinia", DAGS / "ov_companies.py")
+    assert len(alerting.messages) == 1
+    assert query(db, f"SELECT dedup_key, sent_by FROM {outbox.OUTBOX_TABLE}") == [
+        (f"run_failed:ov_afinia:{run.run_id}:0", "on_failure_callback")]
+
+    # Production: only the dag-processor runs it, with the task API.
+    _forget_dag_test_alert(db)
     run_failure_callback_in_dag_processor(run.run_id, "ov_afinia", DAGS / "ov_companies.py")
     assert len(alerting.messages) == 2
     mail = alerting.messages[1]
@@ -107,6 +115,18 @@ def test_a_failed_run_emails_its_dag_run_failed_task_log_url_and_counts(
     assert "records_found 2" in text and "db_inserted 2" in text
     assert "files_registered 4" in text and "s3_uploaded 0" in text
     _assert_no_personal_data(mail)
+    [(subject, body, sent_by)] = query(db, f"SELECT subject, html_body, sent_by "
+                                           f"FROM {outbox.OUTBOX_TABLE}")
+    assert (subject, sent_by) == (mail.subject, "on_failure_callback")
+    for name, value in PERSONAL.items():
+        assert value not in subject + body, f"{name} in the outbox"
+
+
+def _forget_dag_test_alert(db) -> None:
+    """Forget what dag.test()'s own callback (run in the test process, without the task API)
+    recorded in the outbox: in production only the dag-processor runs the DAG's callback."""
+    db.execute(f"DELETE FROM {outbox.OUTBOX_TABLE} WHERE kind = 'run_failed'")
+    db.commit()
 
 
 def test_without_the_variable_no_email_and_a_warning(dags, db, s3, bucket, landing, smtp,
@@ -163,8 +183,10 @@ def test_reconcile_findings_that_need_a_human_are_one_message_per_run(
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "failed",
                       "check_morning_runs": "success", "announce_findings": "success",
-                      "watcher": "failed", "remind_open_findings": "success"}
+                      "watcher": "failed", "remind_open_findings": "success",
+                      "deliver_alerts": "success"}
     alerting.messages.clear()  # dag.test()'s own callback (see the first test)
+    _forget_dag_test_alert(db)
 
     run_failure_callback_in_dag_processor(run.run_id, "ov_s3_reconcile",
                                           DAGS / "ov_s3_reconcile.py")
@@ -319,3 +341,91 @@ def test_an_unanswered_question_fails_one_check_and_is_reminded_once_a_day(
     state, _ = check_at(8, day + timedelta(days=1))
     assert state == "success"
     assert len(reminders()) == 2 and len(failures()) == 1
+
+
+def _stats_page() -> str:
+    """The stats page as the api-server renders it (plugins/ov_stats), every company."""
+    import sys
+
+    plugins = str(DAGS.parent / "plugins")
+    if plugins not in sys.path:
+        sys.path.append(plugins)
+    from ov_stats import data, render
+
+    return render.stats_page(data.load_snapshot(COMPANIES.values()))
+
+
+def test_a_failure_alert_sent_while_smtp_is_down_arrives_once_when_it_is_back(
+        dags, db, s3, bucket, landing, smtp, smtp_server, monkeypatch, capfd):
+    """The dag-processor's failure callback with the mail server down: the alert is
+    recorded, owed and visible (callback log, outbox, stats page), not lost in the
+    dag-processor's log; the next hourly ov_s3_reconcile (task deliver_alerts) sends it,
+    exactly once."""
+    import json
+
+    from devtools.services import free_port
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", BASE_URL)
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    # dag.test() runs the DAG's callback itself, in this process: without the Variable it
+    # raises nothing, so the alert is the dag-processor's, as in production.
+    monkeypatch.delenv("AIRFLOW_VAR_OV_ALERT_EMAILS", raising=False)
+    run = dags["ov_aire"].test(logical_date=datetime(2025, 11, 26, 9, tzinfo=UTC),
+                               run_conf={"databse_only": True})  # fails its first task
+    assert str(run.state) == "failed"
+    monkeypatch.setenv("AIRFLOW_VAR_OV_ALERT_EMAILS", RECIPIENTS)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
+        {"conn_type": "smtp", "host": "127.0.0.1", "port": free_port(),  # nothing listens
+         "login": "alerts-user", "password": "s3cr3t-smtp-pass",
+         "extra": {"from_email": "airflow@extractorov.test", "disable_tls": True,
+                   "disable_ssl": True, "timeout": 5, "retry_limit": 0}}))
+    capfd.readouterr()
+
+    run_failure_callback_in_dag_processor(run.run_id, "ov_aire", DAGS / "ov_companies.py")
+    assert smtp.messages == []
+    log = capfd.readouterr().out
+    assert "not delivered: ConnectionRefusedError" in log  # the sender's log says so
+    assert "Failed to send notification" not in log  # nothing left to Airflow's lone line
+    [(kind, key, subject, body, attempts, error, sent_at)] = query(
+        db, f"SELECT kind, dedup_key, subject, html_body, attempts, last_error, sent_at "
+            f"FROM {outbox.OUTBOX_TABLE}")
+    assert (kind, key, attempts, sent_at) == ("run_failed",
+                                              f"run_failed:ov_aire:{run.run_id}:0", 1, None)
+    assert subject == f"[extractorov] ov_aire failed (scrape): run {run.run_id}"
+    assert error.startswith("ConnectionRefusedError")
+    for secret in ("s3cr3t-smtp-pass", "alerts-user", "ops@example.test"):
+        assert secret not in error and secret not in log
+    assert f"run <code>{run.run_id}</code> failed" in body
+
+    page = _stats_page()
+    owed = page.split('id="alerts-not-delivered"', 1)[1].split("</section>", 1)[0]
+    assert 'data-field="alerts-owed" data-value="1"' in owed
+    assert f"ov_aire failed (scrape): run {run.run_id}" in owed
+    assert "ConnectionRefusedError" in owed and 'data-value="1">1</td>' in owed
+
+    # The mail server is back. The next hour's check (05:00 Bogotá: before the morning
+    # deadline, so no other alert) delivers it, whatever its checks end with.
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
+    db.execute(f"UPDATE {outbox.OUTBOX_TABLE} SET next_attempt_at = next_attempt_at "
+               "- interval '1 hour'")  # its backoff has passed
+    db.commit()
+    reconcile = dags["ov_s3_reconcile"]
+    when = datetime(2025, 11, 27, 5, tzinfo=BOGOTA)
+    check = reconcile.test(logical_date=when, run_after=when)
+    [ti] = [ti for ti in check.get_task_instances() if ti.task_id == "deliver_alerts"]
+    assert str(ti.state) == "success"
+    assert ti.xcom_pull(task_ids="deliver_alerts") == {"sent": 1, "failed": 0, "owed": 0}
+    [mail] = smtp.messages
+    _keep(mail, "run-failed-delivered-late")
+    assert mail.subject == subject and mail.to == ["ops@example.test", "oncall@example.test"]
+    assert "Delivered late: this alert was recorded at" in mail.html
+    assert f'<b>scrape</b>: log <a href="{_url("ov_aire", run.run_id, "scrape")}">' in mail.text
+    assert query(db, f"SELECT attempts, sent_by FROM {outbox.OUTBOX_TABLE}") == [
+        (2, check.run_id)]
+    assert "None: every alert was delivered." in _stats_page()
+
+    # Exactly once: not again by the next hour's delivery, nor by the callback run again.
+    later = datetime(2025, 11, 27, 4, tzinfo=BOGOTA)
+    reconcile.test(logical_date=later, run_after=later)
+    run_failure_callback_in_dag_processor(run.run_id, "ov_aire", DAGS / "ov_companies.py")
+    assert len(smtp.messages) == 1

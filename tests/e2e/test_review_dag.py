@@ -175,7 +175,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     assert _states(check) == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                               "announce_findings": "success", "watcher": "failed",
                               "check_morning_runs": "success",
-                              "remind_open_findings": "success"}
+                              "remind_open_findings": "success",
+                              "deliver_alerts": "success"}
     [event] = [e for e in _asset_events("ov_findings") if e["run"] == check.run_id]
     assert (event["dag"], event["task"], event["run"]) == (
         "ov_s3_reconcile", "announce_findings", check.run_id)
@@ -252,7 +253,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     assert _states(again) == {"reconcile_afinia": "success", "reconcile_aire": "success",
                               "announce_findings": "skipped", "watcher": "skipped",
                               "check_morning_runs": "success",
-                              "remind_open_findings": "success"}
+                              "remind_open_findings": "success",
+                              "deliver_alerts": "success"}
     assert str(again.state) == "success"
     assert len(_asset_events("ov_findings")) == events_before + 1
     assert query(db, "SELECT kind, s3_key, answer FROM data_general.reconcile_findings "

@@ -114,7 +114,8 @@ def test_reconcile_dag_fails_when_a_human_is_needed(airflow_db, db, settings, la
     # watcher keeps the run red.
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                       "announce_findings": "success", "watcher": "failed",
-                      "check_morning_runs": "success", "remind_open_findings": "success"}
+                      "check_morning_runs": "success", "remind_open_findings": "success",
+                      "deliver_alerts": "success"}
     kinds = {k for (k,) in query(db, "SELECT DISTINCT kind FROM data_general.reconcile_findings "
                                      "WHERE empresa = 'afinia'")}
     assert "object_missing" in kinds and "request_without_file" in kinds

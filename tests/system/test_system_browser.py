@@ -290,7 +290,8 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
     assert check["state"] == "failed", states  # something needs a human
     assert states == {"reconcile_afinia": "failed", "reconcile_aire": "success",
                       "announce_findings": "success", "watcher": "failed",
-                      "check_morning_runs": "success", "remind_open_findings": "success"}
+                      "check_morning_runs": "success", "remind_open_findings": "success",
+                      "deliver_alerts": "success"}
     [event] = api.get("/api/v2/assets/events", source_dag_id="ov_s3_reconcile")[
         "asset_events"]
     assert event["extra"]["by_kind"] == {"object_different": 1, "object_outside_layout": 1}

@@ -203,3 +203,94 @@ def test_without_the_task_api_the_message_says_what_is_known(caplog):
     assert report.note.startswith("Airflow ended the run: timed_out. Which tasks failed")
     assert report.counts is None
     assert "task states not readable here" in caplog.text
+
+
+# --------------------------------------------------------------------------- the outbox (issue 21)
+
+
+def test_every_alert_the_project_sends_goes_through_the_outbox():
+    """One rule for every send path: only the outbox's Mailer hands a message to the SMTP
+    server; the direct send is only the notifier's last resort when the outbox itself cannot
+    be written. A new send path that calls SmtpHook (or send_email) breaks this test."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    callers: dict[str, set[str]] = {}
+    for path in [*(root / "include" / "extractorov").glob("*.py"), *(root / "dags").glob("*.py"),
+                 *(root / "plugins").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for node in ast.walk(func):
+                name = (node.func.attr if isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute) else
+                        node.func.id if isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Name) else None)
+                if name in {"send_email_smtp", "send_email", "SmtpHook", "sendmail"}:
+                    callers.setdefault(name, set()).add(f"{path.stem}.{func.name}")
+    assert callers == {"SmtpHook": {"alerts.send_email", "outbox._open"},
+                       "send_email_smtp": {"alerts.send_email", "outbox.send"},
+                       "send_email": {"alerts.post"}}
+
+
+def test_the_backoff_is_1_5_15_then_60_minutes():
+    from datetime import timedelta
+
+    from extractorov.outbox import retry_delay
+
+    assert [retry_delay(n) for n in range(1, 7)] == [timedelta(minutes=m)
+                                                     for m in (1, 5, 15, 60, 60, 60)]
+
+
+def test_last_error_holds_no_password_login_or_address():
+    import smtplib
+
+    from extractorov.outbox import safe_error
+
+    refused = smtplib.SMTPAuthenticationError(
+        535, b"5.7.8 Username alerts@corp.example and password hunter2xyz not accepted")
+    text = safe_error(refused, ["hunter2xyz", "alerts@corp.example"])
+    assert text == ("SMTPAuthenticationError: 535 5.7.8 Username <secret> and password "
+                    "<secret> not accepted")
+    recipients = smtplib.SMTPRecipientsRefused({"ops@example.test": (550, b"no such user")})
+    assert safe_error(recipients) == "SMTPRecipientsRefused: 1 recipient(s) refused"
+    assert safe_error(ConnectionRefusedError(111, "Connection refused")) == (
+        "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert safe_error(OSError("mail to a@b.example failed\n" + "x" * 400)).startswith(
+        "OSError: mail to <address> failed x")
+    assert len(safe_error(OSError("x" * 400))) <= 300 + len("OSError: ")
+
+
+def test_every_copy_of_an_alert_has_the_same_message_id():
+    from extractorov.outbox import message_id, run_failure_key
+
+    key = run_failure_key("ov_aire", "manual__1", 2)
+    assert key == "run_failed:ov_aire:manual__1:2"
+    first = message_id(7, key, "airflow@extractorov.test")
+    assert first == message_id(7, key, "airflow@extractorov.test")
+    assert first.startswith("<ov-alert.7.") and first.endswith("@extractorov.test>")
+    assert message_id(8, key, "airflow@extractorov.test") != first
+    assert message_id(7, key, "Alerts <alerts@corp.example>").endswith("@corp.example>")
+    assert message_id(7, key, "no-at-sign").endswith("@extractorov.invalid>")
+
+
+def test_an_alert_delivered_late_says_when_it_was_recorded():
+    from extractorov.outbox import Row, late_note
+
+    row = Row(1, "morning_run", "k", "s", "<p>b</p>", ["ops@example.test"],
+              datetime(2025, 10, 9, 11, 0, tzinfo=BOGOTA), 0)
+    assert late_note(row) == ""
+    row.attempts = 3
+    assert late_note(row) == (
+        "<p><i>Delivered late: this alert was recorded at 2025-10-09 11:00 Bogotá; 3 earlier "
+        "delivery attempt(s) failed (see the outbox, data_general.alert_outbox).</i></p>\n")
+
+
+def test_the_morning_message_says_when_earlier_alerts_are_owed():
+    args = ("ov_aire", "aire", date(2025, 10, 9), "failed",
+            datetime(2025, 10, 8, 4, tzinfo=BOGOTA), "https://airflow.example.test/")
+    assert "not delivered" not in morning_message(*args)[1]
+    assert ("<b>2 earlier alert(s) are not delivered yet</b>"
+            in morning_message(*args, owed=2)[1])

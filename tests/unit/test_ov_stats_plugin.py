@@ -284,3 +284,137 @@ def test_the_quarantined_cell_says_what_could_not_be_quarantined_and_reasons_los
     quiet = render.stats_page({"generated_at": "2025-10-10T14:00:00+00:00", "days": 30,
                                "companies": [_company()]}, today=date(2025, 10, 10))
     assert "quarantine_states" not in quiet
+
+
+# --------------------------------------------------------------------------- registry by source
+
+
+@pytest.mark.integration
+def test_the_page_shows_the_registry_by_source_as_the_operators_guide_promises(client, db):
+    """docs/operacion.md §4: "el registro por estado y fuente"; the page had no by-source
+    table."""
+    _seed_registry(db)
+    page = client.get("/").text
+    section = page.split('data-empresa="afinia"', 1)[1].split("</section>", 1)[0]
+    table = section.split('<table class="by-source">', 1)[1].split("</table>", 1)[0]
+    import re
+
+    rows = dict(re.findall(r'<tr data-source="(\w+)"><td>[^<]*</td><td class="num" '
+                           r'data-field="count" data-value="(\d+)"', table))
+    assert rows == {"bot": "1505", "pre_existing": "10", "manual": "0", "total": "1515"}
+    assert "<td>found in the bucket</td>" in table and "<td>scraper (bot)</td>" in table
+    body = client.get("/api/stats").json()
+    afinia = next(c for c in body["companies"] if c["empresa"] == "afinia")
+    assert afinia["by_source"] == {
+        "bot": {"count": 1505, "size_bytes": 1505 * 1048576},
+        "pre_existing": {"count": 10, "size_bytes": 10 * 1048576},
+        "manual": {"count": 0, "size_bytes": 0}}
+
+
+# --------------------------------------------------------------------------- alerts not delivered
+
+
+def _owed_alert(**overrides):
+    alert = {"id": 7, "kind": "run_failed",
+             "subject": "[extractorov] ov_aire failed (scrape): run manual__1",
+             "attempts": 3, "last_error": "ConnectionRefusedError: [Errno 111] Connection refused",
+             "created_at": "2025-10-10T11:00:00+00:00",
+             "next_attempt_at": "2025-10-10T14:15:00+00:00"}
+    alert.update(overrides)
+    return alert
+
+
+def test_alerts_not_delivered_show_kind_subject_attempts_last_error_and_age():
+    snapshot = {"generated_at": "2025-10-10T14:05:00+00:00", "days": 30,
+                "companies": [_company()],
+                "alerts_not_delivered": {"total": 1, "alerts": [_owed_alert(subject=EVIL)]}}
+    html = render.stats_page(snapshot, today=date(2025, 10, 10))
+    section = html.split('id="alerts-not-delivered"', 1)[1].split("</section>", 1)[0]
+    assert "Alerts not delivered" in html
+    assert 'data-field="alerts-owed" data-value="1"' in section
+    assert '<td data-field="kind">run_failed</td>' in section
+    assert "&lt;script&gt;" in section and "<script>" not in section
+    assert 'data-field="attempts" data-value="3">3</td>' in section
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in section
+    assert ">3 h 05 min</td>" in section  # recorded 06:00 Bogotá, page at 09:05
+    assert "2025-10-10<br>09:15" in section  # next attempt, Bogotá
+    none = render.stats_page({**snapshot, "alerts_not_delivered": {"total": 0, "alerts": []}},
+                             today=date(2025, 10, 10))
+    assert "None: every alert was delivered." in none
+
+
+@pytest.mark.parametrize(("since", "now", "text"), [
+    ("2025-10-10T14:00:00+00:00", "2025-10-10T14:12:59+00:00", "12 min"),
+    ("2025-10-08T11:00:00+00:00", "2025-10-10T14:05:00+00:00", "2 d 3 h"),
+    ("2025-10-10T14:00:00+00:00", None, "-"),
+])
+def test_the_age_of_an_alert(since, now, text):
+    assert render.fmt_age(since, now) == text
+
+
+@pytest.mark.integration
+def test_an_alert_the_mail_server_refused_is_on_the_page_until_it_is_delivered(
+        client, db, monkeypatch):
+    import json
+
+    from devtools.services import free_port
+    from extractorov import outbox, warehouse
+
+    warehouse.ensure_schema(db)
+    with db.transaction():
+        outbox.record(db, outbox.Alert("morning_run", "morning_run:aire:2025-10-10",
+                                       "[extractorov] ov_aire: the morning run of 2025-10-10 "
+                                       "has not succeeded by 06:00 Bogotá (failed)", "<p>x</p>",
+                                       ("ops@example.test",)), recorded_by="ov_s3_reconcile/r")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
+        {"conn_type": "smtp", "host": "127.0.0.1", "port": free_port(),
+         "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 5, "retry_limit": 0}}))
+    outbox.deliver(db, sender="test")
+    page = client.get("/").text
+    section = page.split('id="alerts-not-delivered"', 1)[1].split("</section>", 1)[0]
+    assert '<td data-field="kind">morning_run</td>' in section
+    assert "the morning run of 2025-10-10 has not succeeded" in section
+    assert 'data-field="attempts" data-value="1">1</td>' in section
+    assert "ConnectionRefusedError" in section
+    assert "ops@example.test" not in page  # recipients are not shown
+    [owed] = client.get("/api/stats").json()["alerts_not_delivered"]["alerts"]
+    assert (owed["kind"], owed["attempts"]) == ("morning_run", 1)
+
+    db.execute(f"UPDATE {outbox.OUTBOX_TABLE} SET sent_at = now()")
+    db.commit()
+    assert "None: every alert was delivered." in client.get("/").text
+
+
+@pytest.mark.integration
+def test_alerts_are_shown_only_to_who_may_read_every_company(client, db, monkeypatch):
+    from ov_stats import app as app_module
+
+    from extractorov import warehouse
+
+    warehouse.ensure_schema(db)
+    db.commit()
+    monkeypatch.setattr(app_module, "readable_companies",
+                        lambda request, user: [COMPANIES["afinia"]])
+    assert client.get("/api/stats").json()["alerts_not_delivered"] is None
+    assert "Shown to users who may read the runs of every company." in client.get("/").text
+
+
+# --------------------------------------------------------------------------- docs agree
+
+
+def test_the_docs_list_the_last_runs_in_the_order_the_stats_page_does():
+    """The README sorted by logical_date, NULL for CLI and reconcile runs (they sank to the
+    bottom); the page and the operators' guide sort by when the run was recorded."""
+    import inspect
+
+    from extractorov import stats
+
+    root = Path(__file__).resolve().parents[2]
+    order = "ORDER BY created_at DESC, run_id DESC"
+    assert order in inspect.getsource(stats.recent_runs)
+    for doc in (root / "README.md", root / "docs" / "operacion.md"):
+        queries = [q for q in doc.read_text(encoding="utf-8").split("```sql")[1:]
+                   if "post_processing_runs" in q.split("```", 1)[0]]
+        assert queries, doc
+        for sql in queries:
+            assert order in sql.split("```", 1)[0], doc
