@@ -130,6 +130,11 @@ SCRAPE_EXECUTION_TIMEOUT = timedelta(minutes=90 + 30)
 """Default ``ov_bot_timeout_minutes`` plus a margin: a backstop, the bot's own timeout
 kills its process group first (a larger Variable is capped to this, with a warning)."""
 
+OPTIONAL_BOOLEAN = ["boolean", "null"]
+"""A toggle's schema type. Airflow's trigger form marks a param required (red ``*``) when
+its type is not a list that includes ``"null"``; with this one it is an optional switch,
+still ``False`` by default (what scheduled runs use), and ``null`` reads as off."""
+
 DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 3,
@@ -159,7 +164,7 @@ def build_company_dag(company: Company) -> DAG:
         params={
             "database_only": Param(
                 False,
-                type="boolean",
+                type=OPTIONAL_BOOLEAN,
                 title="Database only (skip S3 upload)",
                 description=(
                     "On: load the requests into PostgreSQL and register the files, but do not "
@@ -171,7 +176,7 @@ def build_company_dag(company: Company) -> DAG:
             ),
             "readmit_quarantine": Param(
                 False,
-                type="boolean",
+                type=OPTIONAL_BOOLEAN,
                 title="Re-admit quarantined files",
                 description=(
                     "On: before extracting, move every file in quarantine/ back to processed/ "
