@@ -23,9 +23,11 @@ Findings and actions:
   they follow it to the SGC's folder (`request_refiled`, repaired by the upload:
   copy, check, delete); objects that cannot (another object at their new key):
   `request_split`, **needs a human**;
-- PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON
-  (`document_waiting`), or a temporary file untouched as long
-  (`temp_file_stale`): **needs a human** (file name only; never moved);
+- PDF/attachment waiting over `ov_orphan_after_hours` (counted from when the pipeline
+  first saw it, never its modification time) for its request JSON, or whose JSON is
+  there but whose owner cannot be told for sure (`document_waiting`, saying which), or a
+  temporary file unchanged as long (`temp_file_stale`): **needs a human** (file name
+  only; never moved);
 - a file in `quarantine/` whose reason file is missing, empty or unreadable
   (`quarantine_reason_lost`): reported, no human needed (it counts as quarantined;
   a company run with `readmit_quarantine=true` validates it again).
