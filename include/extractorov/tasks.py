@@ -29,6 +29,7 @@ from extractorov.errors import (
     PipelineError,
 )
 from extractorov.runtime import (
+    BadVariables,
     s3_client,
     settings_from_variables,
     task_states,
@@ -133,9 +134,13 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     check_run_conf(context)
     empresa = company.empresa
     command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
+    bad = BadVariables()  # every wrong Variable of the mode in one error
     if command := get(command_variable):
-        argv = bot.parse_command(command, empresa)
-        minutes = bot.parse_minutes(get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes")
+        argv = bad.read(command_variable, lambda: bot.parse_command(command, empresa),
+                        fallback=[])
+        minutes = bad.read("ov_bot_timeout_minutes", lambda: bot.parse_minutes(
+            get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes"), fallback=0.0)
+        bad.raise_if_any()
         hard_limit = context["task"].execution_timeout
         if hard_limit and minutes * 60 > hard_limit.total_seconds() - 300:
             minutes = max(1.0, hard_limit.total_seconds() / 60 - 5)
@@ -163,8 +168,11 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
         log.info("bot for %s finished in %.1f s (%d output lines)", empresa, result.seconds,
                  result.lines)
         return PokeReturnValue(is_done=True, xcom_value=result.as_xcom())
-    quiet = bot.parse_minutes(get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes")
-    wait = bot.parse_minutes(get("ov_landing_wait_minutes"), "ov_landing_wait_minutes")
+    quiet = bad.read("ov_landing_quiet_minutes", lambda: bot.parse_minutes(
+        get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes"), fallback=0.0)
+    wait = bad.read("ov_landing_wait_minutes", lambda: bot.parse_minutes(
+        get("ov_landing_wait_minutes"), "ov_landing_wait_minutes"), fallback=0.0)
+    bad.raise_if_any()
     log.info("scrape %s: quiet mode (Variable %s is not set: the bot runs elsewhere)",
              empresa, command_variable)
     # Counted from this task's first poke: for a scheduled run the run's start (scrape is
