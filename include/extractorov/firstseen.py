@@ -174,6 +174,8 @@ def look(conn: Connection, empresa: str, settings: Settings, *, now: float) -> L
     when = datetime.fromtimestamp(now, UTC)
     limit = settings.orphan_after_hours * 3600
     folders = company_folders(settings.landing_root, empresa)
+    if not folders.processed.is_dir():
+        return Look()  # not mounted, say: what was seen waiting stays recorded
     found = scan(folders.processed, settle_seconds=settings.settle_seconds, now=now,
                  stale_seconds=0)
     documents: list[tuple[LandingFile, FileName]] = []

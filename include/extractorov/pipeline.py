@@ -404,6 +404,8 @@ def _scan(run: _Run, conn: Connection) -> Scan:
 def _record_waiting(run: _Run, conn: Connection) -> None:
     """Record the documents this run left waiting (first seen, outcome, reason) and drop
     the rows of every file no longer waiting; committed with the registry rows."""
+    if not run.folders.processed.is_dir():
+        return  # not mounted, say: what was seen waiting stays recorded
     verdicts: dict[firstseen.Key, tuple[str, str]] = {}
     for filename, verdict in run.waiting.items():
         try:

@@ -152,3 +152,12 @@ def test_rows_follow_the_waiting_files_not_history(db, s3, bucket, settings, lan
     (company_folders(landing, "afinia").processed / gone).unlink()
     reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2", upload=False)
     assert [n for n, _ in _rows(db)] == [kept]
+
+
+def test_a_landing_folder_that_is_not_there_forgets_nothing(db, s3, bucket, settings, landing):
+    name = _lonely(landing, "RE6_20251008_090000.pdf")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1", upload=False)
+    processed = company_folders(landing, "afinia").processed
+    processed.rename(processed.with_name("elsewhere"))  # the volume is not mounted
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2", upload=False)
+    assert [n for n, _ in _rows(db)] == [name]
