@@ -117,6 +117,7 @@ try:
     from extractorov.bot_operator import ScrapeSensor
     from extractorov.companies import COMPANIES, Company
     from extractorov.settings import DAILY_CRON, TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -141,6 +142,8 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    # A handled error retrying cannot fix fails at once, its message and no traceback.
+    "retry_policy": RETRY_POLICY,
 }
 
 

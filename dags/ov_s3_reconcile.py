@@ -80,6 +80,7 @@ try:
     from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES
     from extractorov.settings import FINDINGS_ASSET, TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -105,6 +106,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "owner": "data-engineering",
         "retries": 1,
         "retry_delay": timedelta(minutes=5),
+        "retry_policy": RETRY_POLICY,  # a handled error that retrying cannot fix
     },
     tags=["oficina-virtual", "s3", "reconcile"],
     # One e-mail per failed run: every failed reconcile task with its findings.

@@ -109,11 +109,12 @@ def bad_variables_message(problems: list[tuple[str, str]]) -> str:
     """One error for every wrong Variable: a short first line naming them (the log
     viewer's first line), each problem on a line of its own below."""
     names = ", ".join(name for name, _ in problems)
-    head = f"{len(problems)} Variables are wrong ({names}): fix them in Admin → Variables"
-    if len(head) > 100:
-        head = f"{len(problems)} Variables are wrong: fix them in Admin → Variables"
-    return "\n".join([f"{head}, then clear the task",
-                      *(f"- {message}" for _, message in problems)])
+    head = (f"{len(problems)} Variables are wrong ({names}): fix them in Admin → Variables, "
+            "then clear the task")
+    if len(head) > 120:
+        head = (f"{len(problems)} Variables are wrong: fix them in Admin → Variables, then "
+                "clear the task")
+    return "\n".join([head, *(f"- {message}" for _, message in problems)])
 
 
 def settings_from_variables() -> Settings:

@@ -224,3 +224,17 @@ def test_parsing_imports_neither_boto_nor_psycopg(path):
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_task_fails_at_once_on_a_handled_error_that_retrying_cannot_fix(dagbag):
+    """A handled error is raised as a SystemExit (no traceback in the log); without the
+    policy Airflow would retry one that retrying cannot fix (a wrong Variable)."""
+    from airflow.sdk import RetryAction
+
+    from extractorov.taskfail import RETRY_POLICY, NotRetried
+
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            assert task.retry_policy is RETRY_POLICY, (dag.dag_id, task.task_id)
+    decision = RETRY_POLICY.evaluate(NotRetried("x"), try_number=1, max_tries=4)
+    assert decision.action is RetryAction.FAIL
