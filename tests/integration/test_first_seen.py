@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -59,18 +60,25 @@ def test_a_backlog_copied_with_year_old_times_next_to_its_jsons_raises_no_findin
     assert _rows(db) == []
 
 
-def test_a_document_whose_real_sgc_json_is_being_written_raises_no_finding(
-        db, s3, bucket, settings, landing):
+@pytest.mark.parametrize("unsettled", ["temporary name", "modified just now"])
+def test_a_document_whose_real_sgc_json_is_not_settled_yet_raises_no_finding(
+        db, s3, bucket, settings, landing, unsettled):
+    settings = replace(settings, settle_seconds=30)
     [json, pdf] = write_request(landing, "afinia", "RE7", "R-7")
     os.utime(pdf, (YEAR_AGO, YEAR_AGO))
-    writing = json.with_name(json.name + ".part")
-    json.rename(writing)  # its writer is still at it: not settled
+    if unsettled == "temporary name":
+        writing = json.with_name(json.name + ".part")
+        json.rename(writing)  # its writer is still at it
+    else:
+        writing = json
+        os.utime(json)  # within ov_landing_settle_seconds
     summary = pipeline.extract(db, AFINIA, settings, "day-1")
     assert (summary.files_waiting, summary.files_in_progress) == (1, 1)
-    assert _rows(db) == [(pdf.name, "waiting"), (writing.name, None)]
+    assert (pdf.name, "waiting") in _rows(db)
     seen_hours_ago(db, landing, "afinia", pdf.name, hours=settings.orphan_after_hours + 1)
     report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1", upload=False)
     assert _waiting_findings(report) == []
+    assert writing.exists()
 
 
 def test_a_document_whose_json_never_comes_is_reported_after_the_limit_from_first_seen(
