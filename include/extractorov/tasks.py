@@ -22,6 +22,7 @@ from typing import Any
 
 from extractorov.companies import Company
 from extractorov.errors import (
+    BotConfigError,
     BotFailed,
     CompanyBusy,
     ConfigurationError,
@@ -147,13 +148,14 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
                         fallback=[])
         minutes = bad.read("ov_bot_timeout_minutes", lambda: bot.parse_minutes(
             get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes"), fallback=0.0)
+        workdir = bad.read("ov_bot_workdir", lambda: _bot_workdir(get("ov_bot_workdir"),
+                                                                   empresa), fallback=None)
         bad.raise_if_any()
         hard_limit = context["task"].execution_timeout
         if hard_limit and minutes * 60 > hard_limit.total_seconds() - 300:
             minutes = max(1.0, hard_limit.total_seconds() / 60 - 5)
             log.warning("ov_bot_timeout_minutes is above the scrape task's execution_timeout"
                         " (%s): the bot gets %g min", hard_limit, minutes)
-        workdir = Path(get("ov_bot_workdir")) if get("ov_bot_workdir") else None
         log.info("scrape %s: command mode (Variable %s is set): %s, working directory %s, "
                  "timeout %g min", empresa, command_variable, bot.describe_command(argv),
                  workdir or "(the worker's)", minutes)
@@ -191,6 +193,15 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     if not check.done:
         raise AirflowRescheduleException(now + timedelta(seconds=check.next_check_in))
     return PokeReturnValue(is_done=True, xcom_value=check.as_xcom(quiet, wait))
+
+
+def _bot_workdir(value: str, empresa: str) -> Path | None:
+    """Variable ``ov_bot_workdir`` as a folder that exists (empty: the worker's)."""
+    workdir = Path(value) if value else None
+    if workdir is not None and not workdir.is_dir():
+        raise BotConfigError(f"working directory {str(workdir)!r} of the bot for {empresa} does "
+                             "not exist or is not a directory: fix Variable ov_bot_workdir")
+    return workdir
 
 
 def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:

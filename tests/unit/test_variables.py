@@ -65,11 +65,13 @@ def test_scrape_names_both_wrong_minutes_of_quiet_mode_at_once(monkeypatch, tmp_
     assert text.splitlines()[0].startswith("2 Variables are wrong")
 
 
-def test_scrape_names_the_command_and_its_timeout_at_once(monkeypatch, tmp_path):
+def test_scrape_names_the_command_its_timeout_and_its_folder_at_once(monkeypatch, tmp_path):
     _set(monkeypatch, ov_landing_root=str(tmp_path),
          ov_bot_command_afinia="python 'main.py --empresa afinia",  # quote never closed
-         ov_bot_timeout_minutes="90m")
+         ov_bot_timeout_minutes="90m", ov_bot_workdir=str(tmp_path / "no-such-folder"))
     text = _failure(_context())
+    assert text.splitlines()[0].startswith("3 Variables are wrong")
     assert "ov_bot_command_afinia cannot be parsed" in text
     assert "ov_bot_timeout_minutes" in text and "'90m'" in text
+    assert "no-such-folder" in text and "fix Variable ov_bot_workdir" in text
     assert "main.py" not in text  # the command line itself is never shown
