@@ -119,6 +119,7 @@ try:
     from extractorov.bot_operator import ScrapeSensor
     from extractorov.companies import COMPANIES, Company
     from extractorov.settings import DAILY_CRON, TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -132,12 +133,19 @@ SCRAPE_EXECUTION_TIMEOUT = timedelta(minutes=90 + 30)
 """Default ``ov_bot_timeout_minutes`` plus a margin: a backstop, the bot's own timeout
 kills its process group first (a larger Variable is capped to this, with a warning)."""
 
+OPTIONAL_BOOLEAN = ["boolean", "null"]
+"""A toggle's schema type. Airflow's trigger form marks a param required (red ``*``) when
+its type is not a list that includes ``"null"``; with this one it is an optional switch,
+still ``False`` by default (what scheduled runs use), and ``null`` reads as off."""
+
 DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 3,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    # A handled error retrying cannot fix fails at once, its message and no traceback.
+    "retry_policy": RETRY_POLICY,
 }
 
 
@@ -161,7 +169,7 @@ def build_company_dag(company: Company) -> DAG:
         params={
             "database_only": Param(
                 False,
-                type="boolean",
+                type=OPTIONAL_BOOLEAN,
                 title="Database only (skip S3 upload)",
                 description=(
                     "On: load the requests into PostgreSQL and register the files, but do not "
@@ -173,7 +181,7 @@ def build_company_dag(company: Company) -> DAG:
             ),
             "readmit_quarantine": Param(
                 False,
-                type="boolean",
+                type=OPTIONAL_BOOLEAN,
                 title="Re-admit quarantined files",
                 description=(
                     "On: before extracting, move every file in quarantine/ back to processed/ "

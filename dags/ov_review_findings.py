@@ -109,6 +109,7 @@ try:
     from extractorov.alerts import RunFailureNotifier
     from extractorov.review_operator import FindingReviewOperator
     from extractorov.settings import FINDINGS_ASSET, TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -131,6 +132,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "owner": "data-engineering",
         "retries": 1,
         "retry_delay": timedelta(minutes=2),
+        "retry_policy": RETRY_POLICY,  # a handled error that retrying cannot fix
     },
     tags=["oficina-virtual", "s3", "reconcile", "review"],
     on_failure_callback=[RunFailureNotifier()],

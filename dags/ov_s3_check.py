@@ -36,6 +36,7 @@ try:
     from extractorov import tasks
     from extractorov.alerts import RunFailureNotifier
     from extractorov.settings import TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -60,6 +61,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "owner": "data-engineering",
         "retries": 1,
         "retry_delay": timedelta(minutes=1),
+        "retry_policy": RETRY_POLICY,  # a handled error that retrying cannot fix
     },
     tags=["oficina-virtual", "s3", "check"],
     on_failure_callback=[RunFailureNotifier()],

@@ -23,9 +23,11 @@ Findings and actions:
   they follow it to the SGC's folder (`request_refiled`, repaired by the upload:
   copy, check, delete); objects that cannot (another object at their new key):
   `request_split`, **needs a human**;
-- PDF/attachment waiting over `ov_orphan_after_hours` for its request JSON
-  (`document_waiting`), or a temporary file untouched as long
-  (`temp_file_stale`): **needs a human** (file name only; never moved);
+- PDF/attachment waiting over `ov_orphan_after_hours` (counted from when the pipeline
+  first saw it, never its modification time) for its request JSON, or whose JSON is
+  there but whose owner cannot be told for sure (`document_waiting`, saying which), or a
+  temporary file unchanged as long (`temp_file_stale`): **needs a human** (file name
+  only; never moved);
 - a file in `quarantine/` whose reason file is missing, empty or unreadable
   (`quarantine_reason_lost`): reported, no human needed (it counts as quarantined;
   a company run with `readmit_quarantine=true` validates it again).
@@ -86,6 +88,7 @@ try:
     from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES
     from extractorov.settings import FINDINGS_ASSET, TIMEZONE
+    from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
         raise
@@ -111,6 +114,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
         "owner": "data-engineering",
         "retries": 1,
         "retry_delay": timedelta(minutes=5),
+        "retry_policy": RETRY_POLICY,  # a handled error that retrying cannot fix
     },
     tags=["oficina-virtual", "s3", "reconcile"],
     # One e-mail per failed run: every failed reconcile task with its findings.

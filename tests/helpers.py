@@ -66,3 +66,27 @@ def write_request(
     for path in paths:
         os.utime(path, (when, when))
     return paths
+
+
+def seen_hours_ago(db, landing: Path, empresa: str, *names: str, hours: float) -> None:
+    """Write the first sighting of waiting files of ``processed/`` ``hours`` in the past:
+    time passes for ``ov_orphan_after_hours`` (``extractorov.firstseen``), not for the
+    files. Without ``names``: every document and temporary file there."""
+    from extractorov import firstseen, warehouse
+    from extractorov.landing import IN_PROGRESS_SUFFIXES, parse_file_name, printable
+
+    warehouse.ensure_schema(db)
+    processed = company_folders(landing, empresa).processed
+    if not names:
+        names = tuple(p.name for p in processed.iterdir() if p.name.endswith(
+            IN_PROGRESS_SUFFIXES) or ((n := parse_file_name(p.name)) and n.kind.value in {
+                "detalle", "adjunto"}))
+    with db.cursor() as cur:
+        for name in names:
+            cur.execute(
+                f"""INSERT INTO {firstseen.TABLE} (empresa, filename, file_size, first_seen)
+                    VALUES (%s, %s, %s, now() - %s * interval '1 hour')
+                    ON CONFLICT (empresa, filename, file_size)
+                    DO UPDATE SET first_seen = EXCLUDED.first_seen""",
+                (empresa, printable(name), os.lstat(processed / name).st_size, hours))
+    db.commit()

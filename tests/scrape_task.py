@@ -49,8 +49,12 @@ def main(argv: list[str]) -> int:
     except AirflowRescheduleException:
         print("rescheduled", flush=True)
         return 0
-    except Exception as exc:  # the outcome is the output
-        print(f"failed {type(exc).__name__}: {exc}", flush=True)
+    except (Exception, SystemExit) as exc:  # the outcome is the output
+        # A handled error fails the task as a SystemExit (extractorov.taskfail): name the
+        # pipeline error it stands for.
+        cause = exc.__context__ if isinstance(exc, SystemExit) and exc.__context__ else exc
+        text = str(exc).replace("\n", " ")  # one line (a message's details are below it)
+        print(f"failed {type(cause).__name__}: {text}", flush=True)
         return 1
     print(f"done {json.dumps(getattr(result, 'xcom_value', result), default=str)}", flush=True)
     return 0

@@ -54,6 +54,7 @@ from typing import IO, Any
 from extractorov import botlock
 from extractorov.botlines import redact
 from extractorov.errors import BotBusy, BotConfigError, BotFailed, BotStopped, BotTimeout
+from extractorov.humanize import ago, duration
 from extractorov.landing import company_folders, printable
 
 log = logging.getLogger(__name__)
@@ -523,22 +524,23 @@ def check_landing(
         waiting_since=waiting_since, quiet_seconds=quiet_minutes * 60,
         limit_seconds=wait_minutes * 60,
     )
-    age = "no file" if check.quiet_age is None else f"last change {check.quiet_age:.1f} s ago"
+    age = "no file" if check.quiet_age is None else f"last change {ago(check.quiet_age, now)}"
+    waited = duration(check.waited)
     if check.limit_hit:
         log.warning(
-            "wait limit reached for %s: ov_landing_wait_minutes=%g passed (waited %.0f s) and "
+            "wait limit reached for %s: ov_landing_wait_minutes=%g passed (waited %s) and "
             "the landing folder still changes (%s, ov_landing_quiet_minutes=%g); going on with "
             "the files that are settled: extract leaves files still being written for the "
-            "next run", empresa, wait_minutes, check.waited, age, quiet_minutes)
+            "next run", empresa, wait_minutes, waited, age, quiet_minutes)
     elif check.done:
         log.info("landing folder of %s is quiet (%s; ov_landing_quiet_minutes=%g): going on",
                  empresa, age, quiet_minutes)
     else:
         log.info("landing folder of %s still changes (%s); waiting for %g min of quiet, "
-                 "waited %.0f s of ov_landing_wait_minutes=%g; next look in %.0f s (files you "
+                 "waited %s of ov_landing_wait_minutes=%g; next look in %.0f s (files you "
                  "copied in yourself count as changes: set Variable ov_landing_quiet_minutes=0 "
                  "to go on at once)",
-                 empresa, age, quiet_minutes, check.waited, wait_minutes, check.next_check_in)
+                 empresa, age, quiet_minutes, waited, wait_minutes, check.next_check_in)
     return check
 
 
@@ -546,6 +548,6 @@ __all__ = [
     "BUSY_RECHECK_SECONDS", "COMMAND_VARIABLE", "KILL_GRACE_SECONDS",
     "BotBusy", "BotConfigError", "BotFailed", "BotResult", "BotStopped", "BotTimeout",
     "QuietCheck", "bot_environment", "bot_lock", "check_landing", "check_quiet",
-    "describe_command", "newest_change", "parse_command", "parse_minutes", "redact",
+    "describe_command", "duration", "newest_change", "parse_command", "parse_minutes", "redact",
     "run_bot", "secret_arguments", "stop_running_bots",
 ]

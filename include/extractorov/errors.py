@@ -71,10 +71,11 @@ class UploadIncomplete(PipelineError):
     def __init__(self, summary: UploadSummary) -> None:
         reasons = "; ".join(f"{n} × {r}" for r, n in sorted(summary.errors_by_reason.items()))
         super().__init__(
-            f"{summary.s3_errors} of {summary.files} files failed to upload ({reasons}). "
-            f"{summary.s3_uploaded} uploaded and {summary.s3_pre_existing} already present were "
-            "recorded; the failed ones are 'error' in data_general.s3_files_registry "
-            "(column last_error) and the next attempt uploads only those.",
+            f"{summary.s3_errors} of {summary.files} files failed to upload; the next attempt "
+            "uploads only those\n"
+            f"Why: {reasons}. {summary.s3_uploaded} uploaded and {summary.s3_pre_existing} "
+            "already present were recorded; the failed ones are 'error' in "
+            "data_general.s3_files_registry (column last_error).",
             # Only when some failure may pass by itself (network, throttling, 5xx).
             retryable=summary.s3_errors_retryable > 0,
         )
@@ -89,11 +90,19 @@ class QuarantineIncomplete(PipelineError):
     def __init__(self, summary: ExtractSummary, messages: list[str]) -> None:
         count = summary.files_quarantine_failed + int(summary.manifest_failed)
         more = count - len(messages[:1])
+        noun = "file" if count == 1 else "files"
+        if any(m.startswith("disk full:") for m in messages):
+            head = (f"{count} {noun} could not be quarantined: free space on the landing "
+                    "volume, then clear this task")
+        else:
+            head = (f"{count} {noun} could not be quarantined: check that quarantine/ on the "
+                    "landing volume is writable, then clear this task")
         super().__init__(
-            "; ".join(messages[:1])
+            head + "\n"
+            + "; ".join(messages[:1])
             + (f" (and {more} more {'file' if more == 1 else 'files'}, each in the log above)"
                if more else "")
-            + ". The rest of the batch was filed and registered; once fixed, clear this task.")
+            + ". The rest of the batch was filed and registered.")
         self.summary = summary
 
 

@@ -254,6 +254,25 @@ def _not_one_request_after(stretch: list[Document], owner: JsonMark,
     return ""
 
 
+def possible_owners(sgc: str, document: Document, jsons: Iterable[JsonMark]) -> list[str]:
+    """Names of the request JSONs of ``jsons`` (those with the document's SGC part, in any
+    state: loaded, quarantined, being written, unsure) that the rules above could give
+    ``document`` to: with a real SGC every one (its own request's, or an earlier scrape's);
+    with a placeholder those written at or after it (the JSON comes last); with the detail
+    writer's blank SGC those written at or before it (the JSON comes first). A document
+    with none waits for its request JSON; one with some waits for a run to file it, or for
+    a decision pairing cannot make alone."""
+    def when(mark: JsonMark) -> bool:
+        if mark.timestamp is None or document.timestamp is None:
+            return True  # no order to go by: it could
+        if sgc == JSON_FIRST_SGC:
+            return mark.timestamp <= document.timestamp
+        if is_placeholder_sgc(sgc):
+            return mark.timestamp >= document.timestamp
+        return True
+    return sorted(mark.name for mark in jsons if when(mark))
+
+
 _NOT_KNOWN = frozenset({JsonState.WRITING, JsonState.UNSURE})
 """JSON states that say nothing yet about where a document goes: it waits."""
 _WHY_NOT_KNOWN = ("its request JSON is still being written, or vanished or could not be read "

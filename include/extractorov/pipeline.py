@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
@@ -27,7 +27,7 @@ import psycopg
 from botocore.client import BaseClient
 from psycopg import Connection, sql
 
-from extractorov import registry, runsteps, warehouse
+from extractorov import firstseen, registry, runsteps, warehouse
 from extractorov.companies import Company
 from extractorov.errors import LoadFailed, QuarantineIncomplete, UploadIncomplete
 from extractorov.landing import (
@@ -186,6 +186,11 @@ class _Run:
     """One string object per SGC (or folder) the run meets, shared by what it holds."""
     not_moved: list[str] = field(default_factory=list)
     """What the operator is told of the first files that could not be quarantined."""
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Documents left in ``processed/``: name → pairing's outcome and reason (recorded with
+    when the pipeline first saw them: :mod:`extractorov.firstseen`)."""
+    temporary: list[firstseen.Key] = field(default_factory=list)
+    """The temporary files of the last scan (recorded as first seen too)."""
 
     def parse(self, name: str) -> FileName | None:
         return parse_file_name(name, self.settings.bot_timezone)
@@ -321,9 +326,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     company, settings, summary = run.company, run.settings, run.summary
     log.info("extract: scanning %s", run.folders.processed)
     known = registry.known_files(conn, company.empresa, settings.bucket)
-    stale_seconds = settings.orphan_after_hours * 3600
-    found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
-                 stale_seconds=stale_seconds)
+    found = _scan(run, conn)
     # Read once: the re-admission and the placing of documents both need it.
     quarantined = read_quarantine(run.folders)
     quarantined = _readmit_quarantined(run, found, known, quarantined,
@@ -340,13 +343,12 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
         runsteps.record(conn, run.run_id, company.empresa, runsteps.READMIT, attempt,
                         {"files_readmitted": summary.files_readmitted})
         conn.commit()
-        found = scan(run.folders.processed, settle_seconds=settings.settle_seconds,
-                     stale_seconds=stale_seconds)
+        found = _scan(run, conn)
     summary.files_in_progress = len(found.in_progress)
     if found.stale:
         # Not "in progress" for ever: left for a human, and reported by ov_s3_reconcile.
-        log.warning("extract: %d temporary files untouched for over %g hours (a writer "
-                    "stopped): left in processed/, reported by ov_s3_reconcile",
+        log.warning("extract: %d temporary files unchanged since first seen over %g hours "
+                    "ago (a writer stopped): left in processed/, reported by ov_s3_reconcile",
                     len(found.stale), settings.orphan_after_hours)
     summary.files_found = len(found.files) + len(found.not_regular)
     for path in found.not_regular:
@@ -383,6 +385,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
             for name in latest.incomplete:
                 summary.incomplete_fields[name] = summary.incomplete_fields.get(name, 0) + 1
     summary.bytes_new = run.entries.bytes_total
+    _record_waiting(run, conn)
     try:
         _write_manifest(manifest, company, settings, run.latest, run_id=run.run_id,
                         attempt=attempt)
@@ -412,6 +415,35 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
         log.info("extract: %d documents wait in processed/ for their request JSON; a later "
                  "run files them (ov_s3_reconcile reports any that wait over %g hours)",
                  summary.files_waiting, settings.orphan_after_hours)
+
+
+def _scan(run: _Run, conn: Connection) -> Scan:
+    """``processed/`` now. A temporary file is a dead writer's (stale) once the pipeline
+    first saw it, unchanged, over ``ov_orphan_after_hours`` ago: never by its modification
+    time, which a copied backlog keeps (:mod:`extractorov.firstseen`)."""
+    found = scan(run.folders.processed, settle_seconds=run.settings.settle_seconds,
+                 stale_seconds=0)
+    run.temporary = firstseen.split_stale(conn, run.company.empresa, found,
+                                          limit_seconds=run.settings.orphan_after_hours * 3600)
+    return found
+
+
+def _record_waiting(run: _Run, conn: Connection) -> None:
+    """Record the documents this run left waiting (first seen, outcome, reason) and drop
+    the rows of every file no longer waiting; committed with the registry rows."""
+    if not run.folders.processed.is_dir():
+        return  # not mounted, say: what was seen waiting stays recorded
+    verdicts: dict[firstseen.Key, tuple[str, str]] = {}
+    for filename, verdict in run.waiting.items():
+        try:
+            size = (run.folders.processed / filename).lstat().st_size
+        except FileNotFoundError:
+            continue
+        verdicts[firstseen.key(filename, size)] = verdict
+    firstseen.observe(conn, run.company.empresa, verdicts, now=datetime.now(UTC),
+                      verdicts=verdicts)
+    firstseen.keep_only(conn, run.company.empresa, [*verdicts, *run.temporary])
+    run.waiting.clear()
 
 
 def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
@@ -727,6 +759,7 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
     outcome = placement.outcome
     if outcome in (Outcome.WAITING, Outcome.UNDECIDED):
         run.summary.files_waiting += 1
+        run.waiting[filename] = (outcome.value, placement.why)
         log.info("%s waits in processed/: %s", shown_name(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:

@@ -41,16 +41,15 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import findings, pipeline, registry, review, stats, warehouse
+from extractorov import findings, firstseen, pipeline, registry, review, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
+from extractorov.humanize import bogota_time, duration
 from extractorov.landing import (
-    DOCUMENT_KINDS,
     company_folders,
     parse_file_name,
     printable,
     read_quarantine,
-    scan,
     shown_name,
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
@@ -385,44 +384,54 @@ def _requests_without_files(conn: Connection, company: Company, report: Reconcil
 
 def _documents_waiting_too_long(conn: Connection, company: Company, settings: Settings,
                                 report: ReconcileReport, *, now: float | None = None) -> None:
-    """PDFs and attachments that have waited in ``processed/`` over ``orphan_after_hours``.
+    """PDFs and attachments, and temporary files, that have waited in ``processed/`` over
+    ``orphan_after_hours`` since the pipeline first saw them (:mod:`extractorov.firstseen`;
+    never by their modification time: a backlog copied with old times is not old).
 
-    ``extract`` never quarantines a document for lacking its request JSON: it waits.
-    One that waits this long needs a human (its JSON was lost, or which request owns
-    it cannot be told); it is reported by file name and still not moved.
+    ``extract`` never quarantines a document for lacking its request JSON: it waits. One
+    that waits this long with no JSON that could own it anywhere needs a human (its JSON
+    was lost); one with such a JSON is not waiting for it: it is reported only when the
+    last ``extract`` could not tell its owner for sure (with that reason), else the next
+    run files it. Reported by file name; never moved.
     """
-    processed = company_folders(settings.landing_root, company.empresa).processed
     now = time.time() if now is None else now
-    limit = settings.orphan_after_hours * 3600
-    found = scan(processed, settle_seconds=limit, now=now, stale_seconds=limit)
-    for file in found.stale:
+    limit = settings.orphan_after_hours
+    found = firstseen.look(conn, company.empresa, settings, now=now)
+    for file, seen in found.temporary:
         # subject: the file itself (stored, for a review's move); shown: logs, mails, forms.
+        name = shown_name(file.name)
         report.findings.append(Finding(
             "temp_file_stale", None,
-            f"{shown_name(file.name)} is a temporary file untouched for "
-            f"{(now - file.mtime) / 3600:.0f} h (over ov_orphan_after_hours="
-            f"{settings.orphan_after_hours:g}): its writer stopped; finish or delete it",
-            False, True, file_name=shown_name(file.name),
-            subject=printable(file.name),
+            f"{name} is a temporary file unchanged for {duration(seen.age(_utc(now)))} "
+            f"(first seen {bogota_time(seen.first_seen.timestamp())}; over "
+            f"ov_orphan_after_hours={limit:g}): its writer stopped; finish or delete it",
+            False, True, file_name=name, subject=printable(file.name),
             cause=landing_cause(file.size, file.mtime)))
-    old = found.files
-    if not old:
-        return
-    registered = registry.registered_names(conn, company.empresa, settings.bucket,
-                                           [f.name for f in old])
-    for file in old:
-        name = parse_file_name(file.name, settings.bot_timezone)
-        if name is None or name.kind not in DOCUMENT_KINDS or file.name in registered:
-            continue
-        hours = (now - file.mtime) / 3600
+    for doc in found.documents:
+        name = shown_name(doc.file.name)
+        waited = (f"{duration(doc.seen.age(_utc(now)))} (first seen "
+                  f"{bogota_time(doc.seen.first_seen.timestamp())}; over "
+                  f"ov_orphan_after_hours={limit:g})")
+        if not doc.owners:
+            detail = (f"{name} has waited {waited} in processed/ for its request JSON; it is "
+                      "not moved: find its JSON (bot log, quarantine/) or decide where it "
+                      "belongs")
+        elif doc.seen.outcome == firstseen.UNDECIDED:
+            more = f" and {len(doc.owners) - 1} more" if len(doc.owners) > 1 else ""
+            detail = (f"{name} has waited {waited} in processed/ although a request JSON "
+                      f"that could own it is there ({doc.owners[0]}{more}): which request "
+                      f"owns it cannot be told for sure ({doc.seen.why}); it is not moved: "
+                      "decide where it belongs")
+        else:
+            continue  # its JSON is there: the next extract files it (or waits for its writer)
         report.findings.append(Finding(
-            "document_waiting", None,
-            f"{shown_name(file.name)} has waited {hours:.0f} h in processed/ for its request "
-            f"JSON (over ov_orphan_after_hours={settings.orphan_after_hours:g}); it is not "
-            "moved: find its JSON (bot log, quarantine/) or decide where it belongs",
-            False, True, file_name=shown_name(file.name),
-            subject=printable(file.name),
-            cause=landing_cause(file.size, file.mtime)))
+            "document_waiting", None, detail, False, True, file_name=name,
+            subject=printable(doc.file.name),
+            cause=landing_cause(doc.file.size, doc.file.mtime)))
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _quarantine_reasons_lost(company: Company, settings: Settings,

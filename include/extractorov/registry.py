@@ -670,6 +670,24 @@ def registered_names(conn: Connection, empresa: str, bucket: str,
         return {name for (name,) in cur}
 
 
+def request_jsons_of(conn: Connection, empresa: str, bucket: str,
+                     sgcs: Iterable[str]) -> list[tuple[str, str | None]]:
+    """``(filename, numero_reclamo_sgc)`` of the registered request JSONs whose name starts
+    as one with one of these SGC parts (``{sgc}_data_…``, ``pqr_data_{sgc}_…``: a superset,
+    the caller parses the names) or whose ``numero_reclamo_sgc`` is one of them."""
+    sgcs = sorted(set(sgcs))
+    patterns: list[str] = []
+    for sgc in sgcs:
+        bare = sgc.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        patterns += [f"{bare}\\_data\\_%", f"pqr\\_data\\_{bare}\\_%"]
+    with conn.cursor() as cur:
+        cur.execute(f"""SELECT filename, numero_reclamo_sgc FROM {TABLE}
+                        WHERE empresa = %s AND s3_bucket = %s AND file_type = 'json'
+                          AND (filename LIKE ANY(%s) OR numero_reclamo_sgc = ANY(%s))""",
+                    (empresa, bucket, patterns, sgcs))
+        return cur.fetchall()
+
+
 def requests_without_source(conn: Connection, empresa: str, table: sql.Composable,
                             limit: int = 1000) -> list[tuple[str, str | None]]:
     """(numero_radicado, archivo_origen) of requests in ``table`` whose JSON is not

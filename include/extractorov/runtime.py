@@ -10,10 +10,10 @@ local so importing the package at DAG-parse time stays cheap.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from extractorov.errors import ConfigurationError
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # botocore and psycopg take ~0.9 s to import: never while a D
     from psycopg import Connection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def variable(key: str) -> str:
@@ -45,6 +46,17 @@ def variable(key: str) -> str:
     return str(value or "").strip()
 
 
+class BadVariable(ConfigurationError):
+    """One Variable holds a value the pipeline cannot use: ``brief`` says what is wrong
+    with it (a line of :func:`bad_variables_message`), the message what to do first."""
+
+    def __init__(self, name: str, brief: str) -> None:
+        super().__init__(f"Variable {name} {brief}: fix it in Admin → Variables, then clear "
+                         f"the task\n(its default: {VARIABLES.get(name, '') or 'empty'})")
+        self.name = name
+        self.brief = brief
+
+
 def number(key: str, *, integer: bool = False, minimum: float = 0.0) -> float:
     """A numeric Variable, checked: a typo fails the task at once naming the Variable
     (retrying cannot fix it); ``nan`` and ``inf`` are refused, not silently used."""
@@ -55,33 +67,86 @@ def number(key: str, *, integer: bool = False, minimum: float = 0.0) -> float:
             raise ValueError
     except (ValueError, OverflowError):
         kind = "a whole number" if integer else "a number"
-        raise ConfigurationError(
-            f"Variable {key} must be {kind}, got {text[:40]!r}: fix it in Admin → Variables "
-            f"(default {VARIABLES[key]}), then clear the task") from None
+        raise BadVariable(key, f"must be {kind}, got {text[:40]!r}") from None
     if not (minimum <= value < float("inf")):
-        raise ConfigurationError(
-            f"Variable {key} must be a finite number of at least {minimum:g}, got {text[:40]!r}"
-            f": fix it in Admin → Variables (default {VARIABLES[key]}), then clear the task")
+        raise BadVariable(key, f"must be a finite number ≥ {minimum:g}, got {text[:40]!r}")
     return int(value) if integer else value
 
 
-def settings_from_variables() -> Settings:
-    """The Settings of this run from the Variables; a wrong value is a ConfigurationError
-    that names the Variable."""
-    get = variable
+class BadVariables:
+    """Reads a task's Variables and gathers what is wrong with each, so that one error
+    names every bad one (one clear-and-retry cycle fixes them all, not one each)::
 
-    return Settings(
+        bad = BadVariables()
+        workers = bad.read("ov_s3_upload_workers", lambda: number(...), fallback=16)
+        ...
+        bad.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str, str]] = []
+        """(Variable, its whole message, its line in a list of several)."""
+
+    def read(self, name: str, parse: Callable[[], T], *, fallback: T) -> T:
+        """``parse()``, or ``fallback`` when it raises a ConfigurationError (recorded)."""
+        try:
+            return parse()
+        except ConfigurationError as exc:
+            brief = (f"Variable {name} {exc.brief}" if isinstance(exc, BadVariable)
+                     else str(exc).splitlines()[0])
+            self.problems.append((name, str(exc), brief))
+            return fallback
+
+    def raise_if_any(self) -> None:
+        if len(self.problems) == 1:
+            raise ConfigurationError(self.problems[0][1])
+        if self.problems:
+            raise ConfigurationError(bad_variables_message(
+                [(name, brief) for name, _, brief in self.problems]))
+
+
+def bad_variables_message(problems: list[tuple[str, str]]) -> str:
+    """One error for every wrong Variable: a short first line naming them (the log
+    viewer's first line), each problem on a line of its own below."""
+    names = ", ".join(name for name, _ in problems)
+    head = (f"{len(problems)} Variables are wrong ({names}): fix them in Admin → Variables, "
+            "then clear the task")
+    if len(head) > 120:
+        head = (f"{len(problems)} Variables are wrong: fix them in Admin → Variables, then "
+                "clear the task")
+    return "\n".join([head, *(f"- {message}" for _, message in problems)])
+
+
+def settings_from_variables() -> Settings:
+    """The Settings of this run from the Variables; every wrong value is named in one
+    ConfigurationError."""
+    get = variable
+    bad = BadVariables()
+    defaults = Settings(landing_root=Path(VARIABLES["ov_landing_root"]))
+    settings = Settings(
         landing_root=Path(get("ov_landing_root")),
         bucket=get("ov_s3_bucket"),
         base_path=get("ov_s3_base_path"),
-        settle_seconds=number("ov_landing_settle_seconds"),
-        upload_workers=int(number("ov_s3_upload_workers", integer=True, minimum=1)),
+        settle_seconds=bad.read("ov_landing_settle_seconds",
+                                lambda: number("ov_landing_settle_seconds"),
+                                fallback=defaults.settle_seconds),
+        upload_workers=int(bad.read(
+            "ov_s3_upload_workers",
+            lambda: number("ov_s3_upload_workers", integer=True, minimum=1),
+            fallback=defaults.upload_workers)),
         sse_kms_key_id=get("ov_s3_kms_key_id") or None,
         aws_conn_id=AWS_CONN_ID,
-        bot_timezone=_zone(get("ov_bot_timezone")),
-        orphan_after_hours=number("ov_orphan_after_hours"),
-        max_file_bytes=int(number("ov_s3_max_file_gib") * 1024**3),
+        bot_timezone=bad.read("ov_bot_timezone", lambda: _zone(get("ov_bot_timezone")),
+                              fallback=defaults.bot_timezone),
+        orphan_after_hours=bad.read("ov_orphan_after_hours",
+                                    lambda: number("ov_orphan_after_hours"),
+                                    fallback=defaults.orphan_after_hours),
+        max_file_bytes=int(bad.read("ov_s3_max_file_gib",
+                                    lambda: number("ov_s3_max_file_gib"),
+                                    fallback=defaults.max_file_bytes / 1024**3) * 1024**3),
     )
+    bad.raise_if_any()
+    return settings
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -100,10 +100,11 @@ class Report:
         self.not_checked = [c for c in CHECKS if c not in done]
 
     def failure_message(self) -> str:
-        fixes = "; ".join(f"{line.check}: {line.fix or line.detail}" for line in self.lines
-                          if line.status == FAIL)
-        return (f"ov_s3_check: FAIL in {', '.join(self.failed())} (connection "
-                f"'{self.conn_id}', bucket '{self.bucket}'). {fixes}")
+        fixes = [f"{line.check}: {line.fix or line.detail}" for line in self.lines
+                 if line.status == FAIL]
+        return "\n".join([f"ov_s3_check: FAIL in {', '.join(self.failed())} (connection "
+                          f"'{self.conn_id}', bucket '{self.bucket}'): fix each line below",
+                          *fixes])
 
     def format(self) -> str:
         head = (f"S3 check of connection '{self.conn_id}', bucket '{self.bucket}', "

@@ -22,6 +22,7 @@ from typing import Any
 
 from extractorov.companies import Company
 from extractorov.errors import (
+    BotConfigError,
     BotFailed,
     CompanyBusy,
     ConfigurationError,
@@ -29,6 +30,7 @@ from extractorov.errors import (
     PipelineError,
 )
 from extractorov.runtime import (
+    BadVariables,
     s3_client,
     settings_from_variables,
     task_states,
@@ -52,34 +54,41 @@ RESCHEDULE_SECONDS = 60
 
 
 def airflow_error(exc: BaseException) -> BaseException:
-    """What a task raises for ``exc``: the error itself when retrying may help (Airflow
-    retries with backoff), else ``AirflowFailException`` with the same message (no
-    retries: a wrong setting or a needed decision does not heal by waiting). A company
-    being written by another step is no failure: the task reschedules itself
-    (``up_for_reschedule``: no worker slot held, no try used) and looks again."""
+    """What a task raises for ``exc``. A :class:`PipelineError` is explained by its message,
+    so it fails the task with that message and no traceback (:mod:`extractorov.taskfail`):
+    retried with backoff when retrying may help, at once when not (a wrong setting or a
+    needed decision does not heal by waiting). A company being written by another step is
+    no failure: the task reschedules itself (``up_for_reschedule``: no worker slot held, no
+    try used) and looks again. Anything else is raised as it is (with its traceback)."""
     from datetime import UTC, datetime, timedelta
 
-    from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from extractorov.taskfail import HandledError, NotRetried
 
     if isinstance(exc, CompanyBusy):
         log.info("%s: looking again in %d s (the task waits in state up_for_reschedule, "
                  "holding no worker slot)", exc, RESCHEDULE_SECONDS)
         return AirflowRescheduleException(datetime.now(UTC) + timedelta(
             seconds=RESCHEDULE_SECONDS))
-    if isinstance(exc, PipelineError) and (exc.needs_human or not exc.retryable):
-        return AirflowFailException(str(exc))
+    if isinstance(exc, PipelineError):
+        return (NotRetried if exc.needs_human or not exc.retryable else HandledError)(str(exc))
     return exc
 
 
 @contextmanager
 def airflow_errors() -> Iterator[None]:
     """Apply :func:`airflow_error` to whatever the block raises."""
+    from extractorov.taskfail import HandledError
+
     try:
         yield
     except PipelineError as exc:
         mapped = airflow_error(exc)
         if mapped is exc:
             raise
+        if isinstance(mapped, HandledError):  # the message first, as the task's own line
+            log.error("%s", mapped)
         raise mapped from None
 
 
@@ -100,10 +109,10 @@ def check_run_conf(context: dict[str, Any]) -> None:
     unknown = unknown_conf_keys(getattr(dag_run, "conf", None), declared)
     if unknown:
         known = ", ".join(sorted(declared)) or "(none)"
+        keys = ", ".join(map(repr, unknown))
         raise ConfigurationError(
-            f"unknown key(s) in the run's conf: {', '.join(map(repr, unknown))}; this DAG "
-            f"knows: {known}. Nothing was done: trigger again with the right name "
-            '(e.g. {"database_only": true}).')
+            f"unknown conf key {keys}: trigger again with one this DAG knows: {known}\n"
+            'Nothing was done. A conf names params as in {"database_only": true}.')
 
 
 def scrape(company: Company, context: dict[str, Any]) -> Any:
@@ -133,15 +142,20 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     check_run_conf(context)
     empresa = company.empresa
     command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
+    bad = BadVariables()  # every wrong Variable of the mode in one error
     if command := get(command_variable):
-        argv = bot.parse_command(command, empresa)
-        minutes = bot.parse_minutes(get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes")
+        argv = bad.read(command_variable, lambda: bot.parse_command(command, empresa),
+                        fallback=[])
+        minutes = bad.read("ov_bot_timeout_minutes", lambda: bot.parse_minutes(
+            get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes"), fallback=0.0)
+        workdir = bad.read("ov_bot_workdir", lambda: _bot_workdir(get("ov_bot_workdir"),
+                                                                   empresa), fallback=None)
+        bad.raise_if_any()
         hard_limit = context["task"].execution_timeout
         if hard_limit and minutes * 60 > hard_limit.total_seconds() - 300:
             minutes = max(1.0, hard_limit.total_seconds() / 60 - 5)
             log.warning("ov_bot_timeout_minutes is above the scrape task's execution_timeout"
                         " (%s): the bot gets %g min", hard_limit, minutes)
-        workdir = Path(get("ov_bot_workdir")) if get("ov_bot_workdir") else None
         log.info("scrape %s: command mode (Variable %s is set): %s, working directory %s, "
                  "timeout %g min", empresa, command_variable, bot.describe_command(argv),
                  workdir or "(the worker's)", minutes)
@@ -163,8 +177,11 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
         log.info("bot for %s finished in %.1f s (%d output lines)", empresa, result.seconds,
                  result.lines)
         return PokeReturnValue(is_done=True, xcom_value=result.as_xcom())
-    quiet = bot.parse_minutes(get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes")
-    wait = bot.parse_minutes(get("ov_landing_wait_minutes"), "ov_landing_wait_minutes")
+    quiet = bad.read("ov_landing_quiet_minutes", lambda: bot.parse_minutes(
+        get("ov_landing_quiet_minutes"), "ov_landing_quiet_minutes"), fallback=0.0)
+    wait = bad.read("ov_landing_wait_minutes", lambda: bot.parse_minutes(
+        get("ov_landing_wait_minutes"), "ov_landing_wait_minutes"), fallback=0.0)
+    bad.raise_if_any()
     log.info("scrape %s: quiet mode (Variable %s is not set: the bot runs elsewhere)",
              empresa, command_variable)
     # Counted from this task's first poke: for a scheduled run the run's start (scrape is
@@ -176,6 +193,15 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     if not check.done:
         raise AirflowRescheduleException(now + timedelta(seconds=check.next_check_in))
     return PokeReturnValue(is_done=True, xcom_value=check.as_xcom(quiet, wait))
+
+
+def _bot_workdir(value: str, empresa: str) -> Path | None:
+    """Variable ``ov_bot_workdir`` as a folder that exists (empty: the worker's)."""
+    workdir = Path(value) if value else None
+    if workdir is not None and not workdir.is_dir():
+        raise BotConfigError(f"working directory {str(workdir)!r} of the bot for {empresa} does "
+                             "not exist or is not a directory: fix Variable ov_bot_workdir")
+    return workdir
 
 
 def extract(company: Company, context: dict[str, Any]) -> dict[str, Any]:
@@ -325,7 +351,11 @@ def _quarantined_by(company: Company, run_id: str) -> int | None:
 
 def watcher() -> None:
     """Fails the run when any step failed (``report_stats`` alone would mark it green)."""
-    raise RuntimeError("a step of this run failed: see the failed task's log")
+    from extractorov.taskfail import NotRetried
+
+    message = "a step of this run failed: see the failed task's log"
+    log.error("%s", message)
+    raise NotRetried(message)
 
 
 # --------------------------------------------------------------------------- reconcile DAG
@@ -369,10 +399,10 @@ def reconcile(company: Company, context: dict[str, Any]) -> dict[str, Any]:
                                     value=alerts.findings_detail(report))
             raise FindingsNeedHuman(
                 f"{len(report.new_questions)} new finding(s) need a human for "
-                f"{company.empresa}: {dict(kinds)}; answer them in Airflow's Required actions "
-                f"(DAG ov_review_findings, started by this run's '{ANNOUNCE_FINDINGS}' task); "
-                f"details in the log above and in {reconciliation.FINDINGS_TABLE} "
-                f"(run_id {run_id})")
+                f"{company.empresa}: answer them in Airflow's Required actions\n"
+                f"{dict(kinds)}; asked by DAG ov_review_findings (started by this run's "
+                f"'{ANNOUNCE_FINDINGS}' task); details in the log above and in "
+                f"{reconciliation.FINDINGS_TABLE} (run_id {run_id})")
     return report.as_xcom()
 
 
@@ -491,8 +521,8 @@ def collect_findings(context: dict[str, Any]) -> list[dict[str, Any]]:
     """Body of ``collect``: claim the open questions for this review run; one form each."""
     from extractorov import review
 
-    settings = settings_from_variables()
     with airflow_errors():
+        settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=1)
         with warehouse_connection() as conn:
             forms = review.collect(conn, client, settings, context["run_id"])
@@ -520,8 +550,8 @@ def apply_review(finding: dict[str, Any], payload: dict[str, Any],
         return {"finding": finding_id, "answer": None, "outcome": "no answer in time"}
     [choice] = payload["chosen_options"]
     answered_at = payload.get("responded_at") or datetime.now(UTC)
-    settings = settings_from_variables()
     with airflow_errors():
+        settings = settings_from_variables()
         client = s3_client(settings.aws_conn_id, workers=1)
         with warehouse_connection() as conn:
             outcome = review.apply_answer(

@@ -29,7 +29,7 @@ from extractorov.landing import company_folders
 from extractorov.settings import BOGOTA
 from tests.botlike.corpus import EMPRESAS, Corpus, generate
 from tests.e2e.test_dag_runs import runtime_xcom
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 
 pytestmark = pytest.mark.e2e
 
@@ -318,6 +318,11 @@ def test_bot_output_file_by_file_then_rerun_changes_nothing(
     caplog.set_level("INFO")
     corpus = generate()
     corpus.write(landing)
+    # A dead writer's temporary file is stale once the pipeline first saw it over
+    # ov_orphan_after_hours ago (its old modification time alone does not make it so).
+    for file in corpus.files:
+        if file.scenario == "stale temporary file":
+            seen_hours_ago(db, landing, file.empresa, file.name, hours=100)
     problems = Problems()
 
     first = _run_both(dags, FIRST, problems)

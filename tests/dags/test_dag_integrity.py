@@ -79,9 +79,38 @@ def test_scrape_is_a_rescheduling_sensor_with_a_timeout_and_documented_modes(dag
 def test_database_only_param_is_a_documented_toggle(dagbag, dag_id):
     param = dagbag.dags[dag_id].params.get_param("database_only")
     assert param.value is False
-    assert param.schema["type"] == "boolean"
+    assert "boolean" in param.schema["type"]
     assert param.schema["title"]
     assert "S3" in param.description and "pending" in param.description
+
+
+def _required_in_the_trigger_form(param: dict) -> bool:
+    """Airflow 3.3's trigger form (``airflow/ui``, ``FlexibleForm``): a param is required,
+    a red ``*`` and "required" if emptied, when its schema has a ``type`` that is not a
+    list including ``"null"``."""
+    kind = param["schema"].get("type")
+    return bool(kind) and not (isinstance(kind, list) and "null" in kind)
+
+
+@pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
+def test_both_toggles_are_optional_in_the_trigger_form_with_their_defaults(dagbag, dag_id):
+    """What the form reads: the params of the serialized DAG (REST API ``/dags/{id}/details``
+    dumps them so), not the DAG file's objects."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags[dag_id]))
+    params = {name: param.dump() for name, param in serialized.params.items()}
+    assert set(params) == {"database_only", "readmit_quarantine"}
+    for name, param in params.items():
+        assert not _required_in_the_trigger_form(param), name
+        assert param["value"] is False, name  # the default scheduled runs use
+        # Still a toggle: the form picks its widget from the first type that is not null.
+        assert [t for t in param["schema"]["type"] if t != "null"] == ["boolean"], name
+        assert param["schema"]["title"] and param["description"], name
+    dag = dagbag.dags[dag_id]
+    for value in (True, False):  # a trigger's conf still validates, both ways
+        dag.params.get_param("database_only").resolve(value)
+        dag.params.get_param("readmit_quarantine").resolve(value)
 
 
 @pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
@@ -205,3 +234,17 @@ def test_parsing_imports_neither_boto_nor_psycopg(path):
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_task_fails_at_once_on_a_handled_error_that_retrying_cannot_fix(dagbag):
+    """A handled error is raised as a SystemExit (no traceback in the log); without the
+    policy Airflow would retry one that retrying cannot fix (a wrong Variable)."""
+    from airflow.sdk import RetryAction
+
+    from extractorov.taskfail import RETRY_POLICY, NotRetried
+
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            assert task.retry_policy is RETRY_POLICY, (dag.dag_id, task.task_id)
+    decision = RETRY_POLICY.evaluate(NotRetried("x"), try_number=1, max_tries=4)
+    assert decision.action is RetryAction.FAIL

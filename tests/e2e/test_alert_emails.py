@@ -22,7 +22,7 @@ from extractorov.alerts import MORNING_ALERTS_TABLE, morning_logical_date
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.settings import BOGOTA
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 from tests.mail import Inbox, Mail, run_failure_callback_in_dag_processor
 
 pytestmark = pytest.mark.e2e
@@ -176,6 +176,7 @@ def test_reconcile_findings_that_need_a_human_are_one_message_per_run(
     waiting.parent.mkdir(parents=True, exist_ok=True)
     waiting.write_bytes(b"%PDF-1.4 waiting")
     _age(waiting, 100)
+    seen_hours_ago(db, landing, "aire", waiting.name, hours=100)  # the age that counts
 
     # 05:00 Bogotá: before the morning check's deadline, so only the findings alert.
     when = datetime(2025, 10, 9, 5, tzinfo=BOGOTA)

@@ -35,9 +35,19 @@ def test_a_misspelled_param_fails_the_run_at_its_first_task(dags, db, s3, bucket
     assert str(run.state) == "failed"
     assert states["scrape"] == "failed" and states["extract"] == "upstream_failed"
     text = _output(capfd, caplog)
-    assert "unknown key(s) in the run's conf: 'databse_only'" in text
-    assert "knows: database_only" in text
     assert list_keys(s3, bucket) == {}  # nothing uploaded with the default
+    # The task's own error line: its first line short and what to do, the known keys on
+    # screen, details below; then Airflow's "Task exited" line, and no traceback at all.
+    [own] = [r for r in caplog.records if r.name == "extractorov.tasks"
+             and r.levelno == logging.ERROR and "databse_only" in r.getMessage()]
+    first, *details = own.getMessage().splitlines()
+    assert first == ("unknown conf key 'databse_only': trigger again with one this DAG knows: "
+                     "database_only, readmit_quarantine")
+    assert len(first) <= 120 and own.exc_info is None
+    assert details == ['Nothing was done. A conf names params as in {"database_only": true}.']
+    assert f'Task exited                    [task] exit_code="{first}"' in text
+    assert "Retry policy decision" in text and "action=fail" in text  # no retries
+    assert "Traceback" not in text and "Task failed with exception" not in text
 
 
 def test_a_skipped_upload_says_why_in_its_log(dags, db, s3, bucket, landing, monkeypatch,

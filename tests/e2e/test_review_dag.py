@@ -26,7 +26,7 @@ from extractorov import pipeline, reconcile, review
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders, read_quarantine
 from extractorov.registry import SUPERSEDED
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -154,6 +154,7 @@ def _damage(db, settings, landing, s3, bucket) -> dict[str, str]:
     lonely.write_bytes(b"%PDF lonely")
     old = time.time() - 80 * 3600
     os.utime(lonely, (old, old))
+    seen_hours_ago(db, landing, "afinia", lonely.name, hours=80)  # the age that counts
     keys["waiting"] = lonely.name
     return keys
 

@@ -22,7 +22,7 @@ from extractorov import pipeline, reconcile
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.settings import BOGOTA
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 
 pytestmark = pytest.mark.integration
 
@@ -257,6 +257,7 @@ def test_reconcile_reports_documents_waiting_too_long_and_accepts_sin_sgc_object
     lonely.write_bytes(b"%PDF lonely")
     hours_ago = time.time() - 80 * 3600
     os.utime(lonely, (hours_ago, hours_ago))
+    seen_hours_ago(db, landing, "afinia", lonely.name, hours=80)  # first seen 80 h ago
     report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
     kinds = {f.kind: f for f in report.findings}
     assert set(kinds) == {"document_waiting"}

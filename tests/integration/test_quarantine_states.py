@@ -19,6 +19,7 @@ import pytest
 from extractorov import pipeline, reconcile, stats, warehouse
 from extractorov.landing import company_folders, read_quarantine
 from tests.diskfull import fill_the_disk_for_reason_files
+from tests.helpers import seen_hours_ago
 from tests.review._common import (
     AFINIA,
     PERSON,
@@ -209,6 +210,7 @@ def test_reconcile_waiting_scan_survives_a_file_vanishing(db, s3, bucket, settin
     hours_ago = time.time() - 80 * 3600
     for name in (lonely, gone):
         os.utime(folders.processed / name, (hours_ago, hours_ago))
+    seen_hours_ago(db, landing, "afinia", lonely, gone, hours=80)
     real = os.scandir
 
     class Entry:

@@ -19,7 +19,7 @@ from extractorov import findings, pipeline, reconcile, review
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders, read_quarantine
 from extractorov.registry import DIFFERENT_OBJECT, SUPERSEDED, files_to_upload
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 
 AFINIA = COMPANIES["afinia"]
 PREFIX = "oficina-virtual/afinia/raw_data/"
@@ -298,18 +298,20 @@ def test_delete_row_is_not_applied_when_the_object_is_back(db, settings, landing
                      "WHERE s3_key = %s", key) == [(1,)]
 
 
-def _lonely_pdf(landing, name: str = "RE1234_20251008_090000.pdf"):
+def _lonely_pdf(db, landing, name: str = "RE1234_20251008_090000.pdf"):
+    """A PDF whose JSON never came, first seen by the pipeline 80 h ago."""
     processed = company_folders(landing, "afinia").processed
     processed.mkdir(parents=True, exist_ok=True)
     lonely = processed / name
     lonely.write_bytes(b"%PDF lonely")
     hours_ago = time.time() - 80 * 3600
     os.utime(lonely, (hours_ago, hours_ago))
+    seen_hours_ago(db, landing, "afinia", name, hours=80)
     return lonely
 
 
 def test_document_waiting_move_to_quarantine(db, settings, landing, s3, bucket):
-    lonely = _lonely_pdf(landing)
+    lonely = _lonely_pdf(db, landing)
     first = check(db, s3, settings, "check-1")
     assert [f.kind for f in first.awaiting_answer] == ["document_waiting"]
     [form] = review.collect(db, s3, settings, "review-1")
@@ -329,7 +331,7 @@ def test_document_waiting_move_to_quarantine(db, settings, landing, s3, bucket):
 
 
 def test_quarantine_is_not_applied_to_a_file_copied_again(db, settings, landing, s3, bucket):
-    lonely = _lonely_pdf(landing)
+    lonely = _lonely_pdf(db, landing)
     check(db, s3, settings, "check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     os.utime(lonely, None)  # copied again / touched since the question
@@ -434,6 +436,7 @@ def test_a_stale_temp_file_with_a_name_that_is_not_utf8_is_a_question(
         handle.write(b"%PDF half")
     old = time.time() - 80 * 3600
     os.utime(raw, (old, old))
+    seen_hours_ago(db, landing, "afinia", os.fsdecode(os.path.basename(raw)), hours=80)
     report = check(db, s3, settings, "check-1")
     [stale] = report.awaiting_answer
     assert (stale.kind, stale.subject) == ("temp_file_stale",
@@ -486,7 +489,7 @@ def test_keep_the_bucket_object_is_not_applied_to_an_object_replaced_after_the_q
 
 def test_moving_a_waiting_document_to_quarantine_is_not_applied_once_its_json_arrived(
         db, settings, landing, s3, bucket):
-    lonely = _lonely_pdf(landing)
+    lonely = _lonely_pdf(db, landing)
     check(db, s3, settings, "check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     # Its request JSON arrives after the question was asked.
@@ -522,7 +525,7 @@ def _answer_while_written(db, s3, settings, fid: int, choice: str,
 
 def test_an_answer_given_while_the_company_is_written_is_applied_afterwards(
         db, settings, landing, s3, bucket):
-    lonely = _lonely_pdf(landing)
+    lonely = _lonely_pdf(db, landing)
     check(db, s3, settings, "check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     fid = form["finding"]["id"]
@@ -551,7 +554,7 @@ def test_an_answer_given_while_the_company_is_written_is_applied_afterwards(
 
 def test_an_answer_waiting_while_extract_files_the_document_is_not_applied(
         db, settings, landing, s3, bucket):
-    lonely = _lonely_pdf(landing)
+    lonely = _lonely_pdf(db, landing)
     check(db, s3, settings, "check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     fid = form["finding"]["id"]

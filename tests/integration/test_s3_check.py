@@ -161,11 +161,12 @@ def test_no_credentials_fails_identity_and_bucket(moto_server, bucket, monkeypat
 
 
 def test_the_task_fails_without_retry_naming_the_failed_checks(bucket, monkeypatch):
-    from airflow.sdk.exceptions import AirflowFailException
+    from extractorov.taskfail import NotRetried
 
     monkeypatch.setenv("AIRFLOW_VAR_OV_S3_BUCKET", "no-such-bucket-here")
-    with pytest.raises(AirflowFailException, match=r"ov_s3_check: FAIL in bucket \(connection "
-                       r"'aws_default', bucket 'no-such-bucket-here'\)\. bucket: create the"):
+    with pytest.raises(NotRetried, match=r"ov_s3_check: FAIL in bucket \(connection "
+                       r"'aws_default', bucket 'no-such-bucket-here'\): fix each line "
+                       r"below\nbucket: create the"):
         tasks.s3_check({})
 
 

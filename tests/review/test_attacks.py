@@ -13,7 +13,7 @@ import pytest
 
 from extractorov import pipeline, reconcile, registry, runtime
 from extractorov.landing import company_folders
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.review._common import (
     AFINIA,
     AIRE,
@@ -338,6 +338,7 @@ def test_reconcile_concurrent_with_a_daily_upload(db, s3, bucket, settings, land
     lonely = write_pdf(landing, "RE55", 9_000, "lonely")
     old = time.time() - 100 * 3600
     os.utime(company_folders(landing, "afinia").processed / lonely, (old, old))
+    seen_hours_ago(db, landing, "afinia", lonely, hours=100)
     ex = pipeline.extract(db, AFINIA, settings, "daily")
     pipeline.load(db, AFINIA, ex.manifest)
     errors: list[BaseException] = []

@@ -10,7 +10,7 @@ import pytest
 from extractorov import errors, pipeline, reconcile, storage
 from extractorov.landing import company_folders
 from extractorov.registry import DIFFERENT_OBJECT
-from tests.helpers import list_keys, query, write_request
+from tests.helpers import list_keys, query, seen_hours_ago, write_request
 from tests.review._common import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
@@ -173,6 +173,7 @@ def test_stale_part_is_reported_fresh_part_is_in_progress(db, s3, bucket, settin
     fresh.write_bytes(b"half")
     old = time.time() - (settings.orphan_after_hours + 1) * 3600
     os.utime(stale, (old, old))
+    seen_hours_ago(db, landing, "afinia", stale.name, hours=settings.orphan_after_hours + 1)
     summary = pipeline.extract(db, AFINIA, settings, "day-1")
     assert (summary.files_in_progress, summary.files_waiting) == (1, 1)
     report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.review._common import (
     AFINIA,
     prefix,
@@ -106,6 +106,7 @@ def test_a_stale_temporary_file_is_not_in_progress_for_ever_without_a_report(
 
     old = time.time() - 100 * 3600
     write(landing, f"RE900_data_{stamp(5)}.json.part", b'{"numero_radicado": "R-9', mtime=old)
+    seen_hours_ago(db, landing, "afinia", f"RE900_data_{stamp(5)}.json.part", hours=100)
     run_all(db, s3, settings, "run-1")
     report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
     assert any(".part" in f.detail for f in report.findings), [

@@ -14,7 +14,7 @@ import pytest
 
 from extractorov import errors, pipeline, reconcile, stats, storage, warehouse
 from extractorov.landing import company_folders
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 from tests.review._common import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
@@ -100,6 +100,7 @@ def test_a_stale_temp_file_is_subtracted_from_the_new_files(db, settings, landin
     part.write_bytes(b"%PDF half")
     old = time.time() - (settings.orphan_after_hours + 1) * 3600
     os.utime(part, (old, old))
+    seen_hours_ago(db, landing, "afinia", part.name, hours=settings.orphan_after_hours + 1)
     summary = pipeline.extract(db, AFINIA, settings, "day-1")
     assert summary.files_waiting == 1
     assert summary.files_new == 2  # the JSON and the PDF

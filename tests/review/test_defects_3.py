@@ -13,10 +13,10 @@ from dataclasses import asdict
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from extractorov import errors, pipeline, stats, tasks, warehouse
 from extractorov.landing import company_folders
+from extractorov.taskfail import NotRetried
 from tests.helpers import query, write_request
 from tests.review._common import AFINIA
 
@@ -52,14 +52,14 @@ def _context(run_id: str = "manual__2025-10-09T09:00:00+00:00", try_number: int 
 def test_a_malformed_numeric_variable_fails_at_once_naming_it(db, landing, monkeypatch,
                                                                variable, value):
     monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", value)
-    with pytest.raises(AirflowFailException) as failed:
+    with pytest.raises(NotRetried) as failed:
         tasks.extract(AFINIA, _context())
     assert variable in str(failed.value)
 
 
 def test_a_wrong_bot_timezone_fails_reconcile_at_once(db, bucket, landing, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_OV_BOT_TIMEZONE", "America/Barranquilla")
-    with pytest.raises(AirflowFailException) as failed:
+    with pytest.raises(NotRetried) as failed:
         tasks.reconcile(AFINIA, _context("scheduled__2025-10-09T15:00:00+00:00"))
     assert "ov_bot_timezone" in str(failed.value)
 
@@ -117,7 +117,7 @@ def test_the_s3_event_after_a_partly_failed_upload_counts_the_whole_run(
     # First try: a size limit below the attachment (a wrong Variable): 4 files up, 1 error.
     monkeypatch.setenv("AIRFLOW_VAR_OV_S3_MAX_FILE_GIB", str(1024 / 1024**3))
     first = _context(run_id)
-    with pytest.raises(AirflowFailException):
+    with pytest.raises(NotRetried):
         tasks.upload_s3(AFINIA, first)
     assert dict(first["outlet_events"]) == {}  # a failed task emits no event
     # The operator fixes the Variable and clears the task.

@@ -255,3 +255,38 @@ def test_check_landing_logs_the_limit_and_returns_a_summary(tmp_path, caplog):
                                  wait_minutes=120, now=now).done
     assert bot.check_landing(tmp_path, "aire", waiting_since=now, quiet_minutes=10,
                              wait_minutes=120, now=now).done  # no folder: quiet
+
+
+def test_check_landing_says_the_last_change_as_a_duration_and_a_bogota_time(tmp_path, caplog):
+    from datetime import datetime
+
+    from extractorov.settings import BOGOTA
+
+    processed = tmp_path / "afinia" / "oficina_virtual" / "processed"
+    processed.mkdir(parents=True)
+    changed = datetime(2025, 10, 7, 14, 5, 12, tzinfo=BOGOTA).timestamp()
+    old = processed / "RE1_20251007_140512.pdf"
+    old.write_bytes(b"%PDF")
+    os.utime(old, (changed, changed))
+    now = changed + 425 * 86400 + 3600 + 7.3  # a copied backlog: a year-old mtime
+    caplog.set_level("INFO")
+    bot.check_landing(tmp_path, "afinia", waiting_since=now, quiet_minutes=10,
+                      wait_minutes=120, now=now)
+    assert "last change 425 d 1 h ago (2025-10-07 14:05 Bogotá)" in caplog.text
+    assert " s ago" not in caplog.text
+    caplog.clear()
+    recent = now - 130.4  # still changing: minutes and seconds
+    os.utime(old, (recent, recent))
+    bot.check_landing(tmp_path, "afinia", waiting_since=now - 600, quiet_minutes=10,
+                      wait_minutes=120, now=now)
+    assert "last change 2 min 10 s ago (2026-12-06 15:03 Bogotá)" in caplog.text
+    assert "waited 10 min of ov_landing_wait_minutes=120" in caplog.text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0 s"), (7.6, "8 s"), (59.4, "59 s"), (60, "1 min"), (130.4, "2 min 10 s"),
+    (3600, "1 h"), (3600 + 59 * 60 + 59, "1 h 59 min"), (86400, "1 d"),
+    (425 * 86400 + 3600 + 7.3, "425 d 1 h"),
+])
+def test_durations_read_as_days_hours_minutes_seconds(seconds, text):
+    assert bot.duration(seconds) == text
