@@ -101,7 +101,7 @@ def run_checks(conn: Connection, company: Company, *, bucket: str, records_loade
 
 def failure_message(company: Company, report: ChecksReport) -> str:
     lines = [f"{r.name}: {r.found} break the rule ({r.what})" for r in report.failed]
-    return (f"data checks failed for {company.empresa} (table data_general.{company.table}): "
-            + "; ".join(lines) + ". The rows stay loaded: find them with the rule above "
-            "(SQL in include/extractorov/checks.py), fix the source or the parser, then clear "
-            "this task.")
+    return (f"data checks failed for {company.empresa}: fix the source or the parser, then "
+            f"clear this task\n" + "; ".join(lines) + f". The rows stay loaded in "
+            f"data_general.{company.table}: find them with the rule above (SQL in "
+            "include/extractorov/checks.py).")

@@ -90,13 +90,16 @@ class QuarantineIncomplete(PipelineError):
     def __init__(self, summary: ExtractSummary, messages: list[str]) -> None:
         count = summary.files_quarantine_failed + int(summary.manifest_failed)
         more = count - len(messages[:1])
-        noun = "file" if count == 1 else "files"
+        files = summary.files_quarantine_failed
+        what = " and ".join(filter(None, (
+            f"{files} {'file' if files == 1 else 'files'} could not be quarantined"
+            if files else "",
+            "the run manifest could not be written" if summary.manifest_failed else "")))
         if any(m.startswith("disk full:") for m in messages):
-            head = (f"{count} {noun} could not be quarantined: free space on the landing "
-                    "volume, then clear this task")
+            head = f"{what}: free space on the landing volume, then clear this task"
         else:
-            head = (f"{count} {noun} could not be quarantined: check that quarantine/ on the "
-                    "landing volume is writable, then clear this task")
+            head = (f"{what}: check that the landing volume is writable, then clear this "
+                    "task")
         super().__init__(
             head + "\n"
             + "; ".join(messages[:1])

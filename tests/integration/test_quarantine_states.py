@@ -321,7 +321,10 @@ def test_on_a_full_landing_volume_extract_files_the_rest_of_the_batch_and_says_d
         f"the rest of the batch was not filed (registry: {sorted(registry_keys(db))}); "
         f"left on the landing volume: {leftovers}")
     assert leftovers == []  # no half-written manifest
-    assert str(failure).startswith("disk full: the run manifest could not be written")
+    head, details = str(failure).split("\n", 1)
+    assert head == ("1 file could not be quarantined and the run manifest could not be "
+                    "written: free space on the landing volume, then clear this task")
+    assert details.startswith("disk full: the run manifest could not be written")
     # Space is back: the next run files the bad file and loads the request.
     again = pipeline.extract(db, AFINIA, settings, "run-2")
     assert again.files_quarantined == 1 and again.records == 1 and again.files_reread == 1
