@@ -61,8 +61,13 @@ warning in the log, no e-mail):
   `data_general.open_findings_reminders`; nothing waiting, no e-mail;
 - **check_morning_runs**: from the 06:00 run on, e-mails once per company and
   day whose scheduled morning run (`ov_afinia`, `ov_aire`) has not succeeded
-  (never started, queued, still running or failed); recorded in
-  `data_general.morning_run_alerts`.
+  (never started, queued, still running or failed), or succeeded but read no new
+  request JSON (the bot did not run, or wrote elsewhere; not for the companies in
+  Variable `ov_expect_quiet`); recorded in `data_general.morning_run_alerts`.
+
+A missing landing folder (`{ov_landing_root}`, `{empresa}/`, `oficina_virtual/`,
+`processed/`: a share not mounted, a wrong `ov_landing_root`, a renamed folder)
+fails that company's `reconcile_{empresa}` at once, naming it; nothing re-creates it.
 """
 
 from __future__ import annotations
