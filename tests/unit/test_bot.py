@@ -260,3 +260,12 @@ def test_check_landing_logs_the_limit_and_returns_a_summary(tmp_path, caplog):
     with pytest.raises(LandingMissing, match=r"company aire, .*/aire, does not exist"):
         bot.check_landing(tmp_path, "aire", waiting_since=now, quiet_minutes=10,
                           wait_minutes=120, now=now)
+
+
+def test_command_mode_never_creates_the_folder_of_the_bot_lock(tmp_path):
+    """The lock lives in the bot's folder: a share not mounted (or a wrong ov_landing_root)
+    fails before the bot starts, and nothing is created where nobody reads."""
+    (tmp_path / "landing").mkdir()  # a mount point with nothing mounted on it
+    with pytest.raises(LandingMissing, match=r"company afinia, .*/afinia, does not exist"):
+        bot.bot_lock(tmp_path / "landing", "afinia")
+    assert list((tmp_path / "landing").iterdir()) == []
