@@ -13,8 +13,10 @@ UV_VERSION := 0.13.9
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
 	@echo "make airflow  fresh state + embedded services + 'airflow standalone' (UI http://localhost:8080,"
-	@echo "              admin/admin; another port: make airflow PORT=8081); DAGs paused, no schedule"
+	@echo "              admin/admin; another port: make airflow PORT=8081); cron DAGs paused"
+	@echo "              (unpausing one turns its schedule on), ov_review_findings unpaused"
 	@echo "make morning  the next morning of sample scraper output for the running 'make airflow'"
+	@echo "              (refuses when it is not running: its next start would wipe it)"
 	@echo "make check    inner loop: ruff + unit tests + DAG tests (well under a minute)"
 	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
 	@echo "make e2e      CeleryExecutor stack as processes + REST API + browser checks"

@@ -33,6 +33,12 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
      logs a warning "wait limit reached"; files still being written are left for
      the next run.
 
+   In both modes a missing folder of the bot (`{{ov_landing_root}}`, `{empresa}/`,
+   `oficina_virtual/`, and in quiet mode `processed/`) fails the task at once, without
+   retries, naming it and the likely cause (share not mounted, wrong Variable
+   `ov_landing_root`, company folder renamed): it is never taken for a quiet morning,
+   and the pipeline never creates those folders (`extract` checks them too).
+
    **Switching**: set Variable `ov_bot_command_{empresa}` (e.g.
    `/opt/bot/.venv/bin/python main.py --empresa {empresa}`) for command mode;
    delete it, or make it empty, for quiet mode. The next run uses the new mode.

@@ -11,7 +11,9 @@ skipped otherwise). The hourly check never waits for this DAG: an Asset event
 starts a run here and the check is done (a `TriggerDagRunOperator` would tie the
 check's run to this one; questions may wait a day). One review run at a time; a
 newer event waits for it, and the next run asks only what is still unasked.
-It can also be triggered by hand.
+It can also be triggered by hand. This DAG starts **unpaused** (even where new DAGs
+start paused): paused, it would start no run and every question would go unasked;
+pausing it stops the questions, not the checks.
 
 **Tasks.** `collect` claims up to 200 open questions (oldest first), reads the
 facts of each and records them with the question (`reconcile_findings.shown`);
@@ -125,6 +127,9 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     description="Asks a human about reconcile findings (Required actions) and applies answers",
     doc_md=__doc__,
     schedule=[Asset(FINDINGS_ASSET)],
+    # Unpaused even where new DAGs start paused (compose, `make airflow`): it runs only when
+    # a check announces a question, and a paused one would let every question go unasked.
+    is_paused_upon_creation=False,
     start_date=pendulum.datetime(2025, 10, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,

@@ -63,8 +63,10 @@ warning in the log, no e-mail):
   `data_general.open_findings_reminders`; nothing waiting, no e-mail;
 - **check_morning_runs**: from the 06:00 run on, e-mails once per company and
   day whose scheduled morning run (`ov_afinia`, `ov_aire`) has not succeeded
-  (never started, queued, still running or failed); recorded in
-  `data_general.morning_run_alerts`; its log says (warning) when alerts are owed;
+  (never started, queued, still running or failed), or succeeded but read no new
+  request JSON (the bot did not run, or wrote elsewhere; not for the companies in
+  Variable `ov_expect_quiet`); recorded in `data_general.morning_run_alerts`; its log
+  says (warning) when alerts are owed;
 - **deliver_alerts**: every hour, whatever the checks end with, sends the alerts
   still owed. Every alert (a failed run's, the morning check's, the reminder) is
   written to `data_general.alert_outbox` before it is sent, then sent by whoever
@@ -73,6 +75,10 @@ warning in the log, no e-mail):
   message per alert, except a second copy (same Message-ID) if a sender dies between
   the server's acceptance and its commit. Its log lists what is still owed (kind,
   subject, attempts, last error); so does the stats page. It does not fail for it.
+
+A missing landing folder (`{ov_landing_root}`, `{empresa}/`, `oficina_virtual/`,
+`processed/`: a share not mounted, a wrong `ov_landing_root`, a renamed folder)
+fails that company's `reconcile_{empresa}` at once, naming it; nothing re-creates it.
 """
 
 from __future__ import annotations

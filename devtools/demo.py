@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -60,7 +61,8 @@ def _deliver(scraped: Path, landing: Path, days: set[date]) -> int:
 
 
 def _plant_bad_files(landing: Path) -> None:
-    """What a real landing folder also holds: a truncated JSON and a PDF with no JSON."""
+    """What a real landing folder also holds: a truncated JSON (quarantined) and a PDF whose
+    JSON never comes (never quarantined for that: it waits in ``processed/``)."""
     for empresa in COMPANIES:
         processed = company_folders(landing, empresa).processed
         (processed / "RE0000000000001_data_20251007_235959.json").write_text(
@@ -107,8 +109,10 @@ def demo(argv: argparse.Namespace) -> int:
 
         files = _deliver(scraped, landing, {start})
         _plant_bad_files(landing)
-        print(f"\n=== morning 1: {files} files of {start} + 2 bad files per company; "
-              "database_only=true (S3 off) ===", flush=True)
+        print(f"\n=== morning 1: {files} files of {start} + 2 bad files per company (a "
+              "truncated request JSON, quarantined with its reason; a PDF whose JSON never "
+              "comes, left waiting in processed/); database_only=true (S3 off) ===",
+              flush=True)
         if code := _run_dags(state, env, "1", database_only=True):
             return code
         print_report(stack.env)
@@ -120,15 +124,25 @@ def demo(argv: argparse.Namespace) -> int:
         if code := _run_dags(state, env, "2", database_only=False):
             return code
         print_report(stack.env)
+        summary = []
         if stack.moto:
             client = stack.moto.client()
             pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
             count = sum(page.get("KeyCount", 0) for page in pages)
-            print(f"\nobjects in s3://{BUCKET}: {count}")
+            summary.append(f"\nobjects in s3://{BUCKET}: {count}")
         reasons = sorted(path for empresa in COMPANIES
                          for path in company_folders(landing, empresa).quarantine.glob("*.txt"))
-        print(f"quarantine reason files: {len(reasons)}"
-              + (f" (e.g. {reasons[0]})" if reasons else ""))
+        summary.append(f"quarantine reason files: {len(reasons)}"
+                       + (f" (e.g. {reasons[0]})" if reasons else ""))
+        waiting = sorted(p.name for empresa in COMPANIES
+                         for p in company_folders(landing, empresa).processed.glob("*.pdf")
+                         if p.name.startswith("99999999_"))
+        summary.append(f"left waiting in processed/ for their request JSON: {len(waiting)}"
+                       + (f" ({waiting[0]} per company)" if waiting else ""))
+        # Importing Airflow set logging to INFO: the embedded PostgreSQL would log its
+        # shutdown (~15 lines) after the summary.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+    print("\n".join(summary), flush=True)  # last: after the services stopped
     return 0
 
 

@@ -9,8 +9,16 @@
   agree. (``make clean`` removes ``.dev/`` altogether.)
 * The landing folder gets the first morning of sample scraper output;
   ``make morning`` adds the next one (see :func:`morning`).
-* DAGs start **paused** and there are **no scheduled runs**: a run happens when
-  the operator triggers it (UI or CLI), never behind their back.
+* The scheduler works as in production (``[scheduler] use_job_schedule`` on): cron
+  runs and Asset-triggered runs. The cron DAGs (``ov_afinia``, ``ov_aire``,
+  ``ov_s3_reconcile``) start **paused**, so nothing runs before the operator looks;
+  unpausing one (also the trigger form's "Unpause … on trigger" box) turns its
+  schedule on: a company DAG at once gets the scheduled run of the latest completed
+  day (catchup is off), then one a day at 04:00 Bogotá; ``ov_s3_reconcile`` gets the
+  check of the latest hour, then one at the top of each hour 04:00–22:00 Bogotá.
+  ``ov_review_findings`` (scheduled on Asset ``ov_findings``) starts **unpaused**, as
+  in production: a check that announces a question starts it, and Required actions
+  shows the question.
 * ``.dev/airflow/env.sh`` holds the environment of the running instance:
   ``source .dev/airflow/env.sh`` in another shell, then ``airflow dags list`` …
   It is removed when Airflow stops.
@@ -21,7 +29,8 @@
 ``python -m devtools morning``: the next morning of sample scraper output into
 the landing folder of the running instance (deterministic: the n-th morning is
 always the same files; each morning has new request numbers, plus re-scrapes
-of earlier requests as the bot does).
+of earlier requests as the bot does). It refuses (exit 2, nothing written) when
+``make airflow`` is not running: its next start would wipe that morning.
 """
 
 from __future__ import annotations
@@ -56,6 +65,21 @@ def state_dir() -> Path:
 
 def env_file(state: Path) -> Path:
     return state / "env.sh"
+
+
+def pid_file(state: Path) -> Path:
+    """The running ``make airflow``'s process id (removed when it stops)."""
+    return state / "make-airflow.pid"
+
+
+def running_pid(state: Path) -> int | None:
+    """The process id of the ``make airflow`` that owns ``state``, if it still runs."""
+    try:
+        pid = int(pid_file(state).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:
@@ -113,6 +137,12 @@ def morning(argv: argparse.Namespace) -> int:
     landing = state / "landing"
     if not (state / "sample.json").exists() or not landing.is_dir():
         print(f"no `make airflow` state in {state}: start `make airflow` first",
+              file=sys.stderr)
+        return 2
+    if running_pid(state) is None:
+        print(f"`make airflow` is not running, so nothing was delivered: its next start "
+              f"deletes {state} and begins again with the first morning, which would wipe "
+              "this one. Start `make airflow`, then run `make morning` in a second terminal.",
               file=sys.stderr)
         return 2
     sample = _sample_settings(state)
@@ -208,6 +238,7 @@ def standalone(argv: argparse.Namespace) -> int:
             shutil.rmtree(state)
             print(f"fresh start: removed the previous state in {state}")
         state.mkdir(parents=True)
+        pid_file(state).write_text(f"{os.getpid()}\n")  # `make morning` delivers only then
         landing = state / "landing"
         sample = {"start": FIRST_MORNING.isoformat(), "seed": 42,
                   "requests_per_day": argv.requests_per_day, "mornings": []}
@@ -224,9 +255,10 @@ def standalone(argv: argparse.Namespace) -> int:
         with services.services(state) as stack:
             env = services.airflow_env(state / "home", landing, stack.env)
             env.update({
-                # The operator starts every run: no DAG runs before they look.
+                # No DAG runs before the operator looks: the cron DAGs start paused. The
+                # scheduler works as in production (cron and Asset-triggered runs), and
+                # ov_review_findings starts unpaused (its DAG says so), as in production.
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                 "AIRFLOW__CORE__PARALLELISM": "8",  # LocalExecutor: 8 worker processes
                 "AIRFLOW__API__PORT": str(argv.port),
                 "AIRFLOW__API__BASE_URL": f"http://localhost:{argv.port}",
@@ -257,12 +289,14 @@ def standalone(argv: argparse.Namespace) -> int:
                 return process.returncode
         return _stopped(state)
     finally:
+        pid_file(state).unlink(missing_ok=True)
         _give_back_terminal(taken)
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
 
 
 def _stopped(state: Path) -> int:
+    pid_file(state).unlink(missing_ok=True)
     print(f"make airflow: stopped. The next start begins fresh ({state} is re-created).",
           flush=True)
     return 0

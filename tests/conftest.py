@@ -96,8 +96,14 @@ def s3(bucket: str):
 
 @pytest.fixture
 def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A landing root as the bot leaves it: ``{empresa}/oficina_virtual/processed/`` of every
+    company (the pipeline never creates them: ``CompanyFolders.require``)."""
+    from extractorov.companies import COMPANIES
+    from extractorov.landing import company_folders
+
     root = tmp_path / "landing"
-    root.mkdir()
+    for empresa in COMPANIES:
+        company_folders(root, empresa).processed.mkdir(parents=True)
     monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_ROOT", str(root))
     monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS", "0")
     return root

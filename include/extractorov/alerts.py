@@ -20,9 +20,11 @@ text ever goes into one.
   questions announced before that still wait for an answer (or for their answer to be
   applied), recorded in ``data_general.open_findings_reminders``.
 * **The morning run has not succeeded by 06:00 Bogotá** (never started, queued,
-  still running or failed): :func:`check_morning_runs`, a task of the hourly
-  ``ov_s3_reconcile``; one message per company and day, recorded in
-  ``data_general.morning_run_alerts``.
+  still running or failed), **or succeeded with no new request JSON** (the bot did
+  not run, or wrote elsewhere, looks exactly like a quiet morning; Variable
+  ``ov_expect_quiet`` names the companies for which that is expected):
+  :func:`check_morning_runs`, a task of the hourly ``ov_s3_reconcile``; one message
+  per company and day, recorded in ``data_general.morning_run_alerts``.
 
 Every one of them goes through the outbox (:mod:`extractorov.outbox`, table
 ``data_general.alert_outbox``): written there once per logical alert (its dedup key)
@@ -57,6 +59,7 @@ from extractorov.settings import (
     ALERT_EMAILS_VARIABLE,
     BOGOTA,
     DAILY_CRON,
+    EXPECT_QUIET_VARIABLE,
     SMTP_CONN_ID,
     TIMEZONE,
 )
@@ -535,12 +538,68 @@ def morning_run_state(count: DrCount, dag_id: str, logical_date: datetime) -> st
     return "failed"
 
 
+NO_NEW_JSON = "succeeded, no new request JSON"
+"""The morning run succeeded but read no new request JSON: the bot did not run (or wrote
+elsewhere), which looks exactly like a quiet morning."""
+
+
+def expected_quiet() -> set[str]:
+    """The companies of Variable ``ov_expect_quiet`` (comma-separated), read now."""
+    from extractorov.runtime import variable
+
+    return {name.strip() for name in variable(EXPECT_QUIET_VARIABLE).split(",")
+            if name.strip()}
+
+
+def morning_new_requests(conn: Any, empresa: str, dag_id: str, logical_date: datetime
+                         ) -> int | None:
+    """Requests the morning run read from new request JSON files (its report's
+    ``records_found``); ``None`` when it recorded no report."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT records_found FROM data_general.post_processing_runs "
+                    "WHERE empresa = %s AND dag_id = %s AND logical_date = %s",
+                    (empresa, dag_id, logical_date))
+        row = cur.fetchone()
+    conn.commit()
+    return None if row is None else int(row[0])
+
+
+def _quiet_morning(conn: Any, company: Any, logical_date: datetime, quiet: set[str]) -> str:
+    """``success``, or :data:`NO_NEW_JSON` for a morning run that read no new request JSON
+    of a company not in ``ov_expect_quiet``."""
+    if morning_new_requests(conn, company.empresa, company.dag_id, logical_date) != 0:
+        return "success"
+    if company.empresa in quiet:
+        log.info("morning check %s: no new request JSON, as Variable %s expects",
+                 company.dag_id, EXPECT_QUIET_VARIABLE)
+        return "success"
+    return NO_NEW_JSON
+
+
 def morning_message(dag_id: str, empresa: str, day: date, state: str, logical_date: datetime,
                     base_url: str, *, owed: int = 0) -> tuple[str, str]:
     e = html.escape
+    url = f"{base_url.rstrip('/')}/dags/{quote(dag_id)}"
+    if state == NO_NEW_JSON:
+        subject = (f"{SUBJECT_PREFIX} {dag_id}: the morning run of {day.isoformat()} "
+                   "brought no new request JSON")
+        body = "\n".join([
+            f"<p>Company <b>{e(empresa)}</b>: the scheduled run of DAG <b>{e(dag_id)}</b> for "
+            f"{e(day.isoformat())} (logical date "
+            f"{e(logical_date.astimezone(BOGOTA).isoformat())}) succeeded but read <b>no new "
+            f"request JSON</b> (0 new requests) at the {MORNING_DEADLINE:%H:%M} Bogotá "
+            "check.</p>",
+            "<p>That is what a morning looks like when the bot did not run or wrote "
+            "elsewhere: check the bot (its scheduled task, its log) and the landing folder. "
+            f"If the company is expected to be quiet (a holiday, the portal down), add it to "
+            f"Variable <code>{EXPECT_QUIET_VARIABLE}</code> (e.g. <code>{e(empresa)}</code>) "
+            "and remove it afterwards.</p>",
+            f'<p>Runs of the DAG: <a href="{e(url)}">{e(url)}</a></p>',
+            "<p>One message per company and day: later checks of the day stay silent.</p>",
+        ])
+        return subject, body
     subject = (f"{SUBJECT_PREFIX} {dag_id}: the morning run of {day.isoformat()} has not "
                f"succeeded by {MORNING_DEADLINE:%H:%M} Bogotá ({state})")
-    url = f"{base_url.rstrip('/')}/dags/{quote(dag_id)}"
     body = "\n".join([
         f"<p>Company <b>{e(empresa)}</b>: the scheduled run of DAG <b>{e(dag_id)}</b> for "
         f"{e(day.isoformat())} (logical date "
@@ -559,7 +618,9 @@ def morning_message(dag_id: str, empresa: str, day: date, state: str, logical_da
 def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
                        companies: Iterable[Any]) -> dict[str, str]:
     """At or after 06:00 Bogotá: e-mail once per company and day whose morning run has not
-    succeeded. Returns ``{empresa: state}`` (empty before the deadline).
+    succeeded, or succeeded with no new request JSON (:data:`NO_NEW_JSON`; not for the
+    companies of Variable ``ov_expect_quiet``). Returns ``{empresa: state}`` (empty before
+    the deadline).
 
     The alert is recorded in :data:`MORNING_ALERTS_TABLE` and in the outbox in one
     transaction (raised once per company and day), then sent; a mail server that is down
@@ -577,8 +638,12 @@ def check_morning_runs(conn: Any, count: DrCount, *, now: datetime, run_id: str,
     to: list[str] | None = None
     states: dict[str, str] = {}
     recorded: list[int] = []
+    quiet: set[str] | None = None
     for company in companies:
         state = morning_run_state(count, company.dag_id, logical)
+        if state == "success":  # "the bot did not run" looks exactly like a quiet morning
+            quiet = expected_quiet() if quiet is None else quiet
+            state = _quiet_morning(conn, company, logical, quiet)
         states[company.empresa] = state
         if state == "success":
             log.info("morning check %s: run of %s succeeded", company.dag_id, day)
@@ -628,9 +693,11 @@ __all__ = [
     "RunFailureNotifier",
     "check_morning_runs",
     "deliver_owed",
+    "expected_quiet",
     "failure_report",
     "findings_detail",
     "morning_logical_date",
+    "morning_new_requests",
     "morning_run_state",
     "post",
     "recipients",

@@ -159,8 +159,12 @@ def bot_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def bot_lock(landing_root: Path | str, empresa: str) -> Path:
-    """The company's bot lock: ``{landing_root}/{empresa}/oficina_virtual/bot.lock``."""
-    return company_folders(landing_root, empresa).bot_lock
+    """The company's bot lock: ``{landing_root}/{empresa}/oficina_virtual/bot.lock``.
+
+    That folder must exist (:class:`~extractorov.errors.LandingMissing` otherwise): the
+    bot would otherwise write where nobody reads (a share not mounted), and the pipeline
+    never creates the bot's folders."""
+    return company_folders(landing_root, empresa).require(processed=False).bot_lock
 
 
 @dataclass
@@ -239,7 +243,8 @@ def run_bot(
     secrets = secret_arguments(argv)
     if workdir is not None and not workdir.is_dir():
         raise BotConfigError(f"working directory {str(workdir)!r} of the bot for {empresa} does "
-                             "not exist or is not a directory: fix Variable ov_bot_workdir")
+                             "not exist or is not a directory: fix Variable ov_bot_workdir "
+                             "(or mount the share that holds it on this worker)")
     started = time.monotonic()
     with botlock.acquire(lock_file, empresa, grace_seconds=grace_seconds) as lease:
         status_read, status_write = os.pipe()
@@ -517,10 +522,13 @@ def check_landing(
     wait_minutes: float,
     now: float | None = None,
 ) -> QuietCheck:
-    """One look at ``{landing_root}/{empresa}/oficina_virtual/processed/``, logged."""
+    """One look at ``{landing_root}/{empresa}/oficina_virtual/processed/``, logged; a
+    missing folder is :class:`~extractorov.errors.LandingMissing` (never "no file": an
+    unmounted share is not a quiet morning)."""
     now = time.time() if now is None else now
+    processed = company_folders(landing_root, empresa).require().processed
     check = check_quiet(
-        newest_change(company_folders(landing_root, empresa).processed), now=now,
+        newest_change(processed), now=now,
         waiting_since=waiting_since, quiet_seconds=quiet_minutes * 60,
         limit_seconds=wait_minutes * 60,
     )

@@ -239,8 +239,7 @@ def acquire(path: Path, empresa: str, *, grace_seconds: float) -> Iterator[Lease
     """Hold the company's bot lock (see the module doc) for the block; this process's
     copy is closed when the block ends. Raises :class:`BotBusy` when a bot this
     process may not stop holds it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # its folder is the bot's: never created here (landing.CompanyFolders.require)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise BotConfigError(f"the bot lock {str(path)!r} of {empresa} cannot be opened "

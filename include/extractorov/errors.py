@@ -32,6 +32,13 @@ class ConfigurationError(PipelineError):
     """A Variable, connection or run conf is wrong: fix it, then clear the task."""
 
 
+class LandingMissing(ConfigurationError):
+    """A folder of the bot's landing layout (``{landing_root}``, ``{empresa}/``,
+    ``oficina_virtual/``, ``processed/``) is missing: a share not mounted on this worker, a
+    wrong Variable ``ov_landing_root``, a company folder renamed. The pipeline never creates
+    those folders (it would hide the problem behind an empty, green run): fix, then clear."""
+
+
 class S3PreflightError(PipelineError):
     """S3 is not usable; the message says what to fix.
 

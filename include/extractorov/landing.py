@@ -39,6 +39,7 @@ from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 
+from extractorov.errors import LandingMissing
 from extractorov.settings import BOGOTA
 
 _TS = r"(?P<ts>\d{8}_\d{6})"
@@ -236,9 +237,47 @@ class CompanyFolders:
         """Held while the company's bot runs (command mode): ``extractorov.botlock``."""
         return self.root / "bot.lock"
 
+    def require(self, *, processed: bool = True) -> CompanyFolders:
+        """``self``, once the bot's folders are there: ``{landing_root}``, ``{empresa}/``,
+        ``oficina_virtual/`` and (``processed``) ``processed/``; else :class:`LandingMissing`
+        naming the first one missing and the likely causes.
+
+        The pipeline never creates these folders: an unmounted share or a wrong
+        ``ov_landing_root`` must fail the run, not give a quiet, green one (only its own
+        folders, ``quarantine/`` and ``manifests/``, are made, inside this one).
+        """
+        landing_root, empresa = self.root.parent.parent, self.root.parent.name
+        levels = [(landing_root, "the landing root"),
+                  (landing_root / empresa, f"the folder of company {empresa}"),
+                  (self.root, f"the bot's folder of {empresa}")]
+        if processed:
+            levels.append((self.processed, f"the bot's output folder of {empresa}"))
+        for path, what in levels:
+            if path.is_dir():
+                continue
+            empty = ""
+            if path.parent.is_dir() and path != landing_root:
+                with contextlib.suppress(OSError):
+                    if not any(os.scandir(path.parent)):
+                        empty = f" ({printable(str(path.parent))} is empty)"
+            raise LandingMissing(
+                f"{what}, {printable(str(path))}, does not exist or is not a folder{empty}. "
+                "Likely causes: the landing share is not mounted on this worker, Variable "
+                f"ov_landing_root is wrong (it is {printable(str(landing_root))}), or the "
+                "company folder was renamed or moved. Nothing was done and the pipeline "
+                "never creates the bot's folders: mount the share, fix the Variable or the "
+                "folder's name, then clear the task.")
+        return self
+
 
 def company_folders(landing_root: Path | str, empresa: str) -> CompanyFolders:
     return CompanyFolders(Path(landing_root) / empresa / "oficina_virtual")
+
+
+def require_company_folders(landing_root: Path | str, empresa: str, *,
+                            processed: bool = True) -> CompanyFolders:
+    """:func:`company_folders`, checked (:meth:`CompanyFolders.require`)."""
+    return company_folders(landing_root, empresa).require(processed=processed)
 
 
 @dataclass
@@ -402,7 +441,8 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
     if not os.path.lexists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     try:
-        folders.quarantine.mkdir(parents=True, exist_ok=True)
+        # Only quarantine/ itself: never the bot's folders above it (CompanyFolders.require).
+        folders.quarantine.mkdir(exist_ok=True)
         target, reason_path = _claim(folders.quarantine, _quarantine_name(path.name))
     except OSError as exc:
         raise NotQuarantined(exc.errno, exc.strerror) from exc
@@ -638,7 +678,7 @@ def readmit(entry: QuarantinedFile, folders: CompanyFolders) -> bool:
     target = folders.processed / name
     if os.path.lexists(target):
         return False
-    folders.processed.mkdir(parents=True, exist_ok=True)
+    folders.require()  # processed/ is the bot's: never created here
     try:
         os.replace(entry.path, target)
     except FileNotFoundError:

@@ -272,6 +272,8 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
     manifest rather than scanning again: the run reports what it did, once.
     """
     started = time.monotonic()
+    # A missing landing, company or processed/ folder fails at once (never re-created).
+    folders = company_folders(settings.landing_root, company.empresa).require()
     warehouse.ensure_schema(conn)
     conn.commit()
     path = manifest_path(settings, company, run_id)
@@ -285,9 +287,7 @@ def extract(conn: Connection, company: Company, settings: Settings, run_id: str,
             conn.commit()
         with (contextlib.closing(EntrySpool()) as entries,
               contextlib.closing(LatestRows()) as latest):
-            run = _Run(company, settings, run_id,
-                       company_folders(settings.landing_root, company.empresa),
-                       ExtractSummary(), entries, latest)
+            run = _Run(company, settings, run_id, folders, ExtractSummary(), entries, latest)
             _extract(run, conn, path, readmit_quarantine=readmit_quarantine,
                      attempt=str(attempt), started=started)
     if run.summary.files_quarantine_failed or run.summary.manifest_failed:
@@ -876,7 +876,7 @@ def _write_manifest(path: Path, company: Company, settings: Settings, latest: La
     Each is written to a temp file and renamed (atomic), the header last: a header is
     only ever seen with both files complete.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # manifests/, in the company's existing folder
     rows, keys = path.with_suffix(".rows"), path.with_suffix(".keys")
     rows_tmp, keys_tmp = rows.with_suffix(".rows.tmp"), keys.with_suffix(".keys.tmp")
     with rows_tmp.open("wb") as rows_out, keys_tmp.open("w", encoding="utf-8",

@@ -157,6 +157,7 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
     the listing, the repairs, the upload and the findings see one state of the company,
     which no run and no review answer changes meanwhile.
     """
+    company_folders(settings.landing_root, company.empresa).require()  # else: fail at once
     warehouse.ensure_schema(conn, [company])
     conn.commit()
     report = ReconcileReport(company.empresa)

@@ -532,6 +532,8 @@ def _settle(conn: Connection, client: BaseClient, settings: Settings, finding_id
     elif choice == LEAVE_OPEN:
         outcome = Outcome(True, "left open", True)
     else:
+        if choice == QUARANTINE:  # a missing landing folder fails the task, never "gone"
+            landing.company_folders(settings.landing_root, question.empresa).require()
         facts = gather_facts(conn, client, settings, question)
         if changed := changes(state.shown if shown is None else shown, facts.shown):
             # No answerer in it: the outcome goes to the task's XCom (a login may be an

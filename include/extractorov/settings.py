@@ -24,6 +24,9 @@ SMTP_CONN_ID = "smtp_default"
 """Airflow connection (smtp) the alert e-mails go through; extra ``from_email`` = sender."""
 ALERT_EMAILS_VARIABLE = "ov_alert_emails"
 """Comma-separated addresses the alerts go to; unset or empty: no e-mail, a warning."""
+EXPECT_QUIET_VARIABLE = "ov_expect_quiet"
+"""Comma-separated companies (``empresa``) whose morning may bring no new request JSON
+(a holiday, the portal down): the 06:00 check does not report that for them."""
 DAILY_CRON = "0 4 * * *"
 """When the company DAGs run (America/Bogota); the 06:00 check looks for that run."""
 
@@ -60,6 +63,7 @@ VARIABLES: dict[str, str] = {
     "ov_landing_quiet_minutes": "10",
     "ov_landing_wait_minutes": "120",
     ALERT_EMAILS_VARIABLE: "",
+    EXPECT_QUIET_VARIABLE: "",
 }
 """Every Variable the pipeline reads, with its default (read at run time only)."""
 

@@ -341,8 +341,8 @@ def _quarantined_by(company: Company, run_id: str) -> int | None:
     from extractorov import landing
 
     try:
-        folders = landing.company_folders(settings_from_variables().landing_root,
-                                          company.empresa)
+        folders = landing.require_company_folders(settings_from_variables().landing_root,
+                                                  company.empresa, processed=False)
         return sum(entry.run_id == landing.printable(run_id)
                    for entry in landing.read_quarantine(folders))
     except (OSError, ConfigurationError):

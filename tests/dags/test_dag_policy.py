@@ -83,6 +83,17 @@ def test_an_asset_scheduled_dag_waits_for_assets_a_project_task_updates(
         assert (asset.name, asset.uri) in produced, f"{dag_id} waits for {asset}, never updated"
 
 
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_only_an_asset_scheduled_dag_starts_unpaused(dagbag: DagBag, dag_id: str) -> None:
+    """Where new DAGs start paused (compose, make airflow, the system stack), a DAG that
+    waits for an Asset must not: paused, the event of a check that found a question would
+    start no review run (issue 21). A cron DAG starts paused: no run before the operator
+    unpauses it."""
+    dag = dagbag.dags[dag_id]
+    expected = False if _scheduled_on(dag) else None  # None: the installation's default
+    assert dag.is_paused_upon_creation is expected
+
+
 def test_asset_scheduled_dags_exist() -> None:
     assert [d for d in DAG_IDS if _scheduled_on(_BAG.dags[d])] == ["ov_review_findings"]
 

@@ -276,8 +276,10 @@ def test_by_0600_a_person_hears_once_a_day_of_a_morning_run_that_has_not_succeed
     check_at(8)
     assert len(morning_mails()) == 2
 
-    # Next day: ov_aire's run is still running at 06:00, ov_afinia's succeeded.
+    # Next day: ov_aire's run is still running at 06:00, ov_afinia's succeeded with a new
+    # request (a green run with no new request JSON is an alert of its own).
     next_day = day + timedelta(days=1)
+    write_request(landing, "afinia", "RE7771", "R-7771")
     ok = dags["ov_afinia"].test(logical_date=morning_logical_date(next_day),
                                 run_after=starts + timedelta(days=1),
                                 run_conf={"database_only": True})

@@ -341,7 +341,7 @@ def test_corpus_is_big_and_names_are_unique():
 def test_a_300_character_file_name_cannot_reach_processed(landing):
     """Linux limits a name to 255 bytes: the corpus' longest name is the longest possible."""
     processed = company_folders(landing, "afinia").processed
-    processed.mkdir(parents=True)
+    processed.mkdir(parents=True, exist_ok=True)
     with pytest.raises(OSError) as info:
         (processed / ("R" * 300 + "_data_20251008_093221.json")).write_bytes(b"{}")
     assert info.value.errno == errno.ENAMETOOLONG

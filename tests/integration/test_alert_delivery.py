@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -270,3 +270,57 @@ def test_without_recipients_nothing_is_owed(schema, smtp, monkeypatch, caplog):
     assert query(db, f"SELECT count(*) FROM {outbox.OUTBOX_TABLE}") == [(0,)]
     assert "no alert e-mail: Variable ov_alert_emails is not set" in caplog.text
     assert smtp.messages == []
+
+
+def all_succeeded(*, dag_id: str, logical_dates: list, states: list | None = None) -> int:
+    return 1  # every morning run exists and succeeded
+
+
+def _morning_report(db, empresa: str, logical: datetime, records_found: int) -> None:
+    """The report the morning run's report_stats writes (the part the check reads)."""
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO data_general.post_processing_runs (run_id, empresa, dag_id, "
+                    "logical_date, database_only, status, records_found) VALUES "
+                    "(%s, %s, %s, %s, false, 'success', %s)",
+                    (f"scheduled__{logical.isoformat()}", empresa, f"ov_{empresa}", logical,
+                     records_found))
+    db.commit()
+
+
+def test_a_morning_run_that_read_no_new_request_json_is_reported_unless_expected_quiet(
+        db, smtp, monkeypatch):
+    """'The bot did not run' looks exactly like 'nothing happened': a successful morning run
+    with no new request JSON is an anomaly the 06:00 check e-mails (once), except for the
+    companies of Variable ov_expect_quiet."""
+    warehouse.ensure_schema(db)
+    db.commit()
+    monkeypatch.setenv("AIRFLOW_VAR_OV_ALERT_EMAILS", "ops@example.test")
+    day = date(2025, 12, 10)
+    logical = alerts.morning_logical_date(day)
+    _morning_report(db, "afinia", logical, records_found=0)  # green, and nothing new
+    _morning_report(db, "aire", logical, records_found=12)
+    six = datetime(2025, 12, 10, 6, tzinfo=BOGOTA)
+
+    states = alerts.check_morning_runs(db, all_succeeded, now=six, run_id="r6",
+                                       companies=COMPANIES.values())
+    assert states == {"afinia": alerts.NO_NEW_JSON, "aire": "success"}
+    [mail] = smtp.messages
+    assert mail.subject == ("[extractorov] ov_afinia: the morning run of 2025-12-10 brought "
+                            "no new request JSON")
+    assert "the bot did not run" in mail.text and "ov_expect_quiet" in mail.text
+    assert query(db, f"SELECT empresa, state FROM {alerts.MORNING_ALERTS_TABLE}") == [
+        ("afinia", alerts.NO_NEW_JSON)]
+    alerts.check_morning_runs(db, all_succeeded, now=six.replace(hour=7), run_id="r7",
+                              companies=COMPANIES.values())
+    assert len(smtp.messages) == 1  # once a day
+
+    # The next day afinia is expected to be quiet (a holiday): no message.
+    monkeypatch.setenv("AIRFLOW_VAR_OV_EXPECT_QUIET", "afinia, otra")
+    next_day = date(2025, 12, 11)
+    _morning_report(db, "afinia", alerts.morning_logical_date(next_day), records_found=0)
+    _morning_report(db, "aire", alerts.morning_logical_date(next_day), records_found=3)
+    states = alerts.check_morning_runs(db, all_succeeded,
+                                       now=datetime(2025, 12, 11, 6, tzinfo=BOGOTA),
+                                       run_id="r-next", companies=COMPANIES.values())
+    assert states == {"afinia": "success", "aire": "success"}
+    assert len(smtp.messages) == 1

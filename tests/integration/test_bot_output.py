@@ -170,7 +170,7 @@ def test_attachments_of_any_extension_keep_their_name_and_get_a_content_type(
 
 def test_older_writers_and_the_list_file(db, s3, bucket, settings, landing):
     processed = company_folders(landing, "afinia").processed
-    processed.mkdir(parents=True)
+    processed.mkdir(parents=True, exist_ok=True)
     base = {"numero_radicado": "R-900", "fecha": "07-10-2025 14:05", "numero_reclamo_sgc": "RE900",
             "sgc_number": "RE900"}
     files = {

@@ -275,7 +275,7 @@ def test_defect_3_no_document_is_ever_keyed_by_another_request(db, s3, bucket, s
     from extractorov.settings import BOGOTA
 
     processed = company_folders(landing, "afinia").processed
-    processed.mkdir(parents=True)
+    processed.mkdir(parents=True, exist_ok=True)
     start = datetime(2025, 10, 8, 4, 0, tzinfo=BOGOTA)
     owner_of: dict[str, str | None] = {}
 

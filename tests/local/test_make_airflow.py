@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_IDS = ("ov_afinia", "ov_aire", "ov_s3_reconcile")
+"""Cron-scheduled: paused at start (no run before the operator unpauses one)."""
+REVIEW = "ov_review_findings"
+"""Asset-scheduled: unpaused at start, as in production (it runs only when a reconcile
+check announces a question)."""
 LINKED = ("Makefile", ".venv", "devtools", "include", "requirements.txt",
           "requirements-dev.txt", "pyproject.toml")
 STARTUP_TIMEOUT = 240.0
@@ -101,7 +106,7 @@ def start(root: Path, name: str) -> Instance:
         raise AssertionError(f"no UI within {STARTUP_TIMEOUT}s:\n{instance.output()[-3000:]}")
     api = instance.api()
     while time.monotonic() < deadline:  # the dag-processor has parsed the DAG files
-        if all(api.dag(dag_id) for dag_id in DAG_IDS):
+        if all(api.dag(dag_id) for dag_id in (*DAG_IDS, REVIEW)):
             return instance
         time.sleep(1)
     stop(instance)
@@ -142,12 +147,16 @@ def landing_days(landing: Path) -> set:
             if p.is_file() and parse_file_name(p.name)}
 
 
-def test_fresh_start_dags_paused_nothing_runs_one_morning_in_landing(instance: Instance):
+def test_fresh_start_cron_dags_paused_review_unpaused_nothing_runs_one_morning(
+        instance: Instance):
     api = instance.api()
     time.sleep(5)  # a scheduler loop or two
     for dag_id in DAG_IDS:
         assert api.dag(dag_id)["is_paused"] is True, dag_id
         assert api.dag_runs(dag_id) == [], dag_id
+    # The review DAG waits for its Asset, as in production: unpaused, and no run.
+    assert api.dag(REVIEW)["is_paused"] is False
+    assert api.dag_runs(REVIEW) == []
     assert landing_days(instance.state / "landing") == {FIRST_MORNING}
     assert (instance.state / "env.sh").exists()
 
@@ -172,9 +181,13 @@ def test_readme_cli_commands_run_as_written(instance: Instance, root: Path):
         assert result.returncode == 0, (block, result.stdout[-3000:], result.stderr[-3000:])
         assert "Database migration required" not in result.stdout + result.stderr
         assert "ov_afinia" in result.stdout and "ov_aire" in result.stdout
-    run = instance.api().dag_runs("ov_aire")
-    assert len(run) == 1 and run[0]["conf"] == {"database_only": True}
-    assert run[0]["run_type"] == "manual"
+    runs = instance.api().dag_runs("ov_aire")
+    manual = [r for r in runs if r["run_type"] == "manual"]
+    assert len(manual) == 1 and manual[0]["conf"] == {"database_only": True}
+    # Unpausing turned the schedule on (README): at most the run of the latest completed
+    # day besides (created once the manual run is no longer active).
+    assert {r["run_type"] for r in runs} <= {"manual", "scheduled"}, runs
+    assert sum(r["run_type"] == "scheduled" for r in runs) <= 1, runs
     if "make morning" in commands:
         assert landing_days(instance.state / "landing") == before | {
             max(before) + timedelta(days=1)}
@@ -240,7 +253,7 @@ def _trigger_in_ui(page, instance: Instance, *, database_only: bool) -> dict:
     from urllib.parse import unquote
 
     api = instance.api()
-    run = api.wait_run("ov_afinia", unquote(run_id))
+    run = api.wait_run("ov_afinia", unquote(run_id), timeout=600)
     states = {ti["task_id"]: ti["state"]
               for ti in api.task_instances("ov_afinia", run["dag_run_id"])}
     assert run["state"] == "success", states
@@ -259,16 +272,41 @@ def _stats_frame(page):
     return frame
 
 
+def _runs_settled(instance: Instance, dag_id: str, *, scheduled: int,
+                  timeout: float = 420.0) -> list[dict]:
+    """Every run of ``dag_id`` once ``scheduled`` of them are scheduled ones and none is
+    queued or running any more (a scheduled run is created once the manual run is done)."""
+    api = instance.api()
+    deadline = time.monotonic() + timeout
+    while True:
+        assert instance.process.poll() is None, instance.output()[-3000:]
+        runs = api.dag_runs(dag_id)
+        if (sum(r["run_type"] == "scheduled" for r in runs) == scheduled
+                and all(r["state"] in ("success", "failed") for r in runs)):
+            return runs
+        assert time.monotonic() < deadline, [(r["run_id"] if "run_id" in r else
+                                              r["dag_run_id"], r["run_type"], r["state"])
+                                             for r in runs]
+        time.sleep(2)
+
+
 def test_walkthrough_in_the_browser(ui, instance: Instance, root: Path):
-    """README "A first hour with it", steps 2-4, at 1400 x 900 (a laptop screen)."""
+    """README "A first hour with it", steps 2-5, at 1400 x 900 (a laptop screen)."""
     from playwright.sync_api import expect
 
     page = ui
-    # 2. Trigger ov_afinia with the database-only toggle: upload_s3 ends skipped.
-    states = _trigger_in_ui(page, instance, database_only=True)
-    assert states["upload_s3"] == "skipped" and states["watcher"] == "skipped", states
-    assert {states[t] for t in ("scrape", "extract", "load_db", "report_stats")} == {"success"}
-    page.screenshot(path=SCREENSHOTS / "walkthrough-1-database-only-run.png")
+    api = instance.api()
+    # 2. Trigger ov_afinia (the form's unpause box checked): the run, and then the scheduled
+    #    run of the latest completed day that unpausing turned on; one of them does the work.
+    states = _trigger_in_ui(page, instance, database_only=False)
+    assert states["upload_s3"] == "success" and states["watcher"] == "skipped", states
+    runs = _runs_settled(instance, "ov_afinia", scheduled=1)
+    assert sorted(r["run_type"] for r in runs) == ["manual", "scheduled"], runs
+    assert {r["state"] for r in runs} == {"success"}, runs
+    [scheduled] = [r for r in runs if r["run_type"] == "scheduled"]
+    assert scheduled["conf"] in ({}, None) or scheduled["conf"].get("database_only") is False
+    assert api.dag("ov_afinia")["is_paused"] is False
+    page.screenshot(path=SCREENSHOTS / "walkthrough-1-first-runs.png")
 
     # The DAG's docs dialog needs no sideways scrolling.
     page.goto("/dags/ov_afinia")
@@ -279,8 +317,15 @@ def test_walkthrough_in_the_browser(ui, instance: Instance, root: Path):
     page.screenshot(path=SCREENSHOTS / "walkthrough-2-dag-docs.png")
     page.keyboard.press("Escape")
 
-    # 3. The stats page: pending files, the run "DB only (S3 skipped)", the zone said,
-    #    and nothing clipped at 1400 px.
+    # 3. `make morning`, then a run with the database-only toggle: upload_s3 skipped, the
+    #    new files pending on the stats page (the zone said, nothing clipped at 1400 px).
+    result = subprocess.run(["make", "morning"], cwd=root, env=operator_env(root),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"morning of 2025-10-\d\d: afinia \d+ files", result.stdout), result.stdout
+    states = _trigger_in_ui(page, instance, database_only=True)
+    assert states["upload_s3"] == "skipped" and states["watcher"] == "skipped", states
+    assert {states[t] for t in ("scrape", "extract", "load_db", "report_stats")} == {"success"}
     frame = _stats_frame(page)
     afinia = frame.locator("section[data-empresa='afinia']")
     pending = afinia.locator("table.by-status tr[data-status='pending'] td[data-field='count']")
@@ -291,13 +336,10 @@ def test_walkthrough_in_the_browser(ui, instance: Instance, root: Path):
     assert frame.locator("body").evaluate(FITS) == []
     page.screenshot(path=SCREENSHOTS / "walkthrough-3-stats-pending.png")
 
-    # 4. `make morning`, then a run with S3: everything uploaded, the backlog included.
-    result = subprocess.run(["make", "morning"], cwd=root, env=operator_env(root),
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"morning of 2025-10-\d\d: afinia \d+ files", result.stdout), result.stdout
+    # 4. A run with S3: everything uploaded, the backlog included; no other scheduled run.
     states = _trigger_in_ui(page, instance, database_only=False)
     assert states["upload_s3"] == "success", states
+    assert sum(r["run_type"] == "scheduled" for r in api.dag_runs("ov_afinia")) == 1
     frame = _stats_frame(page)
     afinia = frame.locator("section[data-empresa='afinia']")
     for status, check in (("pending", lambda n: n == 0), ("uploaded", lambda n: n > 0)):
@@ -306,6 +348,114 @@ def test_walkthrough_in_the_browser(ui, instance: Instance, root: Path):
         assert check(int(cell.get_attribute("data-value"))), status
     assert frame.locator("body").evaluate(FITS) == []
     page.screenshot(path=SCREENSHOTS / "walkthrough-4-stats-uploaded.png", full_page=True)
+
+
+WAITING_PDF = "RE0000000000099_20251001_080000.pdf"
+"""A detail PDF whose request JSON never came (README step 5 puts it in processed/)."""
+
+
+def test_a_reconcile_question_starts_the_review_run_by_itself(instance: Instance, root: Path):
+    """README step 5: a PDF waiting days for its JSON; ov_s3_reconcile finds the question;
+    the ov_review_findings run starts by itself (Asset ov_findings) and asks it in
+    Required actions: nobody triggers or unpauses the review DAG."""
+    api = instance.api()
+    assert api.dag(REVIEW)["is_paused"] is False
+    processed = instance.state / "landing" / "afinia" / "oficina_virtual" / "processed"
+    waiting = processed / WAITING_PDF
+    waiting.write_bytes(b"%PDF-1.4\n% a document whose request JSON never came\n%%EOF\n")
+    five_days_ago = time.time() - 5 * 86400
+    os.utime(waiting, (five_days_ago, five_days_ago))
+
+    api.trigger("ov_s3_reconcile", {})
+    _unpause(api, "ov_s3_reconcile")  # as the trigger form's box does
+    # Unpausing also added the check of the latest hour (README): whichever runs first
+    # finds the new question, fails once and announces it.
+    deadline = time.monotonic() + 600
+    while True:
+        assert instance.process.poll() is None, instance.output()[-3000:]
+        checks = api.dag_runs("ov_s3_reconcile")
+        if checks and all(r["state"] in ("success", "failed") for r in checks):
+            break
+        assert time.monotonic() < deadline, [(r["dag_run_id"], r["state"]) for r in checks]
+        time.sleep(2)
+    states = {r["dag_run_id"]: {ti["task_id"]: ti["state"] for ti in
+                                api.task_instances("ov_s3_reconcile", r["dag_run_id"])}
+              for r in checks}
+    announcing = [s for s in states.values() if s["reconcile_afinia"] == "failed"
+                  and s["announce_findings"] == "success"]
+    assert len(announcing) == 1, states  # a new question: announced once
+
+    # The review run appears by itself, started by the Asset event of that check, and
+    # asks the question in Required actions.
+    deadline = time.monotonic() + 300
+    asked: list[dict] = []
+    while not asked:
+        assert instance.process.poll() is None, instance.output()[-3000:]
+        assert time.monotonic() < deadline, (
+            "the question was not asked by an ov_review_findings run within 300 s of the "
+            f"check that announced it: runs {api.dag_runs(REVIEW)}")
+        runs = api.dag_runs(REVIEW)
+        asked = [d for r in runs for d in api.get(
+                     f"/api/v2/dags/{REVIEW}/dagRuns/{r['dag_run_id']}/hitlDetails")[
+                     "hitl_details"] if WAITING_PDF in d["body"]]
+        time.sleep(2)
+    assert runs and {r["run_type"] for r in runs} == {"asset_triggered"}, runs
+    assert "document_waiting" in asked[0]["subject"], asked[0]
+    waiting.unlink()
+
+
+def _unpause(api: AirflowApi, dag_id: str) -> None:
+    """Unpause through the REST API, again after a 5xx: `make airflow`'s SQLite metadata
+    database answers "database is locked" while the scheduler writes."""
+    deadline = time.monotonic() + 60
+    while (response := api.request("PATCH", f"/api/v2/dags/{dag_id}",
+                                   json={"is_paused": False})).status_code >= 500:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(2)
+    assert response.status_code == 200 and response.json()["is_paused"] is False, response.text
+
+
+def _task_log(instance: Instance, dag_id: str, run_id: str, task_id: str, try_number: int
+              ) -> str:
+    response = instance.api().request(
+        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/"
+               f"{try_number}", params={"full_content": "true"},
+        headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_a_missing_company_folder_fails_the_run_at_once_and_is_not_created(
+        instance: Instance, root: Path):
+    """landing/aire moved away (a share not mounted, a wrong ov_landing_root, a renamed
+    folder): ov_aire fails at its first task, without retries, naming the folder; nothing
+    re-creates it."""
+    api = instance.api()
+    landing = instance.state / "landing"
+    away = root / "aire-moved-away"
+    (landing / "aire").rename(away)
+    try:
+        run_id = api.trigger("ov_aire", {"database_only": True})["dag_run_id"]
+        _unpause(api, "ov_aire")
+        deadline = time.monotonic() + 420
+        while (run := api.dag_run("ov_aire", run_id))["state"] not in ("success", "failed"):
+            assert instance.process.poll() is None, instance.output()[-3000:]
+            tis = {ti["task_id"]: ti for ti in api.task_instances("ov_aire", run_id)}
+            assert tis.get("scrape", {}).get("state") != "up_for_retry", tis["scrape"]
+            assert time.monotonic() < deadline, run
+            time.sleep(2)
+        tis = {ti["task_id"]: ti for ti in api.task_instances("ov_aire", run_id)}
+        assert run["state"] == "failed", {t: ti["state"] for t, ti in tis.items()}
+        assert tis["scrape"]["state"] == "failed" and tis["scrape"]["try_number"] == 1
+        assert tis["extract"]["state"] == "upstream_failed"
+        text = _task_log(instance, "ov_aire", run_id, "scrape", 1)
+        assert str(landing / "aire") in text, text[-3000:]
+        for cause in ("not mounted", "ov_landing_root", "renamed"):
+            assert cause in text, cause
+        assert not (landing / "aire").exists(), "the pipeline re-created the company folder"
+    finally:
+        shutil.rmtree(landing / "aire", ignore_errors=True)
+        away.rename(landing / "aire")
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_start_is_fresh(instance: Instance, root: Path):
@@ -328,6 +478,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_start_is_fresh(instance: Instance, ro
         for dag_id in DAG_IDS:  # the UI lists no run of the previous start …
             assert api.dag_runs(dag_id) == [], dag_id
             assert api.dag(dag_id)["is_paused"] is True
+        assert api.dag(REVIEW)["is_paused"] is False and api.dag_runs(REVIEW) == []
         # … the stats page has no statistics (it does not fail on a missing table) …
         page = api.request("GET", "/ov-stats/api/stats")
         assert page.status_code == 200, page.text

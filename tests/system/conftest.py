@@ -12,8 +12,10 @@ Session fixture :func:`airflow_stack` starts, in a temporary ``AIRFLOW_HOME``:
   CeleryExecutor, with Redis (127.0.0.1:6379, db ``OV_SYSTEM_REDIS_DB``,
   default 5) as broker and the metadata database as result backend. Tasks go
   to a queue named for this session, so another run on the same Redis cannot
-  take them; scheduled runs are off (``[scheduler] use_job_schedule``), so only
-  the tests' runs exist.
+  take them. The scheduler works as shipped (``[scheduler] use_job_schedule`` on:
+  cron and Asset-triggered runs); the cron DAGs start paused and
+  ``ov_review_findings`` unpaused, and a test triggers a cron DAG in place of its
+  due scheduled run before unpausing it, so its runs are the only ones.
 
 Everything is stopped at the end, also on failure, Ctrl-C or SIGTERM (each
 process in its own process group: SIGTERM, then SIGKILL after a grace
@@ -21,9 +23,9 @@ period; and each dies with pytest). The processes' logs, the task logs and a
 ``summary.json`` of the outcome stay in ``test-artifacts/system/``.
 
 Session fixture :func:`api_runs` then, through the REST API only, waits for
-both DAGs to be parsed, unpauses them, triggers ``ov_afinia`` with
-``database_only=false`` and ``ov_aire`` with ``database_only=true`` and waits
-for both runs.
+both DAGs to be parsed, triggers ``ov_afinia`` with ``database_only=false`` and
+``ov_aire`` with ``database_only=true`` (in place of their due scheduled runs),
+unpauses them and waits for both runs.
 
 Skips (with the reason) only when PostgreSQL or Redis cannot be reached, or
 Chromium is missing for the browser tests; with ``CI`` set those are failures
@@ -65,14 +67,14 @@ def airflow_stack() -> Iterator[AirflowStack]:
 
 @pytest.fixture(scope="session")
 def api_runs(airflow_stack: AirflowStack) -> dict[str, RunOutcome]:
-    """Through the REST API only: unpause and trigger both DAGs, wait for both runs."""
+    """Through the REST API only: trigger and unpause both DAGs, wait for both runs."""
     api = airflow_stack.api
     SUMMARY["dag_parse_wait_seconds"] = round(wait_for_dags(api, airflow_stack), 1)
     confs = {"ov_afinia": {"database_only": False}, "ov_aire": {"database_only": True}}
+    triggered = {dag_id: (api.trigger_in_place_of_next_run(dag_id, conf), time.monotonic())
+                 for dag_id, conf in confs.items()}
     for dag_id in DAG_IDS:
         api.unpause(dag_id)
-    triggered = {dag_id: (api.trigger(dag_id, conf), time.monotonic())
-                 for dag_id, conf in confs.items()}
     outcomes: dict[str, RunOutcome] = {}
     for dag_id, (run, t0) in triggered.items():
         finished = api.wait_run(dag_id, run["dag_run_id"], on_wait=airflow_stack.check_alive)

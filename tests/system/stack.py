@@ -260,17 +260,34 @@ class AirflowApi:
     def import_errors(self) -> list[dict[str, Any]]:
         return self.get("/api/v2/importErrors")["import_errors"]
 
-    def unpause(self, dag_id: str) -> None:
-        response = self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+    def unpause(self, dag_id: str, *, paused: bool = False) -> None:
+        response = self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
         assert response.status_code == 200, response.text
-        assert response.json()["is_paused"] is False
+        assert response.json()["is_paused"] is paused
 
-    def trigger(self, dag_id: str, conf: dict[str, Any]) -> dict[str, Any]:
-        body = {"logical_date": datetime.now(UTC).isoformat(), "conf": conf,
+    def pause(self, dag_id: str) -> None:
+        self.unpause(dag_id, paused=True)
+
+    def trigger(self, dag_id: str, conf: dict[str, Any],
+                logical_date: datetime | None = None) -> dict[str, Any]:
+        body = {"logical_date": (logical_date or datetime.now(UTC)).isoformat(), "conf": conf,
                 "note": "triggered by tests/system through the REST API"}
         response = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body)
         assert response.status_code == 200, f"trigger {dag_id}: {response.text}"
         return response.json()
+
+    def trigger_in_place_of_next_run(self, dag_id: str, conf: dict[str, Any]) -> dict[str, Any]:
+        """Trigger a (paused) cron DAG at the logical date of its next scheduled run when that
+        run is due already: once unpaused, the scheduler finds a run of that date, creates
+        none and moves on to the next, future one. The scheduler runs as in production
+        (use_job_schedule on) and the tests' runs stay the only ones."""
+        dag = self.dag(dag_id) or {}
+        due, when = dag.get("next_dagrun_run_after"), dag.get("next_dagrun_logical_date")
+        now = datetime.now(UTC)
+        if due and when and datetime.fromisoformat(due.replace("Z", "+00:00")) <= now:
+            return self.trigger(dag_id, conf, datetime.fromisoformat(when.replace("Z",
+                                                                                  "+00:00")))
+        return self.trigger(dag_id, conf)
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
@@ -345,8 +362,8 @@ class AirflowStack:
 PROCESS_ONLY: tuple[str, ...] = (
     "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
     "AIRFLOW__OPERATORS__DEFAULT_QUEUE", "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST",
-    "AIRFLOW__API__PORT", "AIRFLOW__API__WORKERS", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE",
-    "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS", "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS",
+    "AIRFLOW__API__PORT", "AIRFLOW__API__WORKERS", "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS",
+    "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS",
 )
 """What the process stack adds to the compose configuration (never a compose key)."""
 
@@ -372,8 +389,9 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
-        # Runs are made by the tests only: no scheduled run appears when a DAG is unpaused.
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        # The scheduler works as shipped (use_job_schedule on): cron and Asset-triggered
+        # runs. The tests trigger a cron DAG's runs in place of its next scheduled run
+        # (AirflowApi.trigger_in_place_of_next_run), so unpausing it adds none.
         "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS": "0",
         "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS": "4",
     }

@@ -266,14 +266,11 @@ def _review_tasks(api, run_id: str) -> dict[int, str]:
             if ti["task_id"] == "review"}
 
 
-def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
-    """ov_s3_reconcile finds a different object; ov_review_findings asks about it; the
-    answer is given by clicking the choice in the Human-in-the-loop form."""
-    from playwright.sync_api import expect
-
-    from extractorov import choices
-
-    api, s3, page = airflow_stack.api, airflow_stack.s3(), ui
+@pytest.fixture(scope="module")
+def announced(airflow_stack: AirflowStack, api_runs) -> dict:
+    """ov_s3_reconcile finds a different object and a loose one (questions for a human) and
+    announces them; the ov_review_findings run they start, found, not made."""
+    api, s3 = airflow_stack.api, airflow_stack.s3()
     prefix = "oficina-virtual/afinia/raw_data/"
     key = min(k for k in list_keys(s3, BUCKET, prefix) if k.endswith(".pdf"))
     tampered = b"%PDF-1.4 someone else's document at this key"
@@ -281,10 +278,15 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
     loose = f"{prefix}loose-file.txt"
     s3.put_object(Bucket=BUCKET, Key=loose, Body=b"x")
 
-    for dag_id in ("ov_s3_reconcile", "ov_review_findings"):
-        api.unpause(dag_id)
-    check_id = api.trigger("ov_s3_reconcile", {})["dag_run_id"]
-    check = _wait_finished(api, "ov_s3_reconcile", check_id, airflow_stack)
+    # Nobody unpaused or triggered the review DAG: it starts unpaused, on its Asset.
+    assert api.dag("ov_review_findings")["is_paused"] is False
+    assert api.dag_runs("ov_review_findings") == []
+    check_id = api.trigger_in_place_of_next_run("ov_s3_reconcile", {})["dag_run_id"]
+    api.unpause("ov_s3_reconcile")
+    try:
+        check = _wait_finished(api, "ov_s3_reconcile", check_id, airflow_stack)
+    finally:
+        api.pause("ov_s3_reconcile")  # no hourly check in the middle of later tests
     states = {ti["task_id"]: ti["state"] for ti in api.task_instances("ov_s3_reconcile",
                                                                        check_id)}
     assert check["state"] == "failed", states  # something needs a human
@@ -296,9 +298,36 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
         "asset_events"]
     assert event["extra"]["by_kind"] == {"object_different": 1, "object_outside_layout": 1}
 
-    # This stack's scheduler creates no scheduled runs (use_job_schedule off), asset-
-    # triggered ones included: start the run the event would start.
-    review_id = api.trigger("ov_review_findings", {})["dag_run_id"]
+    deadline = time.monotonic() + 300
+    while not (runs := api.dag_runs("ov_review_findings")):
+        airflow_stack.check_alive()
+        assert time.monotonic() < deadline, (
+            "no ov_review_findings run within 300 s of the check that announced questions")
+        time.sleep(2)
+    return {"check_id": check_id, "runs": runs, "key": key, "loose": loose,
+            "tampered": tampered}
+
+
+def test_a_check_that_announces_questions_starts_the_review_run_by_itself(announced):
+    """The scheduler starts ov_review_findings on the check's Asset event (as in
+    production): one run, Asset-triggered."""
+    [run] = announced["runs"]
+    assert run["run_type"] == "asset_triggered", run
+    SUMMARY["review_started_by"] = {"check_run": announced["check_id"],
+                                    "review_run": run["dag_run_id"],
+                                    "run_type": run["run_type"]}
+
+
+def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack, announced):
+    """ov_s3_reconcile finds a different object; ov_review_findings asks about it; the
+    answer is given by clicking the choice in the Human-in-the-loop form."""
+    from playwright.sync_api import expect
+
+    from extractorov import choices
+
+    api, page = airflow_stack.api, ui
+    key, loose, tampered = announced["key"], announced["loose"], announced["tampered"]
+    review_id = announced["runs"][0]["dag_run_id"]
     deadline = time.monotonic() + 300
     while set((tasks := _review_tasks(api, review_id)).values()) != {"awaiting_input"} \
             or len(tasks) != 2:
@@ -364,5 +393,5 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack):
     assert response.status_code == 200, response.text
     assert _wait_finished(api, "ov_review_findings", review_id, airflow_stack)[
         "state"] == "success"
-    SUMMARY["review"] = {"check_run": check_id, "review_run": review_id,
+    SUMMARY["review"] = {"check_run": announced["check_id"], "review_run": review_id,
                          "asked": sorted(d["subject"] for d in details)}

@@ -78,14 +78,20 @@ def test_a_backfill_and_a_trigger_write_the_company_one_step_at_a_time(airflow_s
                         list(tis))
         [(registered,)] = query(conn, "SELECT count(*) FROM data_general.s3_files_registry "
                                       "WHERE empresa = 'afinia'")
+        # In the bucket: 'uploaded', or 'pre_existing' (the browser test's review answer
+        # keeps the bucket's object of one row; reconcile registers a loose object so).
         [(pending,)] = query(conn, "SELECT count(*) FROM data_general.s3_files_registry "
-                                   "WHERE empresa = 'afinia' AND upload_status <> 'uploaded'")
+                                   "WHERE empresa = 'afinia' AND upload_status NOT IN "
+                                   "('uploaded', 'pre_existing')")
     assert len(reports) == 4 and {r[3] for r in reports} == {"success"}
     assert sum(r[1] for r in reports) == delivered, reports
     assert sum(r[2] for r in reports) == delivered, reports
     assert pending == 0
+    # Not the object the browser test put outside the layout (asked about, left open,
+    # never registered: object_outside_layout).
     afinia_keys = [k for k in list_keys(airflow_stack.s3(), BUCKET)
-                   if k.startswith("oficina-virtual/afinia/")]
+                   if k.startswith("oficina-virtual/afinia/")
+                   and not k.endswith("/loose-file.txt")]
     assert len(afinia_keys) == registered
     SUMMARY["writers_backfill"] = {"runs": len(tis), "files_delivered": delivered,
                                    "first_start": str(spans[0][0]),

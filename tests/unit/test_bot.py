@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from extractorov import bot
+from extractorov.errors import LandingMissing
 
 FAKE_BOT = Path(__file__).resolve().parents[1] / "fake_bot.py"
 PERSONAL = ("María", "Núñez", "1045678901", "maria.nunez@example.com", "6053334455",
@@ -66,6 +67,8 @@ def _fake(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def _lock(tmp_path: Path) -> Path:
+    """The bot lock in a landing folder as the bot leaves it (its folder exists)."""
+    (tmp_path / "landing" / "afinia" / "oficina_virtual").mkdir(parents=True, exist_ok=True)
     return bot.bot_lock(tmp_path / "landing", "afinia")
 
 
@@ -253,8 +256,19 @@ def test_check_landing_logs_the_limit_and_returns_a_summary(tmp_path, caplog):
     assert xcom["mode"] == "quiet" and xcom["wait_limit_hit"] is True
     assert not bot.check_landing(tmp_path, "afinia", waiting_since=now, quiet_minutes=10,
                                  wait_minutes=120, now=now).done
-    assert bot.check_landing(tmp_path, "aire", waiting_since=now, quiet_minutes=10,
-                             wait_minutes=120, now=now).done  # no folder: quiet
+    # No folder is no quiet morning (a share not mounted, a wrong ov_landing_root): it fails.
+    with pytest.raises(LandingMissing, match=r"company aire, .*/aire, does not exist"):
+        bot.check_landing(tmp_path, "aire", waiting_since=now, quiet_minutes=10,
+                          wait_minutes=120, now=now)
+
+
+def test_command_mode_never_creates_the_folder_of_the_bot_lock(tmp_path):
+    """The lock lives in the bot's folder: a share not mounted (or a wrong ov_landing_root)
+    fails before the bot starts, and nothing is created where nobody reads."""
+    (tmp_path / "landing").mkdir()  # a mount point with nothing mounted on it
+    with pytest.raises(LandingMissing, match=r"company afinia, .*/afinia, does not exist"):
+        bot.bot_lock(tmp_path / "landing", "afinia")
+    assert list((tmp_path / "landing").iterdir()) == []
 
 
 def test_check_landing_says_the_last_change_as_a_duration_and_a_bogota_time(tmp_path, caplog):

@@ -68,6 +68,8 @@ class Task:
 
     def __init__(self, tmp_path: Path, name: str, *bot_args: str, plain_sigterm: bool = False):
         self.landing = tmp_path / "landing"
+        # A landing folder as the bot leaves it: the pipeline never creates the bot's folders.
+        (self.landing / "afinia" / "oficina_virtual").mkdir(parents=True, exist_ok=True)
         self.out = tmp_path / f"{name}.out"
         self.err = tmp_path / f"{name}.err"
         command = shlex.join([sys.executable, str(FAKE_BOT), "--landing", str(self.landing),
@@ -245,6 +247,13 @@ def _fake(tmp_path: Path, *extra: str) -> list[str]:
             "--empresa", "afinia", *extra]
 
 
+def _bot_lock(tmp_path: Path) -> Path:
+    """afinia's bot lock, in a landing folder as the bot leaves it (its folder exists)."""
+    folders = company_folders(tmp_path / "landing", "afinia")
+    folders.root.mkdir(parents=True, exist_ok=True)
+    return folders.bot_lock
+
+
 def _can_lock(path: Path) -> bool:
     fd = os.open(path, os.O_RDWR)
     try:
@@ -268,7 +277,7 @@ def _open_fds_on(path: Path) -> list[str]:
 
 
 def test_the_bot_holds_the_lock_while_it_runs_and_releases_it_when_it_exits(tmp_path):
-    lock = company_folders(tmp_path / "landing", "afinia").bot_lock
+    lock = _bot_lock(tmp_path)
     seen: list[tuple[bool, list[str]]] = []
 
     def emit(line: str) -> None:
@@ -291,11 +300,11 @@ def test_a_stale_record_whose_pid_was_reused_stops_nothing(tmp_path, caplog):
     (other start time): that process is left alone and the bot runs."""
     unrelated = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        lock = company_folders(tmp_path / "landing", "afinia").bot_lock
+        lock = _bot_lock(tmp_path)
         real = botlock.Holder.for_group(unrelated.pid)
         stale = {**json.loads(real.dumps()), "leader_start": real.leader_start - 1,
                  "owner_pid": unrelated.pid, "owner_start": real.leader_start - 1}
-        lock.parent.mkdir(parents=True)
+        lock.parent.mkdir(parents=True, exist_ok=True)
         lock.write_text(json.dumps(stale))
         result = bot.run_bot(_fake(tmp_path), empresa="afinia", workdir=None,
                              timeout_minutes=1, lock_file=lock, emit=lambda line: None)
@@ -323,7 +332,7 @@ def test_on_kill_alone_stops_the_bots_process_group(tmp_path):
         try:
             bot.run_bot(_fake(tmp_path, "--hang", "--pid-file", str(pid_file)),
                         empresa="afinia", workdir=None, timeout_minutes=5,
-                        lock_file=company_folders(tmp_path / "landing", "afinia").bot_lock,
+                        lock_file=_bot_lock(tmp_path),
                         emit=lambda line: None)
         except BaseException as exc:  # the outcome is what the test checks
             outcome.append(exc)

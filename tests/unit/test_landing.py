@@ -383,3 +383,62 @@ def test_reads_never_follow_a_link_or_block_on_a_fifo(tmp_path: Path) -> None:
             open_regular(tmp_path / name)
         with pytest.raises(NotRegularFile):
             sha256_file(tmp_path / name)
+
+
+# ---------------------------------------------------------------- the bot's folders, never made
+
+
+@pytest.mark.parametrize(("missing", "named"), [
+    ("", "the landing root"),
+    ("aire", "the folder of company aire"),
+    ("aire/oficina_virtual", "the bot's folder of aire"),
+    ("aire/oficina_virtual/processed", "the bot's output folder of aire"),
+])
+def test_a_missing_folder_of_the_bot_is_named_with_its_likely_causes(
+        tmp_path: Path, missing: str, named: str) -> None:
+    from extractorov.errors import ConfigurationError, LandingMissing
+    from extractorov.landing import require_company_folders
+
+    root = tmp_path / "landing"
+    company_folders(root, "aire").processed.mkdir(parents=True)
+    gone = root / missing if missing else root
+    gone.rename(tmp_path / "moved-away")
+    with pytest.raises(LandingMissing) as raised:
+        require_company_folders(root, "aire")
+    message = str(raised.value)
+    assert isinstance(raised.value, ConfigurationError)  # not retried: waiting cannot fix it
+    assert message.startswith(f"{named}, {gone}, does not exist")
+    for cause in ("not mounted", "Variable ov_landing_root is wrong", "renamed"):
+        assert cause in message
+    assert str(root) in message
+    assert not gone.exists(), "checking created the folder"
+
+
+def test_an_empty_landing_root_says_so(tmp_path: Path) -> None:
+    from extractorov.errors import LandingMissing
+    from extractorov.landing import require_company_folders
+
+    (tmp_path / "mnt").mkdir()  # a mount point with nothing mounted on it
+    with pytest.raises(LandingMissing, match=r"\(.*/mnt is empty\)"):
+        require_company_folders(tmp_path / "mnt", "afinia")
+
+
+def test_quarantine_and_readmit_never_create_the_bots_folders(tmp_path: Path) -> None:
+    from extractorov.errors import LandingMissing
+    from extractorov.landing import NotQuarantined, QuarantinedFile, readmit
+
+    folders = company_folders(tmp_path / "landing", "afinia")
+    stray = tmp_path / "RE1_20251008_093221.pdf"
+    stray.write_bytes(b"%PDF")
+    # quarantine/ is the pipeline's own folder, but only inside the company's existing one.
+    with pytest.raises(NotQuarantined):
+        quarantine(stray, "test", folders, run_id="r1")
+    assert not (tmp_path / "landing").exists() and stray.exists()
+    # A re-admission into a processed/ that is gone fails, naming it; nothing is moved.
+    folders.quarantine.mkdir(parents=True)
+    kept = folders.quarantine / stray.name
+    stray.rename(kept)
+    entry = QuarantinedFile(kept, kept.with_name(kept.name + ".reason.txt"), kept.name, "x")
+    with pytest.raises(LandingMissing, match="output folder of afinia"):
+        readmit(entry, folders)
+    assert kept.exists() and not folders.processed.exists()
