@@ -73,8 +73,9 @@ bench-quick: $(STAMP)
 # KNOWN_OPEN=a,b (or none) replaces the test's list of open defects it leaves unchecked.
 EXAMPLES ?= 200
 STEPS ?= 35
+SHRINK_SECONDS ?= 900
 fuzz: $(STAMP)
-	OV_FUZZ_EXAMPLES=$(EXAMPLES) OV_FUZZ_STEPS=$(STEPS) \
+	OV_FUZZ_EXAMPLES=$(EXAMPLES) OV_FUZZ_STEPS=$(STEPS) OV_FUZZ_SHRINK_SECONDS=$(SHRINK_SECONDS) \
 	$(if $(filter-out undefined,$(origin KNOWN_OPEN)),OV_FUZZ_KNOWN_OPEN=$(KNOWN_OPEN)) \
 	$(BIN)/pytest -q -p no:cacheprovider --show-capture=no \
 		tests/property/test_every_file_ends_in_exactly_one_place.py
