@@ -248,7 +248,8 @@ class Bot:
         name = (f"pqr_data_{part}_{stamp(moment)}.json" if form.startswith("dormant")
                 else f"{part}_data_{stamp(moment)}.json")
         valid = content in {"valid", "blank_fecha"}
-        loadable = None if valid and form == "dormant_blank" else valid
+        # ``pqr_data__{ts}.json`` (the field was blank): a name the pipeline may not read
+        loadable = None if valid and form.startswith("dormant") and not part else valid
         json_file = BotFile(self.empresa, name, request, scrape, "json", body, moment,
                             loadable=loadable, meta={"sgc_number": part, "field_sgc": field_sgc,
                                                      "ts": stamp(moment), "estado": estado,
