@@ -118,7 +118,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KNOWN_OPEN: frozenset[str] = frozenset({
     "crash_atomic_quarantine",  # 3, 4: a full disk or a kill mid-quarantine loses the reason
     "scan_races",  # 5: a download finishing during the scan crashes extract and reconcile
-    "answers_bound_to_what_was_shown",  # 6, 7: an answer applied to what nobody was shown
+    "kept_object_is_the_one_shown",  # 6: "keep the bucket's object" keeps one nobody saw
+    "set_aside_only_what_still_waits",  # 7: "move to quarantine" after the JSON arrived
     "one_folder_per_request",  # 8: an SGC learned on a later scrape splits a request
     "counts_per_run",  # 11: a step retried after its commit reports 0 / under-counts
     "question_fails_once",  # 12: one unanswered question fails every hourly check
@@ -638,10 +639,10 @@ class Landing(RuleBasedStateMachine):
             f"answer to finding {finding['id']}",
             lambda: self.steps.answer(self.conn, self.client, int(finding["id"]), option,
                                       f"review__{finding['id']}"))
-        if outcome != "ok" or not result.applied or open_defect(
-                "answers_bound_to_what_was_shown"):
+        if outcome != "ok" or not result.applied:
             return
-        if option in {KEEP_PRE_EXISTING, KEEP_SUPERSEDED}:
+        if (option in {KEEP_PRE_EXISTING, KEEP_SUPERSEDED}
+                and not open_defect("kept_object_is_the_one_shown")):
             [(digest,)] = self._query(
                 "SELECT file_hash FROM data_general.s3_files_registry WHERE s3_key = %s",
                 finding["s3_key"]) or [(None,)]
@@ -649,7 +650,8 @@ class Landing(RuleBasedStateMachine):
                 f"[answer] '{option}' for {finding['s3_key']} kept an object the reviewer "
                 f"was never shown (asked about SHA-256 {str(shown.object_sha256)[:12]}, kept "
                 f"{str(digest)[:12]})")
-        if option == QUARANTINE and finding["kind"] == "document_waiting":
+        if (option == QUARANTINE and finding["kind"] == "document_waiting"
+                and not open_defect("set_aside_only_what_still_waits")):
             assert not arrived_before, (
                 f"[answer] '{option}' set {finding.get('subject')} aside although its request "
                 f"JSON {arrived_before} had arrived before the answer")
@@ -673,7 +675,7 @@ class Landing(RuleBasedStateMachine):
 
     @precondition(lambda self: any(s.form["finding"]["kind"] == "object_different"
                                    for s in self.forms)
-                  and not open_defect("answers_bound_to_what_was_shown"))
+                  and not open_defect("kept_object_is_the_one_shown"))
     @rule(which=st.integers(0, 3))
     def object_replaced_between_question_and_answer(self, which: int) -> None:
         """Someone writes other bytes of the same size at the key a question is about."""

@@ -156,7 +156,7 @@ def _uploaded_pdf(db, s3, settings, landing) -> str:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "answers_bound_to_what_was_shown: the answer compares sizes only, so an object replaced "
+    "kept_object_is_the_one_shown: the answer compares sizes only, so an object replaced "
     "by another of the same size after the question is kept as if it had been shown"))
 def test_keep_the_bucket_object_is_not_applied_to_an_object_the_reviewer_never_saw(
         db, s3, bucket, settings, landing):
@@ -176,7 +176,7 @@ def test_keep_the_bucket_object_is_not_applied_to_an_object_the_reviewer_never_s
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "answers_bound_to_what_was_shown: 'Move the file to quarantine/' checks only that the "
+    "set_aside_only_what_still_waits: 'Move the file to quarantine/' checks only that the "
     "document was not registered yet, not that its request JSON arrived meanwhile"))
 def test_move_to_quarantine_does_not_set_aside_a_document_whose_json_has_arrived(
         db, s3, settings, landing):
