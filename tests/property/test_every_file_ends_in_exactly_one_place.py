@@ -69,6 +69,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -1112,9 +1113,14 @@ def world(postgres, moto_server, monkeypatch, tmp_path):
     # The task bodies make their client through S3Hook (0.1-0.7 s each): they get the one
     # this test made through the same function, with the same fault hooks.
     monkeypatch.setattr(tasks, "s3_client", lambda *a, **k: Servers.client)
+    first = next(_counter)
+    started = time.monotonic()
     with quiet_logs():
         yield
     FAULTS.reset()
+    if EXAMPLES:  # make fuzz: how much it ran (shrinking included), past pytest's capture
+        print(f"fuzz: {next(_counter) - first - 1} examples run in "
+              f"{time.monotonic() - started:.0f} s", file=sys.__stderr__)
     _admin(f'DROP DATABASE IF EXISTS "{Servers.template}" WITH (FORCE)')
 
 
