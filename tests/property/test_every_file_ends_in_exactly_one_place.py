@@ -530,12 +530,31 @@ class Landing(RuleBasedStateMachine):
         keys = sorted(self.runs)
         del self.runs[keys[which % len(keys)]]
 
-    @precondition(lambda self: self._open_runs())
-    @rule(which=st.integers(0, 3), point=st.integers(0, 4))
-    def step_crashes_midway(self, which: int, point: int) -> None:
+    def _next_run(self, empresa: str, which: str, step: str | None = None) -> Run | None:
+        """The open run (a new one when none is open) at its next step; ``step``: at that
+        step (the run's earlier steps done first; a run past it is abandoned for a new
+        one)."""
+        run = self._run(empresa, which, False, False)
+        if step is not None:
+            order = ["extract", "load", "upload", "report"]
+            if order.index(run.step) > order.index(step):
+                del self.runs[(empresa, which)]
+                run = self._run(empresa, which, False, False)
+            while run.step != step:
+                if run.step == "report":
+                    return None  # a database_only run has no upload
+                before = run.step
+                if self._do_step(run) != "ok" and run.step == before:
+                    return None  # the step before it fails: this run goes no further
+        return None if run.step == "report" else run
+
+    @rule(empresa=COMPANY, which=RUN_KINDS, point=st.integers(0, 4))
+    def step_crashes_midway(self, empresa: str, which: str, point: int) -> None:
         """The next step's process dies right after one of its phases (in this process: a
         BaseException no handler catches, then its database session is closed)."""
-        run = self._open_runs()[which % len(self._open_runs())]
+        run = self._next_run(empresa, which)
+        if run is None:
+            return
         points = {"extract": ["scan", "read_requests", "place_documents", "register_pending",
                               "reason"],
                   "load": ["mark_loaded"], "upload": ["record_upload_results"]}[run.step]
@@ -544,13 +563,15 @@ class Landing(RuleBasedStateMachine):
             chosen = "register_pending"
         self._do_step(run, kill_at=chosen)
 
-    @precondition(lambda self: self._open_runs() and self.sigkills < 2)
-    @rule(which=st.integers(0, 3), point=st.sampled_from(["returned", "midway"]))
-    def step_is_sigkilled(self, which: int, point: str) -> None:
+    @precondition(lambda self: self.sigkills < 2)
+    @rule(empresa=COMPANY, which=RUN_KINDS, point=st.sampled_from(["returned", "midway"]))
+    def step_is_sigkilled(self, empresa: str, which: str, point: str) -> None:
         """The next step runs in a child process that is SIGKILLed: mid-step (after its
         registry write, its load, its first stored object, or while quarantining) or
         right after it returned (before Airflow recorded its result)."""
-        run = self._open_runs()[which % len(self._open_runs())]
+        run = self._next_run(empresa, which)
+        if run is None:
+            return
         self.sigkills += 1
         if point == "midway":
             point = {"extract": "reason" if not open_defect("crash_atomic_quarantine")
@@ -564,21 +585,21 @@ class Landing(RuleBasedStateMachine):
         run.lost = run.lost or after != before
         assert code in {-signal.SIGKILL, 0, 3}, f"[crash] child step exited with {code}"
 
-    @precondition(lambda self: any(r.step == "extract" for r in self.runs.values()))
-    @rule(which=st.integers(0, 3), where=st.sampled_from(["reason", "manifest"]))
-    def disk_fills_up_during_extract(self, which: int, where: str) -> None:
+    @rule(empresa=COMPANY, which=RUN_KINDS, where=st.sampled_from(["reason", "manifest"]))
+    def disk_fills_up_during_extract(self, empresa: str, which: str, where: str) -> None:
         """ENOSPC when a quarantine reason file is written, or when the manifest is."""
-        runs = [r for r in self.runs.values() if r.step == "extract"]
         if where == "reason" and open_defect("crash_atomic_quarantine"):
             where = "manifest"
-        self._do_step(runs[which % len(runs)], disk=where)
+        run = self._next_run(empresa, which, "extract")
+        if run is not None:
+            self._do_step(run, disk=where)
 
-    @precondition(lambda self: any(r.step == "upload" for r in self.runs.values()))
-    @rule(which=st.integers(0, 3),
+    @rule(empresa=COMPANY, which=RUN_KINDS,
           mode=st.sampled_from(["throttle", "put_500", "outage", "lost_response"]))
-    def s3_fails_during_upload(self, which: int, mode: str) -> None:
-        runs = [r for r in self.runs.values() if r.step == "upload"]
-        self._do_step(runs[which % len(runs)], s3=mode)
+    def s3_fails_during_upload(self, empresa: str, which: str, mode: str) -> None:
+        run = self._next_run(empresa, which, "upload")
+        if run is not None:
+            self._do_step(run, s3=mode)
 
     # ------------------------------------------------------------------ hourly check, review
 
