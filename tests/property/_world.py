@@ -408,7 +408,9 @@ POINTS: dict[str, tuple[str, str]] = {
     "review_quarantine": ("landing", "quarantine"),
 }
 STEP_POINTS: dict[str, list[str]] = {
-    "extract": ["scan", "read_requests", "place_documents", "register_pending"],
+    # After read_quarantine a run has listed processed/ and quarantine/: all it reads later
+    # is from that view.
+    "extract": ["read_quarantine", "read_requests", "place_documents", "register_pending"],
     "readmit": ["read_quarantine", "read_requests", "place_documents", "register_pending"],
     "load": ["mark_loaded"],
     "upload": ["record_upload_results"],
