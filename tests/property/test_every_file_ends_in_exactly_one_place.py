@@ -1108,7 +1108,7 @@ def run_child(run: Run, point: str, settings_: Any) -> int:
 
 
 @pytest.fixture
-def world(postgres, moto_server, monkeypatch, tmp_path):
+def world(postgres, moto_server, monkeypatch, tmp_path, request):
     """The session's servers; the product's phase functions reporting to the gate; the
     landing module's ``os`` and the S3 clients the tasks make carrying the faults."""
     Servers.postgres, Servers.moto, Servers.root = postgres, moto_server, tmp_path
@@ -1140,9 +1140,10 @@ def world(postgres, moto_server, monkeypatch, tmp_path):
     with quiet_logs():
         yield
     FAULTS.reset()
-    if EXAMPLES:  # make fuzz: how much it ran (shrinking included), past pytest's capture
-        print(f"fuzz: {next(_counter) - first - 1} examples run in "
-              f"{time.monotonic() - started:.0f} s", file=sys.__stderr__)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if EXAMPLES and reporter:  # make fuzz: how much it ran (shrinking included)
+        reporter.write_line(f"fuzz: {next(_counter) - first - 1} examples run in "
+                            f"{time.monotonic() - started:.0f} s")
     _admin(f'DROP DATABASE IF EXISTS "{Servers.template}" WITH (FORCE)')
 
 
