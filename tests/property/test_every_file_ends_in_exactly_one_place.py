@@ -1140,10 +1140,11 @@ def world(postgres, moto_server, monkeypatch, tmp_path, request):
     with quiet_logs():
         yield
     FAULTS.reset()
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if EXAMPLES and reporter:  # make fuzz: how much it ran (shrinking included)
-        reporter.write_line(f"fuzz: {next(_counter) - first - 1} examples run in "
-                            f"{time.monotonic() - started:.0f} s")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if EXAMPLES and capture:  # make fuzz: how much it ran (shrinking included)
+        with capture.global_and_fixture_disabled():
+            print(f"\nfuzz: {next(_counter) - first - 1} examples run in "
+                  f"{time.monotonic() - started:.0f} s")
     _admin(f'DROP DATABASE IF EXISTS "{Servers.template}" WITH (FORCE)')
 
 
