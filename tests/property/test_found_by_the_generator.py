@@ -1,0 +1,241 @@
+"""What the generator (``test_every_file_ends_in_exactly_one_place.py``) found, each as the
+shortest test its shrunk counterexample became, on the real PostgreSQL and moto S3.
+
+A test marked ``xfail(strict=True)`` fails on this branch: its defect is open (and named in
+the generator's ``KNOWN_OPEN``). When the fix lands the test passes, strict xfail turns
+that into a failure, and the mark (and the name in ``KNOWN_OPEN``) comes off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import pytest
+
+from extractorov import pipeline, reconcile, review
+from extractorov.errors import PipelineError
+from extractorov.landing import company_folders, read_quarantine
+from tests.helpers import query
+from tests.property._world import LandingFaults, Steps
+from tests.review._common import AFINIA, run_all, write, write_json, write_pdf
+
+pytestmark = pytest.mark.integration
+
+WHEN = datetime(2025, 10, 9, 15, 0, tzinfo=UTC)
+
+
+def folders_of(db, radicado_or_name: str) -> set[str]:
+    """The folders under raw_data/ of every registry row whose name or radicado matches."""
+    keys = [k for (k,) in query(db, "SELECT s3_key FROM data_general.s3_files_registry "
+                                    "WHERE filename = %s OR metadata->>'numero_radicado' = %s",
+                                radicado_or_name, radicado_or_name)]
+    return {k.split("raw_data/", 1)[1].rsplit("/", 1)[0] for k in keys}
+
+
+def answer(db, s3, settings, finding_id: int, choice: str):
+    return review.apply_answer(db, s3, settings, finding_id, choice, answered_by="reviewer",
+                               answered_at=WHEN, run_id="review-run")
+
+
+# ------------------------------------------------------------------ never another customer's
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "json_never_written: placeholder pairing assumes every request writes its JSON; the "
+    "bot's JSON step can fail while it goes on (legacy afinia_pqr_processor: each step in "
+    "its own try/except), so the next request read as the same placeholder takes the PDF"))
+def test_a_placeholder_pdf_whose_json_the_bot_never_wrote_is_not_filed_with_the_next_request(
+        db, settings, landing):
+    """Row 4 of one result page: the PDF is saved, the JSON step fails, the bot goes on.
+    Row 4 of the next page, 40 s later: no PDF (its PDF step failed), the JSON."""
+    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "request A")
+    write_json(landing, "PQR_4_ERROR", "R-B", 40)
+    pipeline.extract(db, AFINIA, settings, "run-1")
+    assert folders_of(db, pdf) == set(), "request A's PDF was filed in request B's folder"
+
+
+def _two_placeholder_requests(landing) -> tuple[str, str]:
+    """A: PDF and a JSON with a blank numero_radicado (invalid); B, minutes later, with the
+    same placeholder: its JSON only."""
+    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "request A")
+    a_json = write_json(landing, "PQR_4_ERROR", "", 10)
+    write_json(landing, "PQR_4_ERROR", "R-B", 300)
+    return pdf, a_json
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "crash_atomic_quarantine: the JSON is moved before its reason file is written; a full "
+    "disk leaves it in quarantine/ with no reason, which no reader lists"))
+def test_a_json_quarantined_while_the_disk_is_full_stays_in_view(db, settings, landing,
+                                                                  monkeypatch):
+    _, a_json = _two_placeholder_requests(landing)
+    faults = LandingFaults()
+    faults.install(monkeypatch.setattr)
+    faults.reason = "enospc"
+    with contextlib.suppress(OSError, PipelineError):  # the step may fail: the disk is full
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    assert faults.hits == 1
+    folders = company_folders(landing, "afinia")
+    where = ((folders.processed / a_json).exists(),
+             a_json in {q.original_name for q in read_quarantine(folders)})
+    assert where in {(True, False), (False, True)}, (
+        f"request A's JSON (in processed/, listed in quarantine/) = {where}")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "crash_atomic_quarantine: the JSON lost its reason file on a full disk; the next extract "
+    "does not see it and files request A's PDF with request B"))
+def test_a_full_disk_while_quarantining_a_json_misfiles_nothing_afterwards(
+        db, settings, landing, monkeypatch):
+    pdf, _ = _two_placeholder_requests(landing)
+    faults = LandingFaults()
+    faults.install(monkeypatch.setattr)
+    faults.reason = "enospc"
+    with contextlib.suppress(OSError, PipelineError):
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    assert faults.hits == 1
+    pipeline.extract(db, AFINIA, settings, "run-1")  # the disk has room again: retried
+    assert "sin_sgc/R-B" not in folders_of(db, pdf), (
+        "request A's PDF was filed in request B's folder")
+
+
+# ------------------------------------------------------------------ one folder per request
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "one_folder_per_request: a request first read with a placeholder is filed under "
+    "sin_sgc/{radicado}/, its later scrape with the real SGC under {sgc}/"))
+def test_a_request_whose_sgc_is_learned_on_a_later_scrape_stays_in_one_folder(
+        db, s3, settings, landing):
+    write_pdf(landing, "PQR_4_ERROR", 0, "first scrape")
+    write_json(landing, "PQR_4_ERROR", "R-8", 10)
+    run_all(db, s3, settings, "day-1")
+    write_pdf(landing, "RE8", 86400, "second scrape")
+    write_json(landing, "RE8", "R-8", 86410)
+    run_all(db, s3, settings, "day-2")
+    assert len(folders_of(db, "R-8")) == 1, sorted(folders_of(db, "R-8"))
+
+
+# ------------------------------------------------------------------ the scan races the bot
+
+
+@pytest.mark.xfail(strict=True, raises=FileNotFoundError, reason=(
+    "scan_races: an entry renamed between the listing of processed/ and its stat raises "
+    "FileNotFoundError"))
+@pytest.mark.parametrize("step", ["extract", "reconcile"])
+def test_a_download_finishing_during_the_scan_does_not_crash_the_step(
+        db, s3, settings, landing, monkeypatch, step):
+    processed = company_folders(landing, "afinia").processed
+    final = processed / "RE5_adjunto_20251008_090003.jpg"
+    partial = write(landing, final.name + ".crdownload", b"adj", mtime=time.time())
+    faults = LandingFaults()
+    faults.install(monkeypatch.setattr)
+    faults.after_listing = lambda: os.replace(partial, final)
+    if step == "extract":
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    else:
+        reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    assert final.exists()
+
+
+# ------------------------------------------------------------------ answers bound to the form
+
+
+def _uploaded_pdf(db, s3, settings, landing) -> str:
+    write_pdf(landing, "RE1", 0, "ours")
+    write_json(landing, "RE1", "R-1", 10)
+    run_all(db, s3, settings, "day-1")
+    [(key,)] = query(db, "SELECT s3_key FROM data_general.s3_files_registry "
+                         "WHERE filename LIKE %s", "%.pdf")
+    return key
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "kept_object_is_the_one_shown: the answer compares sizes only, so an object replaced "
+    "by another of the same size after the question is kept as if it had been shown"))
+def test_keep_the_bucket_object_is_not_applied_to_an_object_the_reviewer_never_saw(
+        db, s3, bucket, settings, landing):
+    key = _uploaded_pdf(db, s3, settings, landing)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"someone else's, another size")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    shown = hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+    unseen = bytes(b ^ 0x20 for b in b"someone else's, another size")  # same size
+    s3.put_object(Bucket=bucket, Key=key, Body=unseen)
+    answer(db, s3, settings, form["finding"]["id"], review.KEEP_PRE_EXISTING)
+    [(digest,)] = query(db, "SELECT file_hash FROM data_general.s3_files_registry "
+                            "WHERE s3_key = %s", key)
+    assert digest != hashlib.sha256(unseen).hexdigest(), (
+        f"the registry now describes an object the reviewer was never shown (shown: "
+        f"{shown[:12]})")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "set_aside_only_what_still_waits: 'Move the file to quarantine/' checks only that the "
+    "document was not registered yet, not that its request JSON arrived meanwhile"))
+def test_move_to_quarantine_does_not_set_aside_a_document_whose_json_has_arrived(
+        db, s3, settings, landing):
+    pdf = write_pdf(landing, "RE1234", 0, "waiting")  # its JSON is late
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    assert form["finding"]["kind"] == "document_waiting"
+    write_json(landing, "RE1234", "R-1234", 5)  # the JSON arrives before the answer
+    answer(db, s3, settings, form["finding"]["id"], review.QUARANTINE)
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    assert folders_of(db, pdf) == {"RE1234"}, "its request's document was set aside"
+
+
+# ------------------------------------------------------------------ hourly check
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "question_fails_once: every hourly check fails while one question waits for its answer"))
+def test_an_unanswered_question_fails_one_hourly_check_not_every_one(
+        db, s3, settings, landing):
+    write_pdf(landing, "RE1234", 0, "waiting for a JSON that never comes")
+    steps = Steps(settings)
+    assert steps.reconcile_task(AFINIA, "scheduled__2025-10-09T10:00:00+00:00") == "failed"
+    assert steps.reconcile_task(AFINIA, "scheduled__2025-10-09T11:00:00+00:00") == "success"
+
+
+# ------------------------------------------------------------------ counts per run
+
+
+def _report(db, settings, run_id: str, extract: dict, load: dict) -> tuple[int, int]:
+    Steps(settings).report_stats(AFINIA, run_id, database_only=True,
+                                 xcoms={"extract": extract, "load_db": load},
+                                 states={"extract": "success", "load_db": "success",
+                                         "upload_s3": "skipped"})
+    [row] = query(db, "SELECT files_registered, db_inserted FROM "
+                      "data_general.post_processing_runs WHERE run_id = %s", run_id)
+    return row
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "counts_per_run: load_db retried after its commit reports 0 inserted, N duplicates"))
+def test_a_load_retried_after_its_commit_reports_what_the_run_inserted(db, settings, landing):
+    write_json(landing, "RE1", "R-1", 10)
+    write_json(landing, "RE2", "R-2", 20)
+    extracted = pipeline.extract(db, AFINIA, settings, "run-1")
+    pipeline.load(db, AFINIA, extracted.manifest)  # committed; the worker dies before XCom
+    retry = pipeline.load(db, AFINIA, extracted.manifest)  # Airflow's retry
+    assert _report(db, settings, "run-1", Steps.extract_xcom(extracted, 1),
+                   asdict(retry)) == (2, 2)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "counts_per_run: extract retried after its registry commit reports 0 files registered"))
+def test_an_extract_retried_after_its_commit_reports_what_the_run_registered(
+        db, settings, landing):
+    write_json(landing, "RE1", "R-1", 10)
+    write_json(landing, "RE2", "R-2", 20)
+    pipeline.extract(db, AFINIA, settings, "run-1")  # committed; the worker dies before XCom
+    retry = pipeline.extract(db, AFINIA, settings, "run-1")  # Airflow's retry
+    loaded = pipeline.load(db, AFINIA, retry.manifest)
+    assert _report(db, settings, "run-1", Steps.extract_xcom(retry, 2),
+                   asdict(loaded)) == (2, 2)
