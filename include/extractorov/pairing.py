@@ -49,12 +49,14 @@ from extractorov.records import is_placeholder_sgc
 MAX_DOCUMENT_TO_JSON = timedelta(minutes=30)
 """Longest wait seen between a placeholder request's first document and its JSON
 (attachment retries take up to 30 s an attempt); past it the pairing is not certain."""
-MAX_PDF_TO_NEXT_STEP = timedelta(seconds=60)
+MAX_PDF_TO_NEXT_STEP = timedelta(seconds=20)
 """The bot stamps each step when it starts: the detail PDF, then the attachment step, then
 the JSON. Between the PDF's stamp and the next step's lies only the printing of one page
-(seconds). A PDF stamped longer before the attachment, or before the JSON when there is no
-attachment, may be another request's whose JSON was never written (the bot killed, its
-JSON step failed): which one cannot be told, so it waits."""
+and, with no attachment, a look for one (seconds). A PDF stamped longer before the
+attachment, or before the JSON when there is no attachment, may be another request's whose
+JSON was never written (the bot killed, or its JSON step failed: each step is in a
+``try`` of its own and the bot goes on): the next request's tab must open and load before
+its JSON, which takes longer. Which request owns it cannot be told, so it waits."""
 
 JSON_FIRST_SGC = ""
 """The SGC part of the detail writer's names when the portal's SGC field was blank: its
@@ -198,8 +200,8 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
     if pdfs and pdfs[0].timestamp is not None:
         next_step = attachments[0].timestamp if attachments else owner.timestamp
         if next_step is not None and next_step - pdfs[0].timestamp > MAX_PDF_TO_NEXT_STEP:
-            return ("the detail PDF was written over a minute before the request's next "
-                    "step: it may belong to an earlier request whose JSON was never written")
+            return ("the detail PDF was written over 20 s before the request's next step: "
+                    "it may belong to an earlier request whose JSON was never written")
     if any(owner.timestamp - d.timestamp > MAX_DOCUMENT_TO_JSON for d in stretch
            if d.timestamp is not None):
         return "the next request JSON with this placeholder was written over 30 minutes later"

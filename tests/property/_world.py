@@ -657,6 +657,8 @@ class Steps:
             return "failed"
         except AirflowRescheduleException:
             return "busy"
+        except SystemExit:  # a handled failure, logged without a traceback (taskfail)
+            return "failed"
         return "success"
 
     def collect(self, conn: Any, client: Any, run_id: str) -> list[dict[str, Any]]:

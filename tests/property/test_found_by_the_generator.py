@@ -1,9 +1,8 @@
 """What the generator (``test_every_file_ends_in_exactly_one_place.py``) found, each as the
 shortest test its shrunk counterexample became, on the real PostgreSQL and moto S3.
 
-A test marked ``xfail(strict=True)`` fails on this branch: its defect is open (and named in
-the generator's ``KNOWN_OPEN``). When the fix lands the test passes, strict xfail turns
-that into a failure, and the mark (and the name in ``KNOWN_OPEN``) comes off.
+Each failed on the code of its time (strict xfail while its defect was open, named in the
+generator's ``KNOWN_OPEN``); they pass since their fixes landed, and guard them.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import pytest
 from extractorov import pipeline, reconcile, review
 from extractorov.errors import PipelineError
 from extractorov.landing import company_folders, read_quarantine
-from tests.helpers import query
+from tests.helpers import query, seen_hours_ago
 from tests.property._world import LandingFaults, Steps
 from tests.review._common import AFINIA, run_all, write, write_json, write_pdf
 
@@ -45,10 +44,6 @@ def answer(db, s3, settings, finding_id: int, choice: str):
 # ------------------------------------------------------------------ never another customer's
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "json_never_written: placeholder pairing assumes every request writes its JSON; the "
-    "bot's JSON step can fail while it goes on (legacy afinia_pqr_processor: each step in "
-    "its own try/except), so the next request read as the same placeholder takes the PDF"))
 def test_a_placeholder_pdf_whose_json_the_bot_never_wrote_is_not_filed_with_the_next_request(
         db, settings, landing):
     """Row 4 of one result page: the PDF is saved, the JSON step fails, the bot goes on.
@@ -68,9 +63,6 @@ def _two_placeholder_requests(landing) -> tuple[str, str]:
     return pdf, a_json
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "crash_atomic_quarantine: the JSON is moved before its reason file is written; a full "
-    "disk leaves it in quarantine/ with no reason, which no reader lists"))
 def test_a_json_quarantined_while_the_disk_is_full_stays_in_view(db, settings, landing,
                                                                   monkeypatch):
     _, a_json = _two_placeholder_requests(landing)
@@ -87,9 +79,6 @@ def test_a_json_quarantined_while_the_disk_is_full_stays_in_view(db, settings, l
         f"request A's JSON (in processed/, listed in quarantine/) = {where}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "crash_atomic_quarantine: the JSON lost its reason file on a full disk; the next extract "
-    "does not see it and files request A's PDF with request B"))
 def test_a_full_disk_while_quarantining_a_json_misfiles_nothing_afterwards(
         db, settings, landing, monkeypatch):
     pdf, _ = _two_placeholder_requests(landing)
@@ -107,9 +96,6 @@ def test_a_full_disk_while_quarantining_a_json_misfiles_nothing_afterwards(
 # ------------------------------------------------------------------ one folder per request
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "one_folder_per_request: a request first read with a placeholder is filed under "
-    "sin_sgc/{radicado}/, its later scrape with the real SGC under {sgc}/"))
 def test_a_request_whose_sgc_is_learned_on_a_later_scrape_stays_in_one_folder(
         db, s3, settings, landing):
     write_pdf(landing, "PQR_4_ERROR", 0, "first scrape")
@@ -124,9 +110,6 @@ def test_a_request_whose_sgc_is_learned_on_a_later_scrape_stays_in_one_folder(
 # ------------------------------------------------------------------ the scan races the bot
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError, reason=(
-    "scan_races: an entry renamed between the listing of processed/ and its stat raises "
-    "FileNotFoundError"))
 @pytest.mark.parametrize("step", ["extract", "reconcile"])
 def test_a_download_finishing_during_the_scan_does_not_crash_the_step(
         db, s3, settings, landing, monkeypatch, step):
@@ -155,9 +138,6 @@ def _uploaded_pdf(db, s3, settings, landing) -> str:
     return key
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kept_object_is_the_one_shown: the answer compares sizes only, so an object replaced "
-    "by another of the same size after the question is kept as if it had been shown"))
 def test_keep_the_bucket_object_is_not_applied_to_an_object_the_reviewer_never_saw(
         db, s3, bucket, settings, landing):
     key = _uploaded_pdf(db, s3, settings, landing)
@@ -175,12 +155,10 @@ def test_keep_the_bucket_object_is_not_applied_to_an_object_the_reviewer_never_s
         f"{shown[:12]})")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "set_aside_only_what_still_waits: 'Move the file to quarantine/' checks only that the "
-    "document was not registered yet, not that its request JSON arrived meanwhile"))
 def test_move_to_quarantine_does_not_set_aside_a_document_whose_json_has_arrived(
         db, s3, settings, landing):
     pdf = write_pdf(landing, "RE1234", 0, "waiting")  # its JSON is late
+    seen_hours_ago(db, landing, "afinia", hours=100)  # first seen long ago
     reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     assert form["finding"]["kind"] == "document_waiting"
@@ -193,11 +171,10 @@ def test_move_to_quarantine_does_not_set_aside_a_document_whose_json_has_arrived
 # ------------------------------------------------------------------ hourly check
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "question_fails_once: every hourly check fails while one question waits for its answer"))
 def test_an_unanswered_question_fails_one_hourly_check_not_every_one(
         db, s3, settings, landing):
     write_pdf(landing, "RE1234", 0, "waiting for a JSON that never comes")
+    seen_hours_ago(db, landing, "afinia", hours=100)  # first seen long ago
     steps = Steps(settings)
     assert steps.reconcile_task(AFINIA, "scheduled__2025-10-09T10:00:00+00:00") == "failed"
     assert steps.reconcile_task(AFINIA, "scheduled__2025-10-09T11:00:00+00:00") == "success"
@@ -216,8 +193,6 @@ def _report(db, settings, run_id: str, extract: dict, load: dict) -> tuple[int, 
     return row
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "counts_per_run: load_db retried after its commit reports 0 inserted, N duplicates"))
 def test_a_load_retried_after_its_commit_reports_what_the_run_inserted(db, settings, landing):
     write_json(landing, "RE1", "R-1", 10)
     write_json(landing, "RE2", "R-2", 20)
@@ -228,8 +203,6 @@ def test_a_load_retried_after_its_commit_reports_what_the_run_inserted(db, setti
                    asdict(retry)) == (2, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "counts_per_run: extract retried after its registry commit reports 0 files registered"))
 def test_an_extract_retried_after_its_commit_reports_what_the_run_registered(
         db, settings, landing):
     write_json(landing, "RE1", "R-1", 10)
