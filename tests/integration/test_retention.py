@@ -522,3 +522,36 @@ def test_a_moving_file_whose_objects_are_gone_is_uploaded_again_from_its_archive
     assert summary.s3_uploaded == 1 and summary.s3_errors == 0
     assert s3.get_object(Bucket=bucket, Key=new)["Body"].read() == _archived_bytes(
         landing, paths[1].name)
+
+
+# --------------------------------------------------------------------------- the task
+
+
+def _task_context(run_id: str, *, database_only: bool, try_number: int = 1) -> dict:
+    from types import SimpleNamespace
+
+    return {"run_id": run_id, "params": {"database_only": database_only},
+            "ti": SimpleNamespace(try_number=try_number)}
+
+
+def test_the_retention_task_reads_its_variables_and_with_database_only_touches_no_s3(
+        db, s3, bucket, settings, landing, monkeypatch):
+    from extractorov import tasks
+
+    paths = _deliver(db, s3, settings, landing)
+    db.execute(f"UPDATE {REGISTRY} SET uploaded_at = uploaded_at - interval '41 days'")
+    db.commit()
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LOCAL_RETENTION_DAYS", "40")
+
+    def no_s3(*args, **kwargs):
+        raise AssertionError("database_only: no S3 client may be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks, "s3_client", no_s3)
+        skipped = tasks.retention(AFINIA, _task_context("manual-1", database_only=True))
+    assert skipped["s3_skipped"] and skipped["local_archived"] == 0
+    assert len(_processed(landing)) == 2
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LOCAL_RETENTION", "delete")
+    done = tasks.retention(AFINIA, _task_context("manual-2", database_only=False))
+    assert done["local_deleted"] == 2 and done["mode"] == "delete"
+    assert _processed(landing) == [] and {_rows(db)[p.name][0] for p in paths} == {"deleted"}
