@@ -796,14 +796,17 @@ _REMOVABLE = """r.upload_status IN ('uploaded', 'pre_existing')
     AND r.moving_from IS NULL AND r.last_error IS NULL AND r.file_hash IS NOT NULL
     AND NOT COALESCE(r.metadata -> 'review' ? 'local_file', false)
     AND (r.file_type IS DISTINCT FROM 'json'
-         OR EXISTS (SELECT FROM """ + LOADED_TABLE + """ l WHERE l.empresa = r.empresa
-                    AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename))
+         OR COALESCE((SELECT true FROM """ + LOADED_TABLE + """ l WHERE l.empresa = r.empresa
+                      AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename LIMIT 1),
+                     false))
     AND NOT (r.s3_key = ANY(%(subjects)s::text[]) OR r.filename = ANY(%(subjects)s::text[])
              OR COALESCE(r.numero_radicado = ANY(%(subjects)s::text[]), false))"""
 """What may lose its local copy at all: delivered (``uploaded`` / ``pre_existing``), not
 moving to another folder, no error, not superseded by a review (the local file is not what
 the bucket holds), a request JSON only once its record is loaded, and nothing an open
-question is about (its key, its name, its request)."""
+question is about (its key, its name, its request). The loaded mark is a probe of its
+primary key per row (a scalar subquery): an ``EXISTS`` under ``OR`` was planned as a hashed
+subplan reading the whole marks table for every batch."""
 
 
 @dataclass(frozen=True)
