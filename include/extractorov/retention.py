@@ -188,6 +188,7 @@ class Candidate:
     local_removal: str | None
     """``None``: the copy is in ``processed/``; ``archived``: in ``archive/``."""
     local_removed_at: datetime | None = None
+    local_retention_held_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -388,13 +389,13 @@ class _Step:
                     self.looked_at += len(rows)
                     after = self._sort_key(stage, rows[-1])
                     self._handle(pool, rows)
-                    if stage == "held":
-                        break  # one batch of second looks per run
 
     @staticmethod
     def _sort_key(stage: str, row: Candidate) -> tuple[Any, int]:
         """Where the next batch of a stage starts (its ``ORDER BY``)."""
-        return (row.uploaded_at if stage == "processed" else row.local_removed_at, row.id)
+        at = {"processed": row.uploaded_at, ARCHIVE: row.local_removed_at}.get(
+            stage, row.local_retention_held_at)
+        return (at, row.id)
 
     def _select(self, stage: str, subjects: list[str], after: tuple[Any, int] | None,
                 limit: int) -> list[Candidate]:
@@ -402,7 +403,8 @@ class _Step:
 
         ``processed``: copies in ``processed/`` uploaded over ``ov_local_retention_days``
         ago; ``archive``: archived copies older than ``ov_local_archive_days``; ``held``:
-        either, kept at a look over :data:`RECHECK_AFTER` ago, longest ago first."""
+        either, kept at a look over :data:`RECHECK_AFTER` ago, longest ago first (after
+        the files never looked at, with what is left of the run's share)."""
         settings, now = self.settings, self.now
         due_before = now - timedelta(days=settings.local_retention_days)
         purge_before = now - timedelta(days=settings.local_archive_days)
@@ -430,13 +432,17 @@ class _Step:
                        AND ((r.local_removal IS NULL AND r.uploaded_at < %(due_before)s)
                             OR (r.local_removal = 'archived' AND %(purge_on)s
                                 AND r.local_removed_at < %(purge_before)s))"""
+            if after is not None:
+                where += (" AND (r.local_retention_held_at, r.id)"
+                          " > (%(after_at)s, %(after_id)s)")
             order = "r.local_retention_held_at, r.id"
         if after is not None:
             params["after_at"], params["after_id"] = after
         with self.conn.cursor() as cur:
             cur.execute(
                 f"""SELECT r.id, r.filename, r.local_path, r.s3_key, r.file_size, r.file_hash,
-                           r.uploaded_at, r.local_removal, r.local_removed_at
+                           r.uploaded_at, r.local_removal, r.local_removed_at,
+                           r.local_retention_held_at
                     FROM {REGISTRY_TABLE} r
                     WHERE r.empresa = %(empresa)s AND r.s3_bucket = %(bucket)s
                       AND r.local_path IS NOT NULL AND {where} AND {_REMOVABLE}

@@ -363,6 +363,12 @@ def test_held_files_never_starve_the_others(db, s3, bucket, settings, landing):
                      now=LATER + timedelta(hours=1))
     assert (second.local_held, second.local_archived) == (0, 4)
     assert len(_processed(landing)) == 4
+    # Once their objects are back, a day later every kept file is looked at again, in as
+    # many batches as the run's share allows.
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    third = _retain(db, s3, settings, run_id="day-32", batch=2, max_files=10,
+                    now=LATER + timedelta(days=1))
+    assert (third.local_held, third.local_archived) == (0, 4) and _processed(landing) == []
 
 
 def test_when_s3_cannot_be_asked_nothing_is_held_and_the_step_says_so(
