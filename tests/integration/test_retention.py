@@ -445,6 +445,34 @@ def test_a_kill_midway_is_settled_by_the_next_run(db, s3, bucket, settings, land
         assert local_path is None or Path(local_path).is_file()
 
 
+class _Killed(BaseException):
+    """Stands for the process dying at a seam (nothing after it runs but ``finally``)."""
+
+
+@pytest.mark.parametrize("seam", ["after the files moved", "before any file moved"])
+def test_an_archive_purge_cut_midway_is_settled_by_the_next_run(
+        db, s3, bucket, settings, landing, monkeypatch, seam):
+    paths = _deliver(db, s3, settings, landing)
+    _retain(db, s3, settings)
+    [(archived_at,)] = query(db, f"SELECT DISTINCT local_removed_at FROM {REGISTRY}")
+
+    def die(*args, **kwargs):
+        raise _Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(retention, "_sync_folders" if seam == "after the files moved"
+                        else "_delete", die)
+        with pytest.raises(_Killed):
+            _retain(db, s3, settings, run_id="day-92", now=LATER + timedelta(days=61))
+    assert {_rows(db)[p.name][0] for p in paths} == {"deleting"}
+    assert len(_archived(landing)) == (0 if seam == "after the files moved" else 2)
+    again = _retain(db, s3, settings, run_id="day-93", now=LATER + timedelta(days=62))
+    assert again.local_archive_purged == 2 and _archived(landing) == []
+    assert query(db, f"""SELECT DISTINCT local_removal, local_path, local_removed_at,
+                                local_deleted_at IS NOT NULL FROM {REGISTRY}""") == [
+        ("deleted", None, archived_at, True)]
+
+
 # --------------------------------------------------------------------------- manifests
 
 
