@@ -589,3 +589,27 @@ def test_the_retention_task_reads_its_variables_and_with_database_only_touches_n
     done = tasks.retention(AFINIA, _task_context("manual-2", database_only=False))
     assert done["local_deleted"] == 2 and done["mode"] == "delete"
     assert _processed(landing) == [] and {_rows(db)[p.name][0] for p in paths} == {"deleted"}
+
+
+def test_retention_waits_while_another_step_writes_the_company(
+        db, s3, bucket, settings, landing):
+    """One writer per company: retention moves files and writes registry rows, so it
+    holds the company's writer exclusion; while another step holds it, it changes
+    nothing and says who it waits for."""
+    from extractorov import locks
+    from extractorov.errors import CompanyBusy
+
+    _deliver(db, s3, settings, landing)
+    with runtime_connection() as holder:
+        locks.acquire(holder, AFINIA, "upload_s3 of backfill__2025-10-03")
+        with pytest.raises(CompanyBusy, match="being written by upload_s3 of backfill"):
+            _retain(db, s3, settings, wait_seconds=0)
+        locks.release(holder, AFINIA)
+    assert len(_processed(landing)) == 2
+    assert _retain(db, s3, settings).local_archived == 2
+
+
+def runtime_connection():
+    from extractorov import runtime
+
+    return runtime.warehouse_connection()
