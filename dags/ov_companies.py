@@ -67,7 +67,18 @@ Every day at **04:00 America/Bogota** this DAG takes what the scraper saved in
    `s3://{{ov_s3_bucket}}/{{ov_s3_base_path}}/{empresa}/raw_data/{{numero_reclamo_sgc}}/`
    (or `…/raw_data/sin_sgc/{{numero_radicado}}/`) through the `aws_default`
    connection, and records each outcome.
-4. **report_stats**: writes the run's counts to
+4. **retention**: a file whose object is verified in the bucket (local bytes and
+   object checked by SHA-256 / S3's checksum or ETag now, not by the registry's status)
+   and whose upload is over `ov_local_retention_days` (default 30) old leaves
+   `processed/`: moved to `archive/YYYY-MM/` or deleted, per `ov_local_retention`
+   (`archive` by default, `delete`, `keep`); an archived copy is deleted
+   `ov_local_archive_days` (default 60) later. Never a file not verified, one an open
+   question is about, or a request JSON not loaded. Loaded run manifests go after
+   `ov_manifest_retention_days` (default 7), reason files left without their file after
+   a day. Runs even when an earlier step failed (it only touches what earlier runs
+   delivered); with `database_only` it removes no local copy (verifying needs S3).
+   Crash-safe: a removal a kill interrupted is completed or undone by the next run.
+5. **report_stats**: writes the run's counts to
    `data_general.post_processing_runs` and logs them with registry-wide stats.
 
 **Param `database_only`** (toggle in the trigger form, default off): when on,
@@ -90,7 +101,7 @@ past data interval does exactly what a normal run does. It takes what is in
 others find nothing new and change nothing. To process old files again, put them
 back in `processed/` (or use `readmit_quarantine` for quarantined ones).
 
-**One writer per company**: `extract`, `load_db` and `upload_s3` (and the hourly
+**One writer per company**: `extract`, `load_db`, `upload_s3` and `retention` (and the hourly
 `reconcile_{empresa}` of `ov_s3_reconcile`) share the pool `ov_{empresa}_writer` of one
 slot and hold the company's writer exclusion while they change its data, so a
 backfill's runs and a manual trigger take turns (Airflow does not count a backfill's
@@ -108,7 +119,8 @@ Connections: `ov_postgres`, `aws_default`, `smtp_default`. Variables:
 `ov_alert_emails`, `ov_s3_bucket`, `ov_s3_base_path`, `ov_landing_root`,
 `ov_bot_command_{empresa}`, `ov_bot_workdir`,
 `ov_bot_timeout_minutes`, `ov_landing_quiet_minutes`, `ov_landing_wait_minutes`,
-`ov_bot_timezone`, `ov_orphan_after_hours`.
+`ov_bot_timezone`, `ov_orphan_after_hours`, `ov_local_retention`,
+`ov_local_retention_days`, `ov_local_archive_days`, `ov_manifest_retention_days`.
 """
 
 from __future__ import annotations
@@ -232,6 +244,14 @@ def build_company_dag(company: Company) -> DAG:
         def upload_s3(**context) -> dict:
             return tasks.upload_s3(company, context)
 
+        # After the upload, whatever it ended with: it only touches what earlier runs
+        # delivered, verified again in the bucket (a failed step today must not let the
+        # landing folder grow); with database_only it removes no local copy.
+        @task(task_id=tasks.RETENTION, trigger_rule=TriggerRule.ALL_DONE,
+              execution_timeout=timedelta(hours=1), **writer)
+        def retention(**context) -> dict:
+            return tasks.retention(company, context)
+
         @task(task_id=tasks.REPORT_STATS, trigger_rule=TriggerRule.ALL_DONE,
               execution_timeout=timedelta(minutes=15))
         def report_stats(**context) -> dict:
@@ -247,10 +267,11 @@ def build_company_dag(company: Company) -> DAG:
         loaded = load_db(summary)
         checked = check_data(summary, loaded)
         uploaded = upload_s3()
+        retained = retention()
         reported = report_stats()
-        scraped >> summary >> loaded >> uploaded >> reported
+        scraped >> summary >> loaded >> uploaded >> retained >> reported
         checked >> reported  # the checks do not hold the upload back: files are fine either way
-        [scraped, summary, loaded, checked, uploaded] >> watcher()
+        [scraped, summary, loaded, checked, uploaded, retained] >> watcher()
 
     return company_dag()
 

@@ -41,7 +41,16 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import findings, firstseen, pipeline, registry, review, stats, warehouse
+from extractorov import (
+    findings,
+    firstseen,
+    pipeline,
+    registry,
+    retention,
+    review,
+    stats,
+    warehouse,
+)
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.humanize import bogota_time, duration
@@ -275,6 +284,7 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
     rows = registry.rows_to_check(conn, company.empresa, settings.bucket)
     report.registry_rows = len(rows)
     back_to_pending: list[int] = []
+    without_copy: dict[int, Finding] = {}
     for row in rows:
         if row.moving_from:
             continue  # its object follows its request: the upload below moves it
@@ -297,12 +307,13 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
             # Registered from the bucket (or its object kept over the local file by a human
             # review): nothing to upload it from, so never 'pending'.
             if key not in objects:
-                report.findings.append(Finding(
+                without_copy[row_id] = Finding(
                     "object_missing", key,
                     f"registry said {status}; object not in the bucket and {NO_LOCAL_COPY} "
                     "(it was registered from the bucket): restore the object, or delete its "
                     "registry row if it was removed on purpose", False, True,
-                    cause=missing_cause(row_id, status)))
+                    cause=missing_cause(row_id, status))
+                report.findings.append(without_copy[row_id])
             elif size is not None and objects[key] != size:
                 report.findings.append(Finding(
                     "object_different", key,
@@ -324,6 +335,15 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
                 f"registry size {size}, bucket size {objects[key]}; the upload will not "
                 "overwrite it: compare both and delete the wrong one", False, True,
                 cause=different_cause(row.file_hash, size, objects[key])))
+    # A local copy retention deleted (verified in the bucket then) is said so: the object
+    # went after it, and only a copy kept elsewhere (a backup, S3 versions) restores it.
+    for row_id, (how, when) in retention.removed_copies(conn, list(without_copy)).items():
+        if how == "deleted":
+            without_copy[row_id].detail = without_copy[row_id].detail.replace(
+                "(it was registered from the bucket)",
+                f"(its local copy was deleted by retention on {bogota_time(when.timestamp())}, "
+                "when the object was verified; restore it from a previous S3 version or a "
+                "backup)")
     registry.requeue(conn, back_to_pending,
                      "reconcile: object missing or different in the bucket")
 

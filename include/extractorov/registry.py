@@ -580,7 +580,8 @@ def moving_files(conn: Connection, empresa: str, bucket: str) -> list[MovingFile
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT id, s3_key, moving_from, upload_status, file_hash, file_size,
-                       local_path IS NOT NULL AND NOT {KEPT_OVER_LOCAL}, numero_reclamo_sgc
+                       local_path IS NOT NULL AND NOT COALESCE({KEPT_OVER_LOCAL}, false),
+                       numero_reclamo_sgc
                 FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s AND moving_from IS NOT NULL
                 ORDER BY id""",
             (empresa, bucket))

@@ -20,6 +20,8 @@ from extractorov.settings import SCHEMA
 
 TABLE = f"{SCHEMA}.run_steps"
 EXTRACT, LOAD_DB = "extract", "load_db"
+RETENTION = "retention"
+"""The ``retention`` task: each batch's counts, recorded with the removals it committed."""
 READMIT = "readmit"
 """Files an extract try moved back from ``quarantine/``: recorded as soon as moved (their
 reason files are gone), added to the run's ``files_readmitted``."""
@@ -58,7 +60,8 @@ def recorded(conn: Connection, run_id: str, empresa: str, step: str) -> list[Rec
 
 SNAPSHOT_FIELDS = frozenset({"files_found", "files_handled_before", "files_in_progress",
                              "files_waiting", "files_vanished", "files_quarantine_failed",
-                             "files_reason_lost"})
+                             "files_reason_lost", "local_held_by_question",
+                             "manifests_unloaded", "quarantine_old"})
 """What the landing folder looked like: the latest try's, never a sum."""
 
 
@@ -66,7 +69,7 @@ def run_totals(conn: Connection, run_id: str, empresa: str) -> dict[str, dict[st
     """The run's counts per step: tries added up (what each did), folder snapshots from
     the latest try, ``seconds`` added up. ``{}`` for a step with no record."""
     totals: dict[str, dict[str, Any]] = {}
-    for step in (EXTRACT, LOAD_DB):
+    for step in (EXTRACT, LOAD_DB, RETENTION):
         tries = recorded(conn, run_id, empresa, step)
         if not tries:
             continue

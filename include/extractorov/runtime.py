@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from extractorov.errors import ConfigurationError
-from extractorov.settings import AWS_CONN_ID, POSTGRES_CONN_ID, VARIABLES, Settings
+from extractorov.settings import (
+    AWS_CONN_ID,
+    POSTGRES_CONN_ID,
+    RETENTION_MODES,
+    VARIABLES,
+    Settings,
+)
 
 if TYPE_CHECKING:  # botocore and psycopg take ~0.9 s to import: never while a DAG is parsed
     from botocore.client import BaseClient
@@ -144,9 +150,28 @@ def settings_from_variables() -> Settings:
         max_file_bytes=int(bad.read("ov_s3_max_file_gib",
                                     lambda: number("ov_s3_max_file_gib"),
                                     fallback=defaults.max_file_bytes / 1024**3) * 1024**3),
+        local_retention=bad.read("ov_local_retention", lambda: _retention_mode(
+            get("ov_local_retention")), fallback=defaults.local_retention),
+        # At least a day: the hourly reconcile must have looked at an upload before its
+        # local copy may go.
+        local_retention_days=bad.read("ov_local_retention_days", lambda: number(
+            "ov_local_retention_days", minimum=1), fallback=defaults.local_retention_days),
+        local_archive_days=bad.read("ov_local_archive_days", lambda: number(
+            "ov_local_archive_days"), fallback=defaults.local_archive_days),
+        manifest_retention_days=bad.read("ov_manifest_retention_days", lambda: number(
+            "ov_manifest_retention_days", minimum=1),
+            fallback=defaults.manifest_retention_days),
     )
     bad.raise_if_any()
     return settings
+
+
+def _retention_mode(value: str) -> str:
+    mode = value.lower()
+    if mode not in RETENTION_MODES:
+        raise BadVariable("ov_local_retention",
+                          f"must be one of {', '.join(RETENTION_MODES)}, got {value[:40]!r}")
+    return mode
 
 
 def _zone(name: str) -> ZoneInfo:

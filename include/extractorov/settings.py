@@ -46,6 +46,9 @@ DEFAULT_BASE_PATH = "oficina-virtual"
 DEFAULT_LANDING_ROOT = "/opt/airflow/landing"
 DEFAULT_MAX_FILE_BYTES = 5 * 1024**3
 """A single PutObject takes at most 5 GiB; larger files are reported, not uploaded."""
+RETENTION_MODES = ("archive", "delete", "keep")
+"""Variable ``ov_local_retention``: what happens to a delivered file's local copy once it
+is ``ov_local_retention_days`` old (:mod:`extractorov.retention`)."""
 
 VARIABLES: dict[str, str] = {
     "ov_s3_bucket": DEFAULT_BUCKET,
@@ -62,6 +65,10 @@ VARIABLES: dict[str, str] = {
     "ov_bot_timeout_minutes": "90",
     "ov_landing_quiet_minutes": "10",
     "ov_landing_wait_minutes": "120",
+    "ov_local_retention": "archive",
+    "ov_local_retention_days": "30",
+    "ov_local_archive_days": "60",
+    "ov_manifest_retention_days": "7",
     ALERT_EMAILS_VARIABLE: "",
     EXPECT_QUIET_VARIABLE: "",
 }
@@ -86,3 +93,12 @@ class Settings:
     """A document waiting longer than this for its request JSON is reported by reconcile."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     """Files over this size are reported (``error``), not uploaded."""
+    local_retention: str = "archive"
+    """``archive``, ``delete`` or ``keep``: what the ``retention`` step does with the local
+    copy of a file verified in the bucket once it is ``local_retention_days`` old."""
+    local_retention_days: float = 30.0
+    """Days after its upload a verified file's local copy leaves ``processed/``."""
+    local_archive_days: float = 60.0
+    """Days an archived copy stays in ``archive/`` before it is deleted (0: kept)."""
+    manifest_retention_days: float = 7.0
+    """Days a loaded run manifest (request rows: personal data) is kept."""

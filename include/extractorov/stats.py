@@ -31,6 +31,7 @@ COUNT_FIELDS = frozenset({
     "records_found", "records_superseded", "db_inserted", "db_updated", "db_duplicates",
     "db_stale",
     "db_errors", "s3_uploaded", "s3_pre_existing", "s3_errors", "s3_bytes", "s3_moved",
+    "local_archived", "local_deleted", "local_held", "manifests_removed", "reasons_removed",
 })
 """Counts a step summary may set on the run report (nothing else is copied)."""
 
@@ -81,6 +82,16 @@ class RunReport:
     load_seconds: float | None = None
     upload_seconds: float | None = None
     task_states: dict[str, str] = field(default_factory=dict)
+    local_archived: int = 0
+    """Delivered files whose local copy moved from processed/ to archive/ (retention)."""
+    local_deleted: int = 0
+    """Local copies deleted (from processed/, or archived copies past their period)."""
+    local_held: int = 0
+    """Files due for removal kept because they are not verified in the bucket."""
+    manifests_removed: int = 0
+    reasons_removed: int = 0
+    """Reason files left without their file, removed from quarantine/."""
+    retention_seconds: float | None = None
 
     def as_xcom(self) -> dict[str, Any]:
         """JSON-ready copy (datetimes as ISO strings) for XCom."""
@@ -103,11 +114,12 @@ def build_run_report(
     load: dict[str, Any] | None,
     upload: dict[str, Any] | None,
     task_states: dict[str, str],
+    retention: dict[str, Any] | None = None,
 ) -> RunReport:
     """Combine the steps' XCom summaries and task states into one report."""
     report = RunReport(run_id, empresa, dag_id, logical_date, data_interval_start,
                        data_interval_end, database_only, task_states=dict(task_states))
-    for summary in (extract, load, upload):
+    for summary in (extract, load, upload, retention):
         for key, value in (summary or {}).items():
             if key in COUNT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
                 setattr(report, key, value)
@@ -117,6 +129,7 @@ def build_run_report(
     report.extract_seconds = (extract or {}).get("seconds")
     report.load_seconds = (load or {}).get("seconds")
     report.upload_seconds = (upload or {}).get("seconds")
+    report.retention_seconds = (retention or {}).get("seconds")
     report.s3_skipped = database_only or task_states.get("upload_s3") == "skipped"
     if load is None and task_states.get("load_db") in FAILED_STATES:
         report.db_errors = max(report.records_found - report.records_superseded, 0)
@@ -149,6 +162,7 @@ def report_run(conn: Connection, *, run_id: str, empresa: str, dag_id: str,
         extract["files_quarantined"] = quarantined
         steps[runsteps.EXTRACT] = extract
     upload = summaries.get("upload_s3")
+    retention = recorded.get(runsteps.RETENTION) or summaries.get(runsteps.RETENTION)
     if not database_only:
         # A retried or partly failed upload still reports every file this run handled.
         upload = {**(upload or {}), **registry.upload_counts_for_run(conn, empresa, run_id)}
@@ -156,7 +170,8 @@ def report_run(conn: Connection, *, run_id: str, empresa: str, dag_id: str,
         run_id=run_id, empresa=empresa, dag_id=dag_id, logical_date=logical_date,
         data_interval_start=data_interval_start, data_interval_end=data_interval_end,
         database_only=database_only, extract=steps[runsteps.EXTRACT],
-        load=steps[runsteps.LOAD_DB], upload=upload, task_states=task_states)
+        load=steps[runsteps.LOAD_DB], upload=upload, task_states=task_states,
+        retention=retention)
     return record_run(conn, report, tries={step: recorded[step]["tries"] for step in recorded})
 
 
@@ -219,7 +234,8 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
                        files_waiting, records_incomplete, incomplete_fields,
                        db_inserted, db_updated, db_duplicates, db_stale,
                        s3_skipped, s3_uploaded, s3_pre_existing, s3_errors, s3_bytes, s3_moved,
-                       created_at, updated_at
+                       local_archived, local_deleted, local_held, manifests_removed,
+                       reasons_removed, created_at, updated_at
                 FROM {RUNS_TABLE} WHERE empresa = %s
                 ORDER BY created_at DESC, run_id DESC LIMIT %s""",
             (empresa, limit),
@@ -273,6 +289,11 @@ def format_run_report(report: RunReport) -> str:
                                  + (f", moved to their SGC's folder {report.s3_moved}"
                                     if report.s3_moved else ""),
          _secs(report.upload_seconds)],
+        ["retention", f"local copies archived {report.local_archived}, deleted "
+                      f"{report.local_deleted}, kept (not verified) {report.local_held}; "
+                      f"manifests removed {report.manifests_removed}, reason files without "
+                      f"their file removed {report.reasons_removed}",
+         _secs(report.retention_seconds)],
     ]
     title = (f"{report.dag_id} run {report.run_id}: {report.status.upper()}"
              f" (database_only={str(report.database_only).lower()})")

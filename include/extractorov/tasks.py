@@ -42,7 +42,8 @@ log = logging.getLogger("extractorov.tasks")
 
 SCRAPE, EXTRACT, LOAD_DB, CHECK_DATA, UPLOAD_S3, REPORT_STATS, WATCHER = (
     "scrape", "extract", "load_db", "check_data", "upload_s3", "report_stats", "watcher")
-STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3]
+RETENTION = "retention"
+STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3, RETENTION]
 """Task ids of the steps whose outcome the run report records."""
 
 
@@ -304,6 +305,27 @@ def upload_s3(company: Company, context: dict[str, Any]) -> dict[str, Any]:
         {**result, **run_counts}, assets.UPLOAD_EVENT_FIELDS, run_id=context["run_id"],
         prefix=f"s3://{settings.bucket}/{prefix}")
     return result
+
+
+def retention(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``retention``: local copies of files verified in the bucket leave
+    ``processed/`` after ``ov_local_retention_days``; loaded manifests and reason files
+    without their file go after their own period (:mod:`extractorov.retention`).
+
+    ``database_only``: no S3 in this run, so no local copy is verified or removed; the rest
+    (interrupted removals, manifests, reason files) is done."""
+    from extractorov import retention as keeping
+
+    database_only = bool(context["params"].get("database_only", False))
+    with airflow_errors():
+        settings = settings_from_variables()
+        client = None if database_only else s3_client(settings.aws_conn_id,
+                                                      workers=keeping.VERIFY_WORKERS)
+        with warehouse_connection() as conn:
+            summary = keeping.run(conn, client, company, settings, run_id=context["run_id"],
+                                  attempt=context["ti"].try_number,
+                                  wait_seconds=WRITER_WAIT_SECONDS)
+    return summary.as_dict()
 
 
 def report_stats(company: Company, context: dict[str, Any]) -> dict[str, Any]:
@@ -578,6 +600,7 @@ __all__ = [
     "reconcile",
     "remind_open_findings",
     "report_stats",
+    "retention",
     "s3_check",
     "scrape",
     "upload_s3",

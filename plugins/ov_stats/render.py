@@ -303,6 +303,8 @@ RUN_COLUMNS: list[tuple[str, str, bool]] = [
     ("s3_uploaded", "uploaded", True),
     ("s3_pre_existing", "already in S3", True),
     ("s3_errors", "S3 errors", True),
+    ("local_archived", "archived locally", True),
+    ("local_deleted", "deleted locally", True),
 ]
 
 
@@ -317,6 +319,11 @@ def _count_cell(run: dict[str, Any], key: str) -> str:
         if notes:
             text += (f"<br><small class=\"hint\" data-field=\"quarantine_states\">"
                      f"{esc(', '.join(notes))}</small>")
+    if key == "local_archived" and run.get("local_held"):
+        # Due files retention kept: not verified in the bucket (local_retention_note says why).
+        text += (f"<br><small class=\"hint\" data-field=\"local_held\" "
+                 f"data-value=\"{int(run['local_held'])}\">kept, not verified "
+                 f"{int(run['local_held'])}</small>")
     if key == "records_incomplete" and run.get("incomplete_fields"):
         # Which fields the bot left blank, by name (never a value).
         fields = sorted(run["incomplete_fields"].items())

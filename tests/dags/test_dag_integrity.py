@@ -16,7 +16,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from extractorov.companies import COMPANIES
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-STEPS = ["extract", "load_db", "upload_s3", "report_stats"]
+STEPS = ["extract", "load_db", "upload_s3", "retention", "report_stats"]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,8 @@ def test_task_order(dagbag, dag_id):
         "extract": {"load_db", "check_data", "watcher"},
         "load_db": {"upload_s3", "check_data", "watcher"},
         "check_data": {"report_stats", "watcher"},
-        "upload_s3": {"report_stats", "watcher"},
+        "upload_s3": {"retention", "watcher"},
+        "retention": {"report_stats", "watcher"},
         "report_stats": set(),
         "watcher": set(),
     }
@@ -52,10 +53,13 @@ def test_task_order(dagbag, dag_id):
     assert dag.get_task("scrape").upstream_task_ids == set()
     assert dag.get_task("extract").trigger_rule == "all_success"
     assert dag.get_task("report_stats").trigger_rule == "all_done"
+    # Retention only touches what earlier runs delivered: a failed step today must not
+    # stop it (it verifies every file in the bucket again before it removes anything).
+    assert dag.get_task("retention").trigger_rule == "all_done"
     watcher = dag.get_task("watcher")
     assert watcher.trigger_rule == "one_failed"
     assert watcher.upstream_task_ids == {"scrape", "extract", "load_db", "check_data",
-                                         "upload_s3"}
+                                         "upload_s3", "retention"}
     assert watcher.downstream_task_ids == set()
 
 

@@ -154,7 +154,7 @@ def test_the_0600_check_looks_for_the_run_the_scheduler_creates(dagbag: DagBag,
         assert info.run_after == datetime(day.year, day.month, day.day, 4, tzinfo=BOGOTA)
 
 
-WRITING_TASKS = {"extract", "load_db", "upload_s3"}
+WRITING_TASKS = {"extract", "load_db", "upload_s3", "retention"}
 """The company DAG's tasks that change a company's files, registry, table or bucket."""
 
 

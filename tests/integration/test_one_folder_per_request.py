@@ -180,3 +180,19 @@ def test_an_object_found_in_a_requests_sin_sgc_folder_without_a_checksum_follows
         except UploadIncomplete as exc:
             failures.append(f"{day}: {exc}"[:200])
     assert not failures, "\n".join(failures)
+
+
+def test_a_moving_file_whose_object_is_in_neither_folder_is_sent_again_from_its_local_copy(
+        db, s3, bucket, settings, landing):
+    """The move reads ``has_local_copy``: a SQL ``NOT`` over a missing ``metadata.review``
+    made it NULL for every row no review touched, so a file whose object had gone from
+    ``sin_sgc/`` failed with "no local copy to upload from" while its copy was there."""
+    first = _first_scrape_without_sgc(landing)
+    _day(db, s3, settings, "day-1")
+    for name in first:
+        s3.delete_object(Bucket=bucket, Key=f"{prefix()}sin_sgc/R-801/{name}")
+    second = _second_scrape_with_sgc(landing)
+    _, _, uploaded = _day(db, s3, settings, "day-2")
+    assert uploaded.s3_errors == 0 and uploaded.s3_uploaded == 4
+    assert sorted(list_keys(s3, bucket)) == sorted(
+        f"{prefix()}RE801/{name}" for name in first + second)

@@ -35,10 +35,13 @@ def test_both_runs_succeed_and_only_aire_skips_the_upload(api_runs):
     assert aire.run["conf"] == {"database_only": True}
     assert afinia.states == {"scrape": "success", "extract": "success", "load_db": "success",
                              "check_data": "success", "upload_s3": "success",
-                             "report_stats": "success", "watcher": "skipped"}
+                             "retention": "success", "report_stats": "success",
+                             "watcher": "skipped"}
+    # database_only: retention runs (manifests, reason files) and removes no local copy.
     assert aire.states == {"scrape": "success", "extract": "success", "load_db": "success",
                            "check_data": "success", "upload_s3": "skipped",
-                           "report_stats": "success", "watcher": "skipped"}
+                           "retention": "success", "report_stats": "success",
+                           "watcher": "skipped"}
 
 
 def test_tasks_ran_on_both_celery_workers(airflow_stack, api_runs):
@@ -46,7 +49,7 @@ def test_tasks_ran_on_both_celery_workers(airflow_stack, api_runs):
     # it runs and skips itself); the watcher never runs when nothing failed.
     ran = [ti for outcome in api_runs.values() for ti in outcome.task_instances
            if ti["hostname"]]
-    assert len(ran) == 12, [(ti["task_id"], ti["state"], ti["hostname"]) for ti in ran]
+    assert len(ran) == 14, [(ti["task_id"], ti["state"], ti["hostname"]) for ti in ran]
     # Every executed task went through this session's Celery queue and was run by one of
     # the two workers (each reports its Celery node name as the task instance hostname).
     assert {ti["queue"] for ti in ran} == {airflow_stack.queue}

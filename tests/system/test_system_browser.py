@@ -141,7 +141,7 @@ def test_trigger_form_database_only_toggle_skips_the_upload(ui, airflow_stack: A
               for ti in api.task_instances("ov_afinia", run_id)}
     assert finished["state"] == "success", states
     assert states == {"scrape": "success", "extract": "success", "load_db": "success",
-                      "check_data": "success", "upload_s3": "skipped",
+                      "check_data": "success", "upload_s3": "skipped", "retention": "success",
                       "report_stats": "success", "watcher": "skipped"}
     with airflow_stack.warehouse() as conn:
         assert query(conn, "SELECT database_only, s3_skipped, status FROM "

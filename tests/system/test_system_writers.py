@@ -23,7 +23,7 @@ from tests.system.stack import BUCKET, SUMMARY
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(1200)]
 
-WRITERS = ("extract", "load_db", "upload_s3")
+WRITERS = ("extract", "load_db", "upload_s3", "retention")
 
 
 def _when(text: str) -> datetime:

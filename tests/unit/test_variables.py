@@ -75,3 +75,29 @@ def test_scrape_names_the_command_its_timeout_and_its_folder_at_once(monkeypatch
     assert "ov_bot_timeout_minutes" in text and "'90m'" in text
     assert "no-such-folder" in text and "fix Variable ov_bot_workdir" in text
     assert "main.py" not in text  # the command line itself is never shown
+
+
+def test_the_retention_variables_are_read_and_checked(monkeypatch, tmp_path):
+    """ov_local_retention names a mode; the periods are numbers, the local one at least a
+    day (the hourly check must have looked at an upload before its local copy may go)."""
+    _set(monkeypatch, ov_landing_root=str(tmp_path), ov_local_retention="Delete",
+         ov_local_retention_days="45", ov_local_archive_days="0",
+         ov_manifest_retention_days="3")
+    settings = runtime.settings_from_variables()
+    assert (settings.local_retention, settings.local_retention_days,
+            settings.local_archive_days, settings.manifest_retention_days) == (
+        "delete", 45.0, 0.0, 3.0)
+    _set(monkeypatch, ov_local_retention="purge", ov_local_retention_days="0.5")
+    with pytest.raises(ConfigurationError) as failed:
+        runtime.settings_from_variables()
+    first, *details = str(failed.value).splitlines()
+    assert first.startswith("2 Variables are wrong (ov_local_retention, ov_local_retention_days)")
+    assert any("must be one of archive, delete, keep, got 'purge'" in d for d in details)
+
+
+def test_the_retention_defaults(monkeypatch, tmp_path):
+    _set(monkeypatch, ov_landing_root=str(tmp_path))
+    settings = runtime.settings_from_variables()
+    assert (settings.local_retention, settings.local_retention_days,
+            settings.local_archive_days, settings.manifest_retention_days) == (
+        "archive", 30.0, 60.0, 7.0)
