@@ -41,7 +41,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from psycopg import Connection, sql
 
-from extractorov import findings, firstseen, pipeline, registry, review, stats, warehouse
+from extractorov import findings, firstseen, pipeline, registry, removal, review, stats, warehouse
 from extractorov.companies import Company
 from extractorov.errors import UploadIncomplete
 from extractorov.humanize import bogota_time, duration
@@ -168,6 +168,9 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         _follow_sgc(conn, company, settings, report)
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
+        # Objects of requests removed on request (ov_remove_request) are never registered.
+        objects = removal.without_removed_objects(conn, company.empresa, settings.bucket,
+                                                  objects)
         _compare_registry(conn, company, settings, objects, report)
         _register_unknown_objects(conn, client, company, settings, objects, report)
         _requests_without_files(conn, company, report)
