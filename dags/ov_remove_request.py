@@ -120,7 +120,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     },
 )
 def ov_remove_request() -> None:
-    @task(task_id=FIND_REQUEST, execution_timeout=timedelta(minutes=30))
+    @task(task_id=FIND_REQUEST, execution_timeout=timedelta(minutes=30), multiple_outputs=False)
     def find_request(**context) -> dict:
         return tasks.find_request(context)
 
@@ -144,7 +144,7 @@ def removal_task(company: Company):
     runs' writing steps or its hourly check (a waiting removal holds no worker slot)."""
 
     @task(task_id=remove_task_id(company), pool=company.writer_pool,
-          execution_timeout=timedelta(hours=1))
+          execution_timeout=timedelta(hours=1), multiple_outputs=False)
     def remove(**context) -> dict:
         return tasks.remove_request(company, context)
 

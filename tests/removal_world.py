@@ -28,9 +28,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extractorov import pipeline, reconcile
+from extractorov import pipeline, reconcile, removal
 from extractorov.companies import COMPANIES
-from extractorov.landing import company_folders
+from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import query, seen_hours_ago, write_request
 
 AFINIA = COMPANIES["afinia"]
@@ -137,3 +137,31 @@ def everything(db, s3, bucket: str, landing: Path) -> dict:
         "files": sorted(str(p.relative_to(folders.root)) for p in folders.root.rglob("*")
                         if p.is_file()),
     }
+
+
+def assert_removed(db, s3, bucket: str, settings, landing: Path, world: World) -> None:
+    """Nothing of R-1 anywhere; R-2, R-3 and the unrelated object untouched."""
+    folders = company_folders(landing, "afinia")
+    assert query(db, "SELECT numero_radicado FROM data_general.ov_afinia ORDER BY 1") == [
+        ("R-2",), ("R-3",)]
+    keys = {k for (k,) in query(db, "SELECT s3_key FROM data_general.s3_files_registry")}
+    a_names = {p.name for p in world.a_day1 + world.a_day2} | {world.quarantined}
+    assert not {k for k in keys if k.rsplit("/", 1)[-1] in a_names}
+    assert world.b_keys | {world.unrelated_key} <= keys
+    left = versions(s3, bucket)
+    assert not [k for k, _ in left if k.rsplit("/", 1)[-1] in a_names], left
+    assert {k for k, marker in left if not marker} >= world.b_keys | {world.unrelated_key}
+    assert not (set(os.listdir(folders.processed)) & a_names)
+    assert {p.name for p in world.b_day1 + world.b_day2 + world.c_day1} <= set(
+        os.listdir(folders.processed))
+    assert not [q for q in read_quarantine(folders) if q.original_name in a_names]
+    assert not list(folders.quarantine.glob(f"{world.quarantined}*"))
+    assert not world.archived_a.exists() and world.archived_b.exists()
+    marks = {n for (n,) in query(db, "SELECT filename FROM data_general.s3_files_loaded")}
+    assert not marks & a_names and world.b_day1[0].name in marks
+    assert query(db, "SELECT count(*) FROM data_general.reconcile_findings WHERE s3_key = "
+                     "ANY(%s)", list(world.a_keys.values())) == [(0,)]
+    assert query(db, "SELECT count(*) FROM data_general.landing_first_seen WHERE filename = "
+                     "ANY(%s)", sorted(a_names)) == [(0,)]
+    assert removal.find(db, s3, AFINIA, settings, RADICADO).removable is False
+    db.rollback()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 
 from extractorov import tasks
 from extractorov.companies import COMPANIES, Company
@@ -40,13 +40,16 @@ class RemovalApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        payload = super().execute_complete(context=context, event=event)  # skips on Reject
+        # HITLOperator's (validates the answer); ApprovalOperator's would skip the downstream
+        # tasks on Reject before the decision is recorded (a skip ends the task at once).
+        payload = HITLOperator.execute_complete(self, context=context, event=event)
         decision = tasks.record_removal_decision(dict(payload), context,
                                                  find_task_id=FIND_REQUEST)
-        if decision["decision"] == "approved":  # only the run's company's removal goes on
-            mine = remove_task_id(COMPANIES[decision["empresa"]])
-            others = [t for t in context["task"].get_direct_relatives(upstream=False)
-                      if t.task_id != mine]
-            if others:
-                self.skip(ti=context["ti"], tasks=others)
+        context["ti"].xcom_push(key="return_value", value=decision)  # names no user
+        mine = remove_task_id(COMPANIES[decision["empresa"]])
+        # Rejected: every removal task is skipped; approved: the other companies' ones.
+        skipped = [t for t in context["task"].get_direct_relatives(upstream=False)
+                   if decision["decision"] != "approved" or t.task_id != mine]
+        if skipped:
+            self.skip(ti=context["ti"], tasks=skipped)  # ends the task (success)
         return decision

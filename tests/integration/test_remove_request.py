@@ -26,7 +26,7 @@ import pytest
 
 from extractorov import locks, pipeline, reconcile, registry, removal, runtime
 from extractorov.errors import CompanyBusy
-from extractorov.landing import company_folders, read_quarantine
+from extractorov.landing import company_folders
 from tests import removal_world as w
 from tests.helpers import query, write_request
 from tests.integration.test_one_writer_per_company import Gate, Runner, pause_after
@@ -56,35 +56,6 @@ def remove(db, s3, settings, run_id: str = "rm-1", **kwargs) -> removal.Outcome:
 def audit(db) -> list[tuple]:
     return query(db, "SELECT id, status, decided_by, reason, requested_by, runs, attempts, "
                      "completed_at IS NOT NULL FROM data_general.request_removals ORDER BY id")
-
-
-def assert_r1_gone_r2_r3_kept(db, s3, bucket: str, settings, landing: Path,
-                              world: w.World) -> None:
-    """Nothing of R-1 anywhere; R-2, R-3 and the unrelated object untouched."""
-    folders = company_folders(landing, "afinia")
-    assert query(db, "SELECT numero_radicado FROM data_general.ov_afinia ORDER BY 1") == [
-        ("R-2",), ("R-3",)]
-    keys = {k for (k,) in query(db, "SELECT s3_key FROM data_general.s3_files_registry")}
-    a_names = {p.name for p in world.a_day1 + world.a_day2} | {world.quarantined}
-    assert not {k for k in keys if k.rsplit("/", 1)[-1] in a_names}
-    assert world.b_keys | {world.unrelated_key} <= keys
-    left = w.versions(s3, bucket)
-    assert not [k for k, _ in left if k.rsplit("/", 1)[-1] in a_names], left
-    assert {k for k, marker in left if not marker} >= world.b_keys | {world.unrelated_key}
-    assert not (set(os.listdir(folders.processed)) & a_names)
-    assert {p.name for p in world.b_day1 + world.b_day2 + world.c_day1} <= set(
-        os.listdir(folders.processed))
-    assert not [q for q in read_quarantine(folders) if q.original_name in a_names]
-    assert not list(folders.quarantine.glob(f"{world.quarantined}*"))
-    assert not world.archived_a.exists() and world.archived_b.exists()
-    marks = {n for (n,) in query(db, "SELECT filename FROM data_general.s3_files_loaded")}
-    assert not marks & a_names and world.b_day1[0].name in marks
-    assert query(db, "SELECT count(*) FROM data_general.reconcile_findings WHERE s3_key = "
-                     "ANY(%s)", list(world.a_keys.values())) == [(0,)]
-    assert query(db, "SELECT count(*) FROM data_general.landing_first_seen WHERE filename = "
-                     "ANY(%s)", sorted(a_names)) == [(0,)]
-    assert removal.find(db, s3, w.AFINIA, settings, w.RADICADO).removable is False
-    db.rollback()
 
 
 def test_listing_names_every_place_of_the_request_as_counts_and_keys_and_changes_nothing(
@@ -136,7 +107,7 @@ def test_an_approved_removal_removes_every_copy_and_records_who_when_why_and_wha
         "archive_files": 1, "manifests_rewritten": 1, "manifests_deleted": 1,
         "manifest_rows": 2, "loaded_marks": 1, "findings": 2, "first_seen": 1}
     assert outcome.kept == {"not_tied": 3, "runs": 3}
-    assert_r1_gone_r2_r3_kept(db, s3, bucket, settings, landing, world)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
     [(rid, status, by, reason, requested, runs, attempts, done)] = audit(db)
     assert (rid, status, by, reason, requested, runs, attempts, done) == (
         removal_id, "completed", "reviewer", REASON, "operator", ["rm-1"], 1, True)
@@ -227,7 +198,7 @@ def test_a_rerun_after_a_kill_midway_finishes_the_removal_in_one_audit_row(
     outcome = remove(db, s3, settings)  # the task's retry
 
     assert (outcome.removal_id, outcome.status, outcome.attempts) == (removal_id, "completed", 2)
-    assert_r1_gone_r2_r3_kept(db, s3, bucket, settings, landing, world)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
     [(_, status, by, _, _, runs, attempts, done)] = audit(db)
     assert (status, by, runs, attempts, done) == ("completed", "reviewer", ["rm-1"], 2, True)
     # What the killed attempt planned is recorded as removed, the versions it deleted too.
@@ -347,7 +318,7 @@ def test_a_run_cannot_refile_a_file_the_removal_is_deleting(
     assert approve(db, s3, settings, run_id="rm-2") == removal_id
     outcome = remove(db, s3, settings, run_id="rm-2")
     assert (outcome.removal_id, outcome.status, outcome.attempts) == (removal_id, "completed", 2)
-    assert_r1_gone_r2_r3_kept(db, s3, bucket, settings, landing, world)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
     assert [row[1:3] + row[5:7] for row in audit(db)] == [
         ("completed", "reviewer", ["rm-1", "rm-2"], 2)]
 
@@ -397,7 +368,7 @@ def test_the_removal_waits_for_a_run_filing_the_request_and_removes_what_it_file
     assert not [p for p in rescrape if p.exists()]
     loaded = pipeline.load(db, w.AFINIA, extract.result.manifest, run_id="run-3")
     assert loaded.records == 1  # R-2's re-scrape of day 2 (read again: its load had not run)
-    assert_r1_gone_r2_r3_kept(db, s3, bucket, settings, landing, world)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
 
 
 def test_a_manifest_rewrite_cut_short_leaves_the_old_manifest_whole(
@@ -423,7 +394,7 @@ def test_a_manifest_rewrite_cut_short_leaves_the_old_manifest_whole(
     outcome = remove(db, s3, settings)  # the rerun
     assert (outcome.status, outcome.attempts) == ("completed", 2)
     assert pipeline.manifest_keys(db, w.AFINIA, world.day2_manifest).radicados == ["R-2"]
-    assert_r1_gone_r2_r3_kept(db, s3, bucket, settings, landing, world)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
     # Nothing of R-1 is left in any file of manifests/ (the new files replaced the old).
     for path in header.parent.iterdir():
         assert b"R-1\t" not in path.read_bytes(), path.name
