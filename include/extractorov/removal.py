@@ -81,7 +81,14 @@ from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
@@ -301,6 +308,11 @@ def find(conn: Connection, client: BaseClient, company: Company, settings: Setti
     Also the names and keys earlier (or unfinished) removals of the same request wrote
     ahead (:func:`remove`): what a crash left behind is found through them."""
     radicado = numero_radicado
+    if not Path(settings.landing_root).is_dir():
+        raise RemovalError(
+            f"the landing folder {settings.landing_root} is not there on this worker (not "
+            "mounted?): a request's files there could not be found; run the task where "
+            "Variable ov_landing_root is mounted", retryable=False)
     listing = Listing(company.empresa, radicado, settings.bucket)
     table = sql.Identifier(SCHEMA, company.table)
     with conn.cursor() as cur:
@@ -793,22 +805,28 @@ def list_versions(client: BaseClient, bucket: str, prefix: str, *,
 
 
 def _s3_error(exc: BaseException, bucket: str, conn_id: str, action: str) -> RemovalError:
+    """What to do about an S3 error of the removal; retried only when waiting may help."""
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         if code in {"AccessDenied", "403"} or status == 403:
             return RemovalError(
                 f"Access denied to bucket '{bucket}' for {action} through connection "
                 f"'{conn_id}': grant it on the company prefixes (include/aws/iam-policy.json, "
                 "statements ExtractorOVRemoval*), then clear the task; nothing more was "
                 "removed", retryable=False)
-        transient = (status or 0) >= 500 or code in {"SlowDown", "Throttling",
-                                                     "RequestTimeout"}
-        return RemovalError(f"S3 error {code or status} on bucket '{bucket}' ({action}); "
-                            "the task is retried and finishes the removal",
-                            retryable=transient)
-    return RemovalError(f"S3 did not answer ({type(exc).__name__}) for bucket '{bucket}'; "
-                        "the task is retried and finishes the removal", retryable=True)
+        if status >= 500 or code in {"SlowDown", "Throttling", "RequestTimeout"}:
+            return RemovalError(f"S3 is throttling or failing ({code or status}) on bucket "
+                                f"'{bucket}' ({action}); the task is retried and finishes the "
+                                "removal", retryable=True)
+    elif isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError
+                    | ConnectionClosedError):
+        return RemovalError(f"S3 did not answer ({type(exc).__name__}) for bucket '{bucket}'; "
+                            "the task is retried and finishes the removal", retryable=True)
+    explained = storage.explain_s3_error(exc, bucket=bucket, conn_id=conn_id)
+    explained = explained.split(" Fix the Airflow connection", 1)[0]  # its hint is the upload's
+    return RemovalError(f"{explained.rstrip('.')} ({action}); fix it, then clear the task "
+                        "(nothing more was removed)", retryable=False)
 
 
 def _database_rows(conn: Connection, listing: Listing, settings: Settings) -> None:
