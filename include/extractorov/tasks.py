@@ -609,11 +609,15 @@ def find_request(context: dict[str, Any]) -> dict[str, Any]:
             warehouse.ensure_schema(conn, [company])
             conn.commit()
             listing = removal.find(conn, client, company, settings, radicado)
+            cut_short = removal.unfinished(conn, company.empresa, radicado)
             conn.rollback()
     removal.log_listing(listing)
+    if cut_short is not None:
+        log.info("removal %d of this request was cut short (%s): approving finishes it",
+                 cut_short.id, cut_short.status)
     if context["params"].get("list_only"):
         log.info("list_only=true: nothing is asked and nothing is removed")
-    return listing.as_dict()
+    return {**listing.as_dict(), "unfinished": cut_short.id if cut_short else None}
 
 
 def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, str]:
@@ -628,7 +632,7 @@ def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, st
     if context["params"].get("list_only"):
         raise AirflowSkipException("list_only=true: nothing is asked, nothing is removed")
     listing = context["ti"].xcom_pull(task_ids=find_task_id)
-    if not removal.removable(listing):
+    if not removal.removable(listing) and not (listing or {}).get("unfinished"):
         raise AirflowSkipException(f"nothing of {company.empresa} numero_radicado {radicado} "
                                    "was found: nothing to remove")
     subject = f"Remove {company.empresa} request {radicado} everywhere?"
@@ -644,6 +648,8 @@ def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, st
         "removed (`data_general.request_removals`). It runs when no run writes the company "
         "and removes what is there then. **Reject** removes nothing.",
         "",
+        *([f"A removal of this request was cut short (audit row {listing['unfinished']}): "
+           "approving finishes it in that row.", ""] if listing.get("unfinished") else []),
         "Found (counts, keys and paths; never a field value):",
         "",
         *removal.describe(listing),
@@ -657,11 +663,13 @@ def record_removal_decision(payload: dict[str, Any], context: dict[str, Any], *,
     decided what, when and why; the return value (XCom) names no user."""
     from datetime import UTC, datetime
 
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
     from extractorov import removal, warehouse
 
     [choice] = payload["chosen_options"]
     user = payload.get("responded_by_user")
-    approved = choice == "Approve" and user is not None
+    approved = choice == ApprovalOperator.APPROVE and user is not None
     by = (user.get("name") or user.get("id")) if user else None
     at = payload.get("responded_at") or datetime.now(UTC)
     with airflow_errors():

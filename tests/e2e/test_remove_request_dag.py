@@ -153,3 +153,48 @@ def test_the_removal_waits_while_a_run_writes_the_company_then_removes(
     assert _states(run)["remove_afinia"] == "success"
     w.assert_removed(db, s3, bucket, settings, landing, world)
     assert [row[0] for row in audit(db)] == ["completed"]
+
+
+@pytest.mark.usefixtures("reviewer_login")
+def test_a_removal_cut_short_is_finished_by_the_next_approved_run(
+        dags, db, s3, bucket, settings, landing, monkeypatch):
+    """The removal of an earlier run died among its S3 deletions: the next run lists what
+    is left (through the names and keys written ahead), its form says so, and approving
+    finishes the same audit row."""
+    from datetime import UTC, datetime
+
+    from extractorov import removal
+
+    world = w.build(db, s3, bucket, settings, landing)
+    shown = removal.find(db, s3, w.AFINIA, settings, w.RADICADO).as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", w.RADICADO, run_id="earlier", approved=True,
+                            decided_by="someone", decided_at=datetime.now(UTC),
+                            reason=CONF["reason"], shown=shown)
+    deletes = []
+
+    def die_after_two(**_):
+        deletes.append(1)
+        if len(deletes) == 2:
+            raise KeyboardInterrupt  # the worker dies: nothing after this runs
+
+    s3.meta.events.register("after-call.s3.DeleteObject", die_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        removal.remove(db, s3, w.AFINIA, settings, w.RADICADO, run_id="earlier")
+    s3.meta.events.unregister("after-call.s3.DeleteObject", die_after_two)
+
+    responder = Responder(DAG_ID, lambda detail: "Approve", lambda detail, choice: None,
+                          expected=1)
+    responder.start()
+    run = dags[DAG_ID].test(run_conf=CONF)
+    responder.join(timeout=30)
+    assert responder.error is None, responder.error
+
+    assert _states(run)["remove_afinia"] == "success"
+    [form] = responder.asked
+    assert "was cut short (audit row" in form["body"]
+    # its first key's two versions went (deleted in key order): two keys are left
+    assert "| S3 objects | 2 key(s): 3 version(s), 1 delete marker(s) |" in form["body"]
+    w.assert_removed(db, s3, bucket, settings, landing, world)
+    assert audit(db) == [("completed", "someone", None, CONF["reason"],
+                          ["earlier", run.run_id], 2)]

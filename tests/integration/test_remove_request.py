@@ -398,3 +398,29 @@ def test_a_manifest_rewrite_cut_short_leaves_the_old_manifest_whole(
     # Nothing of R-1 is left in any file of manifests/ (the new files replaced the old).
     for path in header.parent.iterdir():
         assert b"R-1\t" not in path.read_bytes(), path.name
+
+
+def test_a_removal_cut_short_after_its_last_deletion_is_completed_by_the_next_approval(
+        db, s3, bucket, settings, landing, monkeypatch):
+    """Everything was removed but the audit row was not marked completed (killed right
+    there): nothing is left to list, and the next approved run completes the same row."""
+    world = w.build(db, s3, bucket, settings, landing)
+    removal_id = approve(db, s3, settings)
+
+    def killed(*args, **kwargs):
+        raise Crash
+
+    monkeypatch.setattr(removal, "_complete", killed)
+    with pytest.raises(Crash):
+        remove(db, s3, settings)
+    monkeypatch.undo()
+
+    found = removal.find(db, s3, w.AFINIA, settings, w.RADICADO)
+    cut_short = removal.unfinished(db, "afinia", w.RADICADO)
+    db.rollback()
+    assert not found.removable and cut_short.id == removal_id
+    assert approve(db, s3, settings, run_id="rm-2") == removal_id
+    outcome = remove(db, s3, settings, run_id="rm-2")
+    assert (outcome.status, outcome.attempts, outcome.removed["s3_versions"]) == (
+        "completed", 2, 5)
+    w.assert_removed(db, s3, bucket, settings, landing, world)
