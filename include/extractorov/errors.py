@@ -65,8 +65,8 @@ class CompanyBusy(PipelineError):
     def __init__(self, empresa: str, holder: str, waiter: str) -> None:
         super().__init__(
             f"{empresa} is being written by {holder}; {waiter} waits for it to finish "
-            "(one writer per company: extract, load_db, upload_s3, reconcile and review "
-            "answers take turns)")
+            "(one writer per company: extract, load_db, upload_s3, reconcile, review "
+            "answers and request removals take turns)")
         self.empresa = empresa
         self.holder = holder
         self.waiter = waiter

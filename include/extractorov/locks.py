@@ -1,8 +1,9 @@
 """One writer per company: the exclusion every step that changes a company's data holds.
 
 ``extract`` (with re-admission), ``load_db``, ``upload_s3``, a reconcile check with its
-repairs and uploads, and applying a review answer each change a company's landing
-folder, registry, table or bucket. Each holds :func:`company_writer` for the whole
+repairs and uploads, applying a review answer and removing a request
+(:mod:`extractorov.removal`) each change a company's landing folder, registry, table or
+bucket. Each holds :func:`company_writer` for the whole
 change, so two of them never interleave: a second run of the same company (a backfill
 next to a manual trigger: Airflow's ``max_active_runs`` does not count a backfill's
 runs) waits for the first to finish its step.

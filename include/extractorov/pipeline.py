@@ -27,7 +27,7 @@ import psycopg
 from botocore.client import BaseClient
 from psycopg import Connection, sql
 
-from extractorov import firstseen, registry, runsteps, warehouse
+from extractorov import firstseen, registry, removal, runsteps, warehouse
 from extractorov.companies import Company
 from extractorov.errors import LoadFailed, QuarantineIncomplete, UploadIncomplete
 from extractorov.landing import (
@@ -423,6 +423,13 @@ def _scan(run: _Run, conn: Connection) -> Scan:
     time, which a copied backlog keeps (:mod:`extractorov.firstseen`)."""
     found = scan(run.folders.processed, settle_seconds=run.settings.settle_seconds,
                  stale_seconds=0)
+    # Files of requests removed on request (ov_remove_request) are never filed again.
+    removed = removal.removed_names(conn, run.company.empresa)
+    if removed and (left := [f for f in found.files if f.name in removed]):
+        found.files = [f for f in found.files if f.name not in removed]
+        log.warning("extract: %d file(s) of requests removed on request are in processed/: "
+                    "not filed; trigger %s for their request again to delete them",
+                    len(left), removal.DAG_ID)
     run.temporary = firstseen.split_stale(conn, run.company.empresa, found,
                                           limit_seconds=run.settings.orphan_after_hours * 3600)
     return found

@@ -24,8 +24,9 @@ def pools() -> dict[str, dict[str, Any]]:
             "slots": 1,
             "description": (
                 f"One writer at a time for {company.display_name}: extract, load_db, "
-                f"upload_s3 of {company.dag_id} and reconcile_{company.empresa} of "
-                "ov_s3_reconcile take turns (keep 1 slot)"),
+                f"upload_s3 of {company.dag_id}, reconcile_{company.empresa} of "
+                f"ov_s3_reconcile and remove_{company.empresa} of ov_remove_request take "
+                "turns (keep 1 slot)"),
             "include_deferred": False,
         }
         for company in COMPANIES.values()

@@ -46,6 +46,7 @@ from extractorov import (
     firstseen,
     pipeline,
     registry,
+    removal,
     retention,
     review,
     stats,
@@ -178,6 +179,9 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         _follow_sgc(conn, company, settings, report)
         objects = list_objects(client, settings.bucket, prefix)
         report.objects_listed = len(objects)
+        # Objects of requests removed on request (ov_remove_request) are never registered.
+        objects = removal.without_removed_objects(conn, company.empresa, settings.bucket,
+                                                  objects)
         _compare_registry(conn, company, settings, objects, report)
         _register_unknown_objects(conn, client, company, settings, objects, report)
         _requests_without_files(conn, company, report)

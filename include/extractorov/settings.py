@@ -37,6 +37,13 @@ REGISTRY_TABLE = f"{SCHEMA}.s3_files_registry"
 LOADED_TABLE = f"{SCHEMA}.s3_files_loaded"
 """Request JSONs whose record reached the company table (``sql/007_loaded_marks.sql``)."""
 
+REMOVAL_DAG_ID = "ov_remove_request"
+"""Manual DAG that finds one request everywhere and, once a human approves, removes it
+(:mod:`extractorov.removal`)."""
+REMOVAL_AWS_CONN_VARIABLE = "ov_removal_aws_conn_id"
+"""Variable naming the connection the removal lists and deletes S3 versions with (empty:
+``aws_default``): a stricter deployment gives those grants to another identity."""
+
 FINDINGS_ASSET = "ov_findings"
 """Asset ``ov_s3_reconcile`` updates when findings wait for an answer; DAG
 ``ov_review_findings`` is scheduled on it."""
@@ -71,6 +78,7 @@ VARIABLES: dict[str, str] = {
     "ov_manifest_retention_days": "7",
     ALERT_EMAILS_VARIABLE: "",
     EXPECT_QUIET_VARIABLE: "",
+    REMOVAL_AWS_CONN_VARIABLE: "",
 }
 """Every Variable the pipeline reads, with its default (read at run time only)."""
 

@@ -583,6 +583,163 @@ def apply_review(finding: dict[str, Any], payload: dict[str, Any],
     return {"finding": finding_id, "answer": choice, **outcome.as_dict()}
 
 
+# --------------------------------------------------------------------------- removal DAG
+
+
+def removal_params(context: dict[str, Any]) -> tuple[Company, str, str]:
+    """The company, ``numero_radicado`` and reason the removal run was triggered with."""
+    from extractorov.companies import COMPANIES
+
+    params = context["params"]
+    empresa = str(params.get("empresa") or "")
+    company = COMPANIES.get(empresa)
+    if company is None:
+        raise ConfigurationError(f"param empresa {empresa!r} is no registered company: "
+                                 f"trigger again with one of {', '.join(sorted(COMPANIES))}")
+    radicado = str(params.get("numero_radicado") or "").strip()
+    if not radicado or len(radicado) > 64 or not radicado.isprintable():
+        raise ConfigurationError("param numero_radicado must be the request's number (1 to 64 "
+                                 "printable characters): trigger again with it")
+    reason = str(params.get("reason") or "").strip()
+    if not reason:
+        raise ConfigurationError("param reason is required (why the request is removed, e.g. "
+                                 "'captured by mistake', 'orden judicial N° …'): trigger again")
+    return company, radicado, reason
+
+
+def _removal_s3(settings: Any) -> tuple[Any, Any]:
+    """The S3 client the removal uses (Variable ``ov_removal_aws_conn_id``, else the
+    pipeline's connection) and the settings naming it."""
+    from dataclasses import replace
+
+    from extractorov.settings import REMOVAL_AWS_CONN_VARIABLE
+
+    conn_id = variable(REMOVAL_AWS_CONN_VARIABLE) or settings.aws_conn_id
+    return s3_client(conn_id, workers=1), replace(settings, aws_conn_id=conn_id)
+
+
+def find_request(context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``find_request``: every place the request lives, as counts and keys or
+    paths (the XCom the approval form shows). Reads only."""
+    from extractorov import removal, warehouse
+
+    with airflow_errors():
+        check_run_conf(context)
+        company, radicado, _ = removal_params(context)
+        client, settings = _removal_s3(settings_from_variables())
+        with warehouse_connection() as conn:
+            warehouse.ensure_schema(conn, [company])
+            conn.commit()
+            listing = removal.find(conn, client, company, settings, radicado)
+            cut_short = removal.unfinished(conn, company.empresa, radicado)
+            conn.rollback()
+    removal.log_listing(listing)
+    if cut_short is not None:
+        log.info("removal %d of this request was cut short (%s): approving finishes it",
+                 cut_short.id, cut_short.status)
+    if context["params"].get("list_only"):
+        log.info("list_only=true: nothing is asked and nothing is removed")
+    return {**listing.as_dict(), "unfinished": cut_short.id if cut_short else None}
+
+
+def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, str]:
+    """Subject and body of the approval form (skips it for ``list_only`` or when nothing of
+    the request was found)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from extractorov import removal
+
+    with airflow_errors():
+        company, radicado, reason = removal_params(context)
+    if context["params"].get("list_only"):
+        raise AirflowSkipException("list_only=true: nothing is asked, nothing is removed")
+    listing = context["ti"].xcom_pull(task_ids=find_task_id)
+    if not removal.removable(listing) and not (listing or {}).get("unfinished"):
+        raise AirflowSkipException(f"nothing of {company.empresa} numero_radicado {radicado} "
+                                   "was found: nothing to remove")
+    subject = f"Remove {company.empresa} request {radicado} everywhere?"
+    body = "\n".join([
+        f"**{company.empresa}** · numero_radicado `{radicado}` · run `{context['run_id']}`",
+        "",
+        f"Reason given: {reason}",
+        "",
+        "**Approve** removes all of it, for good: the table row, the registry rows, every "
+        "S3 version and delete marker, the local files, the request's rows in run manifests "
+        "(a manifest not loaded yet keeps the other requests' rows), its loaded marks, "
+        "findings and first sightings; then records who approved, when, why and what was "
+        "removed (`data_general.request_removals`). It runs when no run writes the company "
+        "and removes what is there then. **Reject** removes nothing.",
+        "",
+        *([f"A removal of this request was cut short (audit row {listing['unfinished']}): "
+           "approving finishes it in that row.", ""] if listing.get("unfinished") else []),
+        "Found (counts, keys and paths; never a field value):",
+        "",
+        *removal.describe(listing),
+    ])
+    return subject, body
+
+
+def record_removal_decision(payload: dict[str, Any], context: dict[str, Any], *,
+                            find_task_id: str) -> dict[str, Any]:
+    """After the approval form was answered (or timed out, which rejects): record who
+    decided what, when and why; the return value (XCom) names no user."""
+    from datetime import UTC, datetime
+
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    from extractorov import removal, warehouse
+
+    [choice] = payload["chosen_options"]
+    user = payload.get("responded_by_user")
+    approved = choice == ApprovalOperator.APPROVE and user is not None
+    by = (user.get("name") or user.get("id")) if user else None
+    at = payload.get("responded_at") or datetime.now(UTC)
+    with airflow_errors():
+        company, radicado, reason = removal_params(context)
+        listing = context["ti"].xcom_pull(task_ids=find_task_id) or {}
+        dag_run = context.get("dag_run")
+        with warehouse_connection() as conn:
+            warehouse.ensure_schema(conn, [company])
+            conn.commit()
+            removal_id = removal.record_decision(
+                conn, company.empresa, radicado, run_id=context["run_id"], approved=approved,
+                decided_by=by, decided_at=at, reason=reason, shown=listing,
+                requested_by=getattr(dag_run, "triggering_user_name", None))
+    if approved:
+        log.info("removal %d of %s numero_radicado %s approved by %s: removed by %s when the "
+                 "company is free", removal_id, company.empresa, radicado, by,
+                 f"remove_{company.empresa}")
+    else:
+        log.info("removal %d of %s numero_radicado %s %s: nothing is removed", removal_id,
+                 company.empresa, radicado,
+                 f"rejected by {by}" if by else "not answered in time (rejected)")
+    return {"decision": "approved" if approved else "rejected", "removal_id": removal_id,
+            "empresa": company.empresa, "numero_radicado": radicado}
+
+
+def remove_request(company: Company, context: dict[str, Any]) -> dict[str, Any]:
+    """Body of ``remove_{empresa}``: remove everything of the approved request, holding the
+    company's writer exclusion (a run writing the company: the task reschedules itself and
+    looks again, no worker slot held)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from extractorov import removal
+
+    with airflow_errors():
+        wanted, radicado, _ = removal_params(context)
+    if wanted.empresa != company.empresa:  # the approval skips it; never another's request
+        raise AirflowSkipException(f"this run removes a request of {wanted.empresa}")
+    with airflow_errors():
+        client, settings = _removal_s3(settings_from_variables())
+        with warehouse_connection() as conn:
+            outcome = removal.remove(conn, client, company, settings, radicado,
+                                     run_id=context["run_id"], wait_seconds=WRITER_WAIT_SECONDS)
+    log.info("removal %d of %s numero_radicado %s: %s%s", outcome.removal_id, company.empresa,
+             radicado, outcome.status,
+             " (by an earlier try of this run)" if outcome.already else "")
+    return outcome.as_dict()
+
+
 __all__ = [
     "ANNOUNCE_FINDINGS",
     "REMIND_OPEN_FINDINGS",
@@ -596,9 +753,14 @@ __all__ = [
     "collect_findings",
     "deliver_alerts",
     "extract",
+    "find_request",
     "load_db",
     "reconcile",
+    "record_removal_decision",
     "remind_open_findings",
+    "removal_form",
+    "removal_params",
+    "remove_request",
     "report_stats",
     "retention",
     "s3_check",

@@ -43,7 +43,7 @@ def test_owner_tags_and_docs(dagbag: DagBag, dag_id: str) -> None:
         assert task.owner == OWNER, f"{dag_id}.{task.task_id}"
 
 
-MANUAL_ONLY = {"ov_s3_check"}
+MANUAL_ONLY = {"ov_s3_check", "ov_remove_request"}
 """DAGs an operator triggers by hand (``schedule=None``): listed here so a DAG cannot lose
 its schedule by accident."""
 
@@ -161,13 +161,15 @@ WRITING_TASKS = {"extract", "load_db", "upload_s3", "retention"}
 @pytest.mark.parametrize("empresa", sorted(COMPANIES))
 def test_every_task_that_writes_a_company_waits_in_its_writer_pool(
         dagbag: DagBag, empresa: str) -> None:
-    """One writer per company: the company DAG's writing steps and the company's hourly
-    check share one pool; nothing else takes it (a reader never waits for a writer)."""
+    """One writer per company: the company DAG's writing steps, the company's hourly check
+    and the removal of one of its requests share one pool; nothing else takes it (a reader
+    never waits for a writer)."""
     company = COMPANIES[empresa]
     in_pool = {(dag_id, task.task_id) for dag_id in DAG_IDS
                for task in dagbag.dags[dag_id].tasks if task.pool == company.writer_pool}
     assert in_pool == {*((company.dag_id, t) for t in WRITING_TASKS),
-                       ("ov_s3_reconcile", f"reconcile_{empresa}")}
+                       ("ov_s3_reconcile", f"reconcile_{empresa}"),
+                       ("ov_remove_request", f"remove_{empresa}")}
 
 
 def test_the_writer_pools_are_what_airflow_init_imports() -> None:

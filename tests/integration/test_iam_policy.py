@@ -1,8 +1,9 @@
 """The IAM policy in include/aws/ is exactly what the code needs.
 
 A moto server with IAM enforcement runs the whole S3 side of the pipeline
-(preflight, uploads, a taken key, reconcile, a review answer) as a user that holds only
-``include/aws/iam-policy.json``: every call must be allowed. The S3
+(preflight, uploads, a taken key, reconcile, a review answer, the removal of a request)
+as a user that holds only ``include/aws/iam-policy.json``: every call must be allowed
+(moto checks each action on its resource: bucket, or object key). The S3
 operations seen on the wire are mapped to IAM actions, and the policy must
 grant no action the code never used.
 """
@@ -18,7 +19,7 @@ import boto3
 import pytest
 
 from devtools import services
-from extractorov import errors, pipeline, reconcile, review, runtime, s3check
+from extractorov import errors, pipeline, reconcile, removal, review, runtime, s3check
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -36,6 +37,9 @@ OPERATION_ACTION = {
     "CopyObject": "s3:PutObject",
     # ov_s3_check only: its test object, and the bucket settings it reports.
     "DeleteObject": "s3:DeleteObject",
+    # ov_remove_request: every version of a request's objects, each deleted by its id.
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "DeleteObjectVersion": "s3:DeleteObjectVersion",
     "GetBucketLocation": "s3:GetBucketLocation",
     "GetBucketVersioning": "s3:GetBucketVersioning",
     "GetBucketEncryption": "s3:GetEncryptionConfiguration",
@@ -90,8 +94,12 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
     settings = runtime.settings_from_variables()
     client = runtime.s3_client()
     operations: list[str] = []
-    client.meta.events.register("before-call.s3",
-                                lambda model, **_: operations.append(model.name))
+
+    def seen(model, params, **_):  # a delete that names a version is another IAM action
+        versioned = model.name == "DeleteObject" and "VersionId" in params
+        operations.append("DeleteObjectVersion" if versioned else model.name)
+
+    client.meta.events.register("before-parameter-build.s3", seen)
     afinia = COMPANIES["afinia"]
 
     paths = write_request(landing, "afinia", "RE1", "R-1", adjunto="pdf")
@@ -131,6 +139,19 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
     pipeline.load(db, afinia, extracted.manifest)
     assert pipeline.upload(db, client, afinia, settings, run_id="run-3").s3_moved == 2
 
+    # A request removed everywhere (ov_remove_request): its versions listed, each deleted.
+    found = removal.find(db, client, afinia, settings, "R-1")
+    db.rollback()
+    assert {v.key for v in found.versions} == {
+        f"oficina-virtual/afinia/raw_data/RE1/{p.name}" for p in paths}
+    removal.record_decision(db, "afinia", "R-1", run_id="remove-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="captured by mistake", shown=found.as_dict())
+    assert removal.remove(db, client, afinia, settings, "R-1",
+                          run_id="remove-1").status == "completed"
+    assert not [k for k in client.list_objects_v2(Bucket=bucket, Prefix="oficina-virtual/"
+                                                  "afinia/raw_data/RE1/").get("Contents", [])]
+
     pipeline_operations = set(operations)
     # ov_s3_check, as the same user: every line passes (the bucket settings are unset here,
     # so versioning/encryption/lifecycle WARN, but they could be read).
@@ -144,7 +165,7 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
 
     used = {OPERATION_ACTION[op] for op in operations}
     assert {"ListObjectsV2", "PutObject", "HeadObject", "GetObject", "CopyObject",
-            "DeleteObject"} <= pipeline_operations
+            "DeleteObject", "ListObjectVersions", "DeleteObjectVersion"} <= pipeline_operations
     assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
             "AbortMultipartUpload", "DeleteObject"} <= set(operations)
     assert used == _allowed_actions(_policy(bucket)), "policy must grant exactly what is used"
@@ -164,6 +185,28 @@ def test_a_policy_without_put_is_denied_with_a_clear_message(enforcing_s3, db, l
     pipeline.load(db, aire, extracted.manifest)
     with pytest.raises(errors.UploadIncomplete, match="Access denied"):
         pipeline.upload(db, runtime.s3_client(), aire, settings, run_id="run-1")
+
+
+def test_without_the_removal_statements_a_removal_is_refused_naming_them(
+        enforcing_s3, db, landing):
+    """The pipeline's own grants never list or delete object versions: a removal needs the
+    two ExtractorOVRemoval* statements (or a connection of its own that holds them)."""
+    def without_removal(bucket: str) -> dict:
+        policy = _policy(bucket)
+        policy["Statement"] = [s for s in policy["Statement"]
+                               if not s["Sid"].startswith("ExtractorOVRemoval")]
+        return policy
+
+    enforcing_s3(without_removal)
+    settings = runtime.settings_from_variables()
+    afinia = COMPANIES["afinia"]
+    write_request(landing, "afinia", "RE1", "R-1")
+    extracted = pipeline.extract(db, afinia, settings, "run-1")
+    pipeline.load(db, afinia, extracted.manifest)
+    pipeline.upload(db, runtime.s3_client(), afinia, settings, run_id="run-1")
+    with pytest.raises(removal.RemovalError, match=r"Access denied to bucket .* for "
+                       r"s3:ListBucketVersions .* statements ExtractorOVRemoval\*"):
+        removal.find(db, runtime.s3_client(), afinia, settings, "R-1")
 
 
 def test_bucket_policy_keeps_the_seed_restriction_and_enforces_encryption():
