@@ -193,10 +193,10 @@ def look(conn: Connection, empresa: str, settings: Settings, *, now: float) -> L
     result = Look()
     for file in found.stale:
         row = seen[key(file.name, file.size)]
-        if row.age(when) > limit:
+        if row.age(when) >= limit:
             result.temporary.append((file, row))
     old = [(f, n, seen[key(f.name, f.size)]) for f, n in documents
-           if seen[key(f.name, f.size)].age(when) > limit]
+           if seen[key(f.name, f.size)].age(when) >= limit]
     if not old:
         return result
     marks = _request_jsons(conn, empresa, settings, found, {n.sgc for _, n, _ in old})

@@ -65,7 +65,7 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
     with conn.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS ov_registry_stage ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {TABLE} WITH NO DATA"
+            f"SELECT {columns}, numero_radicado FROM {TABLE} WITH NO DATA"
         )
         cur.execute("TRUNCATE ov_registry_stage")
         with cur.copy(f"COPY ov_registry_stage ({columns}) FROM STDIN") as copy:
@@ -75,14 +75,32 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                     e.numero_reclamo_sgc, e.empresa, e.file_size, e.file_type, e.content_type,
                     e.file_hash, Jsonb(e.metadata), e.upload_source,
                 ))
+        # The request each file belongs to (one folder per request, follow_sgc), known
+        # before the insert so a new row is written once: a request JSON's own, then a
+        # document's request JSON's (staged with it, or registered before).
+        cur.execute("UPDATE ov_registry_stage SET numero_radicado = metadata ->> 'numero_radicado' "
+                    "WHERE metadata ? 'numero_radicado'")
+        cur.execute(
+            f"""UPDATE ov_registry_stage s SET numero_radicado = COALESCE(
+                    (SELECT j.numero_radicado FROM ov_registry_stage j
+                     WHERE j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
+                       AND j.filename = s.metadata ->> 'request_json'
+                       AND j.numero_radicado IS NOT NULL LIMIT 1),
+                    (SELECT j.numero_radicado FROM {TABLE} j
+                     WHERE j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
+                       AND j.filename = s.metadata ->> 'request_json'
+                       AND j.numero_radicado IS NOT NULL LIMIT 1))
+                WHERE s.numero_radicado IS NULL AND s.metadata ? 'request_json'""")
         cur.execute(
             f"""
             WITH written AS (
-                INSERT INTO {TABLE} AS r ({columns})
-                SELECT DISTINCT ON (s3_bucket, s3_key) {columns} FROM ov_registry_stage
+                INSERT INTO {TABLE} AS r ({columns}, numero_radicado)
+                SELECT DISTINCT ON (s3_bucket, s3_key) {columns}, numero_radicado
+                FROM ov_registry_stage
                 ORDER BY s3_bucket, s3_key
                 ON CONFLICT (s3_bucket, s3_key) DO UPDATE
-                SET file_hash = EXCLUDED.file_hash, file_size = EXCLUDED.file_size,
+                SET numero_radicado = COALESCE(r.numero_radicado, EXCLUDED.numero_radicado),
+                    file_hash = EXCLUDED.file_hash, file_size = EXCLUDED.file_size,
                     local_path = EXCLUDED.local_path, metadata = EXCLUDED.metadata,
                     -- A row reconcile made from the bucket meets its local file: the same
                     -- SHA-256 keeps it; otherwise the conditional upload compares the
@@ -104,8 +122,8 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
             """
         )
         registered = cur.fetchone()[0]
-        # The request each file belongs to (one folder per request, follow_sgc): a request
-        # JSON's own, then a document's request JSON's (registered now or before).
+        # Rows of the batch that kept a row without its request (the conflict left them
+        # untouched): the same two answers, read from the registry.
         cur.execute(
             f"""UPDATE {TABLE} r SET numero_radicado = r.metadata ->> 'numero_radicado'
                 FROM ov_registry_stage s

@@ -16,6 +16,7 @@ import pytest
 
 from extractorov import firstseen, pipeline, reconcile
 from extractorov.companies import COMPANIES
+from extractorov.errors import LandingMissing
 from extractorov.landing import company_folders
 from tests.helpers import query, seen_hours_ago, write_request
 
@@ -167,5 +168,6 @@ def test_a_landing_folder_that_is_not_there_forgets_nothing(db, s3, bucket, sett
     reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1", upload=False)
     processed = company_folders(landing, "afinia").processed
     processed.rename(processed.with_name("elsewhere"))  # the volume is not mounted
-    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2", upload=False)
+    with pytest.raises(LandingMissing, match="output folder of afinia"):
+        reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2", upload=False)
     assert [n for n, _ in _rows(db)] == [name]

@@ -9,16 +9,13 @@ error: not retried) naming the folder, and leaves the file system as it was.
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
 
 from extractorov import pipeline, reconcile, review, tasks
 from extractorov.companies import COMPANIES
 from extractorov.errors import LandingMissing
 from extractorov.landing import company_folders
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 
 AFINIA, AIRE = COMPANIES["afinia"], COMPANIES["aire"]
 
@@ -38,10 +35,12 @@ def test_extract_of_a_company_whose_folder_is_gone_fails_at_once_and_creates_not
     assert _tree(landing) == before  # no aire/, oficina_virtual/, manifests/…
     # Checked first of all: not even the schema was touched.
     assert query(db, "SELECT to_regclass('data_general.s3_files_registry')") == [(None,)]
-    # Airflow's answer: fail the task now, without retries.
-    from airflow.sdk.exceptions import AirflowFailException
+    # Airflow's answer: fail the task now, without retries (the retry policy's NotRetried).
+    from extractorov.taskfail import RETRY_POLICY, NotRetried
 
-    assert isinstance(tasks.airflow_error(raised.value), AirflowFailException)
+    failure = tasks.airflow_error(raised.value)
+    assert isinstance(failure, NotRetried)
+    assert RETRY_POLICY.evaluate(failure, try_number=1, max_tries=4).action.name == "FAIL"
     # The other company is not concerned.
     assert pipeline.extract(db, AFINIA, settings, "run-afinia").files_found == 0
 
@@ -66,8 +65,7 @@ def test_a_review_answer_to_quarantine_fails_when_the_folder_is_gone_and_keeps_t
         db, s3, settings, landing, bucket, tmp_path):
     lonely = company_folders(landing, "afinia").processed / "RE1234_20251008_090000.pdf"
     lonely.write_bytes(b"%PDF lonely")
-    hours_ago = time.time() - 80 * 3600
-    os.utime(lonely, (hours_ago, hours_ago))
+    seen_hours_ago(db, landing, "afinia", lonely.name, hours=80)
     reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
     [form] = review.collect(db, s3, settings, "review-1")
     (landing / "afinia").rename(tmp_path / "afinia-moved-away")
