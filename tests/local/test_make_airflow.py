@@ -366,6 +366,8 @@ def test_a_reconcile_question_starts_the_review_run_by_itself(instance: Instance
     processed = instance.state / "landing" / "afinia" / "oficina_virtual" / "processed"
     waiting = processed / WAITING_PDF
     waiting.write_bytes(b"%PDF-1.4\n% a document whose request JSON never came\n%%EOF\n")
+    a_minute_ago = time.time() - 60  # written and settled (ov_landing_settle_seconds: 30)
+    os.utime(waiting, (a_minute_ago, a_minute_ago))
     # Asked about once it has waited ov_orphan_after_hours since first seen: 0 asks at
     # once (README step 5 sets it with the CLI, as here).
     set_variable = subprocess.run(
