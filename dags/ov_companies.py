@@ -128,8 +128,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param, TriggerRule, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 
 try:
     from extractorov import assets, tasks

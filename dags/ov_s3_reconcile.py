@@ -86,8 +86,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, TriggerRule, dag, task
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, task
 
 try:
     from extractorov import tasks

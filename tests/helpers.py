@@ -90,3 +90,12 @@ def seen_hours_ago(db, landing: Path, empresa: str, *names: str, hours: float) -
                     DO UPDATE SET first_seen = EXCLUDED.first_seen""",
                 (empresa, printable(name), os.lstat(processed / name).st_size, hours))
     db.commit()
+
+
+def scheduler_timetable(dag):
+    """The timetable the scheduler works with: the DAG serialized as the dag-processor
+    stores it and read back (a DAG file declares ``airflow.sdk`` timetables; the scheduler
+    computes runs with what they deserialize into)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    return DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable

@@ -48,7 +48,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -61,7 +61,6 @@ from extractorov.settings import (
     DAILY_CRON,
     EXPECT_QUIET_VARIABLE,
     SMTP_CONN_ID,
-    TIMEZONE,
 )
 
 log = logging.getLogger("extractorov.alerts")
@@ -182,7 +181,7 @@ def log_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:
 
 def api_base_url() -> str:
     """``[api] base_url`` (``AIRFLOW__API__BASE_URL``), as ``ti.log_url`` reads it."""
-    from airflow.sdk.configuration import conf
+    from airflow.sdk import conf
 
     return conf.get("api", "base_url", fallback="http://localhost:8080/")
 
@@ -513,11 +512,12 @@ def morning_logical_date(day: date, cron: str = DAILY_CRON) -> datetime:
     time at or before the deadline (04:00 → the run of the interval day-1 04:00 → day
     04:00, whose logical date is its start)."""
     import pendulum
-    from airflow.timetables.interval import CronDataIntervalTimetable
+    from croniter import croniter  # Airflow's own cron library (a locked dependency)
 
-    deadline = pendulum.instance(datetime.combine(day, MORNING_DEADLINE, BOGOTA))
-    timetable = CronDataIntervalTimetable(cron, timezone=TIMEZONE)
-    return timetable.infer_manual_data_interval(run_after=deadline).start
+    deadline = datetime.combine(day, MORNING_DEADLINE, BOGOTA)
+    fires = croniter(cron, deadline + timedelta(seconds=1))  # a fire at the deadline counts
+    fires.get_prev(datetime)  # the end of the interval: the last fire at or before it
+    return pendulum.instance(fires.get_prev(datetime))
 
 
 DrCount = Callable[..., int]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk import BaseOperator
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import BaseOperator, CronDataIntervalTimetable
 
 from extractorov.companies import COMPANIES
+from tests.helpers import scheduler_timetable
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 STEPS = ["extract", "load_db", "upload_s3", "retention", "report_stats"]
@@ -121,9 +121,9 @@ def test_both_toggles_are_optional_in_the_trigger_form_with_their_defaults(dagba
 @pytest.mark.parametrize("dag_id", ["ov_afinia", "ov_aire"])
 def test_schedule_retries_owner_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    timetable = dag.timetable
-    assert isinstance(timetable, CronDataIntervalTimetable)
-    assert timetable.serialize() == {"expression": "0 4 * * *", "timezone": "America/Bogota"}
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert scheduler_timetable(dag).serialize() == {
+        "expression": "0 4 * * *", "timezone": "America/Bogota"}
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     empresa = dag_id.removeprefix("ov_")
@@ -215,7 +215,7 @@ def test_defect_4_every_task_of_every_dag_has_an_execution_timeout(dagbag):
 def test_the_cost_estimate_counts_every_reconcile_run(dagbag):
     from extractorov import costs
 
-    assert dagbag.dags["ov_s3_reconcile"].timetable.summary == "0 4-22 * * *"
+    assert scheduler_timetable(dagbag.dags["ov_s3_reconcile"]).summary == "0 4-22 * * *"
     assert costs.RECONCILE_RUNS_PER_DAY == 22 - 4 + 1
 
 

@@ -14,6 +14,7 @@ from airflow.timetables.base import TimeRestriction
 
 from extractorov.alerts import RunFailureNotifier, morning_logical_date
 from extractorov.companies import COMPANIES
+from tests.helpers import scheduler_timetable
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 OWNER = "data-engineering"
@@ -67,9 +68,10 @@ def test_schedule_in_bogota_no_catchup_one_run_at_a_time(dagbag: DagBag, dag_id:
     if _scheduled_on(dag) is not None:
         return  # started by an asset event: no clock of its own (checked below)
     assert dag.timetable.can_be_scheduled, f"{dag_id} has no schedule: add it to MANUAL_ONLY?"
-    stored = dag.timetable.serialize()
+    timetable = scheduler_timetable(dag)
+    stored = timetable.serialize()
     assert stored.get("timezone") == ZONE, "schedules are read in the companies' zone"
-    assert dag.timetable.summary.startswith("0 4")  # nothing before the 04:00 scrape
+    assert timetable.summary.startswith("0 4")  # nothing before the 04:00 scrape
 
 
 @pytest.mark.parametrize("dag_id", [d for d in DAG_IDS if _scheduled_on(_BAG.dags[d])])
@@ -144,7 +146,7 @@ def test_the_0600_check_looks_for_the_run_the_scheduler_creates(dagbag: DagBag,
 
     from extractorov.settings import BOGOTA
 
-    timetable = dagbag.dags[COMPANIES[empresa].dag_id].timetable
+    timetable = scheduler_timetable(dagbag.dags[COMPANIES[empresa].dag_id])
     for day in (date(2025, 10, 9), date(2026, 1, 1), date(2026, 3, 1)):
         logical = morning_logical_date(day)
         info = timetable.next_dagrun_info(
