@@ -12,6 +12,8 @@ and the process's peak memory are recorded too.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -66,6 +68,53 @@ def _timed(files: int, func: Any) -> dict[str, Any]:
             "peak_rss_mb": env.rss_mb()[1]}
 
 
+@dataclasses.dataclass
+class AwsSync:
+    """``aws s3 sync`` of the sweep's files (the tool most users would reach for), at the
+    same concurrency (``s3.max_concurrent_requests``) and behind the same delay."""
+
+    aws: str
+    folder: Path
+    version: str
+    startup_seconds: float
+
+    @classmethod
+    def find(cls, folder: Path, files: list[Any]) -> AwsSync | None:
+        aws = shutil.which("aws")
+        if aws is None:
+            return None
+        shutil.rmtree(folder, ignore_errors=True)
+        for item in files:  # the files under their S3 keys: sync sends each one as it is
+            target = folder / item.s3_key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(item.local_path, target)
+        started = time.monotonic()
+        done = subprocess.run([aws, "--version"], capture_output=True, text=True, check=True)
+        return cls(aws, folder, (done.stdout or done.stderr).strip(),
+                   round(time.monotonic() - started, 3))
+
+    def describe(self) -> dict[str, Any]:
+        return {"version": self.version, "startup_seconds": self.startup_seconds,
+                "how": "aws s3 sync <folder> s3://<bucket>/ with s3.max_concurrent_requests "
+                       "= workers; its time includes the CLI's start (startup_seconds)"}
+
+    def run(self, workers: int, endpoint: str, bucket: str) -> dict[str, Any]:
+        config = self.folder.with_name(f"aws-config-{workers}")
+        config.write_text(f"[default]\nregion = us-east-1\ns3 =\n"
+                          f"  max_concurrent_requests = {workers}\n")
+        env = {**os.environ, "AWS_CONFIG_FILE": str(config),
+               "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        files = sum(1 for p in self.folder.rglob("*") if p.is_file())
+        started = time.monotonic()
+        subprocess.run([self.aws, "s3", "sync", str(self.folder), f"s3://{bucket}/",
+                        "--endpoint-url", endpoint, "--only-show-errors", "--no-progress"],
+                       env=env, check=True, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        return {"files": files, "seconds": round(seconds, 3),
+                "files_per_second": round(files / seconds, 1)}
+
+
 def bench_concurrency(mode: Mode, stack: Services, data: Path) -> dict[str, Any]:
     """Needs the S3 step's database and files (``bench_s3`` ran before)."""
     from extractorov import pipeline, registry, runtime
@@ -81,6 +130,7 @@ def bench_concurrency(mode: Mode, stack: Services, data: Path) -> dict[str, Any]
     files = every[:mode.sweep_files]
     bodies = {f.id: Path(f.local_path) for f in files}
     ids = ",".join(str(f.id) for f in files)
+    sync = AwsSync.find(data / "sweep-sync", files)
     sink, sink_endpoint = _start_sink()
 
     def measure(workers: int, server: str, endpoint: str) -> dict[str, Any]:
@@ -113,6 +163,11 @@ def bench_concurrency(mode: Mode, stack: Services, data: Path) -> dict[str, Any]
                                 run_id=f"sweep-{workers}-{server}", step="sweep")
 
         out[f"project_{server}"] = _timed(len(files), project)
+        if sync is not None:
+            sync_bucket = f"bench-sync-{workers}-{server}"
+            if server == "moto":
+                stack.moto.create_bucket(sync_bucket)
+            out[f"aws_sync_{server}"] = sync.run(workers, endpoint, sync_bucket)
         return out
 
     points = []
@@ -125,6 +180,10 @@ def bench_concurrency(mode: Mode, stack: Services, data: Path) -> dict[str, Any]
             point["project_of_bare_moto"] = round(
                 point["project_moto"]["files_per_second"]
                 / point["bare_moto"]["files_per_second"], 3)
+            for server in ("sink", "moto") if sync is not None else ():
+                point[f"project_x_aws_sync_{server}"] = round(
+                    point[f"project_{server}"]["files_per_second"]
+                    / point[f"aws_sync_{server}"]["files_per_second"], 2)
             points.append(point)
             log(f"  sweep {workers:>3} workers: sink bare {point['bare_sink']['files_per_second']}"
                 f" / upload_s3 {point['project_sink']['files_per_second']} files/s; moto bare "
@@ -139,7 +198,9 @@ def bench_concurrency(mode: Mode, stack: Services, data: Path) -> dict[str, Any]
         p["cpu_share"] = round(sink["files_per_second"] * sink["cpu_ms_per_file"] / 1000, 2)
     within = [p for p in points if p["cpu_share"] <= CPU_SHARE] or points[:1]
     chosen = max(within, key=lambda p: p["project_sink"]["files_per_second"])["workers"]
-    return {"files": len(files), "average_kib": round(
+    return {"aws_sync": sync.describe() if sync is not None else {
+                "skipped": "the aws CLI is not on PATH: no aws s3 sync comparison"},
+            "files": len(files), "average_kib": round(
         sum(f.file_size for f in files) / len(files) / 1024, 1),
         "delay_ms": PROXY_DELAY * 1000, "points": points, "best_sink_files_per_second": best,
         "chosen_workers": chosen}

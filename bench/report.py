@@ -181,9 +181,16 @@ def report(results: dict[str, Any]) -> str:
     out += ["## 4. DAG parsing (fresh interpreter, median)", ""]
     rows = [[f["file"], ", ".join(f["dags"]), f["import_airflow_ms"],
              f["parse_beyond_import_airflow_ms"], f["airflow_modules_ms"],
-             f["parse_own_code_ms"]] for f in results["dag_parsing"]["files"]]
+             f["parse_own_code_ms"], f["no_bytecode_beyond_import_airflow_ms"],
+             f"{f['nothing_compiled_beyond_import_airflow_ms']} "
+             f"(import airflow {f['nothing_compiled_import_airflow_ms']})"]
+            for f in results["dag_parsing"]["files"]]
     out += [_table(rows, ["file", "DAGs", "import airflow ms", "file beyond it ms",
-                          "of which Airflow modules ms", "own code ms"]), ""]
+                          "of which Airflow modules ms", "own code ms",
+                          "project uncompiled ms", "nothing compiled ms"]), "",
+            "*project uncompiled*: the project's code without bytecode caches "
+            "(`PYTHONDONTWRITEBYTECODE=1`, installed packages compiled); *nothing compiled*: "
+            "no bytecode at all (an install that compiled none).", ""]
 
     out += ["## Targets", ""]
     out += [_table([[t["target"], json.dumps(t["value"]), "met" if t["met"] else "MISSED"]
@@ -302,4 +309,19 @@ def _sweep_section(sweep: dict[str, Any] | None) -> list[str]:
                           "upload_s3 cores (sink)"]), ""]
     out += [f"chosen default: {sweep['chosen_workers']} (the fastest on the sink within half "
             "a core of client CPU)", ""]
+    sync = sweep.get("aws_sync") or {}
+    if "skipped" in sync:
+        out += [f"`aws s3 sync`: not measured ({sync['skipped']})", ""]
+    elif sync:
+        rows = [[p["workers"], _fmt(p["aws_sync_sink"]["files_per_second"]),
+                 _fmt(p["project_sink"]["files_per_second"]),
+                 f"{p['project_x_aws_sync_sink']:.2f}x",
+                 _fmt(p["aws_sync_moto"]["files_per_second"]),
+                 _fmt(p["project_moto"]["files_per_second"]),
+                 f"{p['project_x_aws_sync_moto']:.2f}x"] for p in sweep["points"]]
+        out += [f"Against `aws s3 sync` at the same concurrency ({sync['version']}; its "
+                f"times include the CLI's start, {sync['startup_seconds']} s):", "",
+                _table(rows, ["workers", "sink: aws s3 sync files/s", "sink: upload_s3 files/s",
+                              "upload_s3 x sync (sink)", "moto: aws s3 sync files/s",
+                              "moto: upload_s3 files/s", "upload_s3 x sync (moto)"]), ""]
     return out

@@ -7,6 +7,7 @@ a timing (timings depend on the machine; ``docs/performance.md`` has them).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,6 +122,10 @@ def test_every_dag_file_is_parsed(results):
     for f in files.values():
         assert f["dags"], f["file"]
         assert f["parse_beyond_import_airflow_ms"] > 0
+        # Also without bytecode caches: the project's code alone, and nothing compiled.
+        for key in ("samples_no_bytecode_ms", "samples_nothing_compiled_ms"):
+            assert len(f[key]) == f["repeats"] and all(ms > 0 for ms in f[key]), key
+        assert f["nothing_compiled_import_airflow_ms"] > 0
 
 
 def test_backfill_three_ways_with_ceilings_memory_and_statement_counts(results):
@@ -167,6 +172,15 @@ def test_concurrency_sweep_measures_both_servers(results):
         for key in ("bare_sink", "project_sink", "bare_moto", "project_moto"):
             assert point[key]["files"] == sweep["files"] and point[key]["files_per_second"] > 0
     assert sweep["chosen_workers"] in results["parameters"]["sweep_workers"]
+    # aws s3 sync of the same files at the same concurrency, or the reason it was not run.
+    if shutil.which("aws") is None:
+        assert "not on PATH" in sweep["aws_sync"]["skipped"]
+        return
+    assert sweep["aws_sync"]["version"].startswith("aws-cli/")
+    for point in sweep["points"]:
+        for server in ("sink", "moto"):
+            assert point[f"aws_sync_{server}"]["files"] == sweep["files"]
+            assert point[f"project_x_aws_sync_{server}"] > 0
 
 
 def test_morning_through_the_scheduler_or_the_reason_it_was_not(results):
