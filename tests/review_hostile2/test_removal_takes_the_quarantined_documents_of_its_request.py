@@ -61,3 +61,23 @@ def test_a_removed_requests_document_is_never_filed_under_another_request(
     rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
     # R-901's detail PDF must never be filed in R-902's folder (another customer's request).
     assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
+
+
+@pytest.mark.xfail(strict=True, reason="finding 3")
+def test_a_quarantined_json_deleted_by_hand_never_sends_its_document_to_another_request(
+        db, s3, bucket, settings, landing):
+    """The same without a removal: the Ley 1581 table of docs/operacion.md lets the
+    operator delete a quarantined file by hand "junto con su .reason.txt"."""
+    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "detalle de R-901")
+    broken = write(landing, f"PQR_4_ERROR_data_{stamp(5)}.json",
+                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
+    write_json(landing, "PQR_4_ERROR", "R-902", 12)
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    for entry in read_quarantine(folders):
+        if entry.original_name == broken.name:  # the operator deletes the broken JSON
+            entry.path.unlink()
+            entry.reason_path.unlink()
+    pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
+    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
+    assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
