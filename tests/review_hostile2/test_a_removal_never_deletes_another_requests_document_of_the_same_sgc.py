@@ -47,3 +47,25 @@ def test_a_removal_never_deletes_another_requests_document_of_the_same_sgc(
     key = prefix() + "RE1/" + other
     local = (landing / "afinia" / "oficina_virtual" / "processed" / other)
     assert key in list_keys(s3, bucket) or local.exists()
+
+
+@pytest.mark.xfail(strict=True, reason="finding 12")
+def test_another_requests_document_of_the_same_sgc_never_follows_a_request_to_its_new_sgc(
+        db, s3, bucket, settings, landing):
+    write_pdf(landing, "RE1", 0, "detalle de R-1")
+    write_json(landing, "RE1", "R-1", 5)
+    first = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, first.manifest, run_id="day-1")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")  # R-2's, JSON not written
+    second = pipeline.extract(db, AFINIA, settings, "day-1b")
+    pipeline.load(db, AFINIA, second.manifest, run_id="day-1b")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1b")
+    # A later scrape of R-1 shows its SGC corrected to RE9: R-1's files follow it.
+    write_json(landing, "RE1", "R-1", 86_400, numero_reclamo_sgc="RE9")
+    third = pipeline.extract(db, AFINIA, settings, "day-2")
+    pipeline.load(db, AFINIA, third.manifest, run_id="day-2")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-2")
+    keys = list_keys(s3, bucket)
+    # R-2's detail page stays in its SGC's folder, never in R-1's new one.
+    assert prefix() + "RE9/" + other not in keys, sorted(keys)
