@@ -44,3 +44,27 @@ def test_a_removal_between_scrape_and_extract_never_misfiles_the_rescrapes_docum
     rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
     # R-1's detail PDF is never filed in R-2's folder.
     assert not [k for name, k in rows if name == rescrape_pdf and "/R-2/" in k], rows
+
+
+@pytest.mark.xfail(strict=True, reason="finding 7")
+def test_a_removal_between_scrape_and_extract_leaves_nothing_of_the_rescrape(
+        db, s3, bucket, settings, landing):
+    """The same with the bot's usual output (a real SGC of its own): nothing is misfiled,
+    but the re-scrape's detail PDF (the removed customer's data) stays in processed/,
+    waiting for a JSON the removal deleted, while the removal says ``completed``."""
+    write_pdf(landing, "RE77", 0, "detalle de R-77, día 1")
+    write_json(landing, "RE77", "R-77", 5)
+    day1 = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, day1.manifest, run_id="day-1")
+    rescrape_pdf = write_pdf(landing, "RE77", 86_400, "detalle de R-77, día 2")
+    write_json(landing, "RE77", "R-77", 86_405)
+    shown = removal.find(db, s3, AFINIA, settings, "R-77").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-77", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    assert removal.remove(db, s3, AFINIA, settings,
+                          "R-77", run_id="rm-1").status == "completed"
+    pipeline.extract(db, AFINIA, settings, "day-2")
+    processed = landing / "afinia" / "oficina_virtual" / "processed"
+    assert not (processed / rescrape_pdf).exists()
