@@ -81,3 +81,24 @@ def test_a_quarantined_json_deleted_by_hand_never_sends_its_document_to_another_
     pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
     rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
     assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
+
+
+@pytest.mark.xfail(strict=True, reason="finding 2")
+def test_removal_takes_the_quarantined_documents_of_its_request_with_the_usual_placeholder(
+        db, s3, bucket, settings, landing):
+    """The same with the bot's usual placeholder, unique to the request (``PQR_{n}_{ts}``)."""
+    sgc = f"PQR_4_{stamp(0)}"
+    pdf = write_pdf(landing, sgc, 1, "detalle de R-901")
+    broken = write(landing, f"{sgc}_data_{stamp(6)}.json",
+                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    assert {q.original_name for q in read_quarantine(folders)} == {pdf, broken.name}
+    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    assert removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1").status == (
+        "completed")
+    assert sorted(q.original_name for q in read_quarantine(folders)) == []
