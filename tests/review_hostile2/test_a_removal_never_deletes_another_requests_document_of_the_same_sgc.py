@@ -1,0 +1,71 @@
+"""Finding 12: a real-SGC document whose own request JSON is not there is tied to "the
+newest earlier scrape of the same SGC" (pairing ``_place_real``): its registry row gets
+that request's ``request_json`` and ``numero_radicado``. An SGC folder may hold more than
+one request (the removal's own docstring), so a detail PDF of R-2 (SGC RE1) whose JSON the
+bot failed to write is recorded as R-1's. Removing R-1 everywhere then deletes R-2's
+document: the local file and every S3 version (loss of another customer's data)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from extractorov import pipeline, removal
+from tests.helpers import list_keys, query
+from tests.review._common import AFINIA, prefix, write_json, write_pdf
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.xfail(strict=True, reason="finding 12")
+def test_a_removal_never_deletes_another_requests_document_of_the_same_sgc(
+        db, s3, bucket, settings, landing):
+    # R-1 (SGC RE1): detail PDF and JSON, filed, loaded and uploaded.
+    write_pdf(landing, "RE1", 0, "detalle de R-1")
+    write_json(landing, "RE1", "R-1", 5)
+    first = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, first.manifest, run_id="day-1")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    # Later: R-2, another customer's request under the same SGC; its detail PDF is
+    # written, then the bot fails before its JSON (it will come with a later scrape).
+    other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    second = pipeline.extract(db, AFINIA, settings, "day-1b")
+    pipeline.load(db, AFINIA, second.manifest, run_id="day-1b")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1b")
+    # Recorded as R-1's (request_json R-1's JSON, numero_radicado R-1): a guess.
+    assert query(db, "SELECT numero_radicado FROM data_general.s3_files_registry "
+                     "WHERE filename = %s", other) == [("R-1",)]
+    # R-1's titular asks for supresión.
+    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    # R-2's detail page is not R-1's data: it is still somewhere (bucket or landing).
+    key = prefix() + "RE1/" + other
+    local = (landing / "afinia" / "oficina_virtual" / "processed" / other)
+    assert key in list_keys(s3, bucket) or local.exists()
+
+
+@pytest.mark.xfail(strict=True, reason="finding 12")
+def test_another_requests_document_of_the_same_sgc_never_follows_a_request_to_its_new_sgc(
+        db, s3, bucket, settings, landing):
+    write_pdf(landing, "RE1", 0, "detalle de R-1")
+    write_json(landing, "RE1", "R-1", 5)
+    first = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, first.manifest, run_id="day-1")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")  # R-2's, JSON not written
+    second = pipeline.extract(db, AFINIA, settings, "day-1b")
+    pipeline.load(db, AFINIA, second.manifest, run_id="day-1b")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-1b")
+    # A later scrape of R-1 shows its SGC corrected to RE9: R-1's files follow it.
+    write_json(landing, "RE1", "R-1", 86_400, numero_reclamo_sgc="RE9")
+    third = pipeline.extract(db, AFINIA, settings, "day-2")
+    pipeline.load(db, AFINIA, third.manifest, run_id="day-2")
+    pipeline.upload(db, s3, AFINIA, settings, run_id="day-2")
+    keys = list_keys(s3, bucket)
+    # R-2's detail page stays in its SGC's folder, never in R-1's new one.
+    assert prefix() + "RE9/" + other not in keys, sorted(keys)

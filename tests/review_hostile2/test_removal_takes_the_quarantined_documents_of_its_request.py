@@ -1,0 +1,104 @@
+"""Findings 2 and 3: a request whose JSON was quarantined (invalid) with the bot's
+placeholder SGC has its detail PDF quarantined with it ("its request JSON … was
+quarantined"). Removing the request everywhere (ov_remove_request) removes the JSON,
+reports ``completed`` and leaves the customer's PDF in quarantine/ (finding 2). With every
+trace of the JSON gone, a re-admission (``readmit_quarantine=true``) files that PDF under the
+next placeholder request's folder: another customer's (finding 3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from extractorov import pipeline, removal
+from extractorov.landing import company_folders, read_quarantine
+from tests.helpers import query
+from tests.review._common import AFINIA, stamp, write, write_json, write_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def _quarantined_request_then_removed(db, s3, settings, landing) -> str:
+    # The bot: R-901's detail PDF, then its JSON, cut short (the bot was stopped while
+    # writing it; numero_radicado whole); the portal showed no SGC (placeholder
+    # PQR_4_ERROR). Then the next request of the session, R-902 (its PDF failed).
+    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "detalle de R-901")
+    broken = write(landing, f"PQR_4_ERROR_data_{stamp(5)}.json",
+                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
+    write_json(landing, "PQR_4_ERROR", "R-902", 12)
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    assert {q.original_name for q in read_quarantine(folders)} == {pdf, broken.name}
+
+    # The titular of R-901 asks for supresión: ov_remove_request lists, is approved, removes.
+    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    outcome = removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1")
+    assert outcome.status == "completed"
+    return pdf
+
+
+@pytest.mark.xfail(strict=True, reason="finding 2")
+def test_removal_takes_the_quarantined_documents_of_its_request(
+        db, s3, bucket, settings, landing):
+    _quarantined_request_then_removed(db, s3, settings, landing)
+    # Nothing of R-901 is left: its detail PDF (the customer's data) went with its JSON.
+    left = sorted(q.original_name for q in read_quarantine(company_folders(landing, "afinia")))
+    assert left == [], left
+
+
+@pytest.mark.xfail(strict=True, reason="finding 3")
+def test_a_removed_requests_document_is_never_filed_under_another_request(
+        db, s3, bucket, settings, landing):
+    pdf = _quarantined_request_then_removed(db, s3, settings, landing)
+    # Later, quarantine is validated again (readmit_quarantine=true: what the docs say to do
+    # after a parser change or for a 'reason lost' file).
+    pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
+    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
+    # R-901's detail PDF must never be filed in R-902's folder (another customer's request).
+    assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
+
+
+@pytest.mark.xfail(strict=True, reason="finding 3")
+def test_a_quarantined_json_deleted_by_hand_never_sends_its_document_to_another_request(
+        db, s3, bucket, settings, landing):
+    """The same without a removal: the Ley 1581 table of docs/operacion.md lets the
+    operator delete a quarantined file by hand "junto con su .reason.txt"."""
+    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "detalle de R-901")
+    broken = write(landing, f"PQR_4_ERROR_data_{stamp(5)}.json",
+                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
+    write_json(landing, "PQR_4_ERROR", "R-902", 12)
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    for entry in read_quarantine(folders):
+        if entry.original_name == broken.name:  # the operator deletes the broken JSON
+            entry.path.unlink()
+            entry.reason_path.unlink()
+    pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
+    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
+    assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
+
+
+@pytest.mark.xfail(strict=True, reason="finding 2")
+def test_removal_takes_the_quarantined_documents_of_its_request_with_the_usual_placeholder(
+        db, s3, bucket, settings, landing):
+    """The same with the bot's usual placeholder, unique to the request (``PQR_{n}_{ts}``)."""
+    sgc = f"PQR_4_{stamp(0)}"
+    pdf = write_pdf(landing, sgc, 1, "detalle de R-901")
+    broken = write(landing, f"{sgc}_data_{stamp(6)}.json",
+                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
+    pipeline.extract(db, AFINIA, settings, "day-1")
+    folders = company_folders(landing, "afinia")
+    assert {q.original_name for q in read_quarantine(folders)} == {pdf, broken.name}
+    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    assert removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1").status == (
+        "completed")
+    assert sorted(q.original_name for q in read_quarantine(folders)) == []
