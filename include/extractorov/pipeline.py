@@ -309,11 +309,20 @@ def _committed_not_loaded(conn: Connection, company: Company, run_id: str, manif
     if last.counts.get("files_quarantine_failed"):
         return None  # it left files it could not quarantine: this try tries them again
     try:
-        header = _read_manifest(manifest, company).header
-    except (OSError, ValueError):
+        found = _read_manifest(manifest, company)
+        header = found.header
+        if str(header.get("attempt")) != last.attempt or header.get("run_id") != run_id:
+            return None
+        if not _manifest_whole(found):
+            # load_db refused it ("truncated or edited files") and said to rerun extract:
+            # doing so must mend it, so this try scans again (its JSONs are registered and
+            # not loaded: they are read again into a new manifest).
+            log.warning("extract: the manifest of try %s of this run does not hold what its "
+                        "header says (truncated or edited files): scanning again",
+                        last.attempt)
+            return None
+    except (OSError, ValueError, KeyError):
         return None  # gone or damaged: scan again
-    if str(header.get("attempt")) != last.attempt or header.get("run_id") != run_id:
-        return None
     log.info("extract: try %s of this run committed its work (registry rows and manifest) "
              "and no load_db has loaded its manifest yet: returning its counts instead of "
              "scanning again (files that arrived since wait for the next run)", last.attempt)
@@ -375,6 +384,8 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
     summary.files_new -= summary.files_waiting
+    # Not filed either: left in processed/ (a full disk), counted by the try that files it.
+    summary.files_new -= summary.files_quarantine_failed
     summary.files_waiting += len(found.stale)
 
     summary.records = len(run.latest)
@@ -953,6 +964,15 @@ def _read_manifest(path: Path, company: Company) -> _Manifest:
             raise _missing(files[part])
     return _Manifest(header, lambda: _row_blocks(files["keys"]),
                      lambda: _row_blocks(files["rows"]))
+
+
+def _manifest_whole(manifest_: _Manifest) -> bool:
+    """Its keys and rows files each hold one line a record, as its header says."""
+    if "rows" not in manifest_.header:
+        return True  # format 1: load_db checks it as it reads
+    records = int(manifest_.header["records"])
+    return all(sum(block.count(b"\n") for block in part()) == records
+               for part in (manifest_.keys, manifest_.rows))
 
 
 def _row_blocks(path: Path) -> Iterator[bytes]:

@@ -65,17 +65,31 @@ SNAPSHOT_FIELDS = frozenset({"files_found", "files_handled_before", "files_in_pr
 """What the landing folder looked like: the latest try's, never a sum."""
 
 
+MANIFEST_FIELDS = frozenset({"records", "records_found", "records_superseded",
+                             "records_incomplete", "incomplete_fields"})
+"""What an extract try's manifest holds. A later try that scans again reads the JSONs of an
+earlier try's manifest no load_db loaded (registered, not loaded) into its own: the
+earlier try's records are counted only if a load_db loaded its manifest."""
+
+
 def run_totals(conn: Connection, run_id: str, empresa: str) -> dict[str, dict[str, Any]]:
     """The run's counts per step: tries added up (what each did), folder snapshots from
-    the latest try, ``seconds`` added up. ``{}`` for a step with no record."""
+    the latest try, ``seconds`` added up; an extract try's records only if its manifest
+    was loaded or it is the latest (:data:`MANIFEST_FIELDS`). ``{}`` for a step with no
+    record."""
     totals: dict[str, dict[str, Any]] = {}
+    loaded = {one.attempt for one in recorded(conn, run_id, empresa, LOAD_DB)}
     for step in (EXTRACT, LOAD_DB, RETENTION):
         tries = recorded(conn, run_id, empresa, step)
         if not tries:
             continue
         merged: dict[str, Any] = {}
-        for one in tries:
+        for index, one in enumerate(tries):
+            superseded = (step == EXTRACT and index < len(tries) - 1
+                          and one.attempt not in loaded)
             for key, value in one.counts.items():
+                if superseded and key in MANIFEST_FIELDS:
+                    continue
                 if key in SNAPSHOT_FIELDS or isinstance(value, bool):
                     merged[key] = value
                 elif isinstance(value, int | float):

@@ -17,7 +17,6 @@ from tests.review._common import AFINIA
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 11")
 def test_rerunning_extract_as_load_db_says_repairs_a_damaged_manifest(
         db, s3, bucket, settings, landing):
     write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")

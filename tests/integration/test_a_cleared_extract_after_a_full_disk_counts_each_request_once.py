@@ -21,7 +21,6 @@ from tests.review._common import AFINIA, write
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 14")
 def test_a_cleared_extract_after_a_full_disk_counts_each_request_once(
         db, s3, bucket, settings, landing, monkeypatch):
     write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")
