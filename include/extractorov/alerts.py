@@ -553,15 +553,24 @@ def expected_quiet() -> set[str]:
 
 def morning_new_requests(conn: Any, empresa: str, dag_id: str, logical_date: datetime
                          ) -> int | None:
-    """Requests the morning run read from new request JSON files (its report's
-    ``records_found``); ``None`` when it recorded no report."""
+    """Requests the morning run read from *new* request JSON files: its report's
+    ``records_found`` less the JSONs an earlier run registered and did not load, read
+    again (``files_reread`` of its extract tries): after a failed load, a bot that did not
+    run must not look like a normal morning. ``None`` when it recorded no report."""
+    from extractorov import runsteps
+
     with conn.cursor() as cur:
-        cur.execute("SELECT records_found FROM data_general.post_processing_runs "
+        cur.execute("SELECT run_id, records_found FROM data_general.post_processing_runs "
                     "WHERE empresa = %s AND dag_id = %s AND logical_date = %s",
                     (empresa, dag_id, logical_date))
         row = cur.fetchone()
     conn.commit()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    run_id, records_found = row
+    extract = runsteps.run_totals(conn, run_id, empresa).get(runsteps.EXTRACT, {})
+    conn.commit()
+    return max(int(records_found or 0) - int(extract.get("files_reread") or 0), 0)
 
 
 def _quiet_morning(conn: Any, company: Any, logical_date: datetime, quiet: set[str]) -> str:

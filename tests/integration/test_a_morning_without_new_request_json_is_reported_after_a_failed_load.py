@@ -23,7 +23,6 @@ def _every_run_succeeded(*, dag_id: str, logical_dates: list, states: list | Non
     return 1
 
 
-@pytest.mark.xfail(strict=True, reason="finding 10")
 def test_a_morning_without_new_request_json_is_reported_after_a_failed_load(
         db, s3, bucket, settings, landing, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_OV_EXPECT_QUIET", "")
