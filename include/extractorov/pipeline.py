@@ -190,6 +190,10 @@ class _Run:
     """Documents left in ``processed/``: name → pairing's outcome and reason (recorded with
     when the pipeline first saw them: :mod:`extractorov.firstseen`)."""
     temporary: list[firstseen.Key] = field(default_factory=list)
+    registered_keys: dict[str, str] = field(default_factory=dict)
+    """Request JSONs read again (registered by an earlier run, not loaded): name → the key
+    of their registry row. A file keeps its one row: a request whose SGC became known since
+    follows it through ``registry.follow_sgc`` (load_db), never a second row and object."""
     """The temporary files of the last scan (recorded as first seen too)."""
 
     def parse(self, name: str) -> FileName | None:
@@ -548,6 +552,8 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
             new_jsons.append(file)
             if seen is not None and seen.local:
                 run.summary.files_reread += 1  # registered, not loaded: not new here
+                if seen.s3_key:
+                    run.registered_keys[file.name] = seen.s3_key
         else:
             new_docs.setdefault(run.same(name.sgc), []).append(file.name)
     classify.update(len(files), force=bool(files))
@@ -655,7 +661,7 @@ def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, 
     """Register a valid request JSON under its folder and offer its row as the newest."""
     try:
         folder = run.same(request_folder(record.numero_reclamo_sgc, record.numero_radicado))
-        key = run.key(folder, file.name)
+        key = run.registered_keys.get(file.name) or run.key(folder, file.name)
     except UnsafeKey as exc:
         quarantined = run.reject(file.path, Reason.UNSAFE_NAME, str(exc))
         marks.put(name.sgc, JsonMark(file.name, name.timestamp,

@@ -24,7 +24,6 @@ def _write(landing, name: str, rec: dict) -> None:
     path.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 1")
 def test_a_reread_request_json_keeps_its_one_registry_row_and_one_folder(
         db, s3, bucket, settings, landing):
     # Day 1: the portal did not render the SGC (the bot writes its placeholder). extract
