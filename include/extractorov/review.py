@@ -562,8 +562,9 @@ def _apply(conn: Connection, client: BaseClient, settings: Settings,
     if choice == ACCEPT:
         return Outcome(True, "accepted as it is", False)
     if choice in (KEEP_PRE_EXISTING, KEEP_SUPERSEDED):
-        return _keep_bucket_object(conn, question, facts,
-                                   superseded=choice == KEEP_SUPERSEDED, choice=choice)
+        return _keep_bucket_object(conn, settings, question, facts,
+                                   superseded=choice == KEEP_SUPERSEDED, choice=choice,
+                                   run_id=run_id)
     if choice == REPLACE_OBJECT:
         return _replace_object(conn, client, settings, question, facts, run_id=run_id)
     if choice == DELETE_ROW:
@@ -578,14 +579,39 @@ def _present_object(facts: Facts) -> dict[str, Any] | None:
     return bucket if bucket.get("state") == "present" else None
 
 
-def _keep_bucket_object(conn: Connection, question: findings.Question, facts: Facts, *,
-                        superseded: bool, choice: str) -> Outcome:
+KEPT_OVER_LOCAL_REASON = (
+    "set aside by a human review (ov_review_findings): the review kept the bucket's object "
+    "over this local file, which is not the version to deliver; delete it (counted as a "
+    "quarantined file until then), or move it back to processed/ only if it is the right "
+    "version (the next check then asks again)")
+
+
+def _keep_bucket_object(conn: Connection, settings: Settings, question: findings.Question,
+                        facts: Facts, *, superseded: bool, choice: str,
+                        run_id: str) -> Outcome:
     row, bucket = facts.row, _present_object(facts)
     if row is None or bucket is None:
         what = "no registry row" if row is None else "the object is not readable in the bucket"
         return Outcome(False, f"not applied: {what}", True)
     if superseded and not row.local_path:
         return Outcome(False, "not applied: the row has no local file to supersede", True)
+    # The local file is not delivered and retention never takes it (it is not the bucket's
+    # object): it goes to quarantine/, where a person decides and it is counted, instead
+    # of staying in processed/ for ever.
+    moved = ""
+    if row.local_path and Path(row.local_path).is_file():
+        folders = landing.company_folders(settings.landing_root, question.empresa)
+        try:
+            target = landing.quarantine(Path(row.local_path), KEPT_OVER_LOCAL_REASON, folders,
+                                        run_id=run_id)
+        except landing.NotQuarantined as exc:
+            return Outcome(False, f"not applied: the local file could not be moved to "
+                           f"quarantine/ ({exc.strerror}); free space on the landing volume",
+                           True)
+        except FileNotFoundError:
+            target = None
+        if target is not None:
+            moved = f"; the local file moved to quarantine/{landing.shown_name(target.name)}"
     done = registry.keep_bucket_object(
         conn, row.id, expected_hash=row.file_hash, expected_size=row.file_size,
         size=bucket["size"], file_hash=bucket["sha256"], superseded=superseded,
@@ -595,8 +621,8 @@ def _keep_bucket_object(conn: Connection, question: findings.Question, facts: Fa
         return Outcome(False, "not applied: the registry row changed", True)
     text = (f"registry row {row.id}: pre_existing with the bucket's object "
             f"({bucket['size']:,} bytes, SHA-256 {bucket['sha256'][:12]}…)")
-    return Outcome(True, text + ("; local file reported as superseded" if superseded else ""),
-                   False)
+    return Outcome(True, text + ("; local file reported as superseded" if superseded else "")
+                   + moved, False)
 
 
 def _replace_object(conn: Connection, client: BaseClient, settings: Settings,

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("choice", [review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED])
-@pytest.mark.xfail(strict=True, reason="finding 6")
 def test_a_local_file_a_review_set_aside_does_not_stay_for_ever_uncounted(
         db, s3, bucket, settings, landing, caplog, choice):
     write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")
