@@ -571,6 +571,16 @@ def shown_name(name: str) -> str:
     return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
 
+def shown_key(key: str) -> str:
+    """An S3 key as logs, findings, e-mails, forms and XCom may show it: its prefix and
+    folders as they are (the company prefix, an SGC, ``sin_sgc/{numero_radicado}``), its
+    last segment (a file name) through :func:`shown_name`. An object outside the layout
+    may be named after a customer's upload (their name, their ID number): only its length
+    is shown. The full key stays in the tables (registry, findings, removal audit)."""
+    folder, sep, name = key.rpartition("/")
+    return f"{printable(folder)}{sep}{shown_name(name)}" if name else printable(key)
+
+
 def printable(text: str) -> str:
     """``text`` on one visible line: non-printable characters become escapes.
 

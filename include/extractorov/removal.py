@@ -224,22 +224,27 @@ class Listing:
                     or self.manifests or self.loaded_marks or self.findings
                     or self.first_seen)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON: what forms, XCom and the audit row hold (see :func:`counts_of`)."""
+    def as_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """JSON (see :func:`counts_of`): what forms, XCom and logs hold, S3 keys and file
+        names as shown (:func:`~extractorov.landing.shown_key`: a name that is not the
+        bot's shows as its length); ``full``: the keys and names whole, for the audit row
+        (a table)."""
+        key = (lambda k: k) if full else landing.shown_key
+        name = (lambda n: n) if full else landing.shown_name
         return {
             "empresa": self.empresa,
             "numero_radicado": self.numero_radicado,
             "bucket": self.bucket,
             "table_rows": 1 if self.table_row else 0,
-            "registry": [{"id": row_id, "key": key} for row_id, key in self.registry_rows],
-            "s3": [v.as_dict() for v in self.versions],
+            "registry": [{"id": row_id, "key": key(k)} for row_id, k in self.registry_rows],
+            "s3": [{**v.as_dict(), "key": key(v.key)} for v in self.versions],
             "local": [f.shown for f in self.local],
             "manifests": [m.as_dict() for m in self.manifests],
-            "loaded_marks": list(self.loaded_marks),
+            "loaded_marks": [name(n) for n in self.loaded_marks],
             "findings": list(self.findings),
-            "first_seen": list(self.first_seen),
+            "first_seen": [name(n) for n in self.first_seen],
             "folders": list(self.folders),
-            "not_tied": list(self.not_tied),
+            "not_tied": [key(k) for k in self.not_tied],
             "runs": list(self.runs),
         }
 
@@ -1012,7 +1017,7 @@ def _landing_errors(what: str) -> Iterator[None]:
 def _start(conn: Connection, removal_id: int, listing: Listing) -> None:
     """Write ahead: what this attempt found joins the plan, and the request's names and
     keys are recorded as removed, before anything is removed. Commits."""
-    found = listing.as_dict()
+    found = listing.as_dict(full=True)
     names = sorted(listing.names)  # what processed/ would hold (a quarantined file's original)
     keys = sorted(listing.keys | {v.key for v in listing.versions})
     with conn.cursor() as cur:
@@ -1075,7 +1080,7 @@ def _complete(conn: Connection, removal_id: int, left: Listing) -> None:
     with conn.cursor() as cur:
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
-        planned = merge(cur.fetchone()[0], left.as_dict())
+        planned = merge(cur.fetchone()[0], left.as_dict(full=True))
         kept = {name: planned.get(name, []) for name in ("not_tied", "runs", "folders")}
         removed = {**planned, "not_tied": [], "runs": [], "folders": []}
         cur.execute(f"""UPDATE {AUDIT_TABLE}
@@ -1201,7 +1206,7 @@ def _log_listing(what: str, listing: Listing) -> None:
     log.info("%s %s numero_radicado %s: %s", what, listing.empresa, listing.numero_radicado,
              counts or "nothing found")
     for v in listing.versions[:SHOWN_PER_LIST]:
-        log.info("  s3 %s (%s)", v.key,
+        log.info("  s3 %s (%s)", landing.shown_key(v.key),
                  "delete marker" if v.delete_marker else f"version {v.version_id}")
     for f in listing.local[:SHOWN_PER_LIST]:
         log.info("  local %s", f.shown)
