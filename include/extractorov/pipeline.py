@@ -198,13 +198,16 @@ class _Run:
     def same(self, text: str) -> str:
         return self.strings.setdefault(text, text)
 
-    def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
+    def reject(self, path: Path, code: Reason, detail: str = "", *,
+               request_json: str = "") -> bool:
         """Quarantine with a reason. True when the file is refused: in ``quarantine/``, or
         left in ``processed/`` because it could not be moved there (counted; the task fails
-        at the end); False when it vanished meanwhile."""
+        at the end); False when it vanished meanwhile. ``request_json``: the request JSON a
+        document follows into quarantine (:func:`extractorov.landing.followed_json`)."""
         reason = f"{code}: {detail}" if detail else str(code)
         try:
-            quarantine(path, reason, self.folders, run_id=self.run_id)
+            quarantine(path, reason, self.folders, run_id=self.run_id,
+                       request_json=request_json)
         except FileNotFoundError:
             self.vanished(path)
             return False
@@ -770,7 +773,8 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
         log.info("%s waits in processed/: %s", shown_name(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
-        run.reject(path, Reason.REQUEST_QUARANTINED, (
+        run.reject(path, Reason.REQUEST_QUARANTINED, request_json=placement.request_json or "",
+                   detail=(
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
             f"file names ({printable(name.sgc) or 'blank'}) is the bot's placeholder, so no S3 "

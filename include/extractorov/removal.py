@@ -455,8 +455,16 @@ def _local_requests(conn: Connection, listing: Listing, folders: landing.Company
 
 
 def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
-    """Its files in ``processed/``, ``quarantine/`` and the archive, by name."""
+    """Its files in ``processed/``, ``quarantine/`` and the archive, by name; in
+    ``quarantine/`` also the documents that followed one of its request JSONs there (their
+    reason file names it: :func:`~extractorov.landing.followed_json`): with a placeholder
+    SGC nothing else ties them to the request."""
     names = listing.names
+    quarantined = landing.read_quarantine(folders)
+    for entry in quarantined:
+        followed = landing.followed_json(entry)
+        if followed and followed in names:
+            names.add(entry.original_name)
     found: list[LocalFile] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
@@ -464,7 +472,7 @@ def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
             if entry.name in names and not entry.is_dir(follow_symlinks=False):
                 found.append(LocalFile(Path(entry.path),
                                        f"processed/{landing.shown_name(entry.name)}"))
-    for entry in landing.read_quarantine(folders):
+    for entry in quarantined:
         if entry.original_name in names:
             found.append(LocalFile(entry.path,
                                    f"quarantine/{landing.shown_name(entry.path.name)}",
