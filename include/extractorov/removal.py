@@ -32,9 +32,11 @@ removes them all, holding the company's writer exclusion, and records what it re
   only, nothing of a request).
 
 **Removing** (:func:`remove`), holding the company's writer exclusion, in an order where a
-crash at any point leaves nothing a later run could bring back, and a rerun finishes:
+crash at any point leaves nothing a later run could bring back, and a rerun finishes.
+Only what the approval forms showed is removed (:class:`Approved`): what came after the
+listing under other names is left to the next run and a new removal.
 
-1. *write-ahead*: what was found is added to the audit row (``planned``) and its file
+1. *write-ahead*: what was found (and shown) is added to the audit row (``planned``) and its file
    names and S3 keys to ``data_general.removed_files`` / ``removed_objects``, committed
    before anything is removed. From then on ``extract`` never registers a file of those
    names (:func:`removed_names`: one left in ``processed/`` or ``quarantine/``, or a
@@ -51,7 +53,7 @@ crash at any point leaves nothing a later run could bring back, and a rerun fini
 5. every version and delete marker of its objects (``DeleteObject`` with each
    ``VersionId``: a delete without one would only add a delete marker on a versioned
    bucket);
-6. :func:`find` again: only when nothing removable is left is the audit row
+6. :func:`find` again: only when nothing removable (and shown) is left is the audit row
    ``completed`` (``removed``: everything planned); otherwise the task fails and its
    retry finishes the work.
 
@@ -92,11 +94,11 @@ from botocore.exceptions import (
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from extractorov import findings, firstseen, landing, runsteps, storage, warehouse
+from extractorov import findings, firstseen, landing, pairing, runsteps, storage, warehouse
 from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.records import MAX_JSON_BYTES
+from extractorov.records import MAX_JSON_BYTES, is_placeholder_sgc
 from extractorov.registry import TABLE as REGISTRY_TABLE
 from extractorov.settings import (
     LOADED_TABLE,
@@ -164,6 +166,8 @@ class LocalFile:
     """Its path under ``{empresa}/oficina_virtual/``, as logs may show it."""
     reason_path: Path | None = None
     """A quarantined file's reason file (removed after it)."""
+    name: str = ""
+    """The name it has (had, for a quarantined one) in ``processed/``; ``""``: its own."""
 
 
 @dataclass(frozen=True)
@@ -341,7 +345,8 @@ def find(conn: Connection, client: BaseClient, company: Company, settings: Setti
         if source:
             listing.names.add(source)
     folders = landing.company_folders(settings.landing_root, company.empresa)
-    _local_requests(conn, listing, folders, settings)
+    waiting = _local_requests(conn, listing, folders, settings)
+    _local_documents(conn, listing, folders, settings, waiting)
     hits = _manifests(conn, listing, company, folders)
     _registry_rows(conn, listing, settings)
     _local_files(listing, folders)
@@ -425,9 +430,10 @@ def _is_request_json(name: str) -> bool:
 
 
 def _local_requests(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
-                    settings: Settings) -> None:
+                    settings: Settings) -> list[str]:
     """Request JSONs in ``processed/`` (not registered) and ``quarantine/`` that name the
-    request: read (they are few: the rest was filed and is known by the registry)."""
+    request: read (they are few: the rest was filed and is known by the registry). Returns
+    the names of those in ``processed/`` (waiting for ``extract``)."""
     candidates: list[Path] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
@@ -452,6 +458,82 @@ def _local_requests(conn: Connection, listing: Listing, folders: landing.Company
             continue  # gone, a link, unreadable: not read (a name match still finds it)
         if _request_names_radicado(raw, listing.numero_radicado):
             listing.names.add(quarantined.get(path, path.name))
+    return [p.name for p in candidates if p.name in listing.names]
+
+
+def _local_documents(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
+                     settings: Settings, waiting: list[str]) -> None:
+    """The documents in ``processed/`` (not registered yet) that ``extract`` would file with
+    one of the request's JSONs waiting there: a re-scrape between the bot's ``scrape`` and
+    ``extract`` wrote its detail PDF and attachment before its JSON, and nothing but the
+    write order ties them to it. Pairing's own rules decide, on every request JSON and
+    document of their SGC part (``processed/``, the registry, ``quarantine/``, JSONs being
+    written); with a real SGC only a document written at or before the JSON is its own (a
+    later one may be another request's of the same SGC whose JSON is not written yet)."""
+    tz = settings.bot_timezone
+    sgcs: dict[str, set[str]] = {}
+    for name in waiting:
+        parsed = landing.parse_file_name(name, tz)
+        if parsed is not None:
+            sgcs.setdefault(parsed.sgc, set()).add(name)
+    if not sgcs:
+        return
+    on_disk: list[str] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
+            os.scandir(folders.processed) as entries:
+        on_disk = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+    patterns = sorted({p for sgc in sgcs for p in (_like(f"{sgc}_") + "%",
+                                                   _like(f"pqr_data_{sgc}_") + "%")})
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT DISTINCT filename FROM {REGISTRY_TABLE} WHERE empresa = %s "
+                    "AND filename LIKE ANY(%s)", (listing.empresa, patterns))
+        registered = {name for (name,) in cur}
+    marks: dict[str, list[pairing.JsonMark]] = {sgc: [] for sgc in sgcs}
+    docs: dict[str, list[pairing.Document]] = {sgc: [] for sgc in sgcs}
+    mine: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
+
+    def offer(name: str, state: pairing.JsonState, *, new: bool = False) -> None:
+        parsed = landing.parse_file_name(name, tz)
+        if parsed is None or parsed.sgc not in sgcs:
+            return
+        if parsed.kind is landing.FileKind.DATA:
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-"))
+        elif parsed.kind in landing.DOCUMENT_KINDS:
+            docs[parsed.sgc].append(pairing.Document(name, parsed.kind, parsed.timestamp))
+            if new:
+                mine[parsed.sgc].append(name)
+
+    for name in on_disk:
+        if name.startswith(".") or name.endswith(landing.IN_PROGRESS_SUFFIXES):
+            final = name.lstrip(".")  # being written (or its writer stopped): a JSON waits
+            for suffix in landing.IN_PROGRESS_SUFFIXES:
+                final = final.removesuffix(suffix)
+            offer(final, pairing.JsonState.WRITING)
+        else:
+            offer(name, pairing.JsonState.LOADED, new=name not in registered)
+    for name in registered - set(on_disk):
+        offer(name, pairing.JsonState.LOADED)
+    for entry in landing.read_quarantine(folders):
+        offer(entry.original_name, pairing.JsonState.QUARANTINED)
+    for sgc, own in sgcs.items():
+        if not mine[sgc]:
+            continue
+        stamps = {m.name: m.timestamp for m in marks[sgc]}
+        when = {d.name: d.timestamp for d in docs[sgc]}
+        placed = pairing.place_documents(sgc, docs[sgc], marks[sgc])
+        for name in mine[sgc]:
+            owner = placed[name].request_json
+            if owner not in own or placed[name].outcome not in _FILED:
+                continue
+            if not (sgc == pairing.JSON_FIRST_SGC or is_placeholder_sgc(sgc)) and (
+                    stamps.get(owner) is None or when[name] is None
+                    or stamps[owner] < when[name]):
+                continue  # an earlier scrape's JSON: the document may be another request's
+            listing.names.add(name)
+
+
+_FILED = frozenset({pairing.Outcome.FOLDER, pairing.Outcome.FOLDER_JSON_QUARANTINED,
+                    pairing.Outcome.QUARANTINE})
 
 
 def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
@@ -476,7 +558,7 @@ def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
         if entry.original_name in names:
             found.append(LocalFile(entry.path,
                                    f"quarantine/{landing.shown_name(entry.path.name)}",
-                                   entry.reason_path))
+                                   entry.reason_path, entry.original_name))
             if entry.run_id:
                 listing.runs.append(entry.run_id)
     archive = folders.root / ARCHIVE_FOLDER
@@ -865,6 +947,102 @@ def _database_rows(conn: Connection, listing: Listing, settings: Settings) -> No
     listing.runs = sorted(set(listing.runs))
 
 
+# --------------------------------------------------------------------------- what was shown
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What the approved listings showed: an answer is applied only to what was shown.
+
+    A removal removes the files, objects and rows its approval forms listed (``shown`` of
+    the audit row: every approval's) and those its earlier attempts wrote ahead
+    (``planned``): by name, key or row id, compared as shown
+    (:func:`~extractorov.landing.shown_name`, :func:`~extractorov.landing.shown_key`), so a
+    new version at a listed key, a listed file moved to the archive or a listed request
+    JSON registered meanwhile still go. What came after the listing under other names (a
+    re-scrape's files written while the approval waited) is left: the next run files it
+    and a new removal removes it (the audit row's ``kept.after_listing`` and the log say
+    which). The request's table row, its rows in run manifests and the findings about it
+    are the request's whatever file they came from: they always go."""
+
+    names: frozenset[str]
+    keys: frozenset[str]
+    local: frozenset[str]
+    registry: frozenset[int]
+    everything: bool = False
+    """No listing was recorded (an audit row older than this rule): all that is found."""
+
+    @classmethod
+    def of(cls, shown: dict[str, Any] | None, planned: dict[str, Any] | None) -> Approved:
+        if not shown and not planned:
+            return cls(frozenset(), frozenset(), frozenset(), frozenset(), everything=True)
+        names: set[str] = set()
+        keys: set[str] = set()
+        local: set[str] = set()
+        registry: set[int] = set()
+        for listing, key, name in ((shown or {}, str, str),
+                                   (planned or {}, landing.shown_key, landing.shown_name)):
+            for row in listing.get("registry", []):
+                registry.add(int(row["id"]))
+                keys.add(key(row["key"]))
+            keys.update(key(v["key"]) for v in listing.get("s3", []))
+            local.update(listing.get("local", []))
+            names.update(name(n) for n in (*listing.get("loaded_marks", []),
+                                           *listing.get("first_seen", [])))
+        names.update(k.rsplit("/", 1)[-1] for k in keys)
+        names.update(path.rsplit("/", 1)[-1] for path in local)
+        return cls(frozenset(names), frozenset(keys), frozenset(local), frozenset(registry))
+
+    def _name(self, name: str) -> bool:
+        return landing.shown_name(name) in self.names
+
+    def _key(self, key: str) -> bool:
+        return landing.shown_key(key) in self.keys or self._name(key.rsplit("/", 1)[-1])
+
+    def restrict(self, listing: Listing) -> list[str]:
+        """Keep in ``listing`` only what was approved; return what was not (as shown)."""
+        if self.everything:
+            return []
+        after: list[str] = []
+        names: set[str] = set()
+        keys: set[str] = set()
+        rows = []
+        for row_id, key in listing.registry_rows:
+            if row_id in self.registry or self._key(key):
+                rows.append((row_id, key))
+            else:
+                keys.add(key)
+                names.add(key.rsplit("/", 1)[-1])
+                after.append(f"registry row {row_id}: {landing.shown_key(key)}")
+        listing.registry_rows = rows
+        local = []
+        for file in listing.local:
+            name = file.name or file.path.name
+            if file.shown in self.local or self._name(name):
+                local.append(file)
+            else:
+                names.add(name)
+                after.append(file.shown)
+        listing.local = local
+        versions = []
+        for version in listing.versions:
+            if self._key(version.key):
+                versions.append(version)
+            else:
+                keys.add(version.key)
+                after.append(f"s3 {landing.shown_key(version.key)}")
+        listing.versions = versions
+        for attr in ("loaded_marks", "first_seen"):
+            kept = [n for n in getattr(listing, attr) if self._name(n)]
+            dropped = [n for n in getattr(listing, attr) if not self._name(n)]
+            names.update(dropped)
+            after += [f"{attr} {landing.shown_name(n)}" for n in dropped]
+            setattr(listing, attr, kept)
+        listing.names -= {n for n in names if not self._name(n)}
+        listing.keys -= {k for k in keys if not self._key(k)}
+        return sorted(set(after))
+
+
 # --------------------------------------------------------------------------- the audit
 
 
@@ -877,12 +1055,14 @@ class Removal:
     runs: list[str]
     planned: dict[str, Any] | None
     removed: dict[str, Any] | None
+    shown: dict[str, Any] | None = None
+    """What the approval forms showed (:meth:`Listing.as_dict`; every approval's)."""
 
 
 def _row(conn: Connection, where: str, params: tuple[Any, ...], *,
          lock: bool = False) -> Removal | None:
     with conn.cursor() as cur:
-        cur.execute(f"SELECT id, status, runs, planned, removed FROM {AUDIT_TABLE} "
+        cur.execute(f"SELECT id, status, runs, planned, removed, shown FROM {AUDIT_TABLE} "
                     f"WHERE {where} ORDER BY id DESC LIMIT 1"
                     + (" FOR UPDATE" if lock else ""), params)
         row = cur.fetchone()
@@ -912,12 +1092,16 @@ def record_decision(conn: Connection, empresa: str, numero_radicado: str, *, run
             current = _row(conn, "empresa = %s AND numero_radicado = %s AND status IN "
                            "('approved', 'removing')", (empresa, numero_radicado), lock=True)
             if current is not None:
+                # What this form showed is approved too (a removal applies only to what
+                # its approvals showed: :class:`Approved`).
                 cur.execute(f"""UPDATE {AUDIT_TABLE}
                                 SET runs = CASE WHEN %s = ANY(runs) THEN runs
                                                 ELSE runs || %s::text END,
-                                    approvals = approvals || %s::jsonb
+                                    approvals = approvals || %s::jsonb,
+                                    shown = %s
                                 WHERE id = %s""",
-                            (run_id, run_id, Jsonb([approval]), current.id))
+                            (run_id, run_id, Jsonb([approval]),
+                             Jsonb(merge(current.shown, shown)), current.id))
                 conn.commit()
                 return current.id
         cur.execute(
@@ -975,9 +1159,17 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                 f"no approved removal of {company.empresa} numero_radicado "
                 f"{numero_radicado} is recorded for run {run_id}: nothing was removed; "
                 f"trigger {DAG_ID} and approve it in Required actions")
+        approved = Approved.of(audit.shown, audit.planned)
         listing = find(conn, client, company, settings, numero_radicado)
+        after = approved.restrict(listing)
         _start(conn, audit.id, listing)
         _log_listing("removing", listing)
+        if after:
+            log.warning("%d file(s), object(s) or row(s) of %s numero_radicado %s came after "
+                        "the approved listing (a re-scrape, a run filing it): not removed, "
+                        "left to the next run; trigger %s again to remove them: %s",
+                        len(after), company.empresa, numero_radicado, DAG_ID,
+                        _some(after, 20))
         with _landing_errors("a run manifest"):
             for hit in listing.manifests:
                 if hit.action == "rewrite" and hit.header is not None:
@@ -997,6 +1189,7 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
         _delete_versions(client, settings, listing)
         left = find(conn, client, company, settings, numero_radicado)
         conn.rollback()
+        after = sorted(set(after) | set(approved.restrict(left)))
         if left.removable:
             counts = {k: v for k, v in counts_of(left.as_dict()).items()
                       if v and not k.endswith("_kept")}
@@ -1004,7 +1197,7 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                 f"the removal of {company.empresa} numero_radicado {numero_radicado} is not "
                 f"complete yet ({counts} still found); the task is retried and finishes it "
                 f"(audit row {audit.id} in {AUDIT_TABLE})")
-        _complete(conn, audit.id, left)
+        _complete(conn, audit.id, left, after)
         return _outcome(conn, audit.id)
 
 
@@ -1082,14 +1275,18 @@ def _delete_versions(client: BaseClient, settings: Settings, listing: Listing) -
                             "s3:DeleteObjectVersion") from None
 
 
-def _complete(conn: Connection, removal_id: int, left: Listing) -> None:
+def _complete(conn: Connection, removal_id: int, left: Listing,
+              after: list[str] | None = None) -> None:
     """Nothing removable is left: the plan is what was removed; what was found and kept
-    (objects not tied to the request, the runs that filed it) is recorded apart."""
+    (objects not tied to the request, the runs that filed it, what came after the approved
+    listing) is recorded apart."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
         planned = merge(cur.fetchone()[0], left.as_dict(full=True))
         kept = {name: planned.get(name, []) for name in ("not_tied", "runs", "folders")}
+        if after:
+            kept["after_listing"] = after
         removed = {**planned, "not_tied": [], "runs": [], "folders": []}
         cur.execute(f"""UPDATE {AUDIT_TABLE}
                         SET status = %s, removed = %s, kept = %s, completed_at = now()
@@ -1110,9 +1307,11 @@ def _outcome(conn: Connection, removal_id: int, *, already: bool = False) -> Out
     conn.commit()
     counts = {k: v for k, v in counts_of(removed or {}).items() if not k.endswith("_kept")}
     kept = kept or {}
-    return Outcome(removal_id, status, counts,
-                   {"not_tied": len(kept.get("not_tied", [])),
-                    "runs": len(kept.get("runs", []))}, int(attempts), already)
+    kept_counts = {"not_tied": len(kept.get("not_tied", [])),
+                   "runs": len(kept.get("runs", []))}
+    if kept.get("after_listing"):
+        kept_counts["after_listing"] = len(kept["after_listing"])
+    return Outcome(removal_id, status, counts, kept_counts, int(attempts), already)
 
 
 # --------------------------------------------------------------------------- honoured by runs

@@ -668,7 +668,9 @@ def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, st
         "(a manifest not loaded yet keeps the other requests' rows), its loaded marks, "
         "findings and first sightings; then records who approved, when, why and what was "
         "removed (`data_general.request_removals`). It runs when no run writes the company "
-        "and removes what is there then. **Reject** removes nothing.",
+        "and removes **only what is listed below** (by name, key or row id): files that "
+        "come after this listing under other names (a re-scrape while this waits) are left "
+        "to the next run; trigger the removal again for them. **Reject** removes nothing.",
         "",
         *([f"A removal of this request was cut short (audit row {listing['unfinished']}): "
            "approving finishes it in that row.", ""] if listing.get("unfinished") else []),
