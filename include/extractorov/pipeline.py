@@ -995,6 +995,9 @@ class ManifestKeys:
     bucket: str
     radicados: list[str]
     json_files: list[str]
+    removed_after_load: int = 0
+    """Rows a removal on request (``ov_remove_request``) took out of the manifest after its
+    ``load_db`` had loaded them (and out of the table): the load counted them."""
 
 
 def manifest_keys(conn: Connection, company: Company, manifest: str | Path) -> ManifestKeys:
@@ -1009,7 +1012,8 @@ def manifest_keys(conn: Connection, company: Company, manifest: str | Path) -> M
     finally:
         conn.rollback()  # the staging table goes with the transaction
     return ManifestKeys(found.header["bucket"], [radicado for radicado, _ in rows],
-                        [name for _, files in rows for name in files or ()])
+                        [name for _, files in rows for name in files or ()],
+                        int(found.header.get("removed_after_load") or 0))
 
 
 # --------------------------------------------------------------------------- load

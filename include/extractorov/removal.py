@@ -44,8 +44,10 @@ listing under other names is left to the next run and a new removal.
    (:func:`without_removed_objects`);
 2. manifests: one no ``load_db`` loaded yet is rewritten without the request's rows and
    keeps the others' (new rows and keys files, fsynced, then the header is swapped with
-   one rename: a crash leaves the old manifest or the new one, whole); one already
-   loaded (its rows are in the table) is deleted whole, header first. This comes before
+   one rename: a crash leaves the old manifest or the new one, whole); so is one loaded
+   whose run's ``check_data`` has not passed yet (``runsteps.CHECK_DATA``), its header
+   noting ``removed_after_load`` (the check subtracts it from the load's count); one
+   loaded and checked is deleted whole, header first. This comes before
    the table row goes, so a pending ``load_db`` cannot insert it again;
 3. the database, in one transaction: the table row, the registry rows, the loaded marks,
    the findings, the first sightings;
@@ -184,10 +186,14 @@ class ManifestHit:
     total: int
     """All its rows."""
     action: str
-    """``rewrite`` (no load_db loaded it: the other requests' rows stay) or ``delete``
-    (loaded: its rows are in the table; or a file no header names)."""
+    """``rewrite`` (no load_db loaded it, or its run's ``check_data`` has not passed yet: the
+    other requests' rows stay) or ``delete`` (loaded and checked: its rows are in the table;
+    or a file no header names)."""
     legacy: bool = False
     """Format 1: one JSON line per record after the header."""
+    loaded: bool = False
+    """A ``load_db`` loaded it: a rewrite notes the rows it takes (``removed_after_load``),
+    which that run's ``check_data`` subtracts from the load's count."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.shown, "rows": self.rows, "of": self.total,
@@ -630,8 +636,9 @@ def _manifests(conn: Connection, listing: Listing, company: Company,
             if header.get("run_id"):
                 listing.runs.append(str(header["run_id"]))
             loaded = _loaded(conn, company, header)
+            done = loaded and _checked(conn, company, header)
             hits.append(ManifestHit(header_path, files, _shown(folders, header_path), mine,
-                                    total, "delete" if loaded else "rewrite", legacy))
+                                    total, "delete" if done else "rewrite", legacy, loaded))
         for name in names:  # rows and keys files no header names: left by a crash
             if name in named or not name.endswith(_MANIFEST_DATA):
                 continue
@@ -738,6 +745,15 @@ def _loaded(conn: Connection, company: Company, header: dict[str, Any]) -> bool:
                runsteps.recorded(conn, str(run_id), company.empresa, runsteps.LOAD_DB))
 
 
+def _checked(conn: Connection, company: Company, header: dict[str, Any]) -> bool:
+    """Whether the manifest's run passed its ``check_data`` (which reads the manifest): until
+    then a loaded manifest is rewritten, not deleted, so the check is not failed by a
+    removal that ran between the run's ``load_db`` and its ``check_data``."""
+    run_id = header.get("run_id")
+    return bool(run_id) and bool(runsteps.recorded(conn, str(run_id), company.empresa,
+                                                   runsteps.CHECK_DATA))
+
+
 def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id: int) -> None:
     """The manifest without the request's rows, crash-atomically: new rows and keys files
     are written and fsynced, then the header naming them replaces the old one (one rename),
@@ -751,6 +767,8 @@ def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id
         kept = 0
         if "records" in header:
             header["records"] = hit.total - hit.rows
+        if hit.loaded:
+            header["removed_after_load"] = int(header.get("removed_after_load") or 0) + hit.rows
         try:
             with hit.header.open("rb") as source, tmp.open("wb") as out:
                 source.readline()
@@ -786,6 +804,9 @@ def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id
         os.replace(keys_tmp, keys_new)
         written += [p for p in (rows_new, keys_new) if p not in (rows_old, keys_old)]
         header.update({"rows": rows_new.name, "keys": keys_new.name, "records": kept})
+        if hit.loaded:
+            header["removed_after_load"] = (int(header.get("removed_after_load") or 0)
+                                            + hit.total - kept)
         with tmp.open("w", encoding="utf-8") as out:
             out.write(json.dumps(header) + "\n")
             out.flush()
