@@ -1451,6 +1451,7 @@ __all__ = [
     "AUDIT_TABLE",
     "AWS_CONN_VARIABLE",
     "DAG_ID",
+    "Approved",
     "Listing",
     "NotApproved",
     "Outcome",
