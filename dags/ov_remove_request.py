@@ -31,11 +31,15 @@ and XCom) and asks nothing.
    when nobody answers within 3 days). Either answer is recorded with who gave it.
 3. `remove_{empresa}` (in the company's writer pool `ov_{empresa}_writer`, holding its
    writer exclusion: it takes turns with the company's runs and hourly check, and waits
-   for them in state *scheduled* or *up_for_reschedule*, no worker slot held) removes what
-   is there **when it runs** (a re-scrape filed after the listing goes too): the request's
+   for them in state *scheduled* or *up_for_reschedule*, no worker slot held) removes
+   **only what the approved form showed** (files that came after the listing under other
+   names, a re-scrape written while the approval waited, are left to the next run and a new
+   removal; the log and the audit row's `kept.after_listing` name them): the request's
    names and keys are recorded first, then a manifest not loaded yet is rewritten without
-   its rows (crash-atomically; the other requests' rows stay, and its `load_db` loads them)
-   and a loaded one is deleted; then the table row, registry rows, loaded marks, findings
+   its rows (crash-atomically; the other requests' rows stay, and its `load_db` loads them),
+   and so is a loaded one whose run's `check_data` has not passed yet (its header notes the
+   rows taken after the load, which that check subtracts); a loaded and checked one is
+   deleted; then the table row, registry rows, loaded marks, findings
    and first sightings (one transaction); the local files; every S3 version and delete
    marker. It checks nothing is left, then marks the audit row `completed`.
 

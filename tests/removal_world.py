@@ -7,7 +7,8 @@ versioning on), then a few things operators and the bucket do by hand.
 
 Request R-1 (afinia, SGC ``RE1``), the one to remove:
 
-* day 1: JSON, detail PDF and attachment filed, loaded and uploaded (run ``day-1``);
+* day 1: JSON, detail PDF and attachment filed, loaded, checked and uploaded (run
+  ``day-1``);
 * its PDF's key then got a second version by hand (a different object: reconcile asks
   about it, ``object_different``); its attachment was deleted by hand (a delete marker)
   and uploaded again by the hourly check (a third version at that key);
@@ -28,7 +29,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extractorov import pipeline, reconcile, removal
+from extractorov import pipeline, reconcile, removal, runsteps
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import query, seen_hours_ago, write_request
@@ -76,6 +77,11 @@ def build(db, s3, bucket: str, settings, landing: Path) -> World:
     c_day1 = write_request(landing, "afinia", "RE3", "R-3", "20251008_091000")
     day1 = pipeline.extract(db, AFINIA, settings, "day-1")
     pipeline.load(db, AFINIA, day1.manifest, run_id="day-1")
+    # Its check_data passed (what the DAG runs after load_db): a removal then deletes the
+    # loaded manifest whole (before, it rewrites it: tests/integration/
+    # test_check_data_of_a_run_is_not_failed_by_a_removal_that_ran_after_its_load.py).
+    runsteps.record(db, "day-1", "afinia", runsteps.CHECK_DATA, "1", {"failed": []})
+    db.commit()
     pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
 
     pdf_key = f"{PREFIX}RE1/{a_day1[1].name}"

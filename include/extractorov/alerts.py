@@ -393,12 +393,14 @@ def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
     counts, then each finding's kind and S3 key or file name. Never ``detail``: its
     text may name a numero_radicado or sizes of someone's files. Only the new questions
     (findings answered before, or announced by an earlier check, are not listed again)."""
+    from extractorov.landing import shown_key
+
     needs = list(getattr(report, "new_questions", report.needs_human))
     counts = ", ".join(f"{kind} {n}" for kind, n in sorted(Counter(f.kind for f in needs).items()))
     lines = [f"{report.empresa}: {len(needs)} finding(s) need a human ({counts}); "
              f"{report.objects_listed} objects listed, {report.registry_rows} registry rows"]
     for finding in needs[:limit]:
-        where = (f"S3 key {finding.s3_key}" if finding.s3_key
+        where = (f"S3 key {shown_key(finding.s3_key)}" if finding.s3_key
                  else f"file {finding.file_name}" if finding.file_name
                  else "no S3 key or file (see the task log)")
         lines.append(f"{finding.kind}: {where}")
@@ -412,9 +414,10 @@ def findings_detail(report: Any, *, limit: int = MAX_DETAIL_LINES) -> list[str]:
 
 def _where(question: Any) -> str:
     """S3 key or file name of an open question (never a numero_radicado)."""
+    from extractorov.landing import shown_key, shown_name
+
     if question.s3_key:
-        return f"S3 key {question.s3_key}"
-    from extractorov.landing import shown_name
+        return f"S3 key {shown_key(question.s3_key)}"
 
     if question.kind in {"document_waiting", "temp_file_stale"} and question.subject:
         return f"file {shown_name(question.subject)}"

@@ -413,11 +413,14 @@ class NotQuarantined(OSError):
         return self.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str) -> Path:
+def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str,
+               request_json: str = "") -> Path:
     """Move a file (or link, never its target) to ``quarantine/`` with a reason file; return
     where it is now.
 
     The reason must not contain personal data: it names fields, not values.
+    ``request_json``: for a document that follows its request JSON into quarantine, that
+    JSON's name, written as a field of its own (``request_json: …``; :func:`followed_json`).
 
     The steps, in an order that leaves a state readers understand at every instant:
 
@@ -438,6 +441,8 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
     # One line per field: a name or reason with a newline must not add (or fake) a line.
     text = (f"file: {printable(path.name)}\nreason: {printable(reason)}\n"
             f"run_id: {printable(run_id)}\nquarantined_at: {when}\n")
+    if request_json:
+        text += f"{_REQUEST_JSON_FIELD}: {printable(request_json)}\n"
     if not os.path.lexists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     try:
@@ -571,6 +576,16 @@ def shown_name(name: str) -> str:
     return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
 
+def shown_key(key: str) -> str:
+    """An S3 key as logs, findings, e-mails, forms and XCom may show it: its prefix and
+    folders as they are (the company prefix, an SGC, ``sin_sgc/{numero_radicado}``), its
+    last segment (a file name) through :func:`shown_name`. An object outside the layout
+    may be named after a customer's upload (their name, their ID number): only its length
+    is shown. The full key stays in the tables (registry, findings, removal audit)."""
+    folder, sep, name = key.rpartition("/")
+    return f"{printable(folder)}{sep}{shown_name(name)}" if name else printable(key)
+
+
 def printable(text: str) -> str:
     """``text`` on one visible line: non-printable characters become escapes.
 
@@ -604,6 +619,10 @@ class QuarantinedFile:
     reason_lost: bool = False
     """Its reason file is missing, empty, cut short or unreadable: ``reason`` is
     :data:`REASON_LOST`."""
+    request_json: str = ""
+    """The reason file's ``request_json`` field (a document that followed its request JSON
+    into quarantine); read it through :func:`followed_json`, which also knows older reason
+    files."""
 
 
 def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
@@ -640,12 +659,32 @@ def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
         original, reason = fields.get("file", ""), fields.get("reason")
         if original and reason is not None:
             found.append(QuarantinedFile(path, reason_path, original, reason,
-                                         fields.get("run_id", "")))
+                                         fields.get("run_id", ""),
+                                         request_json=fields.get(_REQUEST_JSON_FIELD, "")))
         else:
             found.append(QuarantinedFile(path, reason_path, original or _original_name(name),
                                          REASON_LOST, fields.get("run_id", ""),
                                          reason_lost=True))
     return found
+
+
+_REQUEST_JSON_FIELD = "request_json"
+_FOLLOWED_IN_REASON = re.compile(
+    r"request JSON quarantined, no real SGC: its request JSON (?P<name>.+?) was quarantined ")
+"""How reason files written before the ``request_json`` field named the JSON a document
+followed (``extractorov.pipeline``'s ``Reason.REQUEST_QUARANTINED`` text)."""
+
+
+def followed_json(entry: QuarantinedFile) -> str:
+    """The name of the request JSON a quarantined document followed into ``quarantine/``
+    (its placeholder SGC names no folder), or ``""`` when it followed none (or its reason
+    is lost). The one answer to "which request does this quarantined document belong to":
+    re-admission brings it back only with that JSON, and a removal of that JSON's request
+    takes it along."""
+    if entry.request_json:
+        return entry.request_json
+    match = _FOLLOWED_IN_REASON.match(entry.reason)
+    return match["name"] if match else ""
 
 
 def _reason_fields(path: Path) -> dict[str, str]:

@@ -202,13 +202,16 @@ class _Run:
     def same(self, text: str) -> str:
         return self.strings.setdefault(text, text)
 
-    def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
+    def reject(self, path: Path, code: Reason, detail: str = "", *,
+               request_json: str = "") -> bool:
         """Quarantine with a reason. True when the file is refused: in ``quarantine/``, or
         left in ``processed/`` because it could not be moved there (counted; the task fails
-        at the end); False when it vanished meanwhile."""
+        at the end); False when it vanished meanwhile. ``request_json``: the request JSON a
+        document follows into quarantine (:func:`extractorov.landing.followed_json`)."""
         reason = f"{code}: {detail}" if detail else str(code)
         try:
-            quarantine(path, reason, self.folders, run_id=self.run_id)
+            quarantine(path, reason, self.folders, run_id=self.run_id,
+                       request_json=request_json)
         except FileNotFoundError:
             self.vanished(path)
             return False
@@ -787,7 +790,8 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
         log.info("%s waits in processed/: %s", shown_name(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
-        run.reject(path, Reason.REQUEST_QUARANTINED, (
+        run.reject(path, Reason.REQUEST_QUARANTINED, request_json=placement.request_json or "",
+                   detail=(
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
             f"file names ({printable(name.sgc) or 'blank'}) is the bot's placeholder, so no S3 "
@@ -1017,6 +1021,9 @@ class ManifestKeys:
     bucket: str
     radicados: list[str]
     json_files: list[str]
+    removed_after_load: int = 0
+    """Rows a removal on request (``ov_remove_request``) took out of the manifest after its
+    ``load_db`` had loaded them (and out of the table): the load counted them."""
 
 
 def manifest_keys(conn: Connection, company: Company, manifest: str | Path) -> ManifestKeys:
@@ -1031,7 +1038,8 @@ def manifest_keys(conn: Connection, company: Company, manifest: str | Path) -> M
     finally:
         conn.rollback()  # the staging table goes with the transaction
     return ManifestKeys(found.header["bucket"], [radicado for radicado, _ in rows],
-                        [name for _, files in rows for name in files or ()])
+                        [name for _, files in rows for name in files or ()],
+                        int(found.header.get("removed_after_load") or 0))
 
 
 # --------------------------------------------------------------------------- load

@@ -60,6 +60,7 @@ from extractorov.landing import (
     parse_file_name,
     printable,
     read_quarantine,
+    shown_key,
     shown_name,
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
@@ -535,7 +536,8 @@ def landing_cause(size: int, mtime: float) -> str:
 
 def split_cause(keys: list[str], sizes: dict[str, int]) -> str:
     """``request_split``: the objects left in ``sin_sgc/`` and their sizes."""
-    return "; ".join(f"{key.rsplit('/', 1)[-1]} {sizes.get(key)} bytes" for key in keys)
+    return "; ".join(f"{shown_name(key.rsplit('/', 1)[-1])} {sizes.get(key)} bytes"
+                     for key in keys)
 
 
 def upload_cause(errors_by_reason: dict[str, int]) -> str:
@@ -556,7 +558,8 @@ def format_report(report: ReconcileReport) -> str:
         flag = ("repaired" if finding.repaired else "") if not finding.needs_human else (
             f"answered: {finding.answer.answer}" if finding.answer else
             "NEEDS HUMAN (new)" if finding.new else "waits for an answer (announced before)")
-        lines.append(f"  [{finding.kind}] {finding.s3_key or ''} {finding.detail} {flag}")
+        key = shown_key(finding.s3_key) if finding.s3_key else ""
+        lines.append(f"  [{finding.kind}] {key} {finding.detail} {flag}")
     if len(report.findings) > 50:
         lines.append(f"  … {len(report.findings) - 50} more in {FINDINGS_TABLE}")
     return "\n".join(lines)

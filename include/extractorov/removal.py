@@ -32,9 +32,11 @@ removes them all, holding the company's writer exclusion, and records what it re
   only, nothing of a request).
 
 **Removing** (:func:`remove`), holding the company's writer exclusion, in an order where a
-crash at any point leaves nothing a later run could bring back, and a rerun finishes:
+crash at any point leaves nothing a later run could bring back, and a rerun finishes.
+Only what the approval forms showed is removed (:class:`Approved`): what came after the
+listing under other names is left to the next run and a new removal.
 
-1. *write-ahead*: what was found is added to the audit row (``planned``) and its file
+1. *write-ahead*: what was found (and shown) is added to the audit row (``planned``) and its file
    names and S3 keys to ``data_general.removed_files`` / ``removed_objects``, committed
    before anything is removed. From then on ``extract`` never registers a file of those
    names (:func:`removed_names`: one left in ``processed/`` or ``quarantine/``, or a
@@ -42,8 +44,10 @@ crash at any point leaves nothing a later run could bring back, and a rerun fini
    (:func:`without_removed_objects`);
 2. manifests: one no ``load_db`` loaded yet is rewritten without the request's rows and
    keeps the others' (new rows and keys files, fsynced, then the header is swapped with
-   one rename: a crash leaves the old manifest or the new one, whole); one already
-   loaded (its rows are in the table) is deleted whole, header first. This comes before
+   one rename: a crash leaves the old manifest or the new one, whole); so is one loaded
+   whose run's ``check_data`` has not passed yet (``runsteps.CHECK_DATA``), its header
+   noting ``removed_after_load`` (the check subtracts it from the load's count); one
+   loaded and checked is deleted whole, header first. This comes before
    the table row goes, so a pending ``load_db`` cannot insert it again;
 3. the database, in one transaction: the table row, the registry rows, the loaded marks,
    the findings, the first sightings;
@@ -51,7 +55,7 @@ crash at any point leaves nothing a later run could bring back, and a rerun fini
 5. every version and delete marker of its objects (``DeleteObject`` with each
    ``VersionId``: a delete without one would only add a delete marker on a versioned
    bucket);
-6. :func:`find` again: only when nothing removable is left is the audit row
+6. :func:`find` again: only when nothing removable (and shown) is left is the audit row
    ``completed`` (``removed``: everything planned); otherwise the task fails and its
    retry finishes the work.
 
@@ -92,11 +96,11 @@ from botocore.exceptions import (
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from extractorov import findings, firstseen, landing, runsteps, storage, warehouse
+from extractorov import findings, firstseen, landing, pairing, runsteps, storage, warehouse
 from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.records import MAX_JSON_BYTES
+from extractorov.records import MAX_JSON_BYTES, is_placeholder_sgc
 from extractorov.registry import TABLE as REGISTRY_TABLE
 from extractorov.settings import (
     LOADED_TABLE,
@@ -164,6 +168,8 @@ class LocalFile:
     """Its path under ``{empresa}/oficina_virtual/``, as logs may show it."""
     reason_path: Path | None = None
     """A quarantined file's reason file (removed after it)."""
+    name: str = ""
+    """The name it has (had, for a quarantined one) in ``processed/``; ``""``: its own."""
 
 
 @dataclass(frozen=True)
@@ -180,10 +186,14 @@ class ManifestHit:
     total: int
     """All its rows."""
     action: str
-    """``rewrite`` (no load_db loaded it: the other requests' rows stay) or ``delete``
-    (loaded: its rows are in the table; or a file no header names)."""
+    """``rewrite`` (no load_db loaded it, or its run's ``check_data`` has not passed yet: the
+    other requests' rows stay) or ``delete`` (loaded and checked: its rows are in the table;
+    or a file no header names)."""
     legacy: bool = False
     """Format 1: one JSON line per record after the header."""
+    loaded: bool = False
+    """A ``load_db`` loaded it: a rewrite notes the rows it takes (``removed_after_load``),
+    which that run's ``check_data`` subtracts from the load's count."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.shown, "rows": self.rows, "of": self.total,
@@ -224,22 +234,27 @@ class Listing:
                     or self.manifests or self.loaded_marks or self.findings
                     or self.first_seen)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON: what forms, XCom and the audit row hold (see :func:`counts_of`)."""
+    def as_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """JSON (see :func:`counts_of`): what forms, XCom and logs hold, S3 keys and file
+        names as shown (:func:`~extractorov.landing.shown_key`: a name that is not the
+        bot's shows as its length); ``full``: the keys and names whole, for the audit row
+        (a table)."""
+        key = (lambda k: k) if full else landing.shown_key
+        name = (lambda n: n) if full else landing.shown_name
         return {
             "empresa": self.empresa,
             "numero_radicado": self.numero_radicado,
             "bucket": self.bucket,
             "table_rows": 1 if self.table_row else 0,
-            "registry": [{"id": row_id, "key": key} for row_id, key in self.registry_rows],
-            "s3": [v.as_dict() for v in self.versions],
+            "registry": [{"id": row_id, "key": key(k)} for row_id, k in self.registry_rows],
+            "s3": [{**v.as_dict(), "key": key(v.key)} for v in self.versions],
             "local": [f.shown for f in self.local],
             "manifests": [m.as_dict() for m in self.manifests],
-            "loaded_marks": list(self.loaded_marks),
+            "loaded_marks": [name(n) for n in self.loaded_marks],
             "findings": list(self.findings),
-            "first_seen": list(self.first_seen),
+            "first_seen": [name(n) for n in self.first_seen],
             "folders": list(self.folders),
-            "not_tied": list(self.not_tied),
+            "not_tied": [key(k) for k in self.not_tied],
             "runs": list(self.runs),
         }
 
@@ -336,7 +351,8 @@ def find(conn: Connection, client: BaseClient, company: Company, settings: Setti
         if source:
             listing.names.add(source)
     folders = landing.company_folders(settings.landing_root, company.empresa)
-    _local_requests(conn, listing, folders, settings)
+    waiting = _local_requests(conn, listing, folders, settings)
+    _local_documents(conn, listing, folders, settings, waiting)
     hits = _manifests(conn, listing, company, folders)
     _registry_rows(conn, listing, settings)
     _local_files(listing, folders)
@@ -420,9 +436,10 @@ def _is_request_json(name: str) -> bool:
 
 
 def _local_requests(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
-                    settings: Settings) -> None:
+                    settings: Settings) -> list[str]:
     """Request JSONs in ``processed/`` (not registered) and ``quarantine/`` that name the
-    request: read (they are few: the rest was filed and is known by the registry)."""
+    request: read (they are few: the rest was filed and is known by the registry). Returns
+    the names of those in ``processed/`` (waiting for ``extract``)."""
     candidates: list[Path] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
@@ -447,11 +464,95 @@ def _local_requests(conn: Connection, listing: Listing, folders: landing.Company
             continue  # gone, a link, unreadable: not read (a name match still finds it)
         if _request_names_radicado(raw, listing.numero_radicado):
             listing.names.add(quarantined.get(path, path.name))
+    return [p.name for p in candidates if p.name in listing.names]
+
+
+def _local_documents(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
+                     settings: Settings, waiting: list[str]) -> None:
+    """The documents in ``processed/`` (not registered yet) that ``extract`` would file with
+    one of the request's JSONs waiting there: a re-scrape between the bot's ``scrape`` and
+    ``extract`` wrote its detail PDF and attachment before its JSON, and nothing but the
+    write order ties them to it. Pairing's own rules decide, on every request JSON and
+    document of their SGC part (``processed/``, the registry, ``quarantine/``, JSONs being
+    written); with a real SGC only a document written at or before the JSON is its own (a
+    later one may be another request's of the same SGC whose JSON is not written yet)."""
+    tz = settings.bot_timezone
+    sgcs: dict[str, set[str]] = {}
+    for name in waiting:
+        parsed = landing.parse_file_name(name, tz)
+        if parsed is not None:
+            sgcs.setdefault(parsed.sgc, set()).add(name)
+    if not sgcs:
+        return
+    on_disk: list[str] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
+            os.scandir(folders.processed) as entries:
+        on_disk = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+    patterns = sorted({p for sgc in sgcs for p in (_like(f"{sgc}_") + "%",
+                                                   _like(f"pqr_data_{sgc}_") + "%")})
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT DISTINCT filename FROM {REGISTRY_TABLE} WHERE empresa = %s "
+                    "AND filename LIKE ANY(%s)", (listing.empresa, patterns))
+        registered = {name for (name,) in cur}
+    marks: dict[str, list[pairing.JsonMark]] = {sgc: [] for sgc in sgcs}
+    docs: dict[str, list[pairing.Document]] = {sgc: [] for sgc in sgcs}
+    mine: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
+
+    def offer(name: str, state: pairing.JsonState, *, new: bool = False) -> None:
+        parsed = landing.parse_file_name(name, tz)
+        if parsed is None or parsed.sgc not in sgcs:
+            return
+        if parsed.kind is landing.FileKind.DATA:
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-"))
+        elif parsed.kind in landing.DOCUMENT_KINDS:
+            docs[parsed.sgc].append(pairing.Document(name, parsed.kind, parsed.timestamp))
+            if new:
+                mine[parsed.sgc].append(name)
+
+    for name in on_disk:
+        if name.startswith(".") or name.endswith(landing.IN_PROGRESS_SUFFIXES):
+            final = name.lstrip(".")  # being written (or its writer stopped): a JSON waits
+            for suffix in landing.IN_PROGRESS_SUFFIXES:
+                final = final.removesuffix(suffix)
+            offer(final, pairing.JsonState.WRITING)
+        else:
+            offer(name, pairing.JsonState.LOADED, new=name not in registered)
+    for name in registered - set(on_disk):
+        offer(name, pairing.JsonState.LOADED)
+    for entry in landing.read_quarantine(folders):
+        offer(entry.original_name, pairing.JsonState.QUARANTINED)
+    for sgc, own in sgcs.items():
+        if not mine[sgc]:
+            continue
+        stamps = {m.name: m.timestamp for m in marks[sgc]}
+        when = {d.name: d.timestamp for d in docs[sgc]}
+        placed = pairing.place_documents(sgc, docs[sgc], marks[sgc])
+        for name in mine[sgc]:
+            owner = placed[name].request_json
+            if owner not in own or placed[name].outcome not in _FILED:
+                continue
+            if not (sgc == pairing.JSON_FIRST_SGC or is_placeholder_sgc(sgc)) and (
+                    stamps.get(owner) is None or when[name] is None
+                    or stamps[owner] < when[name]):
+                continue  # an earlier scrape's JSON: the document may be another request's
+            listing.names.add(name)
+
+
+_FILED = frozenset({pairing.Outcome.FOLDER, pairing.Outcome.FOLDER_JSON_QUARANTINED,
+                    pairing.Outcome.QUARANTINE})
 
 
 def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
-    """Its files in ``processed/``, ``quarantine/`` and the archive, by name."""
+    """Its files in ``processed/``, ``quarantine/`` and the archive, by name; in
+    ``quarantine/`` also the documents that followed one of its request JSONs there (their
+    reason file names it: :func:`~extractorov.landing.followed_json`): with a placeholder
+    SGC nothing else ties them to the request."""
     names = listing.names
+    quarantined = landing.read_quarantine(folders)
+    for entry in quarantined:
+        followed = landing.followed_json(entry)
+        if followed and followed in names:
+            names.add(entry.original_name)
     found: list[LocalFile] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
@@ -459,11 +560,11 @@ def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
             if entry.name in names and not entry.is_dir(follow_symlinks=False):
                 found.append(LocalFile(Path(entry.path),
                                        f"processed/{landing.shown_name(entry.name)}"))
-    for entry in landing.read_quarantine(folders):
+    for entry in quarantined:
         if entry.original_name in names:
             found.append(LocalFile(entry.path,
                                    f"quarantine/{landing.shown_name(entry.path.name)}",
-                                   entry.reason_path))
+                                   entry.reason_path, entry.original_name))
             if entry.run_id:
                 listing.runs.append(entry.run_id)
     archive = folders.root / ARCHIVE_FOLDER
@@ -535,8 +636,9 @@ def _manifests(conn: Connection, listing: Listing, company: Company,
             if header.get("run_id"):
                 listing.runs.append(str(header["run_id"]))
             loaded = _loaded(conn, company, header)
+            done = loaded and _checked(conn, company, header)
             hits.append(ManifestHit(header_path, files, _shown(folders, header_path), mine,
-                                    total, "delete" if loaded else "rewrite", legacy))
+                                    total, "delete" if done else "rewrite", legacy, loaded))
         for name in names:  # rows and keys files no header names: left by a crash
             if name in named or not name.endswith(_MANIFEST_DATA):
                 continue
@@ -643,6 +745,15 @@ def _loaded(conn: Connection, company: Company, header: dict[str, Any]) -> bool:
                runsteps.recorded(conn, str(run_id), company.empresa, runsteps.LOAD_DB))
 
 
+def _checked(conn: Connection, company: Company, header: dict[str, Any]) -> bool:
+    """Whether the manifest's run passed its ``check_data`` (which reads the manifest): until
+    then a loaded manifest is rewritten, not deleted, so the check is not failed by a
+    removal that ran between the run's ``load_db`` and its ``check_data``."""
+    run_id = header.get("run_id")
+    return bool(run_id) and bool(runsteps.recorded(conn, str(run_id), company.empresa,
+                                                   runsteps.CHECK_DATA))
+
+
 def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id: int) -> None:
     """The manifest without the request's rows, crash-atomically: new rows and keys files
     are written and fsynced, then the header naming them replaces the old one (one rename),
@@ -656,6 +767,8 @@ def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id
         kept = 0
         if "records" in header:
             header["records"] = hit.total - hit.rows
+        if hit.loaded:
+            header["removed_after_load"] = int(header.get("removed_after_load") or 0) + hit.rows
         try:
             with hit.header.open("rb") as source, tmp.open("wb") as out:
                 source.readline()
@@ -691,6 +804,9 @@ def _rewrite_manifest(hit: ManifestHit, needle: bytes, radicado: str, removal_id
         os.replace(keys_tmp, keys_new)
         written += [p for p in (rows_new, keys_new) if p not in (rows_old, keys_old)]
         header.update({"rows": rows_new.name, "keys": keys_new.name, "records": kept})
+        if hit.loaded:
+            header["removed_after_load"] = (int(header.get("removed_after_load") or 0)
+                                            + hit.total - kept)
         with tmp.open("w", encoding="utf-8") as out:
             out.write(json.dumps(header) + "\n")
             out.flush()
@@ -852,6 +968,102 @@ def _database_rows(conn: Connection, listing: Listing, settings: Settings) -> No
     listing.runs = sorted(set(listing.runs))
 
 
+# --------------------------------------------------------------------------- what was shown
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What the approved listings showed: an answer is applied only to what was shown.
+
+    A removal removes the files, objects and rows its approval forms listed (``shown`` of
+    the audit row: every approval's) and those its earlier attempts wrote ahead
+    (``planned``): by name, key or row id, compared as shown
+    (:func:`~extractorov.landing.shown_name`, :func:`~extractorov.landing.shown_key`), so a
+    new version at a listed key, a listed file moved to the archive or a listed request
+    JSON registered meanwhile still go. What came after the listing under other names (a
+    re-scrape's files written while the approval waited) is left: the next run files it
+    and a new removal removes it (the audit row's ``kept.after_listing`` and the log say
+    which). The request's table row, its rows in run manifests and the findings about it
+    are the request's whatever file they came from: they always go."""
+
+    names: frozenset[str]
+    keys: frozenset[str]
+    local: frozenset[str]
+    registry: frozenset[int]
+    everything: bool = False
+    """No listing was recorded (an audit row older than this rule): all that is found."""
+
+    @classmethod
+    def of(cls, shown: dict[str, Any] | None, planned: dict[str, Any] | None) -> Approved:
+        if not shown and not planned:
+            return cls(frozenset(), frozenset(), frozenset(), frozenset(), everything=True)
+        names: set[str] = set()
+        keys: set[str] = set()
+        local: set[str] = set()
+        registry: set[int] = set()
+        for listing, key, name in ((shown or {}, str, str),
+                                   (planned or {}, landing.shown_key, landing.shown_name)):
+            for row in listing.get("registry", []):
+                registry.add(int(row["id"]))
+                keys.add(key(row["key"]))
+            keys.update(key(v["key"]) for v in listing.get("s3", []))
+            local.update(listing.get("local", []))
+            names.update(name(n) for n in (*listing.get("loaded_marks", []),
+                                           *listing.get("first_seen", [])))
+        names.update(k.rsplit("/", 1)[-1] for k in keys)
+        names.update(path.rsplit("/", 1)[-1] for path in local)
+        return cls(frozenset(names), frozenset(keys), frozenset(local), frozenset(registry))
+
+    def _name(self, name: str) -> bool:
+        return landing.shown_name(name) in self.names
+
+    def _key(self, key: str) -> bool:
+        return landing.shown_key(key) in self.keys or self._name(key.rsplit("/", 1)[-1])
+
+    def restrict(self, listing: Listing) -> list[str]:
+        """Keep in ``listing`` only what was approved; return what was not (as shown)."""
+        if self.everything:
+            return []
+        after: list[str] = []
+        names: set[str] = set()
+        keys: set[str] = set()
+        rows = []
+        for row_id, key in listing.registry_rows:
+            if row_id in self.registry or self._key(key):
+                rows.append((row_id, key))
+            else:
+                keys.add(key)
+                names.add(key.rsplit("/", 1)[-1])
+                after.append(f"registry row {row_id}: {landing.shown_key(key)}")
+        listing.registry_rows = rows
+        local = []
+        for file in listing.local:
+            name = file.name or file.path.name
+            if file.shown in self.local or self._name(name):
+                local.append(file)
+            else:
+                names.add(name)
+                after.append(file.shown)
+        listing.local = local
+        versions = []
+        for version in listing.versions:
+            if self._key(version.key):
+                versions.append(version)
+            else:
+                keys.add(version.key)
+                after.append(f"s3 {landing.shown_key(version.key)}")
+        listing.versions = versions
+        for attr in ("loaded_marks", "first_seen"):
+            kept = [n for n in getattr(listing, attr) if self._name(n)]
+            dropped = [n for n in getattr(listing, attr) if not self._name(n)]
+            names.update(dropped)
+            after += [f"{attr} {landing.shown_name(n)}" for n in dropped]
+            setattr(listing, attr, kept)
+        listing.names -= {n for n in names if not self._name(n)}
+        listing.keys -= {k for k in keys if not self._key(k)}
+        return sorted(set(after))
+
+
 # --------------------------------------------------------------------------- the audit
 
 
@@ -864,12 +1076,14 @@ class Removal:
     runs: list[str]
     planned: dict[str, Any] | None
     removed: dict[str, Any] | None
+    shown: dict[str, Any] | None = None
+    """What the approval forms showed (:meth:`Listing.as_dict`; every approval's)."""
 
 
 def _row(conn: Connection, where: str, params: tuple[Any, ...], *,
          lock: bool = False) -> Removal | None:
     with conn.cursor() as cur:
-        cur.execute(f"SELECT id, status, runs, planned, removed FROM {AUDIT_TABLE} "
+        cur.execute(f"SELECT id, status, runs, planned, removed, shown FROM {AUDIT_TABLE} "
                     f"WHERE {where} ORDER BY id DESC LIMIT 1"
                     + (" FOR UPDATE" if lock else ""), params)
         row = cur.fetchone()
@@ -899,12 +1113,16 @@ def record_decision(conn: Connection, empresa: str, numero_radicado: str, *, run
             current = _row(conn, "empresa = %s AND numero_radicado = %s AND status IN "
                            "('approved', 'removing')", (empresa, numero_radicado), lock=True)
             if current is not None:
+                # What this form showed is approved too (a removal applies only to what
+                # its approvals showed: :class:`Approved`).
                 cur.execute(f"""UPDATE {AUDIT_TABLE}
                                 SET runs = CASE WHEN %s = ANY(runs) THEN runs
                                                 ELSE runs || %s::text END,
-                                    approvals = approvals || %s::jsonb
+                                    approvals = approvals || %s::jsonb,
+                                    shown = %s
                                 WHERE id = %s""",
-                            (run_id, run_id, Jsonb([approval]), current.id))
+                            (run_id, run_id, Jsonb([approval]),
+                             Jsonb(merge(current.shown, shown)), current.id))
                 conn.commit()
                 return current.id
         cur.execute(
@@ -962,9 +1180,17 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                 f"no approved removal of {company.empresa} numero_radicado "
                 f"{numero_radicado} is recorded for run {run_id}: nothing was removed; "
                 f"trigger {DAG_ID} and approve it in Required actions")
+        approved = Approved.of(audit.shown, audit.planned)
         listing = find(conn, client, company, settings, numero_radicado)
+        after = approved.restrict(listing)
         _start(conn, audit.id, listing)
         _log_listing("removing", listing)
+        if after:
+            log.warning("%d file(s), object(s) or row(s) of %s numero_radicado %s came after "
+                        "the approved listing (a re-scrape, a run filing it): not removed, "
+                        "left to the next run; trigger %s again to remove them: %s",
+                        len(after), company.empresa, numero_radicado, DAG_ID,
+                        _some(after, 20))
         with _landing_errors("a run manifest"):
             for hit in listing.manifests:
                 if hit.action == "rewrite" and hit.header is not None:
@@ -984,6 +1210,7 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
         _delete_versions(client, settings, listing)
         left = find(conn, client, company, settings, numero_radicado)
         conn.rollback()
+        after = sorted(set(after) | set(approved.restrict(left)))
         if left.removable:
             counts = {k: v for k, v in counts_of(left.as_dict()).items()
                       if v and not k.endswith("_kept")}
@@ -991,7 +1218,7 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                 f"the removal of {company.empresa} numero_radicado {numero_radicado} is not "
                 f"complete yet ({counts} still found); the task is retried and finishes it "
                 f"(audit row {audit.id} in {AUDIT_TABLE})")
-        _complete(conn, audit.id, left)
+        _complete(conn, audit.id, left, after)
         return _outcome(conn, audit.id)
 
 
@@ -1012,7 +1239,7 @@ def _landing_errors(what: str) -> Iterator[None]:
 def _start(conn: Connection, removal_id: int, listing: Listing) -> None:
     """Write ahead: what this attempt found joins the plan, and the request's names and
     keys are recorded as removed, before anything is removed. Commits."""
-    found = listing.as_dict()
+    found = listing.as_dict(full=True)
     names = sorted(listing.names)  # what processed/ would hold (a quarantined file's original)
     keys = sorted(listing.keys | {v.key for v in listing.versions})
     with conn.cursor() as cur:
@@ -1069,14 +1296,18 @@ def _delete_versions(client: BaseClient, settings: Settings, listing: Listing) -
                             "s3:DeleteObjectVersion") from None
 
 
-def _complete(conn: Connection, removal_id: int, left: Listing) -> None:
+def _complete(conn: Connection, removal_id: int, left: Listing,
+              after: list[str] | None = None) -> None:
     """Nothing removable is left: the plan is what was removed; what was found and kept
-    (objects not tied to the request, the runs that filed it) is recorded apart."""
+    (objects not tied to the request, the runs that filed it, what came after the approved
+    listing) is recorded apart."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
-        planned = merge(cur.fetchone()[0], left.as_dict())
+        planned = merge(cur.fetchone()[0], left.as_dict(full=True))
         kept = {name: planned.get(name, []) for name in ("not_tied", "runs", "folders")}
+        if after:
+            kept["after_listing"] = after
         removed = {**planned, "not_tied": [], "runs": [], "folders": []}
         cur.execute(f"""UPDATE {AUDIT_TABLE}
                         SET status = %s, removed = %s, kept = %s, completed_at = now()
@@ -1097,9 +1328,11 @@ def _outcome(conn: Connection, removal_id: int, *, already: bool = False) -> Out
     conn.commit()
     counts = {k: v for k, v in counts_of(removed or {}).items() if not k.endswith("_kept")}
     kept = kept or {}
-    return Outcome(removal_id, status, counts,
-                   {"not_tied": len(kept.get("not_tied", [])),
-                    "runs": len(kept.get("runs", []))}, int(attempts), already)
+    kept_counts = {"not_tied": len(kept.get("not_tied", [])),
+                   "runs": len(kept.get("runs", []))}
+    if kept.get("after_listing"):
+        kept_counts["after_listing"] = len(kept["after_listing"])
+    return Outcome(removal_id, status, counts, kept_counts, int(attempts), already)
 
 
 # --------------------------------------------------------------------------- honoured by runs
@@ -1201,7 +1434,7 @@ def _log_listing(what: str, listing: Listing) -> None:
     log.info("%s %s numero_radicado %s: %s", what, listing.empresa, listing.numero_radicado,
              counts or "nothing found")
     for v in listing.versions[:SHOWN_PER_LIST]:
-        log.info("  s3 %s (%s)", v.key,
+        log.info("  s3 %s (%s)", landing.shown_key(v.key),
                  "delete marker" if v.delete_marker else f"version {v.version_id}")
     for f in listing.local[:SHOWN_PER_LIST]:
         log.info("  local %s", f.shown)
@@ -1218,6 +1451,7 @@ __all__ = [
     "AUDIT_TABLE",
     "AWS_CONN_VARIABLE",
     "DAG_ID",
+    "Approved",
     "Listing",
     "NotApproved",
     "Outcome",

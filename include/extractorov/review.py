@@ -315,9 +315,12 @@ def question_form(question: findings.Question, facts: Facts) -> dict[str, Any]:
     registry_facts = facts.shown.get("registry")
     local_copy = registry_facts is None or bool(registry_facts.get("local_copy"))
     options = options_for(question.kind, local_copy=local_copy)
-    about = question.s3_key or (landing.shown_name(question.subject)
-                                if question.kind in FILE_KINDS and question.subject
-                                else question.subject) or ""
+    if question.s3_key:
+        about = landing.shown_key(question.s3_key)
+    elif question.kind in FILE_KINDS and question.subject:
+        about = landing.shown_name(question.subject)
+    else:
+        about = question.subject or ""
     short = about.rsplit("/", 1)[-1] or question.kind
     lines = [
         f"**{question.empresa}** · `{question.kind}` · finding {question.id} "
@@ -339,8 +342,10 @@ def question_form(question: findings.Question, facts: Facts) -> dict[str, Any]:
         "body": "\n".join(lines),
         "options": options,
         # What this form shows: the answer given on it is compared with exactly this.
+        # Keys and names as shown (the full key stays in reconcile_findings: the answer
+        # is applied to the finding by its id).
         "finding": {**question.as_dict(), "subject": about or question.subject,
-                    "shown": facts.shown},
+                    "s3_key": about if question.s3_key else None, "shown": facts.shown},
     }
 
 

@@ -22,6 +22,11 @@ TABLE = f"{SCHEMA}.run_steps"
 EXTRACT, LOAD_DB = "extract", "load_db"
 RETENTION = "retention"
 """The ``retention`` task: each batch's counts, recorded with the removals it committed."""
+CHECK_DATA = "check_data"
+"""A ``check_data`` try whose checks all passed (not added to the run's totals): from then on
+a removal on request deletes the run's loaded manifest whole; before, it rewrites it
+without the request's rows and notes how many it took (``removed_after_load``), so the
+run's checks still see what its load did."""
 READMIT = "readmit"
 """Files an extract try moved back from ``quarantine/``: recorded as soon as moved (their
 reason files are gone), added to the run's ``files_readmitted``."""

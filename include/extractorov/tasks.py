@@ -246,14 +246,36 @@ def check_data(company: Company, extract_summary: dict[str, Any],
     Only when every check passes is the table's Asset event emitted (with the load's
     counts): a downstream DAG never starts on data that failed a check.
     """
-    from extractorov import assets, checks, pipeline
+    from extractorov import assets, checks, pipeline, runsteps
     from extractorov.errors import DataCheckFailed
 
+    run_id = context["run_id"]
     with warehouse_connection() as conn:
-        keys = pipeline.manifest_keys(conn, company, extract_summary["manifest"])
+        try:
+            keys = pipeline.manifest_keys(conn, company, extract_summary["manifest"])
+        except FileNotFoundError:
+            # Gone after this run's checks passed (retention, or a removal on request,
+            # deletes a manifest only then): a cleared check_data has nothing to look at.
+            passed = runsteps.recorded(conn, run_id, company.empresa, runsteps.CHECK_DATA)
+            conn.commit()
+            if not passed:
+                raise
+            log.info("the checks of this run passed at %s; its manifest is gone since "
+                     "(retention or a removal on request): not checked again",
+                     passed[-1].recorded_at.isoformat(timespec="seconds"))
+            return passed[-1].counts
+        if keys.removed_after_load:
+            log.info("%d of the %s record(s) the load reported were removed since on request "
+                     "(%s): not expected in the table", keys.removed_after_load,
+                     load_summary["records"], "ov_remove_request")
         report = checks.run_checks(conn, company, bucket=keys.bucket,
-                                   records_loaded=int(load_summary["records"]),
+                                   records_loaded=(int(load_summary["records"])
+                                                   - keys.removed_after_load),
                                    radicados=keys.radicados, json_files=keys.json_files)
+        if not report.failed:
+            ti = context.get("ti")
+            runsteps.record(conn, run_id, company.empresa, runsteps.CHECK_DATA,
+                            str(getattr(ti, "try_number", None) or 1), report.as_xcom())
         conn.commit()
     for result in report.results:
         log.info("check %-26s %s (%d found): %s", result.name, "ok" if result.ok else "FAILED",
@@ -668,7 +690,9 @@ def removal_form(context: dict[str, Any], *, find_task_id: str) -> tuple[str, st
         "(a manifest not loaded yet keeps the other requests' rows), its loaded marks, "
         "findings and first sightings; then records who approved, when, why and what was "
         "removed (`data_general.request_removals`). It runs when no run writes the company "
-        "and removes what is there then. **Reject** removes nothing.",
+        "and removes **only what is listed below** (by name, key or row id): files that "
+        "come after this listing under other names (a re-scrape while this waits) are left "
+        "to the next run; trigger the removal again for them. **Reject** removes nothing.",
         "",
         *([f"A removal of this request was cut short (audit row {listing['unfinished']}): "
            "approving finishes it in that row.", ""] if listing.get("unfinished") else []),

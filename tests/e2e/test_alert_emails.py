@@ -20,7 +20,7 @@ import pytest
 from extractorov import outbox, pipeline
 from extractorov.alerts import MORNING_ALERTS_TABLE, morning_logical_date
 from extractorov.companies import COMPANIES
-from extractorov.landing import company_folders
+from extractorov.landing import company_folders, shown_key
 from extractorov.settings import BOGOTA
 from tests.helpers import query, seen_hours_ago, write_request
 from tests.mail import Inbox, Mail, run_failure_callback_in_dag_processor
@@ -198,7 +198,7 @@ def test_reconcile_findings_that_need_a_human_are_one_message_per_run(
     for task_id in ("reconcile_afinia", "reconcile_aire"):
         assert _url("ov_s3_reconcile", run.run_id, task_id) in text
     for line in (f"object_different: S3 key {different}",
-                 f"object_outside_layout: S3 key {outside}",
+                 f"object_outside_layout: S3 key {shown_key(outside)}",
                  "request_without_file: file RE9_data_20250101_000000.json",
                  "request_without_file: file AI9_data_20250101_000000.json",
                  "document_waiting: file AI7_20250901_080000.pdf"):
@@ -335,7 +335,7 @@ def test_an_unanswered_question_fails_one_check_and_is_reminded_once_a_day(
     assert len(failures()) == 1
     [reminder] = reminders()
     _keep(reminder, "open-findings-reminder")
-    assert f"object_outside_layout: S3 key {outside}" in reminder.text
+    assert f"object_outside_layout: S3 key {shown_key(outside)}" in reminder.text
     _assert_no_personal_data(reminder)
     # Still on the open list.
     assert query(db, "SELECT kind, s3_key FROM data_general.open_findings") == [

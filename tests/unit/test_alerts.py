@@ -85,13 +85,14 @@ def test_failure_message_names_run_tasks_urls_and_counts_escaped():
 
 def test_findings_detail_names_kinds_and_keys_never_the_detail_text():
     report = ReconcileReport("afinia", objects_listed=7, registry_rows=6, findings=[
-        Finding("object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
+        Finding("object_different", "base/afinia/raw_data/RE1/RE1_20251008_090000.pdf",
                 "registry size 10, bucket size 12", False, True, new=True),
         Finding("request_without_file", None,
                 "numero_radicado R-123: source file RE9_data_x.json is not in the registry",
                 False, True, file_name="RE9_data_x.json", new=True),
         Finding("upload_failed", None, "1 of 1 files failed to upload", False, True, new=True),
-        Finding("object_missing", "base/afinia/raw_data/RE2/RE2_x.pdf", "repaired", True, False),
+        Finding("object_missing", "base/afinia/raw_data/RE2/RE2_20251008_090000.pdf",
+                "repaired", True, False),
         # Announced by an earlier check and still waiting: not listed again.
         Finding("object_outside_layout", "base/afinia/raw_data/RE3.txt", "", False, True),
     ])
@@ -99,7 +100,7 @@ def test_findings_detail_names_kinds_and_keys_never_the_detail_text():
     assert lines == [
         "afinia: 3 finding(s) need a human (object_different 1, request_without_file 1, "
         "upload_failed 1); 7 objects listed, 6 registry rows",
-        "object_different: S3 key base/afinia/raw_data/RE1/RE1_x.pdf",
+        "object_different: S3 key base/afinia/raw_data/RE1/RE1_20251008_090000.pdf",
         "request_without_file: file RE9_data_x.json",
         "upload_failed: no S3 key or file (see the task log)",
     ]
@@ -117,11 +118,13 @@ def test_findings_detail_is_bounded():
     assert lines[-1] == "… 10 more in data_general.reconcile_findings"
 
 
+KEY = "base/afinia/raw_data/RE1/RE1_20251008_090000.pdf"
+
+
 def test_the_daily_reminder_names_kinds_keys_and_files_never_a_radicado():
     since = datetime(2025, 10, 9, 15, tzinfo=BOGOTA)
     questions = [
-        OpenQuestion("afinia", "object_different", "base/afinia/raw_data/RE1/RE1_x.pdf",
-                     "base/afinia/raw_data/RE1/RE1_x.pdf", "registry sha256 …", True, since),
+        OpenQuestion("afinia", "object_different", KEY, KEY, "registry sha256 …", True, since),
         OpenQuestion("aire", "request_without_file", None, "RAD-123",
                      "source file AI9_data_20251008_093221.json", False, since),
         OpenQuestion("aire", "document_waiting", None, "AI7_20251008_093220.pdf",
@@ -135,7 +138,7 @@ def test_the_daily_reminder_names_kinds_keys_and_files_never_a_radicado():
     assert subject == ("[extractorov] ov_review_findings: 4 question(s) still wait for an "
                        "answer (2025-10-10)")
     assert "(afinia 1, aire 3)" in body
-    assert ("afinia · object_different: S3 key base/afinia/raw_data/RE1/RE1_x.pdf (answer "
+    assert (f"afinia · object_different: S3 key {KEY} (answer "
             "chosen, waiting to be applied by the next check); waiting since 2025-10-09 "
             "15:00") in body
     assert "aire · request_without_file: file AI9_data_20251008_093221.json;" in body

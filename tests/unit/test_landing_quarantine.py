@@ -315,3 +315,23 @@ def test_read_quarantine_skips_a_file_readmitted_while_it_reads(
 
     monkeypatch.setattr(landing, "_reason_fields", racing)
     assert [q.original_name for q in read_quarantine(folders)] == ["other.txt"]
+
+
+def test_a_document_that_followed_its_request_json_names_it_in_a_field_of_its_reason(
+        folders: CompanyFolders) -> None:
+    """What a removal of that JSON's request reads to take the document along; reason files
+    written before the field name the JSON in the reason's text only."""
+    pdf = folders.processed / "PQR_4_ERROR_20251008_090000.pdf"
+    pdf.write_bytes(b"%PDF")
+    landing.quarantine(pdf, "request JSON quarantined, no real SGC: its request JSON "
+                       "PQR_4_ERROR_data_20251008_090005.json was quarantined and …", folders,
+                       run_id="day-1", request_json="PQR_4_ERROR_data_20251008_090005.json")
+    [entry] = read_quarantine(folders)
+    assert entry.request_json == "PQR_4_ERROR_data_20251008_090005.json"
+    assert landing.followed_json(entry) == "PQR_4_ERROR_data_20251008_090005.json"
+    older = landing.QuarantinedFile(entry.path, entry.reason_path, entry.original_name,
+                                    entry.reason, "day-1")
+    assert landing.followed_json(older) == "PQR_4_ERROR_data_20251008_090005.json"
+    other = landing.QuarantinedFile(entry.path, entry.reason_path, entry.original_name,
+                                    "invalid request JSON: …", "day-1")
+    assert landing.followed_json(other) == ""

@@ -167,6 +167,18 @@ def test_a_name_with_text_the_bot_never_writes_in_its_sgc_part_is_not_the_bots(
         f"<a file name that is not the bot's own ({len(name)} characters)>")
 
 
+def test_a_key_shows_its_folders_and_its_file_name_as_a_landing_name_shows() -> None:
+    from extractorov.landing import shown_key
+
+    bot = "oficina-virtual/afinia/raw_data/RE1/RE1_data_20251008_090000.json"
+    assert shown_key(bot) == bot
+    customers = "Zoraida Quinones CC 1099887766.pdf"
+    assert shown_key(f"oficina-virtual/afinia/raw_data/RE1/{customers}") == (
+        "oficina-virtual/afinia/raw_data/RE1/<a file name that is not the bot's own "
+        f"({len(customers)} characters)>")
+    assert "1099887766" not in shown_key(customers)
+
+
 def test_an_attachment_before_a_rival_pdf_is_not_filed_with_the_next_request() -> None:
     # A's PDF and attachment, A's JSON never written (bot killed); B's PDF and JSON later.
     sgc = "PQR_4_ERROR"

@@ -115,3 +115,33 @@ def test_the_form_shows_counts_and_keys_and_cuts_long_lists():
     assert "`p/RE1/RE1_099.pdf`" in text and "`p/RE1/RE1_100.pdf`" not in text
     assert "… and 50 more" in text
     assert "1 object(s) in its S3 folder(s) not tied to it" in text
+
+
+def test_a_removal_applies_only_to_what_its_approved_listing_showed(tmp_path):
+    """By name, key or row id, compared as shown: a listed file moved to the archive, a
+    listed name registered meanwhile and a new version at a listed key go; what came after
+    the listing under other names stays (and is said)."""
+    prefix = "oficina-virtual/afinia/raw_data/RE1/"
+    day1, day2 = "RE1_data_20251008_090000.json", "RE1_data_20251009_090000.json"
+    customers = "Zoraida Quinones CC 1099887766.pdf"
+    shown = removal.Listing("afinia", "R-1", "b", registry_rows=[(7, prefix + day1)],
+                            versions=[removal.ObjectVersion(prefix + day1, "v1"),
+                                      removal.ObjectVersion(prefix + customers, "v1")],
+                            local=[removal.LocalFile(tmp_path / day1, f"processed/{day1}")])
+    approved = removal.Approved.of(shown.as_dict(), None)
+    now = removal.Listing(
+        "afinia", "R-1", "b", names={day1, day2},
+        registry_rows=[(7, prefix + day1), (8, prefix + day2)],
+        versions=[removal.ObjectVersion(prefix + day1, "v2"),
+                  removal.ObjectVersion(prefix + customers, "v1"),
+                  removal.ObjectVersion(prefix + day2, "v1")],
+        local=[removal.LocalFile(tmp_path / day1, f"archive/2025-10/{day1}"),
+               removal.LocalFile(tmp_path / day2, f"processed/{day2}")])
+    after = approved.restrict(now)
+    assert now.registry_rows == [(7, prefix + day1)] and now.names == {day1}
+    assert [v.key for v in now.versions] == [prefix + day1, prefix + customers]
+    assert [f.shown for f in now.local] == [f"archive/2025-10/{day1}"]
+    assert after == sorted([f"processed/{day2}", f"registry row 8: {prefix}{day2}",
+                            f"s3 {prefix}{day2}"])
+    # No listing recorded (an audit row older than the rule): everything found goes.
+    assert removal.Approved.of(None, None).restrict(now) == []

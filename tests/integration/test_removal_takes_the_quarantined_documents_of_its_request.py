@@ -42,7 +42,6 @@ def _quarantined_request_then_removed(db, s3, settings, landing) -> str:
     return pdf
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2")
 def test_removal_takes_the_quarantined_documents_of_its_request(
         db, s3, bucket, settings, landing):
     _quarantined_request_then_removed(db, s3, settings, landing)
@@ -51,7 +50,7 @@ def test_removal_takes_the_quarantined_documents_of_its_request(
     assert left == [], left
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3")
+# Passes since finding 2 was fixed: the removal takes the PDF, so nothing is re-admitted.
 def test_a_removed_requests_document_is_never_filed_under_another_request(
         db, s3, bucket, settings, landing):
     pdf = _quarantined_request_then_removed(db, s3, settings, landing)
@@ -83,7 +82,6 @@ def test_a_quarantined_json_deleted_by_hand_never_sends_its_document_to_another_
     assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
 
 
-@pytest.mark.xfail(strict=True, reason="finding 2")
 def test_removal_takes_the_quarantined_documents_of_its_request_with_the_usual_placeholder(
         db, s3, bucket, settings, landing):
     """The same with the bot's usual placeholder, unique to the request (``PQR_{n}_{ts}``)."""

@@ -27,7 +27,6 @@ def _delivered(db, s3, settings, landing) -> None:
     pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 4")
 def test_the_hourly_checks_alert_never_names_a_customers_file(db, s3, bucket, settings,
                                                                 landing):
     _delivered(db, s3, settings, landing)
@@ -40,7 +39,6 @@ def test_the_hourly_checks_alert_never_names_a_customers_file(db, s3, bucket, se
     assert ID_NUMBER not in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="finding 4")
 def test_the_removal_form_and_its_xcom_never_name_a_customers_file(db, s3, bucket, settings,
                                                                    landing):
     _delivered(db, s3, settings, landing)

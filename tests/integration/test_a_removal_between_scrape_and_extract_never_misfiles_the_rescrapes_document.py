@@ -19,7 +19,6 @@ from tests.review._common import AFINIA, write_json, write_pdf
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7")
 def test_a_removal_between_scrape_and_extract_never_misfiles_the_rescrapes_document(
         db, s3, bucket, settings, landing):
     # Day 1: R-1 (the portal shows no SGC: placeholder PQR_4_ERROR) is filed and loaded.
@@ -46,7 +45,6 @@ def test_a_removal_between_scrape_and_extract_never_misfiles_the_rescrapes_docum
     assert not [k for name, k in rows if name == rescrape_pdf and "/R-2/" in k], rows
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7")
 def test_a_removal_between_scrape_and_extract_leaves_nothing_of_the_rescrape(
         db, s3, bucket, settings, landing):
     """The same with the bot's usual output (a real SGC of its own): nothing is misfiled,
@@ -68,3 +66,41 @@ def test_a_removal_between_scrape_and_extract_leaves_nothing_of_the_rescrape(
     pipeline.extract(db, AFINIA, settings, "day-2")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert not (processed / rescrape_pdf).exists()
+
+
+def test_a_rescrape_written_after_the_approved_listing_is_left_to_the_next_run(
+        db, s3, bucket, settings, landing):
+    """An answer is applied only to what was shown: the form listed day 1's files; a
+    re-scrape written while the approval waited is not removed (it was not shown), nor
+    recorded as removed: the next run files it whole (its PDF with its JSON), and a new
+    removal lists and removes it."""
+    write_pdf(landing, "RE77", 0, "detalle de R-77, día 1")
+    day1_json = write_json(landing, "RE77", "R-77", 5)
+    day1 = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, day1.manifest, run_id="day-1")
+    shown = removal.find(db, s3, AFINIA, settings, "R-77").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-77", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    # While the approval waited, the bot scraped R-77 again.
+    rescrape = [write_pdf(landing, "RE77", 86_400, "detalle de R-77, día 2"),
+                write_json(landing, "RE77", "R-77", 86_405)]
+    outcome = removal.remove(db, s3, AFINIA, settings, "R-77", run_id="rm-1")
+    assert outcome.status == "completed" and outcome.kept["after_listing"] == 2
+    processed = landing / "afinia" / "oficina_virtual" / "processed"
+    assert not (processed / day1_json).exists()
+    assert all((processed / name).exists() for name in rescrape)
+    [(kept,)] = query(db, "SELECT kept FROM data_general.request_removals")
+    assert sorted(kept["after_listing"]) == sorted(f"processed/{n}" for n in rescrape)
+    assert query(db, "SELECT count(*) FROM data_general.removed_files WHERE filename = "
+                     "ANY(%s)", rescrape) == [(0,)]
+    # The next run files the re-scrape whole; a new removal lists it.
+    pipeline.extract(db, AFINIA, settings, "day-2")
+    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry "
+                     "ORDER BY filename")
+    assert sorted(name for name, _ in rows) == sorted(rescrape)
+    assert all("/RE77/" in key for _, key in rows), rows
+    again = removal.find(db, s3, AFINIA, settings, "R-77")
+    db.rollback()
+    assert sorted(f.path.name for f in again.local) == sorted(rescrape)
