@@ -175,6 +175,26 @@ def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None
     return None
 
 
+def final_name(name: str, bot_timezone: tzinfo = BOGOTA) -> str | None:
+    """The bot's name a temporary (or refused) entry is, or will be once its writer renames
+    it: without the leading dots, the temporary suffixes and (for a hidden name) a last
+    ``.XXXXXX`` a copy tool added; ``None`` when that is none of the bot's names.
+
+    Every entry with a request JSON's final name is a mark in the write order, whatever
+    state it is in (being written, stopped, a link, quarantined): pairing never concludes
+    from its absence."""
+    base = name.lstrip(".")
+    for suffix in IN_PROGRESS_SUFFIXES:
+        base = base.removesuffix(suffix)
+    if parse_file_name(base, bot_timezone) is not None:
+        return base
+    if name.startswith(".") and "." in base:
+        cut = base.rpartition(".")[0]
+        if parse_file_name(cut, bot_timezone) is not None:
+            return cut
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _file_timestamp(text: str, tz: tzinfo = BOGOTA) -> datetime | None:
     """``YYYYMMDD_HHMMSS`` (the bot's clock) → aware datetime, or ``None`` if no such moment.
@@ -563,10 +583,7 @@ def shown_name(name: str) -> str:
     after the file the customer uploaded: their name, their ID number): only its length
     is shown. The file itself is where it is (``quarantine/`` keeps it, its reason file
     names it, on the landing volume)."""
-    base = name.lstrip(".")
-    for suffix in IN_PROGRESS_SUFFIXES:
-        base = base.removesuffix(suffix)
-    if parse_file_name(base) is not None:
+    if final_name(name) is not None:
         return printable(name)
     return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
