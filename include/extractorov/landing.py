@@ -433,11 +433,14 @@ class NotQuarantined(OSError):
         return self.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str) -> Path:
+def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str,
+               request_json: str = "") -> Path:
     """Move a file (or link, never its target) to ``quarantine/`` with a reason file; return
     where it is now.
 
     The reason must not contain personal data: it names fields, not values.
+    ``request_json``: for a document that follows its request JSON into quarantine, that
+    JSON's name, written as a field of its own (``request_json: …``; :func:`followed_json`).
 
     The steps, in an order that leaves a state readers understand at every instant:
 
@@ -458,6 +461,8 @@ def quarantine(path: Path, reason: str, folders: CompanyFolders, *, run_id: str)
     # One line per field: a name or reason with a newline must not add (or fake) a line.
     text = (f"file: {printable(path.name)}\nreason: {printable(reason)}\n"
             f"run_id: {printable(run_id)}\nquarantined_at: {when}\n")
+    if request_json:
+        text += f"{_REQUEST_JSON_FIELD}: {printable(request_json)}\n"
     if not os.path.lexists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     try:
@@ -621,6 +626,10 @@ class QuarantinedFile:
     reason_lost: bool = False
     """Its reason file is missing, empty, cut short or unreadable: ``reason`` is
     :data:`REASON_LOST`."""
+    request_json: str = ""
+    """The reason file's ``request_json`` field (a document that followed its request JSON
+    into quarantine); read it through :func:`followed_json`, which also knows older reason
+    files."""
 
 
 def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
@@ -657,12 +666,47 @@ def read_quarantine(folders: CompanyFolders) -> list[QuarantinedFile]:
         original, reason = fields.get("file", ""), fields.get("reason")
         if original and reason is not None:
             found.append(QuarantinedFile(path, reason_path, original, reason,
-                                         fields.get("run_id", "")))
+                                         fields.get("run_id", ""),
+                                         request_json=fields.get(_REQUEST_JSON_FIELD, "")))
         else:
             found.append(QuarantinedFile(path, reason_path, original or _original_name(name),
                                          REASON_LOST, fields.get("run_id", ""),
                                          reason_lost=True))
     return found
+
+
+_REQUEST_JSON_FIELD = "request_json"
+_FOLLOWED_IN_REASON = re.compile(
+    r"request JSON quarantined, no real SGC: its request JSON (?P<name>.+?) was quarantined ")
+"""How reason files written before the ``request_json`` field named the JSON a document
+followed (``extractorov.pipeline``'s ``Reason.REQUEST_QUARANTINED`` text)."""
+
+
+def followed_json(entry: QuarantinedFile) -> str:
+    """The name of the request JSON a quarantined document followed into ``quarantine/``
+    (its placeholder SGC names no folder), or ``""`` when it followed none (or its reason
+    is lost). The one answer to "which request does this quarantined document belong to":
+    re-admission brings it back only with that JSON, and a removal of that JSON's request
+    takes it along."""
+    if entry.request_json:
+        return entry.request_json
+    match = _FOLLOWED_IN_REASON.match(entry.reason)
+    return match["name"] if match else ""
+
+
+def restate(entry: QuarantinedFile, reason: str) -> QuarantinedFile:
+    """Replace the reason of a file that stays in ``quarantine/`` (whole or not at all, as
+    :func:`quarantine` writes it), keeping its name, run and :func:`followed_json`; return
+    the entry as it is now. The reason must not contain personal data."""
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    text = (f"file: {printable(entry.original_name)}\nreason: {printable(reason)}\n"
+            f"run_id: {printable(entry.run_id)}\nrestated_at: {when}\n")
+    followed = followed_json(entry)
+    if followed:
+        text += f"{_REQUEST_JSON_FIELD}: {printable(followed)}\n"
+    _write_reason(entry.reason_path, text)
+    return QuarantinedFile(entry.path, entry.reason_path, entry.original_name, reason,
+                           entry.run_id, request_json=followed)
 
 
 def _reason_fields(path: Path) -> dict[str, str]:

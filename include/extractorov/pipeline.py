@@ -43,12 +43,14 @@ from extractorov.landing import (
     Scan,
     company_folders,
     final_name,
+    followed_json,
     parse_file_name,
     printable,
     quarantine,
     read_quarantine,
     read_regular,
     readmit,
+    restate,
     scan,
     sha256_bytes,
     sha256_file,
@@ -149,6 +151,9 @@ class Reason(StrEnum):
     TOO_LARGE = "request JSON too large"
     INVALID_JSON = "invalid request JSON"
     REQUEST_QUARANTINED = "request JSON quarantined, no real SGC"
+    REQUEST_GONE = "request JSON gone, no real SGC"
+    """Not a quarantine of its own: the new reason of a document that followed its request
+    JSON into quarantine once that JSON is nowhere any more."""
 
 
 NAME_NOT_RECOGNISED = (
@@ -164,6 +169,14 @@ LIST_FILE = (
 EMPTY_FILE = "0 bytes (the bot was stopped while writing it)"
 NOT_REGULAR = ("a symbolic link or device; links are never followed: "
                "copy the real file into processed/")
+REQUEST_GONE = (
+    "it followed its request JSON {json} into quarantine/ (the SGC in the file names, "
+    "{sgc}, is the bot's placeholder, so no S3 folder can be known) and that JSON is no "
+    "longer in processed/, quarantine/ or the registry (removed on request by "
+    "ov_remove_request, or deleted by hand). Which request this file belongs to cannot be "
+    "told without it, so it is never re-admitted alone: if its request was removed on "
+    "request, delete this file with its reason file; otherwise put that JSON back in "
+    "processed/ and run extract with readmit_quarantine=true")
 WHY_STALE = (
     "a request JSON that could own it is a temporary file whose writer stopped (unchanged "
     "over ov_orphan_after_hours since first seen; reported as temp_file_stale): finish it or "
@@ -216,13 +229,16 @@ class _Run:
     def same(self, text: str) -> str:
         return self.strings.setdefault(text, text)
 
-    def reject(self, path: Path, code: Reason, detail: str = "") -> bool:
+    def reject(self, path: Path, code: Reason, detail: str = "", *,
+               request_json: str = "") -> bool:
         """Quarantine with a reason. True when the file is refused: in ``quarantine/``, or
         left in ``processed/`` because it could not be moved there (counted; the task fails
-        at the end); False when it vanished meanwhile."""
+        at the end); False when it vanished meanwhile. ``request_json``: the request JSON a
+        document follows into quarantine (:func:`extractorov.landing.followed_json`)."""
         reason = f"{code}: {detail}" if detail else str(code)
         try:
-            quarantine(path, reason, self.folders, run_id=self.run_id)
+            quarantine(path, reason, self.folders, run_id=self.run_id,
+                       request_json=request_json)
         except FileNotFoundError:
             self.vanished(path)
             return False
@@ -484,48 +500,101 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
     Documents come back once a request JSON with their SGC part is anywhere
     (``processed/``, the registry, ``quarantine/``); then the normal rules place
     them. Request JSONs and other names the old patterns refused come back at once.
+
+    A document that followed its request JSON into quarantine (placeholder SGC:
+    :func:`extractorov.landing.followed_json`) comes back only with that JSON: when it
+    comes back too, or is in ``processed/`` or the registry already. One whose JSON is
+    nowhere any more (removed on request, deleted by hand) stays, its reason restated
+    (:data:`REQUEST_GONE`): pairing never concludes from a JSON's absence, and without it
+    the document would go with the next request's JSON.
     """
+    tz = run.settings.bot_timezone
+    on_disk = {f.name for f in found.files}
+    on_disk.update(n for raw in (*found.in_progress, *(f.name for f in found.stale),
+                                 *(p.name for p in found.not_regular), *found.vanished,
+                                 *run.removed_left)
+                   if (n := final_name(raw, tz)) is not None)
+    back: set[str] = set()
+
+    def present(json_name: str) -> bool:
+        return json_name in back or json_name in on_disk or json_name in known
+
+    moved: set[Path] = set()
     if everything:
         # Not what this same run quarantined: a cleared or retried try has validated it
         # again already (and would count it twice).
         this_run = printable(run.run_id)
-        moved_all = {entry.path for entry in quarantined
-                     if entry.run_id != this_run and readmit(entry, run.folders)}
-        run.summary.files_readmitted = len(moved_all)
+        candidates = [entry for entry in quarantined if entry.run_id != this_run]
+        for entry in candidates:  # every file that follows no other one first
+            if not followed_json(entry) and readmit(entry, run.folders):
+                moved.add(entry.path)
+                back.add(final_name(entry.original_name, tz) or entry.original_name)
+        for entry in candidates:  # then each document with its request JSON, if it is there
+            if (followed_json(entry) and present(followed_json(entry))
+                    and readmit(entry, run.folders)):
+                moved.add(entry.path)
+        run.summary.files_readmitted = len(moved)
         log.info("extract: readmit_quarantine=true: %d of %d quarantined files moved back to "
-                 "processed/ to be validated again", len(moved_all), len(quarantined))
-        return [q for q in quarantined if q.path not in moved_all]
-    retired: list[tuple[QuarantinedFile, FileName]] = []
-    for entry in quarantined:
-        if entry.reason.startswith(RETIRED_REASONS):
-            parsed = run.parse(entry.original_name)
-            if parsed is not None and parsed.kind is not FileKind.LISTA:
-                retired.append((entry, parsed))  # else still refused: it stays, with its reason
-    if not retired:
-        return quarantined
-    wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
-    json_sgcs: set[str] = set()
+                 "processed/ to be validated again", len(moved), len(quarantined))
+    else:
+        retired: list[tuple[QuarantinedFile, FileName]] = []
+        for entry in quarantined:
+            if entry.reason.startswith(RETIRED_REASONS):
+                parsed = run.parse(entry.original_name)
+                if parsed is not None and parsed.kind is not FileKind.LISTA:
+                    retired.append((entry, parsed))  # else still refused: it stays
+        wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
+        json_sgcs: set[str] = set()
+        if wanted:
+            for raw in (*on_disk, *known, *(q.original_name for q in quarantined)):
+                if wanted.isdisjoint(_sgc_candidates(raw)):
+                    continue
+                parsed = run.parse(raw)
+                if parsed is not None and parsed.kind is FileKind.DATA:
+                    json_sgcs.add(parsed.sgc)
+        for entry, parsed in retired:
+            if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
+                continue
+            if readmit(entry, run.folders):
+                moved.add(entry.path)
+                back.add(final_name(entry.original_name, tz) or entry.original_name)
+                log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
+                         shown_name(entry.original_name))
+        run.summary.files_readmitted = len(moved)
+    left = [q for q in quarantined if q.path not in moved]
+    return _restate_orphans(run, left, present)
+
+
+def _restate_orphans(run: _Run, left: list[QuarantinedFile],
+                     present: Callable[[str], bool]) -> list[QuarantinedFile]:
+    """Restate (:data:`REQUEST_GONE`) the reason of each quarantined document whose request
+    JSON, the one it followed, is nowhere any more: not in ``quarantine/`` (``left``), nor
+    ``present`` in ``processed/`` or the registry. Once per document."""
     tz = run.settings.bot_timezone
-    names = [f.name for f in found.files] + [
-        n for raw in (*found.in_progress, *(f.name for f in found.stale),
-                      *(p.name for p in found.not_regular), *found.vanished, *run.removed_left)
-        if (n := final_name(raw, tz)) is not None]
-    for raw in (*names, *known, *(q.original_name for q in quarantined)):
-        if wanted.isdisjoint(_sgc_candidates(raw)):
+    in_quarantine = {final_name(entry.original_name, tz) or entry.original_name
+                     for entry in left}
+    restated = 0
+    for index, entry in enumerate(left):
+        json_name = followed_json(entry)
+        if (not json_name or entry.reason.startswith(Reason.REQUEST_GONE.value)
+                or json_name in in_quarantine or present(json_name)):
             continue
-        parsed = run.parse(raw)
-        if parsed is not None and parsed.kind is FileKind.DATA:
-            json_sgcs.add(parsed.sgc)
-    moved: set[Path] = set()
-    for entry, parsed in retired:
-        if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
+        parsed = run.parse(entry.original_name)
+        detail = REQUEST_GONE.format(json=shown_name(json_name),
+                                     sgc=(printable(parsed.sgc) or "blank") if parsed else "?")
+        try:
+            left[index] = restate(entry, f"{Reason.REQUEST_GONE}: {detail}")
+        except OSError as exc:  # it stays in quarantine/ all the same
+            log.warning("extract: the reason of %s in quarantine/ could not be restated "
+                        "(%s); it stays there", shown_name(entry.original_name), exc.strerror)
             continue
-        if readmit(entry, run.folders):
-            moved.add(entry.path)
-            log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
-                     shown_name(entry.original_name))
-    run.summary.files_readmitted = len(moved)
-    return [q for q in quarantined if q.path not in moved]
+        restated += 1
+    if restated:
+        log.warning("extract: %d document(s) in quarantine/ followed a request JSON that is "
+                    "no longer anywhere (removed on request, or deleted by hand): they stay "
+                    "in quarantine/, never re-admitted alone; their reason files say so",
+                    restated)
+    return left
 
 
 def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
@@ -827,7 +896,8 @@ def _file_document(run: _Run, filename: str, name: FileName, placement: Placemen
         log.info("%s waits in processed/: %s", shown_name(filename), placement.why)
         return
     if outcome is Outcome.QUARANTINE:
-        run.reject(path, Reason.REQUEST_QUARANTINED, (
+        run.reject(path, Reason.REQUEST_QUARANTINED, request_json=placement.request_json or "",
+                   detail=(
             f"its request JSON "
             f"{printable(placement.request_json or '')} was quarantined and the SGC in the "
             f"file names ({printable(name.sgc) or 'blank'}) is the bot's placeholder, so no S3 "
