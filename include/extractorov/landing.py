@@ -63,6 +63,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+"""Suffixes of a file still being written. A hidden name (``.name``, rsync's and many copy
+tools' ``.name.XXXXXX``) is one too: :func:`is_temporary`."""
 _BOT_SGC = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9 -]{0,63}"
                       r"|(?i:pqr)_[0-9]{1,4}(?:_ERROR|_[0-9]{8}_[0-9]{6})?)?\Z")
 """The SGC part of a document name the bot writes: an SGC as the portal lists it
@@ -173,6 +175,15 @@ def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None
                 extension=sys.intern(name.rsplit(".", 1)[-1].lower()),
             )
     return None
+
+
+def is_temporary(name: str) -> bool:
+    """A name a writer uses before its final rename: a temporary suffix
+    (:data:`IN_PROGRESS_SUFFIXES`) or a hidden name (``.name``, and ``.name.XXXXXX`` as
+    rsync, ``scp`` pipelines and many copy tools write). Such a file is "in progress" only
+    until ``ov_orphan_after_hours`` after the pipeline first saw it unchanged
+    (:mod:`extractorov.firstseen`); then it is a stopped writer's, reported."""
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
 
 
 def final_name(name: str, bot_timezone: tzinfo = BOGOTA) -> str | None:
@@ -310,7 +321,10 @@ class Scan:
     not_regular: list[Path]
     """Symlinks and other non-regular entries: never followed, quarantined."""
     stale: list[LandingFile] = field(default_factory=list)
-    """Temporary files (``.part``…) untouched for over ``stale_seconds``: a writer died."""
+    """Temporary files (``.part``…, hidden ``.name.XXXXXX``: :func:`is_temporary`) untouched
+    for over ``stale_seconds``: a writer died. With ``stale_seconds=0`` every temporary
+    file, with its size (:func:`extractorov.firstseen.split_stale` then sorts them by
+    first-seen age)."""
     vanished: list[str] = field(default_factory=list)
     """Names listed but gone (renamed, removed) before they could be looked at: skipped.
     A finished download (``x.crdownload`` renamed to ``x``) is one; the next scan sees it."""
@@ -344,7 +358,8 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
-            if entry.name.endswith(IN_PROGRESS_SUFFIXES) and stale_seconds is not None:
+            temporary = is_temporary(entry.name)
+            if temporary and stale_seconds is not None:
                 stat = _lstat(entry)
                 if stat is None:
                     result.vanished.append(entry.name)
@@ -353,7 +368,7 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
                     result.stale.append(LandingFile(processed, entry.name, stat.st_size,
                                                     stat.st_mtime))
                     continue
-            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+            if temporary:
                 result.in_progress.append(entry.name)
                 continue
             stat = _lstat(entry)
