@@ -32,12 +32,12 @@ from psycopg import Connection
 from extractorov import registry
 from extractorov.landing import (
     DOCUMENT_KINDS,
-    IN_PROGRESS_SUFFIXES,
     FileKind,
     FileName,
     LandingFile,
     Scan,
     company_folders,
+    final_name,
     parse_file_name,
     printable,
     read_quarantine,
@@ -215,11 +215,9 @@ def _request_jsons(conn: Connection, empresa: str, settings: Settings, found: Sc
     marks: dict[str, dict[str, JsonMark]] = {}
 
     def offer(raw: str, where: str, sgc: str | None = None) -> None:
-        bare = raw.lstrip(".")
-        for suffix in IN_PROGRESS_SUFFIXES:
-            bare = bare.removesuffix(suffix)
-        parsed = parse_file_name(bare, settings.bot_timezone)
-        if parsed is None or parsed.kind is not FileKind.DATA:
+        bare = final_name(raw, settings.bot_timezone)
+        parsed = parse_file_name(bare, settings.bot_timezone) if bare is not None else None
+        if bare is None or parsed is None or parsed.kind is not FileKind.DATA:
             return
         for part in {parsed.sgc, sgc} & sgcs:  # one mark a name: the last place offered
             marks.setdefault(part, {})[bare] = JsonMark(f"{printable(bare)} ({where})",
@@ -229,6 +227,8 @@ def _request_jsons(conn: Connection, empresa: str, settings: Settings, found: Sc
         offer(file.name, "processed/")
     for name in (*found.in_progress, *(f.name for f in found.stale)):
         offer(name, "being written")
+    for path in found.not_regular:
+        offer(path.name, "processed/, not a regular file")
     for entry in read_quarantine(company_folders(settings.landing_root, empresa)):
         offer(entry.original_name, "quarantine/")
     for filename, named in registry.request_jsons_of(conn, empresa, settings.bucket, sgcs):

@@ -63,6 +63,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("detalle", re.compile(rf"(?P<sgc>.+)_{_TS}\.pdf\Z", re.I)),
 )
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp")
+"""Suffixes of a file still being written. A hidden name (``.name``, rsync's and many copy
+tools' ``.name.XXXXXX``) is one too: :func:`is_temporary`."""
 _BOT_SGC = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9 -]{0,63}"
                       r"|(?i:pqr)_[0-9]{1,4}(?:_ERROR|_[0-9]{8}_[0-9]{6})?)?\Z")
 """The SGC part of a document name the bot writes: an SGC as the portal lists it
@@ -172,6 +174,35 @@ def parse_file_name(name: str, bot_timezone: tzinfo = BOGOTA) -> FileName | None
                 timestamp=_file_timestamp(match["ts"], bot_timezone),
                 extension=sys.intern(name.rsplit(".", 1)[-1].lower()),
             )
+    return None
+
+
+def is_temporary(name: str) -> bool:
+    """A name a writer uses before its final rename: a temporary suffix
+    (:data:`IN_PROGRESS_SUFFIXES`) or a hidden name (``.name``, and ``.name.XXXXXX`` as
+    rsync, ``scp`` pipelines and many copy tools write). Such a file is "in progress" only
+    until ``ov_orphan_after_hours`` after the pipeline first saw it unchanged
+    (:mod:`extractorov.firstseen`); then it is a stopped writer's, reported."""
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def final_name(name: str, bot_timezone: tzinfo = BOGOTA) -> str | None:
+    """The bot's name a temporary (or refused) entry is, or will be once its writer renames
+    it: without the leading dots, the temporary suffixes and (for a hidden name) a last
+    ``.XXXXXX`` a copy tool added; ``None`` when that is none of the bot's names.
+
+    Every entry with a request JSON's final name is a mark in the write order, whatever
+    state it is in (being written, stopped, a link, quarantined): pairing never concludes
+    from its absence."""
+    base = name.lstrip(".")
+    for suffix in IN_PROGRESS_SUFFIXES:
+        base = base.removesuffix(suffix)
+    if parse_file_name(base, bot_timezone) is not None:
+        return base
+    if name.startswith(".") and "." in base:
+        cut = base.rpartition(".")[0]
+        if parse_file_name(cut, bot_timezone) is not None:
+            return cut
     return None
 
 
@@ -290,7 +321,10 @@ class Scan:
     not_regular: list[Path]
     """Symlinks and other non-regular entries: never followed, quarantined."""
     stale: list[LandingFile] = field(default_factory=list)
-    """Temporary files (``.part``…) untouched for over ``stale_seconds``: a writer died."""
+    """Temporary files (``.part``…, hidden ``.name.XXXXXX``: :func:`is_temporary`) untouched
+    for over ``stale_seconds``: a writer died. With ``stale_seconds=0`` every temporary
+    file, with its size (:func:`extractorov.firstseen.split_stale` then sorts them by
+    first-seen age)."""
     vanished: list[str] = field(default_factory=list)
     """Names listed but gone (renamed, removed) before they could be looked at: skipped.
     A finished download (``x.crdownload`` renamed to ``x``) is one; the next scan sees it."""
@@ -324,7 +358,8 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
                 if not entry.is_dir(follow_symlinks=False):
                     result.not_regular.append(Path(entry.path))
                 continue
-            if entry.name.endswith(IN_PROGRESS_SUFFIXES) and stale_seconds is not None:
+            temporary = is_temporary(entry.name)
+            if temporary and stale_seconds is not None:
                 stat = _lstat(entry)
                 if stat is None:
                     result.vanished.append(entry.name)
@@ -333,7 +368,7 @@ def scan(processed: Path, *, settle_seconds: float, now: float | None = None,
                     result.stale.append(LandingFile(processed, entry.name, stat.st_size,
                                                     stat.st_mtime))
                     continue
-            if entry.name.startswith(".") or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+            if temporary:
                 result.in_progress.append(entry.name)
                 continue
             stat = _lstat(entry)
@@ -568,10 +603,7 @@ def shown_name(name: str) -> str:
     after the file the customer uploaded: their name, their ID number): only its length
     is shown. The file itself is where it is (``quarantine/`` keeps it, its reason file
     names it, on the landing volume)."""
-    base = name.lstrip(".")
-    for suffix in IN_PROGRESS_SUFFIXES:
-        base = base.removesuffix(suffix)
-    if parse_file_name(base) is not None:
+    if final_name(name) is not None:
         return printable(name)
     return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
@@ -685,6 +717,21 @@ def followed_json(entry: QuarantinedFile) -> str:
         return entry.request_json
     match = _FOLLOWED_IN_REASON.match(entry.reason)
     return match["name"] if match else ""
+
+
+def restate(entry: QuarantinedFile, reason: str) -> QuarantinedFile:
+    """Replace the reason of a file that stays in ``quarantine/`` (whole or not at all, as
+    :func:`quarantine` writes it), keeping its name, run and :func:`followed_json`; return
+    the entry as it is now. The reason must not contain personal data."""
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    text = (f"file: {printable(entry.original_name)}\nreason: {printable(reason)}\n"
+            f"run_id: {printable(entry.run_id)}\nrestated_at: {when}\n")
+    followed = followed_json(entry)
+    if followed:
+        text += f"{_REQUEST_JSON_FIELD}: {printable(followed)}\n"
+    _write_reason(entry.reason_path, text)
+    return QuarantinedFile(entry.path, entry.reason_path, entry.original_name, reason,
+                           entry.run_id, request_json=followed)
 
 
 def _reason_fields(path: Path) -> dict[str, str]:

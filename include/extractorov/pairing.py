@@ -33,6 +33,11 @@ requests share.
 A document whose request JSON was quarantined still goes to its folder when the
 SGC is real (as the old uploader did); with a placeholder it follows the JSON
 into quarantine, since nothing names its folder.
+
+Every request JSON the pipeline can see is a mark, whatever its state (read, refused,
+quarantined, being written, a temporary file whose writer stopped, a link, gone while
+read): pairing never concludes from a JSON's absence. A JSON whose fate is not known
+(``UNSURE``) keeps the documents it could own in ``processed/`` as *undecided*.
 """
 
 from __future__ import annotations
@@ -70,9 +75,12 @@ class JsonState(StrEnum):
     WRITING = "writing"
     """Still being written (temp suffix or modified within the settle time)."""
     UNSURE = "unsure"
-    """Seen, but its fate is not known: it vanished while the run read it, or it could not
-    be read or quarantined. It keeps its place in the write order: a document it could
-    own waits (pairing never concludes from a JSON's absence)."""
+    """Seen, but its fate is not known: it vanished while the run read it, it could not be
+    read or quarantined, its writer stopped before finishing it (a stale temporary file),
+    or it belongs to a request removed on request. It keeps its place in the write order:
+    a document it could own stays in ``processed/`` as *undecided* (reported by
+    ``ov_s3_reconcile`` once it has waited ``ov_orphan_after_hours``), never filed under
+    another request (pairing never concludes from a JSON's absence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,9 @@ class JsonMark:
     state: JsonState
     folder: str | None = None
     """Folder under ``raw_data/`` (``LOADED`` only)."""
+    why: str = ""
+    """``UNSURE`` only: why its fate is not known (no personal data), said of the documents
+    it holds back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +154,9 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     def at_or_after(mark: JsonMark) -> bool:
         return mark.timestamp is None or doc.timestamp is None or mark.timestamp >= doc.timestamp
 
-    if any(m.state in _NOT_KNOWN and at_or_after(m) for m in (*marks, *undated)):
-        return Placement(Outcome.WAITING, why=_WHY_NOT_KNOWN)
+    pending = [m for m in (*marks, *undated) if m.state in _NOT_KNOWN and at_or_after(m)]
+    if pending:  # an unsure one first: the document is then reported if it stays so
+        return _owned_by(min(pending, key=lambda m: m.state is not JsonState.UNSURE))
     later = [m for m in marks if at_or_after(m)]
     earlier = [m for m in marks if not at_or_after(m)]
     # Its own JSON first; else the newest earlier scrape of the same SGC; else any.
@@ -277,13 +289,17 @@ def possible_owners(sgc: str, document: Document, jsons: Iterable[JsonMark]) -> 
 
 _NOT_KNOWN = frozenset({JsonState.WRITING, JsonState.UNSURE})
 """JSON states that say nothing yet about where a document goes: it waits."""
-_WHY_NOT_KNOWN = ("its request JSON is still being written, or vanished or could not be read "
-                  "while this run looked")
+_WHY_WRITING = "its request JSON is still being written"
+WHY_UNSURE = ("a request JSON that could own it vanished or could not be read or quarantined "
+              "while this run looked")
+"""The reason an ``UNSURE`` mark without its own :attr:`JsonMark.why` gives."""
 
 
 def _owned_by(owner: JsonMark) -> Placement:
-    if owner.state in _NOT_KNOWN:
-        return Placement(Outcome.WAITING, why=_WHY_NOT_KNOWN)
+    if owner.state is JsonState.WRITING:
+        return Placement(Outcome.WAITING, why=_WHY_WRITING)
+    if owner.state is JsonState.UNSURE:
+        return Placement(Outcome.UNDECIDED, why=owner.why or WHY_UNSURE)
     if owner.state is JsonState.QUARANTINED:
         return Placement(Outcome.QUARANTINE, request_json=owner.name)
     return Placement(Outcome.FOLDER, owner.folder, owner.name)

@@ -32,7 +32,6 @@ from extractorov.companies import Company
 from extractorov.errors import LoadFailed, QuarantineIncomplete, UploadIncomplete
 from extractorov.landing import (
     DOCUMENT_KINDS,
-    IN_PROGRESS_SUFFIXES,
     REASON_LOST,
     CompanyFolders,
     FileKind,
@@ -43,19 +42,29 @@ from extractorov.landing import (
     QuarantinedFile,
     Scan,
     company_folders,
+    final_name,
+    followed_json,
     parse_file_name,
     printable,
     quarantine,
     read_quarantine,
     read_regular,
     readmit,
+    restate,
     scan,
     sha256_bytes,
     sha256_file,
     shown_name,
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.pairing import Document, JsonMark, JsonState, Outcome, Placement, place_documents
+from extractorov.pairing import (
+    Document,
+    JsonMark,
+    JsonState,
+    Outcome,
+    Placement,
+    place_documents,
+)
 from extractorov.progress import Progress
 from extractorov.records import (
     MAX_JSON_BYTES,
@@ -142,6 +151,9 @@ class Reason(StrEnum):
     TOO_LARGE = "request JSON too large"
     INVALID_JSON = "invalid request JSON"
     REQUEST_QUARANTINED = "request JSON quarantined, no real SGC"
+    REQUEST_GONE = "request JSON gone, no real SGC"
+    """Not a quarantine of its own: the new reason of a document that followed its request
+    JSON into quarantine once that JSON is nowhere any more."""
 
 
 NAME_NOT_RECOGNISED = (
@@ -157,6 +169,22 @@ LIST_FILE = (
 EMPTY_FILE = "0 bytes (the bot was stopped while writing it)"
 NOT_REGULAR = ("a symbolic link or device; links are never followed: "
                "copy the real file into processed/")
+REQUEST_GONE = (
+    "it followed its request JSON {json} into quarantine/ (the SGC in the file names, "
+    "{sgc}, is the bot's placeholder, so no S3 folder can be known) and that JSON is no "
+    "longer in processed/, quarantine/ or the registry (removed on request by "
+    "ov_remove_request, or deleted by hand). Which request this file belongs to cannot be "
+    "told without it, so it is never re-admitted alone: if its request was removed on "
+    "request, delete this file with its reason file; otherwise put that JSON back in "
+    "processed/ and run extract with readmit_quarantine=true")
+WHY_STALE = (
+    "a request JSON that could own it is a temporary file whose writer stopped (unchanged "
+    "over ov_orphan_after_hours since first seen; reported as temp_file_stale): finish it or "
+    "move it to quarantine/, and the next run files this document with it")
+WHY_REMOVED = (
+    "a request JSON that could own it belongs to a request removed on request "
+    "(ov_remove_request) and is back in processed/: trigger the removal of that request "
+    "again")
 
 RETIRED_REASONS = (
     "no request JSON with the same SGC number",
@@ -195,6 +223,9 @@ class _Run:
     of their registry row. A file keeps its one row: a request whose SGC became known since
     follows it through ``registry.follow_sgc`` (load_db), never a second row and object."""
     """The temporary files of the last scan (recorded as first seen too)."""
+    removed_left: list[str] = field(default_factory=list)
+    """Files of requests removed on request that the last scan found in ``processed/`` (not
+    filed: :func:`extractorov.removal.removed_names`)."""
 
     def parse(self, name: str) -> FileName | None:
         return parse_file_name(name, self.settings.bot_timezone)
@@ -367,8 +398,9 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
                     "ago (a writer stopped): left in processed/, reported by ov_s3_reconcile",
                     len(found.stale), settings.orphan_after_hours)
     summary.files_found = len(found.files) + len(found.not_regular)
-    for path in found.not_regular:
-        run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
+    refused = {path.name: run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
+               for path in found.not_regular}
+    unread = _unread_marks(run, found, refused)
     log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
              len(known))
 
@@ -383,7 +415,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
-    _place_documents(run, new_docs, known, found.in_progress, quarantined, marks, progress)
+    _place_documents(run, new_docs, known, unread, quarantined, marks, progress)
     new_docs.clear()
     marks.clear()
     known.clear()
@@ -443,8 +475,10 @@ def _scan(run: _Run, conn: Connection) -> Scan:
                  stale_seconds=0)
     # Files of requests removed on request (ov_remove_request) are never filed again.
     removed = removal.removed_names(conn, run.company.empresa)
+    run.removed_left = []
     if removed and (left := [f for f in found.files if f.name in removed]):
         found.files = [f for f in found.files if f.name not in removed]
+        run.removed_left = [f.name for f in left]
         log.warning("extract: %d file(s) of requests removed on request are in processed/: "
                     "not filed; trigger %s for their request again to delete them",
                     len(left), removal.DAG_ID)
@@ -481,45 +515,101 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
     Documents come back once a request JSON with their SGC part is anywhere
     (``processed/``, the registry, ``quarantine/``); then the normal rules place
     them. Request JSONs and other names the old patterns refused come back at once.
+
+    A document that followed its request JSON into quarantine (placeholder SGC:
+    :func:`extractorov.landing.followed_json`) comes back only with that JSON: when it
+    comes back too, or is in ``processed/`` or the registry already. One whose JSON is
+    nowhere any more (removed on request, deleted by hand) stays, its reason restated
+    (:data:`REQUEST_GONE`): pairing never concludes from a JSON's absence, and without it
+    the document would go with the next request's JSON.
     """
+    tz = run.settings.bot_timezone
+    on_disk = {f.name for f in found.files}
+    on_disk.update(n for raw in (*found.in_progress, *(f.name for f in found.stale),
+                                 *(p.name for p in found.not_regular), *found.vanished,
+                                 *run.removed_left)
+                   if (n := final_name(raw, tz)) is not None)
+    back: set[str] = set()
+
+    def present(json_name: str) -> bool:
+        return json_name in back or json_name in on_disk or json_name in known
+
+    moved: set[Path] = set()
     if everything:
         # Not what this same run quarantined: a cleared or retried try has validated it
         # again already (and would count it twice).
         this_run = printable(run.run_id)
-        moved_all = {entry.path for entry in quarantined
-                     if entry.run_id != this_run and readmit(entry, run.folders)}
-        run.summary.files_readmitted = len(moved_all)
+        candidates = [entry for entry in quarantined if entry.run_id != this_run]
+        for entry in candidates:  # every file that follows no other one first
+            if not followed_json(entry) and readmit(entry, run.folders):
+                moved.add(entry.path)
+                back.add(final_name(entry.original_name, tz) or entry.original_name)
+        for entry in candidates:  # then each document with its request JSON, if it is there
+            if (followed_json(entry) and present(followed_json(entry))
+                    and readmit(entry, run.folders)):
+                moved.add(entry.path)
+        run.summary.files_readmitted = len(moved)
         log.info("extract: readmit_quarantine=true: %d of %d quarantined files moved back to "
-                 "processed/ to be validated again", len(moved_all), len(quarantined))
-        return [q for q in quarantined if q.path not in moved_all]
-    retired: list[tuple[QuarantinedFile, FileName]] = []
-    for entry in quarantined:
-        if entry.reason.startswith(RETIRED_REASONS):
-            parsed = run.parse(entry.original_name)
-            if parsed is not None and parsed.kind is not FileKind.LISTA:
-                retired.append((entry, parsed))  # else still refused: it stays, with its reason
-    if not retired:
-        return quarantined
-    wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
-    json_sgcs: set[str] = set()
-    names = [f.name for f in found.files] + [_strip_in_progress(n.lstrip("."))
-                                             for n in found.in_progress]
-    for raw in (*names, *known, *(q.original_name for q in quarantined)):
-        if wanted.isdisjoint(_sgc_candidates(raw)):
+                 "processed/ to be validated again", len(moved), len(quarantined))
+    else:
+        retired: list[tuple[QuarantinedFile, FileName]] = []
+        for entry in quarantined:
+            if entry.reason.startswith(RETIRED_REASONS):
+                parsed = run.parse(entry.original_name)
+                if parsed is not None and parsed.kind is not FileKind.LISTA:
+                    retired.append((entry, parsed))  # else still refused: it stays
+        wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
+        json_sgcs: set[str] = set()
+        if wanted:
+            for raw in (*on_disk, *known, *(q.original_name for q in quarantined)):
+                if wanted.isdisjoint(_sgc_candidates(raw)):
+                    continue
+                parsed = run.parse(raw)
+                if parsed is not None and parsed.kind is FileKind.DATA:
+                    json_sgcs.add(parsed.sgc)
+        for entry, parsed in retired:
+            if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
+                continue
+            if readmit(entry, run.folders):
+                moved.add(entry.path)
+                back.add(final_name(entry.original_name, tz) or entry.original_name)
+                log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
+                         shown_name(entry.original_name))
+        run.summary.files_readmitted = len(moved)
+    left = [q for q in quarantined if q.path not in moved]
+    return _restate_orphans(run, left, present)
+
+
+def _restate_orphans(run: _Run, left: list[QuarantinedFile],
+                     present: Callable[[str], bool]) -> list[QuarantinedFile]:
+    """Restate (:data:`REQUEST_GONE`) the reason of each quarantined document whose request
+    JSON, the one it followed, is nowhere any more: not in ``quarantine/`` (``left``), nor
+    ``present`` in ``processed/`` or the registry. Once per document."""
+    tz = run.settings.bot_timezone
+    in_quarantine = {final_name(entry.original_name, tz) or entry.original_name
+                     for entry in left}
+    restated = 0
+    for index, entry in enumerate(left):
+        json_name = followed_json(entry)
+        if (not json_name or entry.reason.startswith(Reason.REQUEST_GONE.value)
+                or json_name in in_quarantine or present(json_name)):
             continue
-        parsed = run.parse(raw)
-        if parsed is not None and parsed.kind is FileKind.DATA:
-            json_sgcs.add(parsed.sgc)
-    moved: set[Path] = set()
-    for entry, parsed in retired:
-        if parsed.kind in DOCUMENT_KINDS and parsed.sgc not in json_sgcs:
+        parsed = run.parse(entry.original_name)
+        detail = REQUEST_GONE.format(json=shown_name(json_name),
+                                     sgc=(printable(parsed.sgc) or "blank") if parsed else "?")
+        try:
+            left[index] = restate(entry, f"{Reason.REQUEST_GONE}: {detail}")
+        except OSError as exc:  # it stays in quarantine/ all the same
+            log.warning("extract: the reason of %s in quarantine/ could not be restated "
+                        "(%s); it stays there", shown_name(entry.original_name), exc.strerror)
             continue
-        if readmit(entry, run.folders):
-            moved.add(entry.path)
-            log.info("re-admitted %s from quarantine/ (quarantined by a retired rule)",
-                     shown_name(entry.original_name))
-    run.summary.files_readmitted = len(moved)
-    return [q for q in quarantined if q.path not in moved]
+        restated += 1
+    if restated:
+        log.warning("extract: %d document(s) in quarantine/ followed a request JSON that is "
+                    "no longer anywhere (removed on request, or deleted by hand): they stay "
+                    "in quarantine/, never re-admitted alone; their reason files say so",
+                    restated)
+    return left
 
 
 def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
@@ -710,14 +800,16 @@ def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
 
 
 def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
-                     known: dict[str, registry.KnownFile], in_progress: list[str],
+                     known: dict[str, registry.KnownFile],
+                     unread: list[tuple[str, JsonMark]],
                      quarantined: list[QuarantinedFile], marks: _Marks,
                      progress: Progress) -> None:
     """File each new PDF and attachment with its request, or leave it waiting.
 
-    ``marks`` holds this run's request JSONs; the registry's, those being written
-    and the quarantined ones are added here, only for the SGC parts of new
-    documents (a backlog registry holds hundreds of thousands of names).
+    ``marks`` holds this run's request JSONs; the registry's, the entries of the scan this
+    run did not read (``unread``: :func:`_unread_marks`) and the quarantined ones are added
+    here, only for the SGC parts of new documents (a backlog registry holds hundreds of
+    thousands of names).
     """
     if not by_sgc:
         return
@@ -737,17 +829,16 @@ def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
             if where is not None:  # this run's reading of the same JSON wins
                 marks.put(parsed.sgc, JsonMark(filename, parsed.timestamp, JsonState.LOADED,
                                                run.same(where[0])), keep=True)
-    for raw in in_progress:
-        name = _strip_in_progress(raw.lstrip("."))
-        parsed = run.parse(name)
-        if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
-            marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.WRITING))
+    for sgc, mark in unread:
+        if sgc in by_sgc:  # one being written holds its documents back even over a reading
+            marks.put(sgc, mark, keep=mark.state is not JsonState.WRITING)
     # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
     for entry in quarantined:
-        parsed = run.parse(entry.original_name)
+        name = final_name(entry.original_name, run.settings.bot_timezone)
+        parsed = run.parse(name) if name is not None else None
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
-            marks.put(parsed.sgc, JsonMark(entry.original_name, parsed.timestamp,
-                                           JsonState.QUARANTINED), keep=True)
+            marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.QUARANTINED),
+                      keep=True)
     folders_named = frozenset(
         {info.numero_reclamo_sgc for info in known.values()
          if info.file_type == "json" and info.numero_reclamo_sgc}
@@ -762,6 +853,38 @@ def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
             done += 1
             progress.update(done)
             _file_document(run, filename, name, placements[filename])
+
+
+def _unread_marks(run: _Run, found: Scan, refused: dict[str, bool]
+                  ) -> list[tuple[str, JsonMark]]:
+    """A mark (SGC part, mark) for every entry of the scan with a request JSON's name (also
+    once its temporary affixes are off: :func:`extractorov.landing.final_name`) that this
+    run does not read: being written (``WRITING``); a temporary file whose writer stopped, a
+    file of a request removed on request, a name gone while the folder was listed
+    (``UNSURE``); one refused as not a regular file (``QUARANTINED``, ``UNSURE`` if it
+    vanished). With the marks of the files read, the registry's and quarantine's, every
+    request JSON the run can see keeps its place in the write order, whatever state it is
+    in: a document before it is never filed under the next request."""
+    marks: list[tuple[str, JsonMark]] = []
+
+    def offer(raw: str, state: JsonState, why: str = "") -> None:
+        name = final_name(raw, run.settings.bot_timezone)
+        parsed = run.parse(name) if name is not None else None
+        if parsed is not None and parsed.kind is FileKind.DATA:
+            marks.append((run.same(parsed.sgc), JsonMark(name, parsed.timestamp, state,
+                                                         why=why)))
+
+    for raw in found.in_progress:
+        offer(raw, JsonState.WRITING)
+    for file in found.stale:
+        offer(file.name, JsonState.UNSURE, WHY_STALE)
+    for raw, moved in refused.items():
+        offer(raw, JsonState.QUARANTINED if moved else JsonState.UNSURE)
+    for raw in found.vanished:
+        offer(raw, JsonState.UNSURE)
+    for raw in run.removed_left:
+        offer(raw, JsonState.UNSURE, WHY_REMOVED)
+    return marks
 
 
 def _sgc_candidates(filename: str) -> set[str]:
@@ -830,12 +953,6 @@ def _with_progress(label: str, items: EntrySpool) -> Iterator[RegistryEntry]:
         progress.update(done)
         yield item
     progress.update(len(items), force=bool(items))
-
-
-def _strip_in_progress(name: str) -> str:
-    for suffix in IN_PROGRESS_SUFFIXES:
-        name = name.removesuffix(suffix)
-    return name
 
 
 def _read_record(run: _Run, file: LandingFile, name: FileName

@@ -139,8 +139,10 @@ class State:
                 text = (folders.quarantine / name).read_text(encoding="utf-8")
                 lines = text.splitlines()
                 # One line per field: a hostile file name cannot add or fake a line.
-                assert [line.split(":")[0] for line in lines] == [
-                    "file", "reason", "run_id", "quarantined_at"], text
+                # (A document that followed its request JSON adds that JSON's name last.)
+                assert [line.split(":")[0] for line in lines] in (
+                    ["file", "reason", "run_id", "quarantined_at"],
+                    ["file", "reason", "run_id", "quarantined_at", "request_json"]), text
                 original = lines[0].removeprefix("file: ")
                 assert (empresa, original) not in quarantine, f"{original!r} quarantined twice"
                 quarantine[(empresa, original)] = (moved, text)

@@ -3,7 +3,8 @@ placeholder SGC has its detail PDF quarantined with it ("its request JSON … wa
 quarantined"). Removing the request everywhere (ov_remove_request) removes the JSON,
 reports ``completed`` and leaves the customer's PDF in quarantine/ (finding 2). With every
 trace of the JSON gone, a re-admission (``readmit_quarantine=true``) files that PDF under the
-next placeholder request's folder: another customer's (finding 3)."""
+next placeholder request's folder: another customer's (finding 3, fixed: its tests are in
+tests/integration/test_a_removed_requests_document_is_never_filed_under_another_request.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 
 from extractorov import pipeline, removal
 from extractorov.landing import company_folders, read_quarantine
-from tests.helpers import query
 from tests.review._common import AFINIA, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
@@ -48,38 +48,6 @@ def test_removal_takes_the_quarantined_documents_of_its_request(
     # Nothing of R-901 is left: its detail PDF (the customer's data) went with its JSON.
     left = sorted(q.original_name for q in read_quarantine(company_folders(landing, "afinia")))
     assert left == [], left
-
-
-# Passes since finding 2 was fixed: the removal takes the PDF, so nothing is re-admitted.
-def test_a_removed_requests_document_is_never_filed_under_another_request(
-        db, s3, bucket, settings, landing):
-    pdf = _quarantined_request_then_removed(db, s3, settings, landing)
-    # Later, quarantine is validated again (readmit_quarantine=true: what the docs say to do
-    # after a parser change or for a 'reason lost' file).
-    pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
-    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
-    # R-901's detail PDF must never be filed in R-902's folder (another customer's request).
-    assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
-
-
-@pytest.mark.xfail(strict=True, reason="finding 3")
-def test_a_quarantined_json_deleted_by_hand_never_sends_its_document_to_another_request(
-        db, s3, bucket, settings, landing):
-    """The same without a removal: the Ley 1581 table of docs/operacion.md lets the
-    operator delete a quarantined file by hand "junto con su .reason.txt"."""
-    pdf = write_pdf(landing, "PQR_4_ERROR", 0, "detalle de R-901")
-    broken = write(landing, f"PQR_4_ERROR_data_{stamp(5)}.json",
-                   '{"numero_radicado": "R-901", "nombres_apellidos": "Zoraida Qui')
-    write_json(landing, "PQR_4_ERROR", "R-902", 12)
-    pipeline.extract(db, AFINIA, settings, "day-1")
-    folders = company_folders(landing, "afinia")
-    for entry in read_quarantine(folders):
-        if entry.original_name == broken.name:  # the operator deletes the broken JSON
-            entry.path.unlink()
-            entry.reason_path.unlink()
-    pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)
-    rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
-    assert not [k for name, k in rows if name == pdf and "/R-902/" in k], rows
 
 
 def test_removal_takes_the_quarantined_documents_of_its_request_with_the_usual_placeholder(

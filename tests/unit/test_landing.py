@@ -15,6 +15,7 @@ from extractorov.landing import (
     FileKind,
     FileName,
     company_folders,
+    final_name,
     parse_file_name,
     quarantine,
     scan,
@@ -204,6 +205,30 @@ class TestScan:
         assert result.in_progress == [name]
         assert result.files == []
         assert result.not_regular == []
+
+    @pytest.mark.parametrize(
+        "name", [".RE2_20251008_090100.pdf.Xy12Ab", ".hidden", "x.crdownload"])
+    def test_hidden_and_suffixed_files_are_temporary_with_an_age(
+            self, folders: CompanyFolders, name: str) -> None:
+        """A hidden name (rsync's ``.name.XXXXXX``) is a temporary file like a suffixed
+        one: with ``stale_seconds`` it is listed with its size, to be aged from first seen
+        and reported once its writer stopped."""
+        write(folders.processed / name, age=7200)
+        result = scan(folders.processed, settle_seconds=30, now=NOW, stale_seconds=3600)
+        assert ([f.name for f in result.stale], result.in_progress) == ([name], [])
+        result = scan(folders.processed, settle_seconds=30, now=NOW, stale_seconds=3 * 3600)
+        assert (result.stale, result.in_progress) == ([], [name])
+
+    @pytest.mark.parametrize(("name", "final"), [
+        ("RE1_data_20251008_122537.json.part", "RE1_data_20251008_122537.json"),
+        (".RE1_data_20251008_122537.json", "RE1_data_20251008_122537.json"),
+        (".RE1_data_20251008_122537.json.Xy12Ab", "RE1_data_20251008_122537.json"),
+        ("RE1_data_20251008_122537.json", "RE1_data_20251008_122537.json"),
+        (".hidden", None),
+        ("RE1_data_20251008_122537.json.Xy12Ab", None),
+    ])
+    def test_the_final_name_of_a_temporary_file(self, name: str, final: str | None) -> None:
+        assert final_name(name) == final
 
     def test_recently_modified_in_progress(self, folders: CompanyFolders) -> None:
         p = folders.processed

@@ -12,6 +12,7 @@ from extractorov.pairing import (
     JsonMark,
     JsonState,
     Outcome,
+    Placement,
     place_documents,
 )
 from extractorov.settings import BOGOTA
@@ -206,7 +207,9 @@ def test_undated_request_jsons_place_a_document_the_same_whatever_order_they_com
 
 
 class TestAJsonWhoseFateIsNotKnown:
-    """A JSON seen but gone or unreadable (``UNSURE``) still marks where its request ends."""
+    """A JSON seen but gone or unreadable, or whose writer stopped (``UNSURE``), still marks
+    where its request ends: a document it could own stays in ``processed/`` as *undecided*
+    (reported once it has waited ``ov_orphan_after_hours``), with the mark's reason."""
 
     def test_a_placeholder_stretch_never_runs_past_it_to_the_next_request(self) -> None:
         sgc = "PQR_4_ERROR"
@@ -214,7 +217,7 @@ class TestAJsonWhoseFateIsNotKnown:
         jsons = [JsonMark(f"{sgc}_data_10.json", at(10), JsonState.UNSURE),
                  loaded(sgc, 310, "sin_sgc/R-B")]
         placed = place_documents(sgc, docs, jsons)
-        assert placed[docs[0].name].outcome is Outcome.WAITING
+        assert placed[docs[0].name].outcome is Outcome.UNDECIDED
         assert (placed[docs[1].name].outcome, placed[docs[1].name].folder) == (
             Outcome.FOLDER, "sin_sgc/R-B")
 
@@ -222,6 +225,20 @@ class TestAJsonWhoseFateIsNotKnown:
         docs = [pdf("RE9", 100)]
         jsons = [loaded("RE9", 5, "RE9"), JsonMark("RE9_data_110.json", at(110),
                                                    JsonState.UNSURE)]
+        assert place_documents("RE9", docs, jsons)[docs[0].name].outcome is Outcome.UNDECIDED
+
+    def test_its_reason_is_the_marks_own(self) -> None:
+        sgc = "PQR_4_ERROR"
+        docs = [pdf(sgc, 0)]
+        jsons = [JsonMark(f"{sgc}_data_5.json", at(5), JsonState.UNSURE, why="its writer stopped"),
+                 loaded(sgc, 12, "sin_sgc/R-B")]
+        assert place_documents(sgc, docs, jsons)[docs[0].name] == Placement(
+            Outcome.UNDECIDED, why="its writer stopped")
+
+    def test_one_being_written_keeps_its_documents_waiting(self) -> None:
+        docs = [pdf("RE9", 100)]
+        jsons = [loaded("RE9", 5, "RE9"), JsonMark("RE9_data_110.json", at(110),
+                                                   JsonState.WRITING)]
         assert place_documents("RE9", docs, jsons)[docs[0].name].outcome is Outcome.WAITING
 
 

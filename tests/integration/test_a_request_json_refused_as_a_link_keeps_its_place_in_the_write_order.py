@@ -21,7 +21,6 @@ from tests.review._common import AFINIA, record, stamp, write_json, write_pdf
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 13")
 def test_a_request_json_refused_as_a_link_keeps_its_place_in_the_write_order(
         db, s3, bucket, settings, landing, tmp_path):
     # R-1 (placeholder SGC): its detail PDF, then its JSON, which arrives as a link.

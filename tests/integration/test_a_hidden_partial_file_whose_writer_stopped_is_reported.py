@@ -18,7 +18,6 @@ from tests.review._common import AFINIA, write
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5")
 def test_a_hidden_partial_file_whose_writer_stopped_is_reported(db, s3, bucket, settings,
                                                                  landing):
     # 0: ask at once (the README's step 5); the age counts from first seen either way.

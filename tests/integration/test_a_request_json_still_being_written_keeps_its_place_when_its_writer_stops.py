@@ -16,7 +16,6 @@ from tests.review._common import AFINIA, record, stamp, write, write_json, write
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8")
 def test_a_request_json_still_being_written_keeps_its_place_when_its_writer_stops(
         db, s3, bucket, settings, landing):
     import json
