@@ -162,7 +162,12 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     # Its own JSON first; else the newest earlier scrape of the same SGC; else any.
     for mark in (*later, *reversed(earlier), *undated):
         if mark.state is JsonState.LOADED:
-            return Placement(Outcome.FOLDER, mark.folder, mark.name)
+            # Only a JSON written at or after it (the bot writes a request's documents
+            # first, its JSON last) is its own request: an earlier scrape of the SGC gives
+            # the folder, never the request (an SGC folder may hold more than one request;
+            # a removal or a new SGC of that request must not take another's document).
+            return Placement(Outcome.FOLDER, mark.folder,
+                             None if mark in earlier else mark.name)
         if mark.state is JsonState.QUARANTINED:
             return Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc, mark.name)
     if sgc in folders_named:

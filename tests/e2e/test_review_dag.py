@@ -24,7 +24,7 @@ import pytest
 
 from extractorov import pipeline, reconcile, review
 from extractorov.companies import COMPANIES
-from extractorov.landing import company_folders, read_quarantine
+from extractorov.landing import company_folders, read_quarantine, shown_key
 from extractorov.registry import SUPERSEDED
 from tests.helpers import query, seen_hours_ago, write_request
 
@@ -189,7 +189,8 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     snapshots: dict[str, dict[str, Any]] = {}
 
     def subject_of(detail: dict[str, Any]) -> str:
-        return next(k for k in plan if f"`{k}`" in detail["body"])
+        # The form shows a key through shown_key (a name not the bot's: its length only).
+        return next(k for k in plan if f"`{shown_key(k)}`" in detail["body"])
 
     def after(detail: dict[str, Any], choice: str) -> None:
         about = subject_of(detail)
@@ -218,7 +219,7 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     asked = {subject_of(d): d for d in responder.asked}
     assert set(asked) == set(plan)
     for about, detail in asked.items():
-        assert about.rsplit("/", 1)[-1] in detail["subject"]
+        assert shown_key(about).rsplit("/", 1)[-1] in detail["subject"]
         assert review.LEAVE_OPEN in detail["options"]
         assert detail["defaults"] == [review.LEAVE_OPEN]
         assert plan[about] in detail["options"]
