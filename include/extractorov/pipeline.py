@@ -325,11 +325,10 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
              attempt: str, started: float) -> None:
     company, settings, summary = run.company, run.settings, run.summary
     log.info("extract: scanning %s", run.folders.processed)
-    known = registry.known_files(conn, company.empresa, settings.bucket)
     found = _scan(run, conn)
     # Read once: the re-admission and the placing of documents both need it.
     quarantined = read_quarantine(run.folders)
-    quarantined = _readmit_quarantined(run, found, known, quarantined,
+    quarantined = _readmit_quarantined(run, conn, found, quarantined,
                                        everything=readmit_quarantine)
     summary.files_reason_lost = sum(entry.reason_lost for entry in quarantined)
     if summary.files_reason_lost:
@@ -353,6 +352,10 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     summary.files_found = len(found.files) + len(found.not_regular)
     for path in found.not_regular:
         run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
+    # What the registry knows of the scanned names only (never the company's history: a
+    # year holds ~900,000 rows); pairing asks about the new documents' SGC parts below.
+    known = registry.known_files(conn, company.empresa, settings.bucket,
+                                 (f.name for f in found.files))
     log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
              len(known))
 
@@ -367,10 +370,10 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
-    _place_documents(run, new_docs, known, found.in_progress, quarantined, marks, progress)
+    known.clear()
+    _place_documents(run, conn, new_docs, found.in_progress, quarantined, marks, progress)
     new_docs.clear()
     marks.clear()
-    known.clear()
     progress.update(summary.files_new, force=summary.files_new > 0)
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
@@ -453,7 +456,7 @@ def _record_waiting(run: _Run, conn: Connection) -> None:
     run.waiting.clear()
 
 
-def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
+def _readmit_quarantined(run: _Run, conn: Connection, found: Scan,
                          quarantined: list[QuarantinedFile], *, everything: bool = False,
                          ) -> list[QuarantinedFile]:
     """Move back files quarantined for reasons the current rules retired (``everything``:
@@ -486,7 +489,9 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
     json_sgcs: set[str] = set()
     names = [f.name for f in found.files] + [_strip_in_progress(n.lstrip("."))
                                              for n in found.in_progress]
-    for raw in (*names, *known, *(q.original_name for q in quarantined)):
+    registered = registry.files_with_sgc_parts(conn, run.company.empresa,
+                                               run.settings.bucket, wanted)
+    for raw in (*names, *registered, *(q.original_name for q in quarantined)):
         if wanted.isdisjoint(_sgc_candidates(raw)):
             continue
         parsed = run.parse(raw)
@@ -689,21 +694,25 @@ def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
     return {k: v for k, v in known.items() if v != (None, None)}
 
 
-def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
-                     known: dict[str, registry.KnownFile], in_progress: list[str],
+def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
+                     in_progress: list[str],
                      quarantined: list[QuarantinedFile], marks: _Marks,
                      progress: Progress) -> None:
     """File each new PDF and attachment with its request, or leave it waiting.
 
     ``marks`` holds this run's request JSONs; the registry's, those being written
     and the quarantined ones are added here, only for the SGC parts of new
-    documents (a backlog registry holds hundreds of thousands of names).
+    documents: the registry is asked only about names with those SGC parts, wherever
+    their files are now (a request JSON registered a month ago may have left
+    ``processed/`` by retention), never for its whole history.
     """
     if not by_sgc:
         return
-    prefix = company_prefix(run.settings.base_path, run.company.empresa)
+    empresa, bucket = run.company.empresa, run.settings.bucket
+    prefix = company_prefix(run.settings.base_path, empresa)
     known_docs: dict[str, list[Document]] = {}
-    for filename, info in known.items():
+    registered = registry.files_with_sgc_parts(conn, empresa, bucket, by_sgc.keys())
+    for filename, info in registered.items():
         if by_sgc.keys().isdisjoint(_sgc_candidates(filename)):
             continue
         parsed = run.parse(filename)
@@ -728,10 +737,10 @@ def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
             marks.put(parsed.sgc, JsonMark(entry.original_name, parsed.timestamp,
                                            JsonState.QUARANTINED), keep=True)
-    folders_named = frozenset(
-        {info.numero_reclamo_sgc for info in known.values()
-         if info.file_type == "json" and info.numero_reclamo_sgc}
-        | marks.folders())
+    registered.clear()
+    # Only a document's own SGC part is ever looked up in it (pairing._place_real).
+    folders_named = frozenset(registry.json_sgcs_named(conn, empresa, bucket, by_sgc.keys())
+                              | marks.folders())
     done = run.summary.files_new - sum(map(len, by_sgc.values()))
     for sgc, filenames in by_sgc.items():
         docs = [(filename, _parsed(run, filename)) for filename in filenames]

@@ -160,22 +160,130 @@ class KnownFile:
     """False for a row ``ov_s3_reconcile`` made from the bucket: its local file is new."""
 
 
-def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
-    """File name → what the registry knows, for one company and bucket (one query)."""
-    with conn.cursor() as cur:
+_KNOWN_COLUMNS = f"""r.filename, r.numero_reclamo_sgc, r.file_type,
+    EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
+            AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
+    r.s3_key, r.local_path IS NOT NULL"""
+"""What :class:`KnownFile` holds of a row ``r``. The loaded mark is a probe of the marks'
+primary key per row: a join's plan depends on the marks table's statistics, and a fresh
+one (no ANALYZE yet) got a nested loop over both tables (minutes at 100,000 files)."""
+
+
+def known_files(conn: Connection, empresa: str, bucket: str,
+                names: Iterable[str]) -> dict[str, KnownFile]:
+    """File name → what the registry knows, for the files ``names`` (the names a run
+    scanned) of one company and bucket; a name the registry does not have is absent.
+
+    The names are staged in a temporary table (``COPY``) and joined with the registry on
+    the server (index ``(empresa, filename)``): the run reads the rows of its own files,
+    never the company's history (a year holds ~900,000 rows). Runs in the caller's
+    transaction (the staging table goes with it)."""
+    with _in_transaction(conn), conn.cursor() as cur:
+        _stage_names(cur, "ov_known_names", names)
         cur.execute(
-            # A probe of the marks' primary key per row: a join's plan depends on the
-            # marks table's statistics, and a fresh one (no ANALYZE yet) got a nested
-            # loop over both tables (minutes at 100,000 files).
-            f"""SELECT r.filename, r.numero_reclamo_sgc, r.file_type,
-                       EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
-                               AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
-                       r.s3_key, r.local_path IS NOT NULL
-                FROM {TABLE} r
-                WHERE r.empresa = %s AND r.s3_bucket = %s""",
+            f"""SELECT {_KNOWN_COLUMNS}
+                FROM ov_known_names n
+                JOIN {TABLE} r ON r.empresa = %s AND r.s3_bucket = %s
+                              AND r.filename = n.filename""",
             (empresa, bucket),
         )
         return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
+
+
+def all_known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
+    """Every row of one company and bucket as :func:`known_files` gives them (what every
+    extract read before it asked about its own names; kept for the benchmark's baseline
+    and for tests that compare both)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {_KNOWN_COLUMNS} FROM {TABLE} r "
+                    "WHERE r.empresa = %s AND r.s3_bucket = %s", (empresa, bucket))
+        return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
+
+
+def sgc_part_prefixes(sgcs: Iterable[str]) -> list[str]:
+    """The name prefixes of every bot file name whose SGC part is one of ``sgcs``: the
+    patterns of :func:`extractorov.landing.parse_file_name` all start ``{sgc}_`` except the
+    detail writer's JSON, ``pqr_data_{sgc}_`` (a superset: the caller parses the names)."""
+    prefixes: set[str] = set()
+    for sgc in sgcs:
+        prefixes.add(f"{sgc}_")
+        prefixes.add(f"pqr_data_{sgc}_")
+    return sorted(prefixes)
+
+
+def files_with_sgc_parts(conn: Connection, empresa: str, bucket: str,
+                         sgcs: Iterable[str]) -> dict[str, KnownFile]:
+    """File name → what the registry knows, for the registered names that start as a bot
+    file name with one of these SGC parts does (:func:`sgc_part_prefixes`; a superset the
+    caller narrows by parsing each name): the documents and request JSONs pairing weighs
+    for a run's new documents, wherever they are now (retention may have taken a request
+    JSON out of ``processed/`` long ago).
+
+    One range of index ``s3_files_registry_filename_prefix`` per prefix (a prefix is one
+    range of the names' bytes, ``COLLATE "C"``): what is read follows the SGC parts asked
+    about and the files registered under them, not the company's history. In the caller's
+    transaction."""
+    prefixes = sgc_part_prefixes(sgcs)
+    found: dict[str, KnownFile] = {}
+    with conn.cursor() as cur:
+        for start in range(0, len(prefixes), PREFIXES_A_QUERY):
+            batch = prefixes[start:start + PREFIXES_A_QUERY]
+            # A prefix ends with "_" (0x5F): the names that start with it are those from it
+            # up to, not including, the prefix with "`" (0x60) in its place. Constants, not
+            # a join with a staged list: the planner then sees how narrow each range is
+            # (for a range taken from another table's row it guesses a third of the table,
+            # and reads all of it).
+            ranges = sql.SQL(" OR ").join(
+                sql.SQL('(r.filename COLLATE "C" >= {} AND r.filename COLLATE "C" < {})').format(
+                    sql.Literal(prefix), sql.Literal(prefix[:-1] + "`"))
+                for prefix in batch)
+            cur.execute(sql.SQL(
+                """SELECT {columns} FROM {table} r
+                   WHERE r.empresa = %s AND r.s3_bucket = %s AND ({ranges})
+                   ORDER BY r.id""").format(columns=sql.SQL(_KNOWN_COLUMNS),
+                                            table=sql.SQL(TABLE), ranges=ranges),
+                (empresa, bucket))
+            for row in cur:
+                found.setdefault(row[0], KnownFile(*row[1:]))
+    return found
+
+
+PREFIXES_A_QUERY = 500
+"""Name prefixes :func:`files_with_sgc_parts` asks about in one statement."""
+
+
+def json_sgcs_named(conn: Connection, empresa: str, bucket: str,
+                    sgcs: Iterable[str]) -> set[str]:
+    """Which of ``sgcs`` a registered request JSON names as its ``numero_reclamo_sgc`` (the
+    folders valid JSONs resolved to, asked about only for these SGCs: index
+    ``(empresa, numero_reclamo_sgc)``)."""
+    wanted = sorted(set(sgcs))
+    if not wanted:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute(f"""SELECT DISTINCT numero_reclamo_sgc FROM {TABLE}
+                        WHERE empresa = %s AND numero_reclamo_sgc = ANY(%s)
+                          AND s3_bucket = %s AND file_type = 'json'""",
+                    (empresa, wanted, bucket))
+        return {sgc for (sgc,) in cur}
+
+
+def _in_transaction(conn: Connection) -> contextlib.AbstractContextManager[Any]:
+    """A transaction for the staging table to live in: the caller's, or (on a connection in
+    autocommit mode, where ``ON COMMIT DROP`` would drop it at once) one of its own."""
+    return conn.transaction() if conn.autocommit else contextlib.nullcontext()
+
+
+def _stage_names(cur: psycopg.Cursor[Any], table: str, names: Iterable[str]) -> None:
+    """Copy ``names`` into the temporary one-column table ``table`` (emptied first, dropped
+    at the transaction's end)."""
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (filename text NOT NULL) "
+                "ON COMMIT DROP")
+    cur.execute(f"TRUNCATE {table}")
+    with cur.copy(f"COPY {table} (filename) FROM STDIN") as copy:
+        for name in names:
+            copy.write_row((name,))
+    cur.execute(f"ANALYZE {table}")
 
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: sql.Composable) -> int:
