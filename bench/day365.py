@@ -5,9 +5,10 @@ filled with SQL, not by running the pipeline), with ``processed/`` holding the l
 
 Each step (``extract``, ``load_db``, ``upload_s3``) runs in a fresh process, as a task does,
 against the benchmark's PostgreSQL and moto S3 (behind the latency proxy); each reports its
-seconds and peak RSS. The baseline, measured on the same data in the same run: what every
-extract did before it asked about its own names, the load of every registry row of the
-company (:func:`extractorov.registry.all_known_files`), in a fresh process too.
+seconds and peak RSS, and PostgreSQL's count of the registry rows it read. The baseline,
+measured on the same data in the same run: what every extract did before it asked about
+its own names, the load of every registry row of the company
+(:func:`extractorov.registry.all_known_files`), in a fresh process too.
 
 ``python -m bench.day365 --quick|--full`` runs only this step (``bench.run`` runs it with
 the others).
@@ -82,14 +83,36 @@ def _child(step: str, root: Path, bucket: str, run_id: str, manifest: str) -> No
                       **counts}))
 
 
-def _run_child(step: str, root: Path, bucket: str, run_id: str, manifest: str = "") -> dict:
+def registry_rows_read(dsn: str) -> int:
+    """Registry rows read so far by sequential and index scans (pg_stat counters; each
+    step's process has exited, which flushes its counters: poll until two reads agree)."""
+    import psycopg
+
+    query = ("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
+             "FROM pg_stat_user_tables WHERE relid = 'data_general.s3_files_registry'::regclass")
+    last = None
+    for _ in range(40):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            value = int(conn.execute(query).fetchone()[0])
+        if value == last:
+            return value
+        last = value
+        time.sleep(0.25)
+    return int(last or 0)
+
+
+def _run_child(step: str, root: Path, bucket: str, run_id: str, manifest: str = "",
+               dsn: str = "") -> dict:
+    before = registry_rows_read(dsn)
     done = subprocess.run(
         [sys.executable, "-m", "bench.day365", "--child", step, "--root", str(root),
          "--bucket", bucket, "--run-id", run_id, "--manifest", manifest],
         cwd=env.ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"day365 {step} failed: {done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["registry_rows_read"] = registry_rows_read(dsn) - before
+    return result
 
 
 def bench_day365(mode: Mode, stack: Services, data: Path) -> dict[str, Any]:
@@ -132,11 +155,11 @@ def bench_day365(mode: Mode, stack: Services, data: Path) -> dict[str, Any]:
             fill_seconds = round(time.monotonic() - t, 1)
             for path in morning_files:
                 os.link(path, processed / path.name)
-            baseline = _run_child("baseline", root, bucket, "baseline")
-            steps = {"extract": _run_child("extract", root, bucket, "day-1")}
+            baseline = _run_child("baseline", root, bucket, "baseline", dsn=dsn)
+            steps = {"extract": _run_child("extract", root, bucket, "day-1", dsn=dsn)}
             steps["load_db"] = _run_child("load_db", root, bucket, "day-1",
-                                          steps["extract"]["manifest"])
-            steps["upload_s3"] = _run_child("upload_s3", root, bucket, "day-1")
+                                          steps["extract"]["manifest"], dsn=dsn)
+            steps["upload_s3"] = _run_child("upload_s3", root, bucket, "day-1", dsn=dsn)
             results.append({"case": case, "handled_files": files, "local_history_files": len(local),
                             "new_files": len(morning_files), "fill_seconds": fill_seconds,
                             "steps": steps, "baseline_full_registry_read": baseline})

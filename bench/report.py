@@ -206,12 +206,14 @@ def day365_table(section: dict[str, Any]) -> str:
         steps = r["steps"]
         base = r["baseline_full_registry_read"]
         rows.append([r["case"], f"{r['handled_files']:,}", f"{r['local_history_files']:,}",
-                     *(f"{steps[s]['seconds']} s / {steps[s]['peak_rss_mb']} MiB"
+                     *(f"{steps[s]['seconds']} s / {steps[s]['peak_rss_mb']} MiB / "
+                       f"{steps[s]['registry_rows_read']:,} rows"
                        for s in ("extract", "load_db", "upload_s3")),
                      f"{base['rows']:,} rows: {base['seconds']} s / "
                      f"+{base['peak_over_start_mb']} MiB"])
     out.append(_table(rows, ["processed/", "history files", "of them in processed/",
-                             "extract s / peak RSS", "load_db", "upload_s3",
+                             "extract: s / peak RSS / registry rows read", "load_db",
+                             "upload_s3",
                              "baseline: full registry read (old extract)"]))
     return "\n".join(out)
 

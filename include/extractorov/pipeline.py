@@ -352,14 +352,15 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     summary.files_found = len(found.files) + len(found.not_regular)
     for path in found.not_regular:
         run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
-    # What the registry knows of the scanned names only (never the company's history: a
-    # year holds ~900,000 rows); pairing asks about the new documents' SGC parts below.
-    known = registry.known_files(conn, company.empresa, settings.bucket,
-                                 (f.name for f in found.files))
-    log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
-             len(known))
-
-    new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
+    log.info("extract: %d files in processed/", len(found.files))
+    # What the registry knows of the scanned names only, streamed in their order (never
+    # the company's history: a year holds ~900,000 rows; nor one answer a file of
+    # processed/ held at once); pairing asks about the new documents' SGC parts below.
+    with contextlib.closing(registry.known_in_order(
+            conn, company.empresa, settings.bucket, (f.name for f in found.files))) as known:
+        new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
+    log.info("extract: %d files handled by earlier runs (skipped unread)",
+             summary.files_handled_before)
     # A backlog is hundreds of thousands of names: each phase lets go of what it is done
     # with, so the manifest and the registering do not hold the scan's names too.
     found.files = []
@@ -370,7 +371,6 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
-    known.clear()
     _place_documents(run, conn, new_docs, found.in_progress, quarantined, marks, progress)
     new_docs.clear()
     marks.clear()
@@ -509,18 +509,19 @@ def _readmit_quarantined(run: _Run, conn: Connection, found: Scan,
     return [q for q in quarantined if q.path not in moved]
 
 
-def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
+def _classify(run: _Run, files: list[LandingFile], known: Iterator[registry.KnownFile | None]
               ) -> tuple[list[LandingFile], dict[str, list[str]],
                          list[tuple[LandingFile, FileName, bool]]]:
     """Split new files into request JSONs and the names of documents (by the SGC part of
     their names); refuse what is not the bot's. Parsed names are made again where they
     are used (~7 µs each), not held for a whole backlog; a document is read only by
-    name (its size and hash come from its bytes)."""
+    name (its size and hash come from its bytes). ``known``: the registry's answer for
+    each of ``files``, in their order (:func:`extractorov.registry.known_in_order`)."""
     new_jsons: list[LandingFile] = []
     new_docs: dict[str, list[str]] = {}
     empty_jsons: list[tuple[LandingFile, FileName, bool]] = []
     classify = Progress("extract (classify)", len(files))
-    for scanned, file in enumerate(files, start=1):
+    for scanned, (file, seen) in enumerate(zip(files, known, strict=True), start=1):
         classify.update(scanned)
         name = run.parse(file.name)
         if name is None:
@@ -529,7 +530,6 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
         if name.kind is FileKind.LISTA:
             run.reject(file.path, Reason.LIST_FILE, LIST_FILE)
             continue
-        seen = known.get(file.name)
         if seen is not None and seen.local and (name.kind is not FileKind.DATA or seen.loaded):
             run.summary.files_handled_before += 1
             continue

@@ -190,6 +190,43 @@ def known_files(conn: Connection, empresa: str, bucket: str,
         return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
 
 
+KNOWN_PAGE = 5000
+"""Rows :func:`known_in_order` fetches from its cursor at a time."""
+
+
+def known_in_order(conn: Connection, empresa: str, bucket: str,
+                   names: Iterable[str]) -> Generator[KnownFile | None, None, None]:
+    """What the registry knows of each of ``names`` (the names a run scanned), in their
+    order: one answer a name, ``None`` for a name it does not have; a name with several rows
+    answers with its first (lowest id).
+
+    The names are staged (``COPY``, with their place) and joined with the registry on the
+    server; the answers come from a server-side cursor a page at a time, so the caller
+    holds neither the company's history nor, with retention ``keep``, one answer per file
+    of ``processed/`` at once. In the caller's transaction, which must not end before the
+    last answer is read (close the generator when stopping early)."""
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS ov_scanned_names "
+                    "(ord integer NOT NULL, filename text NOT NULL) ON COMMIT DROP")
+        cur.execute("TRUNCATE ov_scanned_names")
+        with cur.copy("COPY ov_scanned_names (ord, filename) FROM STDIN") as copy:
+            for place, name in enumerate(names):
+                copy.write_row((place, name))
+        cur.execute("ANALYZE ov_scanned_names")
+    with conn.cursor(name=f"ov_known_{uuid.uuid4().hex}") as cur:
+        cur.execute(
+            f"""SELECT DISTINCT ON (n.ord) r.id IS NOT NULL, {_KNOWN_COLUMNS}
+                FROM ov_scanned_names n
+                LEFT JOIN {TABLE} r ON r.empresa = %s AND r.s3_bucket = %s
+                                   AND r.filename = n.filename
+                ORDER BY n.ord, r.id""",
+            (empresa, bucket),
+        )
+        while rows := cur.fetchmany(KNOWN_PAGE):
+            for row in rows:
+                yield KnownFile(*row[2:]) if row[0] else None
+
+
 def all_known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
     """Every row of one company and bucket as :func:`known_files` gives them (what every
     extract read before it asked about its own names; kept for the benchmark's baseline
