@@ -75,6 +75,9 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                     e.numero_reclamo_sgc, e.empresa, e.file_size, e.file_type, e.content_type,
                     e.file_hash, Jsonb(e.metadata), e.upload_source,
                 ))
+        # Its size for the plans below: probes of the registry's key per staged row, not a
+        # read of the company's rows (an unanalyzed stage is guessed at thousands of rows).
+        cur.execute("ANALYZE ov_registry_stage")
         # The request each file belongs to (one folder per request, follow_sgc), known
         # before the insert so a new row is written once: a request JSON's own, then a
         # document's request JSON's (staged with it, or registered before).
@@ -261,32 +264,29 @@ def files_with_sgc_parts(conn: Connection, empresa: str, bucket: str,
     about and the files registered under them, not the company's history. In the caller's
     transaction."""
     prefixes = sgc_part_prefixes(sgcs)
+    if not prefixes:
+        return {}
     found: dict[str, KnownFile] = {}
     with conn.cursor() as cur:
-        for start in range(0, len(prefixes), PREFIXES_A_QUERY):
-            batch = prefixes[start:start + PREFIXES_A_QUERY]
-            # A prefix ends with "_" (0x5F): the names that start with it are those from it
-            # up to, not including, the prefix with "`" (0x60) in its place. Constants, not
-            # a join with a staged list: the planner then sees how narrow each range is
-            # (for a range taken from another table's row it guesses a third of the table,
-            # and reads all of it).
-            ranges = sql.SQL(" OR ").join(
-                sql.SQL('(r.filename COLLATE "C" >= {} AND r.filename COLLATE "C" < {})').format(
-                    sql.Literal(prefix), sql.Literal(prefix[:-1] + "`"))
-                for prefix in batch)
-            cur.execute(sql.SQL(
-                """SELECT {columns} FROM {table} r
-                   WHERE r.empresa = %s AND r.s3_bucket = %s AND ({ranges})
-                   ORDER BY r.id""").format(columns=sql.SQL(_KNOWN_COLUMNS),
-                                            table=sql.SQL(TABLE), ranges=ranges),
-                (empresa, bucket))
-            for row in cur:
+        # One statement a prefix, pipelined (one round trip for all): each is planned with
+        # its own range, an index range scan (a join with a staged list of prefixes, or one
+        # statement with every range, made the planner guess a third of the table for a
+        # range taken from another row, or spend seconds weighing hundreds of ranges).
+        # A prefix ends with "_" (0x5F): the names that start with it are those from it
+        # up to, not including, the prefix with "`" (0x60) in its place.
+        cur.executemany(
+            f"""SELECT {_KNOWN_COLUMNS} FROM {TABLE} r
+                WHERE r.empresa = %s AND r.s3_bucket = %s
+                  AND r.filename COLLATE "C" >= %s AND r.filename COLLATE "C" < %s
+                ORDER BY r.id""",
+            [(empresa, bucket, prefix, prefix[:-1] + "`") for prefix in prefixes],
+            returning=True)
+        while True:
+            for row in cur.fetchall():
                 found.setdefault(row[0], KnownFile(*row[1:]))
+            if not cur.nextset():
+                break
     return found
-
-
-PREFIXES_A_QUERY = 500
-"""Name prefixes :func:`files_with_sgc_parts` asks about in one statement."""
 
 
 def json_sgcs_named(conn: Connection, empresa: str, bucket: str,
@@ -668,15 +668,36 @@ def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composabl
     were refiled."""
     from extractorov.storage import refiled_key
 
-    only = sql.SQL("AND r.numero_radicado IN ({})").format(radicados) if radicados else sql.SQL("")
     with conn.cursor() as cur:
-        cur.execute(sql.SQL(
-            """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
-               JOIN {table} t ON t.numero_radicado = r.numero_radicado
-               WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_radicado IS NOT NULL
-                 AND t.numero_reclamo_sgc IS NOT NULL
-                 AND r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc {only}"""
-        ).format(registry=sql.SQL(TABLE), table=table, only=only), (empresa, bucket))
+        if radicados is None:
+            cur.execute(sql.SQL(
+                """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
+                   JOIN {table} t ON t.numero_radicado = r.numero_radicado
+                   WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_radicado IS NOT NULL
+                     AND t.numero_reclamo_sgc IS NOT NULL
+                     AND r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc"""
+            ).format(registry=sql.SQL(TABLE), table=table), (empresa, bucket))
+        else:
+            # Driven by the requests asked about: a probe of the table and of the registry
+            # per request (OFFSET 0 keeps each subquery a probe; as a join, the planner
+            # merged the batch with every request of the company's history, a read of all
+            # its registry rows at each load).
+            cur.execute(sql.SQL(
+                """SELECT r.id, r.s3_key, t.numero_reclamo_sgc
+                   FROM (SELECT DISTINCT numero_radicado FROM ({radicados}) AS q(numero_radicado)
+                         WHERE numero_radicado IS NOT NULL) AS k
+                   CROSS JOIN LATERAL (SELECT t.numero_reclamo_sgc FROM {table} t
+                                       WHERE t.numero_radicado = k.numero_radicado
+                                         AND t.numero_reclamo_sgc IS NOT NULL
+                                       OFFSET 0) AS t
+                   CROSS JOIN LATERAL (SELECT r.id, r.s3_key, r.numero_reclamo_sgc
+                                       FROM {registry} r
+                                       WHERE r.empresa = %s AND r.s3_bucket = %s
+                                         AND r.numero_radicado = k.numero_radicado
+                                       OFFSET 0) AS r
+                   WHERE r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc"""
+            ).format(registry=sql.SQL(TABLE), table=table, radicados=radicados),
+                (empresa, bucket))
         moves: list[tuple[int, str, str, str]] = []
         for row_id, key, sgc in cur.fetchall():
             new = refiled_key(key, sgc)
