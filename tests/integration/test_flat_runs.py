@@ -146,3 +146,40 @@ def test_known_files_answers_for_the_names_asked_as_the_full_load_did(
     assert len(parts) == 2 + 3
     assert registry.json_sgcs_named(db, "afinia", bucket, ["S-100", "S-999"]) == {"S-100"}
     db.commit()
+
+
+NAMES = [
+    "S-300_data_20251001_080000.json", "S-300_20251001_075950.pdf",
+    "S-300_adjunto_20251001_075955.png", "pqr_data_S-300_20251001_080001.json",
+    "S-300_PQR_7_20251001_080002.pdf", "S-3000_data_20251001_080000.json",
+    "PQR_4_ERROR_data_20251001_090000.json", "PQR_4_ERROR_20251001_085950.pdf",
+    "pqr_12_data_20251001_090000.json", "pqr_12_20251001_085959.pdf",
+    "pqr_data__20251001_100000.json", "_PQR_3_20251001_100005.pdf",
+]
+
+
+def test_the_sgc_part_lookup_finds_every_name_with_that_part_of_every_pattern(db, bucket):
+    """Pairing's keyed lookup returns every registered name whose parsed SGC part is asked
+    for (the detail writer's blank part and the bot's placeholders included): what
+    iterating over the whole registry found before."""
+    from extractorov.landing import parse_file_name
+
+    warehouse.ensure_schema(db)
+    with db.cursor() as cur:
+        for n, name in enumerate(NAMES):
+            cur.execute("""INSERT INTO data_general.s3_files_registry
+                           (filename, s3_bucket, s3_key, empresa, file_type)
+                           VALUES (%s, %s, %s, 'afinia', %s)""",
+                        (name, bucket, f"k/{n}/{name}", name.rpartition(".")[2]))
+    db.commit()
+    parts = {parse_file_name(name).sgc for name in NAMES}
+    assert parts == {"S-300", "S-3000", "PQR_4_ERROR", "pqr_12", ""}
+    for part in parts:
+        found = registry.files_with_sgc_parts(db, "afinia", bucket, [part])
+        wanted = {name for name in NAMES if parse_file_name(name).sgc == part}
+        assert wanted <= set(found), part
+    every = registry.files_with_sgc_parts(db, "afinia", bucket, parts)
+    assert set(every) == set(NAMES)
+    assert registry.files_with_sgc_parts(db, "afinia", bucket, ["S-999"]) == {}
+    assert registry.files_with_sgc_parts(db, "afinia", "another-bucket", parts) == {}
+    db.commit()
