@@ -268,25 +268,32 @@ def files_with_sgc_parts(conn: Connection, empresa: str, bucket: str,
         return {}
     found: dict[str, KnownFile] = {}
     with conn.cursor() as cur:
-        # One statement a prefix, pipelined (one round trip for all): each is planned with
-        # its own range, an index range scan (a join with a staged list of prefixes, or one
-        # statement with every range, made the planner guess a third of the table for a
-        # range taken from another row, or spend seconds weighing hundreds of ranges).
-        # A prefix ends with "_" (0x5F): the names that start with it are those from it
-        # up to, not including, the prefix with "`" (0x60) in its place.
-        cur.executemany(
-            f"""SELECT {_KNOWN_COLUMNS} FROM {TABLE} r
-                WHERE r.empresa = %s AND r.s3_bucket = %s
-                  AND r.filename COLLATE "C" >= %s AND r.filename COLLATE "C" < %s
-                ORDER BY r.id""",
-            [(empresa, bucket, prefix, prefix[:-1] + "`") for prefix in prefixes],
-            returning=True)
-        while True:
-            for row in cur.fetchall():
+        for start in range(0, len(prefixes), PREFIXES_A_QUERY):
+            # Constants, not a join with a staged list of prefixes: for a range taken from
+            # another table's row the planner guesses a third of the registry (it cannot
+            # see how narrow a prefix is) and reads all of it. A prefix ends with "_"
+            # (0x5F): the names that start with it are those from it up to, not including,
+            # the prefix with "`" (0x60) in its place.
+            ranges = sql.SQL(" OR ").join(
+                sql.SQL('(r.filename COLLATE "C" >= {} AND r.filename COLLATE "C" < {})').format(
+                    sql.Literal(prefix), sql.Literal(prefix[:-1] + "`"))
+                for prefix in prefixes[start:start + PREFIXES_A_QUERY])
+            cur.execute(sql.SQL(
+                """SELECT {columns} FROM {table} r
+                   WHERE r.empresa = %s AND r.s3_bucket = %s AND ({ranges})
+                   ORDER BY r.id""").format(columns=sql.SQL(_KNOWN_COLUMNS),
+                                            table=sql.SQL(TABLE), ranges=ranges),
+                (empresa, bucket))
+            for row in cur:
                 found.setdefault(row[0], KnownFile(*row[1:]))
-            if not cur.nextset():
-                break
     return found
+
+
+PREFIXES_A_QUERY = 200
+"""Name prefixes :func:`files_with_sgc_parts` asks about in one statement: planning grows
+faster than the ranges (a 300,000-row registry: 95 ms to plan 500 ranges, 4.8 ms for 100,
+1.6 ms for 50), and a statement per prefix would be one per SGC part of the run; 200 keep
+it to one statement per 100 SGC parts (below a hundredth of a statement per file)."""
 
 
 def json_sgcs_named(conn: Connection, empresa: str, bucket: str,
