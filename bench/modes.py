@@ -35,13 +35,23 @@ class Mode:
     load_repeats: int = 3
     """Times the all-new load is timed per method with a target (project, stock, bare COPY),
     in turn; the report takes medians."""
+    day365_handled: tuple[int, ...] = (0, 20_000)
+    """Day 1 vs day 365: files of the history (registry rows) under the morning's run."""
+    day365_new_requests: int = 20
+    """Day 1 vs day 365: the morning's new requests (a JSON, a detail PDF, an attachment
+    for half of them)."""
+    day365_requests_per_day: int = 100
+    """Day 1 vs day 365: requests a day in the history (how many days retention keeps)."""
 
 
 FULL = Mode("full", (10_000, 100_000), 2_000, 100_000, (10_000, 100_000), 50, 5, 50,
             backfill_requests=100_000, backfill_pdf_size=16_000, backfill_ceiling_sample=20_000,
             backfill_sequential_sample=400, upload_workers=16, sweep_files=2_000,
-            sweep_workers=(4, 8, 16, 32, 64), morning_requests=1_000)
+            sweep_workers=(4, 8, 16, 32, 64), morning_requests=1_000,
+            day365_handled=(0, 100_000, 300_000, 900_000), day365_new_requests=1_000,
+            day365_requests_per_day=1_000)
 QUICK = Mode("quick", (1_000,), 30, 100_000, (500, 2_000), 5, 1, 5,
              backfill_requests=400, backfill_pdf_size=16_000, backfill_ceiling_sample=300,
              backfill_sequential_sample=20, upload_workers=16, sweep_files=200,
-             sweep_workers=(8, 32), morning_requests=20, load_repeats=1)
+             sweep_workers=(8, 32), morning_requests=20, load_repeats=1,
+             day365_handled=(0, 20_000), day365_new_requests=20, day365_requests_per_day=100)

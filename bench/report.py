@@ -178,6 +178,9 @@ def report(results: dict[str, Any]) -> str:
                           "extract / load / upload s", "rows written", "for backlog",
                           "S3 requests", "for backlog"]), ""]
 
+    if "day365" in results:
+        out += [day365_table(results["day365"]), ""]
+
     out += ["## 4. DAG parsing (fresh interpreter, median)", ""]
     rows = [[f["file"], ", ".join(f["dags"]), f["import_airflow_ms"],
              f["parse_beyond_import_airflow_ms"], f["airflow_modules_ms"],
@@ -195,6 +198,30 @@ def report(results: dict[str, Any]) -> str:
     out += ["## Targets", ""]
     out += [_table([[t["target"], json.dumps(t["value"]), "met" if t["met"] else "MISSED"]
                     for t in results["targets"]], ["target", "value", ""]), ""]
+    return "\n".join(out)
+
+
+def day365_table(section: dict[str, Any]) -> str:
+    """Section 3b: seconds and peak RSS per step for each history size and retention case,
+    and the old full registry read (the baseline) on the same data."""
+    out = [f"## 3b. Day 1 vs day 365 ({section['new_files']:,} new files of "
+           f"{section['new_requests']:,} requests on a history of N handled files; "
+           f"{section['requests_per_day']:,} requests a day, retention "
+           f"{section['retention_days']} days)", ""]
+    rows = []
+    for r in section["results"]:
+        steps = r["steps"]
+        base = r["baseline_full_registry_read"]
+        rows.append([r["case"], f"{r['handled_files']:,}", f"{r['local_history_files']:,}",
+                     *(f"{steps[s]['seconds']} s / {steps[s]['peak_rss_mb']} MiB / "
+                       f"{steps[s]['registry_rows_read']:,} rows"
+                       for s in ("extract", "load_db", "upload_s3")),
+                     f"{base['rows']:,} rows: {base['seconds']} s / "
+                     f"+{base['peak_over_start_mb']} MiB"])
+    out.append(_table(rows, ["processed/", "history files", "of them in processed/",
+                             "extract: s / peak RSS / registry rows read", "load_db",
+                             "upload_s3",
+                             "baseline: full registry read (old extract)"]))
     return "\n".join(out)
 
 

@@ -18,6 +18,9 @@ data, against a real PostgreSQL (``pgserver``) and a moto S3 server behind a
 3. an incremental run (extract → load → upload) over a folder with many
    already handled files and a few new ones, and with nothing new
    (``bench/incremental.py``);
+3b. day 1 vs day 365: one morning of new requests on an empty history and on a year's
+   (registry and tables filled to match), retention on and ``keep``: seconds and peak
+   RSS per step, the old full registry read as baseline (``bench/day365.py``);
 4. DAG parsing time per file beyond ``import airflow`` (``bench/parsing.py``).
 
 ``--quick`` does the same on small data (``make bench-quick``, run once by
@@ -47,6 +50,7 @@ from typing import Any
 from bench import env
 from bench.backfill import bench_backfill
 from bench.concurrency import bench_concurrency
+from bench.day365 import bench_day365
 from bench.incremental import bench_incremental
 from bench.load_bench import bench_load
 from bench.measure import ProgressLog, log
@@ -107,6 +111,8 @@ def run(mode: Mode, output: Path, data: Path, plot_path: Path | None = None) -> 
             results["concurrency"] = bench_concurrency(mode, stack, data)
             log("3. incremental run")
             results["incremental"] = bench_incremental(mode, stack, data, progress)
+            log("3b. day 1 vs day 365")
+            results["day365"] = bench_day365(mode, stack, data)
             log("backfill end to end")
             results["backfill"] = bench_backfill(mode, stack, data, work)
         log("4. DAG parsing")

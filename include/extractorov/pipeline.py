@@ -372,11 +372,10 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
              attempt: str, started: float) -> None:
     company, settings, summary = run.company, run.settings, run.summary
     log.info("extract: scanning %s", run.folders.processed)
-    known = registry.known_files(conn, company.empresa, settings.bucket)
     found = _scan(run, conn)
     # Read once: the re-admission and the placing of documents both need it.
     quarantined = read_quarantine(run.folders)
-    quarantined = _readmit_quarantined(run, found, known, quarantined,
+    quarantined = _readmit_quarantined(run, conn, found, quarantined,
                                        everything=readmit_quarantine)
     summary.files_reason_lost = sum(entry.reason_lost for entry in quarantined)
     if summary.files_reason_lost:
@@ -401,10 +400,15 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     refused = {path.name: run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
                for path in found.not_regular}
     unread = _unread_marks(run, found, refused)
-    log.info("extract: %d files in processed/, %d known to the registry", len(found.files),
-             len(known))
-
-    new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
+    log.info("extract: %d files in processed/", len(found.files))
+    # What the registry knows of the scanned names only, streamed in their order (never
+    # the company's history: a year holds ~900,000 rows; nor one answer a file of
+    # processed/ held at once); pairing asks about the new documents' SGC parts below.
+    with contextlib.closing(registry.known_in_order(
+            conn, company.empresa, settings.bucket, (f.name for f in found.files))) as known:
+        new_jsons, new_docs, empty_jsons = _classify(run, found.files, known)
+    log.info("extract: %d files handled by earlier runs (skipped unread)",
+             summary.files_handled_before)
     # A backlog is hundreds of thousands of names: each phase lets go of what it is done
     # with, so the manifest and the registering do not hold the scan's names too.
     found.files = []
@@ -415,10 +419,9 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
-    _place_documents(run, new_docs, known, unread, quarantined, marks, progress)
+    _place_documents(run, conn, new_docs, unread, quarantined, marks, progress)
     new_docs.clear()
     marks.clear()
-    known.clear()
     progress.update(summary.files_new, force=summary.files_new > 0)
     # "New" is what this run filed (registered or quarantined); a waiting document is
     # counted as waiting, run after run, until its request JSON files it.
@@ -505,7 +508,7 @@ def _record_waiting(run: _Run, conn: Connection) -> None:
     run.waiting.clear()
 
 
-def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.KnownFile],
+def _readmit_quarantined(run: _Run, conn: Connection, found: Scan,
                          quarantined: list[QuarantinedFile], *, everything: bool = False,
                          ) -> list[QuarantinedFile]:
     """Move back files quarantined for reasons the current rules retired (``everything``:
@@ -530,9 +533,13 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
                                  *run.removed_left)
                    if (n := final_name(raw, tz)) is not None)
     back: set[str] = set()
+    # The registry is asked only about the request JSONs quarantined documents followed.
+    followed = sorted({name for entry in quarantined if (name := followed_json(entry))})
+    in_registry = (registry.registered_names(conn, run.company.empresa, run.settings.bucket,
+                                             followed) if followed else set())
 
     def present(json_name: str) -> bool:
-        return json_name in back or json_name in on_disk or json_name in known
+        return json_name in back or json_name in on_disk or json_name in in_registry
 
     moved: set[Path] = set()
     if everything:
@@ -561,7 +568,9 @@ def _readmit_quarantined(run: _Run, found: Scan, known: dict[str, registry.Known
         wanted = {parsed.sgc for _, parsed in retired if parsed.kind in DOCUMENT_KINDS}
         json_sgcs: set[str] = set()
         if wanted:
-            for raw in (*on_disk, *known, *(q.original_name for q in quarantined)):
+            registered = registry.files_with_sgc_parts(conn, run.company.empresa,
+                                                       run.settings.bucket, wanted)
+            for raw in (*on_disk, *registered, *(q.original_name for q in quarantined)):
                 if wanted.isdisjoint(_sgc_candidates(raw)):
                     continue
                 parsed = run.parse(raw)
@@ -612,18 +621,19 @@ def _restate_orphans(run: _Run, left: list[QuarantinedFile],
     return left
 
 
-def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.KnownFile]
+def _classify(run: _Run, files: list[LandingFile], known: Iterator[registry.KnownFile | None]
               ) -> tuple[list[LandingFile], dict[str, list[str]],
                          list[tuple[LandingFile, FileName, bool]]]:
     """Split new files into request JSONs and the names of documents (by the SGC part of
     their names); refuse what is not the bot's. Parsed names are made again where they
     are used (~7 µs each), not held for a whole backlog; a document is read only by
-    name (its size and hash come from its bytes)."""
+    name (its size and hash come from its bytes). ``known``: the registry's answer for
+    each of ``files``, in their order (:func:`extractorov.registry.known_in_order`)."""
     new_jsons: list[LandingFile] = []
     new_docs: dict[str, list[str]] = {}
     empty_jsons: list[tuple[LandingFile, FileName, bool]] = []
     classify = Progress("extract (classify)", len(files))
-    for scanned, file in enumerate(files, start=1):
+    for scanned, (file, seen) in enumerate(zip(files, known, strict=True), start=1):
         classify.update(scanned)
         name = run.parse(file.name)
         if name is None:
@@ -632,7 +642,6 @@ def _classify(run: _Run, files: list[LandingFile], known: dict[str, registry.Kno
         if name.kind is FileKind.LISTA:
             run.reject(file.path, Reason.LIST_FILE, LIST_FILE)
             continue
-        seen = known.get(file.name)
         if seen is not None and seen.local and (name.kind is not FileKind.DATA or seen.loaded):
             run.summary.files_handled_before += 1
             continue
@@ -799,8 +808,7 @@ def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
     return {k: v for k, v in known.items() if v != (None, None)}
 
 
-def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
-                     known: dict[str, registry.KnownFile],
+def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
                      unread: list[tuple[str, JsonMark]],
                      quarantined: list[QuarantinedFile], marks: _Marks,
                      progress: Progress) -> None:
@@ -808,14 +816,17 @@ def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
 
     ``marks`` holds this run's request JSONs; the registry's, the entries of the scan this
     run did not read (``unread``: :func:`_unread_marks`) and the quarantined ones are added
-    here, only for the SGC parts of new documents (a backlog registry holds hundreds of
-    thousands of names).
+    here, only for the SGC parts of new documents: the registry is asked only about names
+    with those SGC parts, wherever their files are now (a request JSON registered a month
+    ago may have left ``processed/`` by retention), never for its whole history.
     """
     if not by_sgc:
         return
-    prefix = company_prefix(run.settings.base_path, run.company.empresa)
+    empresa, bucket = run.company.empresa, run.settings.bucket
+    prefix = company_prefix(run.settings.base_path, empresa)
     known_docs: dict[str, list[Document]] = {}
-    for filename, info in known.items():
+    registered = registry.files_with_sgc_parts(conn, empresa, bucket, by_sgc.keys())
+    for filename, info in registered.items():
         if by_sgc.keys().isdisjoint(_sgc_candidates(filename)):
             continue
         parsed = run.parse(filename)
@@ -839,10 +850,10 @@ def _place_documents(run: _Run, by_sgc: dict[str, list[str]],
         if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
             marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.QUARANTINED),
                       keep=True)
-    folders_named = frozenset(
-        {info.numero_reclamo_sgc for info in known.values()
-         if info.file_type == "json" and info.numero_reclamo_sgc}
-        | marks.folders())
+    registered.clear()
+    # Only a document's own SGC part is ever looked up in it (pairing._place_real).
+    folders_named = frozenset(registry.json_sgcs_named(conn, empresa, bucket, by_sgc.keys())
+                              | marks.folders())
     done = run.summary.files_new - sum(map(len, by_sgc.values()))
     for sgc, filenames in by_sgc.items():
         docs = [(filename, _parsed(run, filename)) for filename in filenames]

@@ -75,6 +75,9 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                     e.numero_reclamo_sgc, e.empresa, e.file_size, e.file_type, e.content_type,
                     e.file_hash, Jsonb(e.metadata), e.upload_source,
                 ))
+        # Its size for the plans below: probes of the registry's key per staged row, not a
+        # read of the company's rows (an unanalyzed stage is guessed at thousands of rows).
+        cur.execute("ANALYZE ov_registry_stage")
         # The request each file belongs to (one folder per request, follow_sgc), known
         # before the insert so a new row is written once: a request JSON's own, then a
         # document's request JSON's (staged with it, or registered before).
@@ -160,22 +163,171 @@ class KnownFile:
     """False for a row ``ov_s3_reconcile`` made from the bucket: its local file is new."""
 
 
-def known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
-    """File name → what the registry knows, for one company and bucket (one query)."""
-    with conn.cursor() as cur:
+_KNOWN_COLUMNS = f"""r.filename, r.numero_reclamo_sgc, r.file_type,
+    EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
+            AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
+    r.s3_key, r.local_path IS NOT NULL"""
+"""What :class:`KnownFile` holds of a row ``r``. The loaded mark is a probe of the marks'
+primary key per row: a join's plan depends on the marks table's statistics, and a fresh
+one (no ANALYZE yet) got a nested loop over both tables (minutes at 100,000 files)."""
+
+
+def known_files(conn: Connection, empresa: str, bucket: str,
+                names: Iterable[str]) -> dict[str, KnownFile]:
+    """File name → what the registry knows, for the files ``names`` (the names a run
+    scanned) of one company and bucket; a name the registry does not have is absent.
+
+    The names are staged in a temporary table (``COPY``) and joined with the registry on
+    the server (index ``(empresa, filename)``): the run reads the rows of its own files,
+    never the company's history (a year holds ~900,000 rows). Runs in the caller's
+    transaction (the staging table goes with it)."""
+    with _in_transaction(conn), conn.cursor() as cur:
+        _stage_names(cur, "ov_known_names", names)
         cur.execute(
-            # A probe of the marks' primary key per row: a join's plan depends on the
-            # marks table's statistics, and a fresh one (no ANALYZE yet) got a nested
-            # loop over both tables (minutes at 100,000 files).
-            f"""SELECT r.filename, r.numero_reclamo_sgc, r.file_type,
-                       EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
-                               AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
-                       r.s3_key, r.local_path IS NOT NULL
-                FROM {TABLE} r
-                WHERE r.empresa = %s AND r.s3_bucket = %s""",
+            f"""SELECT {_KNOWN_COLUMNS}
+                FROM ov_known_names n
+                JOIN {TABLE} r ON r.empresa = %s AND r.s3_bucket = %s
+                              AND r.filename = n.filename""",
             (empresa, bucket),
         )
         return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
+
+
+KNOWN_PAGE = 5000
+"""Rows :func:`known_in_order` fetches from its cursor at a time."""
+
+
+def known_in_order(conn: Connection, empresa: str, bucket: str,
+                   names: Iterable[str]) -> Generator[KnownFile | None, None, None]:
+    """What the registry knows of each of ``names`` (the names a run scanned), in their
+    order: one answer a name, ``None`` for a name it does not have; a name with several rows
+    answers with its first (lowest id).
+
+    The names are staged (``COPY``, with their place) and joined with the registry on the
+    server; the answers come from a server-side cursor a page at a time, so the caller
+    holds neither the company's history nor, with retention ``keep``, one answer per file
+    of ``processed/`` at once. In the caller's transaction, which must not end before the
+    last answer is read (close the generator when stopping early)."""
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS ov_scanned_names "
+                    "(ord integer NOT NULL, filename text NOT NULL) ON COMMIT DROP")
+        cur.execute("TRUNCATE ov_scanned_names")
+        with cur.copy("COPY ov_scanned_names (ord, filename) FROM STDIN") as copy:
+            for place, name in enumerate(names):
+                copy.write_row((place, name))
+        cur.execute("ANALYZE ov_scanned_names")
+    with conn.cursor(name=f"ov_known_{uuid.uuid4().hex}") as cur:
+        cur.execute(
+            f"""SELECT DISTINCT ON (n.ord) r.id IS NOT NULL, {_KNOWN_COLUMNS}
+                FROM ov_scanned_names n
+                LEFT JOIN {TABLE} r ON r.empresa = %s AND r.s3_bucket = %s
+                                   AND r.filename = n.filename
+                ORDER BY n.ord, r.id""",
+            (empresa, bucket),
+        )
+        while rows := cur.fetchmany(KNOWN_PAGE):
+            for row in rows:
+                yield KnownFile(*row[2:]) if row[0] else None
+
+
+def all_known_files(conn: Connection, empresa: str, bucket: str) -> dict[str, KnownFile]:
+    """Every row of one company and bucket as :func:`known_files` gives them (what every
+    extract read before it asked about its own names; kept for the benchmark's baseline
+    and for tests that compare both)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {_KNOWN_COLUMNS} FROM {TABLE} r "
+                    "WHERE r.empresa = %s AND r.s3_bucket = %s", (empresa, bucket))
+        return {row[0]: KnownFile(*row[1:]) for row in cur.fetchall()}
+
+
+def sgc_part_prefixes(sgcs: Iterable[str]) -> list[str]:
+    """The name prefixes of every bot file name whose SGC part is one of ``sgcs``: the
+    patterns of :func:`extractorov.landing.parse_file_name` all start ``{sgc}_`` except the
+    detail writer's JSON, ``pqr_data_{sgc}_`` (a superset: the caller parses the names)."""
+    prefixes: set[str] = set()
+    for sgc in sgcs:
+        prefixes.add(f"{sgc}_")
+        prefixes.add(f"pqr_data_{sgc}_")
+    return sorted(prefixes)
+
+
+def files_with_sgc_parts(conn: Connection, empresa: str, bucket: str,
+                         sgcs: Iterable[str]) -> dict[str, KnownFile]:
+    """File name → what the registry knows, for the registered names that start as a bot
+    file name with one of these SGC parts does (:func:`sgc_part_prefixes`; a superset the
+    caller narrows by parsing each name): the documents and request JSONs pairing weighs
+    for a run's new documents, wherever they are now (retention may have taken a request
+    JSON out of ``processed/`` long ago).
+
+    One range of index ``s3_files_registry_filename_prefix`` per prefix (a prefix is one
+    range of the names' bytes, ``COLLATE "C"``): what is read follows the SGC parts asked
+    about and the files registered under them, not the company's history. In the caller's
+    transaction."""
+    prefixes = sgc_part_prefixes(sgcs)
+    if not prefixes:
+        return {}
+    found: dict[str, KnownFile] = {}
+    with conn.cursor() as cur:
+        for start in range(0, len(prefixes), PREFIXES_A_QUERY):
+            # Constants, not a join with a staged list of prefixes: for a range taken from
+            # another table's row the planner guesses a third of the registry (it cannot
+            # see how narrow a prefix is) and reads all of it. A prefix ends with "_"
+            # (0x5F): the names that start with it are those from it up to, not including,
+            # the prefix with "`" (0x60) in its place.
+            ranges = sql.SQL(" OR ").join(
+                sql.SQL('(r.filename COLLATE "C" >= {} AND r.filename COLLATE "C" < {})').format(
+                    sql.Literal(prefix), sql.Literal(prefix[:-1] + "`"))
+                for prefix in prefixes[start:start + PREFIXES_A_QUERY])
+            cur.execute(sql.SQL(
+                """SELECT {columns} FROM {table} r
+                   WHERE r.empresa = %s AND r.s3_bucket = %s AND ({ranges})
+                   ORDER BY r.id""").format(columns=sql.SQL(_KNOWN_COLUMNS),
+                                            table=sql.SQL(TABLE), ranges=ranges),
+                (empresa, bucket))
+            for row in cur:
+                found.setdefault(row[0], KnownFile(*row[1:]))
+    return found
+
+
+PREFIXES_A_QUERY = 200
+"""Name prefixes :func:`files_with_sgc_parts` asks about in one statement: planning grows
+faster than the ranges (a 300,000-row registry: 95 ms to plan 500 ranges, 4.8 ms for 100,
+1.6 ms for 50), and a statement per prefix would be one per SGC part of the run; 200 keep
+it to one statement per 100 SGC parts (below a hundredth of a statement per file)."""
+
+
+def json_sgcs_named(conn: Connection, empresa: str, bucket: str,
+                    sgcs: Iterable[str]) -> set[str]:
+    """Which of ``sgcs`` a registered request JSON names as its ``numero_reclamo_sgc`` (the
+    folders valid JSONs resolved to, asked about only for these SGCs: index
+    ``(empresa, numero_reclamo_sgc)``)."""
+    wanted = sorted(set(sgcs))
+    if not wanted:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute(f"""SELECT DISTINCT numero_reclamo_sgc FROM {TABLE}
+                        WHERE empresa = %s AND numero_reclamo_sgc = ANY(%s)
+                          AND s3_bucket = %s AND file_type = 'json'""",
+                    (empresa, wanted, bucket))
+        return {sgc for (sgc,) in cur}
+
+
+def _in_transaction(conn: Connection) -> contextlib.AbstractContextManager[Any]:
+    """A transaction for the staging table to live in: the caller's, or (on a connection in
+    autocommit mode, where ``ON COMMIT DROP`` would drop it at once) one of its own."""
+    return conn.transaction() if conn.autocommit else contextlib.nullcontext()
+
+
+def _stage_names(cur: psycopg.Cursor[Any], table: str, names: Iterable[str]) -> None:
+    """Copy ``names`` into the temporary one-column table ``table`` (emptied first, dropped
+    at the transaction's end)."""
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (filename text NOT NULL) "
+                "ON COMMIT DROP")
+    cur.execute(f"TRUNCATE {table}")
+    with cur.copy(f"COPY {table} (filename) FROM STDIN") as copy:
+        for name in names:
+            copy.write_row((name,))
+    cur.execute(f"ANALYZE {table}")
 
 
 def mark_loaded(conn: Connection, empresa: str, bucket: str, filenames: sql.Composable) -> int:
@@ -523,15 +675,36 @@ def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composabl
     were refiled."""
     from extractorov.storage import refiled_key
 
-    only = sql.SQL("AND r.numero_radicado IN ({})").format(radicados) if radicados else sql.SQL("")
     with conn.cursor() as cur:
-        cur.execute(sql.SQL(
-            """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
-               JOIN {table} t ON t.numero_radicado = r.numero_radicado
-               WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_radicado IS NOT NULL
-                 AND t.numero_reclamo_sgc IS NOT NULL
-                 AND r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc {only}"""
-        ).format(registry=sql.SQL(TABLE), table=table, only=only), (empresa, bucket))
+        if radicados is None:
+            cur.execute(sql.SQL(
+                """SELECT r.id, r.s3_key, t.numero_reclamo_sgc FROM {registry} r
+                   JOIN {table} t ON t.numero_radicado = r.numero_radicado
+                   WHERE r.empresa = %s AND r.s3_bucket = %s AND r.numero_radicado IS NOT NULL
+                     AND t.numero_reclamo_sgc IS NOT NULL
+                     AND r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc"""
+            ).format(registry=sql.SQL(TABLE), table=table), (empresa, bucket))
+        else:
+            # Driven by the requests asked about: a probe of the table and of the registry
+            # per request (OFFSET 0 keeps each subquery a probe; as a join, the planner
+            # merged the batch with every request of the company's history, a read of all
+            # its registry rows at each load).
+            cur.execute(sql.SQL(
+                """SELECT r.id, r.s3_key, t.numero_reclamo_sgc
+                   FROM (SELECT DISTINCT numero_radicado FROM ({radicados}) AS q(numero_radicado)
+                         WHERE numero_radicado IS NOT NULL) AS k
+                   CROSS JOIN LATERAL (SELECT t.numero_reclamo_sgc FROM {table} t
+                                       WHERE t.numero_radicado = k.numero_radicado
+                                         AND t.numero_reclamo_sgc IS NOT NULL
+                                       OFFSET 0) AS t
+                   CROSS JOIN LATERAL (SELECT r.id, r.s3_key, r.numero_reclamo_sgc
+                                       FROM {registry} r
+                                       WHERE r.empresa = %s AND r.s3_bucket = %s
+                                         AND r.numero_radicado = k.numero_radicado
+                                       OFFSET 0) AS r
+                   WHERE r.numero_reclamo_sgc IS DISTINCT FROM t.numero_reclamo_sgc"""
+            ).format(registry=sql.SQL(TABLE), table=table, radicados=radicados),
+                (empresa, bucket))
         moves: list[tuple[int, str, str, str]] = []
         for row_id, key, sgc in cur.fetchall():
             new = refiled_key(key, sgc)

@@ -36,7 +36,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_results_have_every_section(results):
     assert results["mode"] == "quick"
     for key in ("started", "seconds", "parameters", "machine", "load", "s3", "incremental",
-                "dag_parsing", "targets", "backfill", "concurrency", "morning", "plot"):
+                "day365", "dag_parsing", "targets", "backfill", "concurrency", "morning", "plot"):
         assert key in results, key
     for target in results["targets"]:
         assert set(target) == {"target", "value", "met"}
@@ -114,6 +114,49 @@ def test_incremental_run_touches_nothing_of_the_backlog(results):
             assert r["db_inserted"] == params["incremental_new_requests"]
             assert r["s3_uploaded"] == new_files
             assert r["s3_requests"] == {"ListObjectsV2": 1, "PutObject": new_files}
+
+
+def test_day365_counts_are_exact_for_every_history_size_and_case(results):
+    """Day 1 vs day 365: the same morning on each history, whatever processed/ holds; the
+    history's files are skipped by name, none read, loaded or sent again."""
+    from bench import history
+
+    params = results["parameters"]
+    day365 = results["day365"]
+    per_day, days = day365["requests_per_day"], day365["retention_days"]
+    new_files, new_requests = day365["new_files"], day365["new_requests"]
+    assert new_requests == params["day365_new_requests"]
+    assert 2 * new_requests <= new_files <= 3 * new_requests
+    rows = day365["results"]
+    assert [(r["case"], r["handled_files"]) for r in rows] == [
+        (case, history.files_of(history.requests_for(h)))
+        for case in ("retention", "keep") for h in params["day365_handled"]]
+    for r in rows:
+        requests = history.requests_for(r["handled_files"])
+        local = (r["handled_files"] if r["case"] == "keep"
+                 else history.files_of(min(requests, days * per_day)))
+        assert r["local_history_files"] == local, r
+        assert r["new_files"] == new_files
+        steps = r["steps"]
+        extract = steps["extract"]
+        assert (extract["files_found"], extract["files_new"], extract["files_handled_before"],
+                extract["files_registered"], extract["records"]) == (
+            new_files + local, new_files, local, new_files, new_requests), r
+        assert (steps["load_db"]["db_inserted"], steps["load_db"]["db_updated"],
+                steps["load_db"]["json_files_loaded"]) == (new_requests, 0, new_requests)
+        assert (steps["upload_s3"]["files"], steps["upload_s3"]["s3_uploaded"],
+                steps["upload_s3"]["s3_errors"]) == (new_files, new_files, 0)
+        for step in steps.values():
+            assert step["seconds"] > 0 and step["peak_rss_mb"] > 0
+            assert isinstance(step["registry_rows_read"], int) and step["registry_rows_read"] >= 0
+        # The baseline, the old extract's full read, reads every row of the history.
+        baseline = r["baseline_full_registry_read"]
+        assert baseline["rows"] == r["handled_files"]
+        assert baseline["registry_rows_read"] >= r["handled_files"]
+    retention = {r["handled_files"]: r for r in rows if r["case"] == "retention"}
+    biggest = max(retention)
+    if biggest:  # the history is longer than retention keeps: processed/ holds less of it
+        assert retention[biggest]["local_history_files"] < biggest
 
 
 def test_every_dag_file_is_parsed(results):

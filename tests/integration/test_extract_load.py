@@ -34,7 +34,7 @@ def test_schema_is_created_from_the_company_registry_once(db):
                        "007_loaded_marks.sql", "008_run_steps.sql",
                        "009_one_folder_per_request.sql", "010_quarantine_states.sql",
                        "011_review_shown.sql", "012_alert_outbox.sql", "013_first_seen.sql",
-                       "014_retention.sql", "015_removals.sql",
+                       "014_retention.sql", "015_removals.sql", "016_flat_runs.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
