@@ -1,0 +1,68 @@
+"""Review 3: a real-SGC document without its own request JSON is tied to no request
+(pairing ``_place_real``, finding 12 of review 2) -- but only when the earlier JSON of the
+SGC is LOADED. When the newest earlier JSON of the SGC is QUARANTINED, the document is
+filed with ``request_json`` = that quarantined JSON (``FOLDER_JSON_QUARANTINED``), so it is
+recorded as the earlier request's. Removing that earlier request (ov_remove_request finds
+its quarantined JSON by numero_radicado) then deletes the other customer's document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from extractorov import pipeline, removal
+from tests.helpers import list_keys, query
+from tests.review._common import AFINIA, prefix, stamp, write, write_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def _run(db, s3, settings, run_id):
+    summary = pipeline.extract(db, AFINIA, settings, run_id)
+    pipeline.load(db, AFINIA, summary.manifest, run_id=run_id)
+    pipeline.upload(db, s3, AFINIA, settings, run_id=run_id)
+
+
+@pytest.mark.xfail(strict=True, reason="review 3: a real-SGC document without its JSON is "
+                   "tied to an earlier QUARANTINED JSON of its SGC and removed with it")
+def test_a_removal_never_takes_another_requests_document_through_a_quarantined_json(
+        db, s3, bucket, settings, landing):
+    # R-1 (SGC RE1): detail PDF, then its JSON cut short (numero_radicado whole): the JSON
+    # is quarantined, the PDF filed in RE1/ (real SGC) with request_json = that JSON.
+    write_pdf(landing, "RE1", 0, "detalle de R-1")
+    write(landing, f"RE1_data_{stamp(5)}.json",
+          '{"numero_radicado": "R-1", "numero_reclamo_sgc": "RE1", "nombres_apellidos": "Zo')
+    _run(db, s3, settings, "day-1")
+    # Later: R-2, another customer's request with the same SGC; its detail PDF is written,
+    # the bot fails before its JSON.
+    other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    _run(db, s3, settings, "day-1b")
+    row = query(db, "SELECT numero_radicado, metadata ->> 'request_json' "
+                    "FROM data_general.s3_files_registry WHERE filename = %s", other)
+    # Which request owns it cannot be told: tied to none (as with a LOADED earlier JSON).
+    assert row == [(None, None)], row
+    key = prefix() + "RE1/" + other
+    assert key in list_keys(s3, bucket)
+
+
+@pytest.mark.xfail(strict=True, reason="review 3: removing a request whose JSON is "
+                   "quarantined deletes another request's document of the same SGC")
+def test_removing_a_request_with_a_quarantined_json_keeps_another_requests_document(
+        db, s3, bucket, settings, landing):
+    write_pdf(landing, "RE1", 0, "detalle de R-1")
+    write(landing, f"RE1_data_{stamp(5)}.json",
+          '{"numero_radicado": "R-1", "numero_reclamo_sgc": "RE1", "nombres_apellidos": "Zo')
+    _run(db, s3, settings, "day-1")
+    other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    _run(db, s3, settings, "day-1b")
+    key = prefix() + "RE1/" + other
+    assert key in list_keys(s3, bucket)
+    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
+    db.rollback()
+    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    local = landing / "afinia" / "oficina_virtual" / "processed" / other
+    assert key in list_keys(s3, bucket) or local.exists(), shown
