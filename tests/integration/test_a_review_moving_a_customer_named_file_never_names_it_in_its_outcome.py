@@ -1,8 +1,8 @@
 """Review 3: a review's "move to quarantine" answer to a ``temp_file_stale`` finding whose
 file is named after a customer (the detail writer names attachments after the customer's
 upload; the browser's download of it stopped, ``….crdownload``) reports
-``moved to quarantine/{the raw name}``. That outcome text goes to the task log, the
-``review_findings`` answer record and XCom (``Outcome.as_dict``). The finding itself shows
+``moved to quarantine/{the raw name}``. That outcome text goes to the task log and XCom
+(``Outcome.as_dict``). The finding itself shows
 the name as its length (landing.shown_name); the outcome must too (docs/operacion.md,
 Ley 1581 table: logs and XCom hold no personal data)."""
 
@@ -49,5 +49,5 @@ def test_a_review_moving_a_customer_named_file_never_names_it_in_its_outcome(
     assert outcome.applied
     assert [q.original_name for q in read_quarantine(company_folders(landing, "afinia"))] == [
         STOPPED]
-    # What the log line, the answer record and the task's XCom carry.
+    # What the log line and the task's XCom carry.
     assert ID_NUMBER not in json.dumps(outcome.as_dict(), ensure_ascii=False), outcome.text
