@@ -608,6 +608,12 @@ def shown_name(name: str) -> str:
     return f"<a file name that is not the bot's own ({len(name)} characters)>"
 
 
+KEPT_BY_A_DECISION = ("a person decided this file is not to be delivered: readmit_quarantine "
+                      "never brings it back")
+"""In the reason of a file a human review set aside: a bulk re-validation
+(``readmit_quarantine=true``) leaves it, so the decision is never undone unseen."""
+
+
 def shown_key(key: str) -> str:
     """An S3 key as logs, findings, e-mails, forms and XCom may show it: its prefix and
     folders as they are (the company prefix, an SGC, ``sin_sgc/{numero_radicado}``), its

@@ -146,7 +146,28 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
         return _place_after_json(docs, marks)
     if is_placeholder_sgc(sgc):
         return _place_placeholder(docs, marks)
-    return {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
+    placed = {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
+    return _one_request_each(docs, placed)
+
+
+def _one_request_each(docs: list[Document], placed: dict[str, Placement]
+                      ) -> dict[str, Placement]:
+    """A request has at most one detail PDF and one attachment before its JSON: when
+    several of one kind precede the same JSON (another request of the SGC whose JSON was
+    never written), only the last is that JSON's; the others keep the SGC's folder, tied
+    to no request (which one owns them cannot be told)."""
+    by_owner: dict[tuple[str, FileKind], list[Document]] = {}
+    for doc in docs:
+        placement = placed[doc.name]
+        if placement.outcome is Outcome.FOLDER and placement.request_json:
+            by_owner.setdefault((placement.request_json, doc.kind), []).append(doc)
+    for rivals in by_owner.values():
+        if len(rivals) < 2:
+            continue
+        rivals.sort(key=lambda d: (d.timestamp is None, d.timestamp or 0, d.name))
+        for doc in rivals[:-1]:
+            placed[doc.name] = Placement(Outcome.FOLDER, placed[doc.name].folder)
+    return placed
 
 
 def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[JsonMark],
@@ -169,6 +190,8 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
             return Placement(Outcome.FOLDER, mark.folder,
                              None if mark in earlier else mark.name)
         if mark.state is JsonState.QUARANTINED:
+            if mark in earlier:  # the same rule: the folder, never another's request
+                return Placement(Outcome.FOLDER, sgc)
             return Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc, mark.name)
     if sgc in folders_named:
         return Placement(Outcome.FOLDER, sgc)

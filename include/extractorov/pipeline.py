@@ -32,6 +32,7 @@ from extractorov.companies import Company
 from extractorov.errors import LoadFailed, QuarantineIncomplete, UploadIncomplete
 from extractorov.landing import (
     DOCUMENT_KINDS,
+    KEPT_BY_A_DECISION,
     REASON_LOST,
     CompanyFolders,
     FileKind,
@@ -224,6 +225,9 @@ class _Run:
     follows it through ``registry.follow_sgc`` (load_db), never a second row and object."""
     """The temporary files of the last scan (recorded as first seen too)."""
     removed_left: list[str] = field(default_factory=list)
+    removed_names: set[str] = field(default_factory=set)
+    """Every file name of the requests removed on request: a removed request JSON keeps its
+    place in the write order (:func:`_unread_marks`) wherever its file is (gone)."""
     """Files of requests removed on request that the last scan found in ``processed/`` (not
     filed: :func:`extractorov.removal.removed_names`)."""
 
@@ -478,6 +482,7 @@ def _scan(run: _Run, conn: Connection) -> Scan:
                  stale_seconds=0)
     # Files of requests removed on request (ov_remove_request) are never filed again.
     removed = removal.removed_names(conn, run.company.empresa)
+    run.removed_names = removed
     run.removed_left = []
     if removed and (left := [f for f in found.files if f.name in removed]):
         found.files = [f for f in found.files if f.name not in removed]
@@ -546,7 +551,9 @@ def _readmit_quarantined(run: _Run, conn: Connection, found: Scan,
         # Not what this same run quarantined: a cleared or retried try has validated it
         # again already (and would count it twice).
         this_run = printable(run.run_id)
-        candidates = [entry for entry in quarantined if entry.run_id != this_run]
+        # Nor what a person decided is not to be delivered (a review set it aside).
+        candidates = [entry for entry in quarantined if entry.run_id != this_run
+                      and KEPT_BY_A_DECISION not in entry.reason]
         for entry in candidates:  # every file that follows no other one first
             if not followed_json(entry) and readmit(entry, run.folders):
                 moved.add(entry.path)
@@ -893,7 +900,9 @@ def _unread_marks(run: _Run, found: Scan, refused: dict[str, bool]
         offer(raw, JsonState.QUARANTINED if moved else JsonState.UNSURE)
     for raw in found.vanished:
         offer(raw, JsonState.UNSURE)
-    for raw in run.removed_left:
+    # A removed request's JSON, on disk still or long gone: the documents before it were
+    # its request's or are undecided, never the next request's.
+    for raw in sorted(run.removed_names):
         offer(raw, JsonState.UNSURE, WHY_REMOVED)
     return marks
 

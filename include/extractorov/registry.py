@@ -197,6 +197,14 @@ KNOWN_PAGE = 5000
 """Rows :func:`known_in_order` fetches from its cursor at a time."""
 
 
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def known_in_order(conn: Connection, empresa: str, bucket: str,
                    names: Iterable[str]) -> Generator[KnownFile | None, None, None]:
     """What the registry knows of each of ``names`` (the names a run scanned), in their
@@ -210,11 +218,13 @@ def known_in_order(conn: Connection, empresa: str, bucket: str,
     last answer is read (close the generator when stopping early)."""
     with conn.cursor() as cur:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS ov_scanned_names "
-                    "(ord integer NOT NULL, filename text NOT NULL) ON COMMIT DROP")
+                    "(ord integer NOT NULL, filename text) ON COMMIT DROP")
         cur.execute("TRUNCATE ov_scanned_names")
         with cur.copy("COPY ov_scanned_names (ord, filename) FROM STDIN") as copy:
             for place, name in enumerate(names):
-                copy.write_row((place, name))
+                # A name that is not UTF-8 (kept by the OS as surrogate escapes) cannot be
+                # in the registry: it keeps its place, with no name to match.
+                copy.write_row((place, name if _utf8(name) else None))
         cur.execute("ANALYZE ov_scanned_names")
     with conn.cursor(name=f"ov_known_{uuid.uuid4().hex}") as cur:
         cur.execute(

@@ -587,8 +587,7 @@ def _present_object(facts: Facts) -> dict[str, Any] | None:
 KEPT_OVER_LOCAL_REASON = (
     "set aside by a human review (ov_review_findings): the review kept the bucket's object "
     "over this local file, which is not the version to deliver; delete it (counted as a "
-    "quarantined file until then), or move it back to processed/ only if it is the right "
-    "version (the next check then asks again)")
+    f"quarantined file until then); {landing.KEPT_BY_A_DECISION}")
 
 
 def _keep_bucket_object(conn: Connection, settings: Settings, question: findings.Question,
@@ -666,8 +665,7 @@ def _replace_object(conn: Connection, client: BaseClient, settings: Settings,
 REJECTED_LOCAL_REASON = (
     "set aside by a human review (ov_review_findings): a review kept the bucket's object "
     "over this local file, and that object was later removed on purpose and its registry "
-    "row deleted; this file is not the version to upload (move it back to processed/ only "
-    "if it is)")
+    f"row deleted; this file is not the version to upload; {landing.KEPT_BY_A_DECISION}")
 
 
 def _delete_row(conn: Connection, settings: Settings, question: findings.Question,
@@ -692,7 +690,7 @@ def _delete_row(conn: Connection, settings: Settings, question: findings.Questio
             return Outcome(False, f"not applied: its rejected local file could not be moved "
                            f"to quarantine/ ({exc.strerror}); free space on the landing "
                            "volume", True)
-        moved = f"; its rejected local file moved to quarantine/{target.name}"
+        moved = f"; its rejected local file moved to quarantine/{landing.shown_name(target.name)}"
     if not registry.delete_bucket_row(conn, row.id):
         return Outcome(False, "not applied: the registry row changed", True)
     return Outcome(True, f"registry row {row.id} deleted{moved}", False)
@@ -724,7 +722,7 @@ def _quarantine(settings: Settings, question: findings.Question, facts: Facts, *
     except landing.NotQuarantined as exc:
         return Outcome(False, f"not applied: the file could not be moved to quarantine/ "
                        f"({exc.strerror}); it stays in processed/", True)
-    return Outcome(True, f"moved to quarantine/{target.name}", False)
+    return Outcome(True, f"moved to quarantine/{landing.shown_name(target.name)}", False)
 
 
 __all__ = [

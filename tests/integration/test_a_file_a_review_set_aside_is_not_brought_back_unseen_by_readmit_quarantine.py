@@ -23,8 +23,6 @@ pytestmark = pytest.mark.integration
 PDF = "RE1_20251008_090000.pdf"
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: readmit_quarantine=true brings back a file "
-                   "a review set aside; nothing asks or counts it again")
 def test_a_file_a_review_set_aside_is_not_brought_back_unseen_by_readmit_quarantine(
         db, s3, bucket, settings, landing):
     write_request(landing, "afinia", "RE1", "R-1", "20251008_090000")

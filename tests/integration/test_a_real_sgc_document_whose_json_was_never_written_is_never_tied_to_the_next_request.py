@@ -32,8 +32,6 @@ def _session(db, s3, settings, landing) -> tuple[str, str]:
     return r2_pdf, r3_json
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: two same-kind real-SGC documents before "
-                   "one JSON are both tied to that JSON's request")
 def test_a_document_whose_json_was_never_written_is_not_tied_to_the_next_request(
         db, s3, bucket, settings, landing):
     r2_pdf, _ = _session(db, s3, settings, landing)
@@ -43,8 +41,6 @@ def test_a_document_whose_json_was_never_written_is_not_tied_to_the_next_request
     assert rows in ([], [(None, None)]), rows
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: removing a request deletes another "
-                   "request's document of the same SGC filed before its JSON")
 def test_removing_the_next_request_keeps_the_document_whose_json_was_never_written(
         db, s3, bucket, settings, landing):
     r2_pdf, _ = _session(db, s3, settings, landing)

@@ -24,8 +24,6 @@ def _run(db, s3, settings, run_id):
     pipeline.upload(db, s3, AFINIA, settings, run_id=run_id)
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: a real-SGC document without its JSON is "
-                   "tied to an earlier QUARANTINED JSON of its SGC and removed with it")
 def test_a_removal_never_takes_another_requests_document_through_a_quarantined_json(
         db, s3, bucket, settings, landing):
     # R-1 (SGC RE1): detail PDF, then its JSON cut short (numero_radicado whole): the JSON
@@ -46,8 +44,6 @@ def test_a_removal_never_takes_another_requests_document_through_a_quarantined_j
     assert key in list_keys(s3, bucket)
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: removing a request whose JSON is "
-                   "quarantined deletes another request's document of the same SGC")
 def test_removing_a_request_with_a_quarantined_json_keeps_another_requests_document(
         db, s3, bucket, settings, landing):
     write_pdf(landing, "RE1", 0, "detalle de R-1")

@@ -46,8 +46,6 @@ def _removed_with_an_undecided_document(db, s3, settings, landing):
     return p900, p901, shown, outcome
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: a removed request's JSON is no mark any "
-                   "more: its undecided document is filed under the next request")
 def test_a_removed_requests_undecided_document_is_never_filed_under_the_next_request(
         db, s3, bucket, settings, landing):
     p900, p901, _, _ = _removed_with_an_undecided_document(db, s3, settings, landing)

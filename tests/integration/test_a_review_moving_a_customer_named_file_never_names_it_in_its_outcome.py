@@ -26,8 +26,6 @@ ID_NUMBER = "1099887766"
 STOPPED = f"Zoraida Quinones CC {ID_NUMBER}.pdf.crdownload"
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: the review's quarantine outcome names a "
-                   "customer-named file whole (log, XCom)")
 def test_a_review_moving_a_customer_named_file_never_names_it_in_its_outcome(
         db, s3, bucket, settings, landing):
     processed = company_folders(landing, "afinia").processed

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from extractorov.landing import shown_key
 from tests.helpers import list_keys, query
 from tests.system.stack import (
     BUCKET,
@@ -336,7 +337,8 @@ def test_a_finding_is_answered_in_the_required_actions_form(ui, airflow_stack, a
         time.sleep(2)
     details = api.get(f"/api/v2/dags/ov_review_findings/dagRuns/{review_id}/hitlDetails")[
         "hitl_details"]
-    by_key = {k: d for d in details for k in (key, loose) if f"`{k}`" in d["body"]}
+    # A key as the form shows it (shown_key: a file name not the bot's, by its length).
+    by_key = {k: d for d in details for k in (key, loose) if f"`{shown_key(k)}`" in d["body"]}
     different = by_key[key]
     map_index = different["task_instance"]["map_index"]
 
