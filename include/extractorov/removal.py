@@ -226,6 +226,10 @@ class Listing:
     first_seen: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     """Runs that filed it (kept: their records hold counts only)."""
+    possibly: list[str] = field(default_factory=list)
+    """Documents waiting in ``processed/`` whose owner pairing could not tell, of the SGC
+    part of one of its request JSONs: possibly its own, shown and kept (a person decides),
+    never removed on a guess (another customer's, perhaps)."""
 
     @property
     def removable(self) -> bool:
@@ -256,6 +260,7 @@ class Listing:
             "folders": list(self.folders),
             "not_tied": [key(k) for k in self.not_tied],
             "runs": list(self.runs),
+            "possibly": [name(n) for n in self.possibly],
         }
 
 
@@ -281,6 +286,7 @@ def counts_of(listing: dict[str, Any]) -> dict[str, int]:
         "first_seen": len(listing.get("first_seen", [])),
         "not_tied_kept": len(listing.get("not_tied", [])),
         "runs_kept": len(listing.get("runs", [])),
+        "possibly_kept": len(listing.get("possibly", [])),
     }
 
 
@@ -291,7 +297,7 @@ def removable(listing: dict[str, Any] | None) -> bool:
 
 
 _LISTS = ("registry", "s3", "local", "manifests", "loaded_marks", "findings", "first_seen",
-          "folders", "not_tied", "runs")
+          "folders", "not_tied", "runs", "possibly")
 
 
 def merge(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
@@ -965,6 +971,19 @@ def _database_rows(conn: Connection, listing: Listing, settings: Settings) -> No
         cur.execute(f"SELECT DISTINCT filename FROM {firstseen.TABLE} WHERE empresa = %s "
                     "AND filename = ANY(%s) ORDER BY filename", (listing.empresa, shown))
         listing.first_seen = [name for (name,) in cur]
+        # Documents left waiting whose owner cannot be told, of its JSONs' SGC parts.
+        tz = settings.bot_timezone
+        parts = {parsed.sgc for n in names if (parsed := landing.parse_file_name(n, tz))
+                 is not None and parsed.kind is landing.FileKind.DATA}
+        if parts:
+            cur.execute(f"SELECT DISTINCT filename FROM {firstseen.TABLE} WHERE empresa = %s "
+                        "AND outcome = %s ORDER BY filename",
+                        (listing.empresa, firstseen.UNDECIDED))
+            listing.possibly = [
+                name for (name,) in cur
+                if name not in listing.names
+                and (parsed := landing.parse_file_name(name, tz)) is not None
+                and parsed.sgc in parts]
     listing.runs = sorted(set(listing.runs))
 
 
@@ -1305,10 +1324,11 @@ def _complete(conn: Connection, removal_id: int, left: Listing,
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
         planned = merge(cur.fetchone()[0], left.as_dict(full=True))
-        kept = {name: planned.get(name, []) for name in ("not_tied", "runs", "folders")}
+        kept = {name: planned.get(name, [])
+                for name in ("not_tied", "runs", "folders", "possibly")}
         if after:
             kept["after_listing"] = after
-        removed = {**planned, "not_tied": [], "runs": [], "folders": []}
+        removed = {**planned, "not_tied": [], "runs": [], "folders": [], "possibly": []}
         cur.execute(f"""UPDATE {AUDIT_TABLE}
                         SET status = %s, removed = %s, kept = %s, completed_at = now()
                         WHERE id = %s""",
@@ -1415,8 +1435,14 @@ def describe(listing: dict[str, Any]) -> list[str]:
             lines += [f"{title}:", "", *(f"- {line}" for line in _some(map(fmt, items))), ""]
     kept = listing.get("not_tied", [])
     runs = listing.get("runs", [])
-    if kept or runs:
+    possibly = listing.get("possibly", [])
+    if kept or runs or possibly:
         lines += ["**Kept**:", ""]
+        if possibly:
+            lines.append(f"- {len(possibly)} document(s) waiting in processed/ that may be its "
+                         "own (pairing could not tell which request owns them): not removed; "
+                         "delete them by hand if they are this request's:")
+            lines += [f"  - `{n}`" for n in _some(possibly)]
         if kept:
             lines.append(f"- {len(kept)} object(s) in its S3 folder(s) not tied to it (another "
                          "request's, or filed without a request): not removed; look at them "

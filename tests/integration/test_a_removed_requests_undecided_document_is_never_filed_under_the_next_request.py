@@ -62,8 +62,6 @@ def test_a_removed_requests_undecided_document_is_never_filed_under_the_next_req
     assert not [r for r in rows if r[1] == "R-902" or "/R-902/" in r[0]], rows
 
 
-@pytest.mark.xfail(strict=True, reason="review 3: a removal shows and reports nothing of a "
-                   "document in processed/ its request could own")
 def test_a_removal_names_the_undecided_documents_its_request_could_own(
         db, s3, bucket, settings, landing):
     _, p901, shown, _ = _removed_with_an_undecided_document(db, s3, settings, landing)

@@ -72,7 +72,7 @@ def test_listing_names_every_place_of_the_request_as_counts_and_keys_and_changes
         "s3_delete_markers": 1, "processed_files": 5, "quarantine_files": 1,
         "archive_files": 1, "manifests_rewritten": 1, "manifests_deleted": 1,
         "manifest_rows": 2, "loaded_marks": 1, "findings": 2, "first_seen": 1,
-        "not_tied_kept": 3, "runs_kept": 3}
+        "not_tied_kept": 3, "runs_kept": 3, "possibly_kept": 0}
     assert {v["key"] for v in found["s3"]} == set(world.a_keys.values())
     # The SGC folder holds R-2 too, and an object nobody filed: listed as kept, not its own.
     assert set(found["not_tied"]) == world.b_keys | {world.unrelated_key}
