@@ -234,6 +234,8 @@ class Landing(RuleBasedStateMachine):
         })
         self.settings = runtime.settings_from_variables()
         self.steps = Steps(self.settings)
+        self.visible_at: dict[str, set[str]] = {}
+        """Manifest path → the valid request JSONs visible when the try that wrote it began."""
         self._conn_cm: Any = None
         self.conn = self._connect()
         self.client = Servers.client
@@ -416,13 +418,20 @@ class Landing(RuleBasedStateMachine):
 
                     allow = (OSError,)
                     FAULTS.full_manifest(pipeline)
+                manifests = company_folders(self.root, run.empresa).root / "manifests"
+                written = set(manifests.glob("*.jsonl"))
                 outcome, result = self._call(
                     f"extract of {run.run_id}",
                     lambda: self.steps.extract(self.conn, company, run.run_id,
                                                readmit=run.readmit), allow=allow)
+                # What each manifest was written from, even by a try killed after its
+                # commit: a retried extract returns that try's manifest (files that arrived
+                # since wait for the next run), so its load loads what was visible then.
+                for new in set(manifests.glob("*.jsonl")) - written:
+                    self.visible_at[str(new)] = visible
                 if outcome == "ok":
                     run.manifest = result.manifest
-                    run.expect = visible
+                    run.expect = self.visible_at.get(str(result.manifest), visible)
                     if keep:
                         run.xcoms["extract"] = Steps.extract_xcom(result, run.tries[step])
                         run.step = "load"
