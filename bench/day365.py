@@ -30,7 +30,7 @@ from typing import Any
 from bench import env, history
 from bench.data import generate, pipeline_settings
 from bench.load_bench import LOAD_EMPRESA
-from bench.measure import log, sql
+from bench.measure import log, settled_count, sql
 from bench.modes import Mode
 from bench.services import Services
 
@@ -86,19 +86,9 @@ def _child(step: str, root: Path, bucket: str, run_id: str, manifest: str) -> No
 def registry_rows_read(dsn: str) -> int:
     """Registry rows read so far by sequential and index scans (pg_stat counters; each
     step's process has exited, which flushes its counters: poll until two reads agree)."""
-    import psycopg
-
-    query = ("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
-             "FROM pg_stat_user_tables WHERE relid = 'data_general.s3_files_registry'::regclass")
-    last = None
-    for _ in range(40):
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            value = int(conn.execute(query).fetchone()[0])
-        if value == last:
-            return value
-        last = value
-        time.sleep(0.25)
-    return int(last or 0)
+    return settled_count(
+        dsn, "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) FROM "
+             "pg_stat_user_tables WHERE relid = 'data_general.s3_files_registry'::regclass")
 
 
 def _run_child(step: str, root: Path, bucket: str, run_id: str, manifest: str = "",

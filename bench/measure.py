@@ -68,10 +68,15 @@ def table_writes(dsn: str) -> int:
     Each pipeline step closes its connection, which flushes its counters; poll until
     two reads agree so a backend still exiting is counted.
     """
+    return settled_count(dsn, "SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                              "FROM pg_stat_user_tables WHERE schemaname = 'data_general'")
+
+
+def settled_count(dsn: str, query: str) -> int:
+    """A pg_stat counter (``query`` gives one number) once two reads agree: a step's process
+    or connection that just ended flushes its counters a moment later."""
     import psycopg
 
-    query = ("SELECT COALESCE(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
-             "FROM pg_stat_user_tables WHERE schemaname = 'data_general'")
     last = None
     for _ in range(40):
         with psycopg.connect(dsn, autocommit=True) as conn:

@@ -198,6 +198,12 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
 
 
+_UNDATED = Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "
+                                            "moment, so its request cannot be told")
+"""A document of a time-ordered rule (placeholder, detail writer) whose name has no valid
+time stamp."""
+
+
 def _place_placeholder(docs: list[Document], marks: list[JsonMark]) -> dict[str, Placement]:
     """Split the documents by the JSON that closes their stretch of time, then judge each
     stretch as a whole: it is one request's only if it holds at most one detail PDF and one
@@ -207,9 +213,7 @@ def _place_placeholder(docs: list[Document], marks: list[JsonMark]) -> dict[str,
     placed: dict[str, Placement] = {}
     for doc in docs:
         if doc.timestamp is None:
-            placed[doc.name] = Placement(Outcome.UNDECIDED, why=(
-                "the time stamp in its name is not a valid moment, so its request cannot "
-                "be told"))
+            placed[doc.name] = _UNDATED
             continue
         # The JSON is written last, possibly within the same second as its documents.
         stretches.setdefault(bisect.bisect_left(stamps, doc.timestamp), []).append(doc)
@@ -257,9 +261,7 @@ def _place_after_json(docs: list[Document], marks: list[JsonMark]) -> dict[str, 
     placed: dict[str, Placement] = {}
     for doc in docs:
         if doc.timestamp is None:
-            placed[doc.name] = Placement(Outcome.UNDECIDED, why=(
-                "the time stamp in its name is not a valid moment, so its request cannot "
-                "be told"))
+            placed[doc.name] = _UNDATED
             continue
         stretches.setdefault(bisect.bisect_right(stamps, doc.timestamp) - 1, []).append(doc)
     for index, stretch in stretches.items():
