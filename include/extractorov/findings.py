@@ -70,10 +70,23 @@ class Answer:
     open: bool
 
 
-def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
+@dataclass(frozen=True)
+class KeySlice:
+    """What a check compared of the bucket: the keys in ``(after, upto]`` (byte order;
+    ``None``: no bound). Questions of ``kinds`` about a key outside it were not looked at."""
+
+    kinds: tuple[str, ...]
+    after: str | None
+    upto: str | None
+
+
+def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row], *,
+              looked_at: KeySlice | None = None
               ) -> dict[tuple[str, str | None, str | None], Answer]:
     """Replace this run's rows (a rerun of the same run replaces them) and clear the
-    questions this run no longer found; return the answers carried, by question.
+    questions this run no longer found, of what it looked at (``looked_at``: a question of
+    one of its kinds about a key outside its slice stays as it is); return the answers
+    carried, by question.
 
     The caller holds the company's writer exclusion, so an answer being recorded by
     ``ov_review_findings`` never interleaves with this write.
@@ -110,13 +123,26 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row]
             values,
         )
         # Questions this run did not find any more: cleared (closed, never asked again).
+        unseen, unseen_params = "", []
+        if looked_at is not None:
+            outside = []
+            if looked_at.after is not None:
+                outside.append('t.s3_key COLLATE "C" <= %s')
+                unseen_params.append(looked_at.after)
+            if looked_at.upto is not None:
+                outside.append('t.s3_key COLLATE "C" > %s')
+                unseen_params.append(looked_at.upto)
+            if outside:
+                unseen = (" AND NOT (t.kind = ANY(%s) AND t.s3_key IS NOT NULL AND ("
+                          + " OR ".join(outside) + "))")
+                unseen_params.insert(0, list(looked_at.kinds))
         cur.execute(
             f"""UPDATE {TABLE} t SET open = false, cleared_at = now()
                 WHERE t.empresa = %s AND t.needs_human AND t.cleared_at IS NULL
-                  AND t.run_id <> %s
+                  AND t.run_id <> %s{unseen}
                   AND NOT EXISTS (SELECT 1 FROM {TABLE} q
                                   WHERE q.run_id = %s AND q.needs_human AND {_SAME_QUESTION})""",
-            (empresa, run_id, run_id),
+            (empresa, run_id, *unseen_params, run_id),
         )
     return {q: s.answer for q, s in carried.items() if s.answer}
 

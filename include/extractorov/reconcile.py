@@ -23,7 +23,12 @@ First of all, holding the exclusion, the check applies the review answers that
 arrived while the company was being written (:func:`extractorov.review.apply_waiting`).
 
 The bucket is read by listing the company prefix (1 request per 1,000
-objects), never one request per registered file. Every finding is written to
+objects), never one request per registered file, one slice at a time: a check
+compares at most ``ov_reconcile_keys_per_check`` keys (and the registry rows of
+those keys) after where the previous check stopped, so an hourly check costs the
+same on day 365 as on day 1 and a full pass over a large bucket takes several
+checks (:class:`Window`). The other checks (requests, landing, quarantine) look
+at everything each time. Every finding is written to
 ``data_general.reconcile_findings``.
 """
 
@@ -109,11 +114,44 @@ class Finding:
         return (self.kind, self.subject or self.s3_key, self.cause)
 
 
+KEY_KINDS = ("object_different", "object_missing", "object_outside_layout",
+             "object_unreadable", "object_unregistered")
+"""Findings about one S3 key, made by comparing a slice of the bucket with the registry:
+a check clears only those of its own slice (:class:`findings.KeySlice`)."""
+
+WINDOWS_TABLE = "data_general.reconcile_windows"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The slice of the company's keys one check compares: after ``after`` (from the first
+    key if ``None``) up to and including ``upto`` (to the last if ``None``)."""
+
+    after: str | None
+    upto: str | None
+
+    @property
+    def whole(self) -> bool:
+        return self.after is None and self.upto is None
+
+    def looked_at(self) -> findings.KeySlice:
+        return findings.KeySlice(KEY_KINDS, self.after, self.upto)
+
+    def describe(self) -> str:
+        if self.whole:
+            return "the whole bucket"
+        start = f"after {shown_key(self.after)}" if self.after else "from the first key"
+        end = f"through {shown_key(self.upto)}" if self.upto else "to the last key"
+        return f"keys {start} {end}"
+
+
 @dataclass
 class ReconcileReport:
     empresa: str
     objects_listed: int = 0
     registry_rows: int = 0
+    window: Window = Window(None, None)
+    """The slice of keys this check compared (the next check goes on after it)."""
     findings: list[Finding] = field(default_factory=list)
     upload: dict[str, Any] = field(default_factory=dict)
     answers_applied: list[review.Outcome] = field(default_factory=list)
@@ -141,6 +179,8 @@ class ReconcileReport:
             "empresa": self.empresa,
             "objects_listed": self.objects_listed,
             "registry_rows": self.registry_rows,
+            "keys_compared": self.window.describe(),
+            "pass_complete": self.window.upto is None,
             "findings": self.counts(),
             "needs_human": len(self.needs_human),
             "awaiting_answer": len(self.awaiting_answer),
@@ -157,6 +197,59 @@ def list_objects(client: BaseClient, bucket: str, prefix: str) -> dict[str, int]
         for obj in page.get("Contents", []):
             objects[obj["Key"]] = obj["Size"]
     return objects
+
+
+def list_slice(client: BaseClient, bucket: str, prefix: str, after: str | None,
+               budget: int) -> tuple[dict[str, int], str | None]:
+    """Key → size of the objects under ``prefix`` after ``after`` (S3 lists keys in byte
+    order), stopping at the first page that reaches ``budget`` keys; and the last key
+    listed if more follow (``None``: the listing reached the end of the prefix)."""
+    objects: dict[str, int] = {}
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix,
+                              "PaginationConfig": {"PageSize": min(1000, budget)}}
+    if after is not None:
+        kwargs["StartAfter"] = after
+    for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
+        contents = page.get("Contents", [])
+        for obj in contents:
+            objects[obj["Key"]] = obj["Size"]
+        if len(objects) >= budget and page.get("IsTruncated") and contents:
+            return objects, contents[-1]["Key"]
+    return objects, None
+
+
+def _window_start(conn: Connection, empresa: str, bucket: str, run_id: str
+                  ) -> str | None:
+    """Where this check starts: its own slice's start again when it is a retry, else after
+    the slice of the latest check (``None``: a new pass from the first key)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT after_key FROM {WINDOWS_TABLE} WHERE empresa = %s "
+                    "AND s3_bucket = %s AND run_id = %s", (empresa, bucket, run_id))
+        own = cur.fetchone()
+        if own is not None:
+            return own[0]
+        cur.execute(f"SELECT upto_key FROM {WINDOWS_TABLE} WHERE empresa = %s "
+                    "AND s3_bucket = %s ORDER BY checked_at DESC LIMIT 1", (empresa, bucket))
+        latest = cur.fetchone()
+    return latest[0] if latest else None
+
+
+def _record_window(conn: Connection, empresa: str, bucket: str, run_id: str,
+                   window: Window, listed: int) -> None:
+    """In the findings' transaction: the next check goes on after this slice only once this
+    one's findings are written (a check that fails midway is done again, same slice)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {WINDOWS_TABLE} (empresa, s3_bucket, run_id, after_key, upto_key,
+                                             keys_listed)
+                VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (empresa, s3_bucket, run_id) DO UPDATE
+                SET after_key = EXCLUDED.after_key, upto_key = EXCLUDED.upto_key,
+                    keys_listed = EXCLUDED.keys_listed, checked_at = now()""",
+            (empresa, bucket, run_id, window.after, window.upto, listed))
+        # A few weeks of checks say how passes went; older rows are of no use.
+        cur.execute(f"DELETE FROM {WINDOWS_TABLE} WHERE empresa = %s AND s3_bucket = %s "
+                    "AND checked_at < now() - interval '30 days'", (empresa, bucket))
 
 
 def reconcile(conn: Connection, client: BaseClient, company: Company, settings: Settings,
@@ -178,7 +271,11 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         report.answers_applied = review.apply_waiting(conn, client, company, settings,
                                                       run_id=run_id)
         _follow_sgc(conn, company, settings, report)
-        objects = list_objects(client, settings.bucket, prefix)
+        after = _window_start(conn, company.empresa, settings.bucket, run_id)
+        conn.commit()
+        objects, upto = list_slice(client, settings.bucket, prefix, after,
+                                   settings.reconcile_keys_per_check)
+        report.window = Window(after, upto)
         report.objects_listed = len(objects)
         # Objects of requests removed on request (ov_remove_request) are never registered.
         objects = removal.without_removed_objects(conn, company.empresa, settings.bucket,
@@ -192,7 +289,7 @@ def reconcile(conn: Connection, client: BaseClient, company: Company, settings: 
         if upload:
             _upload(conn, client, company, settings, run_id, report)
             _requests_split(conn, client, company, settings, report)
-        _write_findings(conn, company, run_id, report)
+        _write_findings(conn, company, settings.bucket, run_id, report)
     _record_uploads(conn, company, run_id, report)
     return report
 
@@ -286,7 +383,8 @@ def _requests_split(conn: Connection, client: BaseClient, company: Company,
 
 def _compare_registry(conn: Connection, company: Company, settings: Settings,
                       objects: dict[str, int], report: ReconcileReport) -> None:
-    rows = registry.rows_to_check(conn, company.empresa, settings.bucket)
+    rows = registry.rows_to_check(conn, company.empresa, settings.bucket,
+                                  after=report.window.after, upto=report.window.upto)
     report.registry_rows = len(rows)
     back_to_pending: list[int] = []
     without_copy: dict[int, Finding] = {}
@@ -356,7 +454,8 @@ def _compare_registry(conn: Connection, company: Company, settings: Settings,
 def _register_unknown_objects(conn: Connection, client: BaseClient, company: Company,
                               settings: Settings, objects: dict[str, int],
                               report: ReconcileReport) -> None:
-    known = registry.keys(conn, company.empresa, settings.bucket)
+    known = registry.keys(conn, company.empresa, settings.bucket,
+                          after=report.window.after, upto=report.window.upto)
     prefix = company_prefix(settings.base_path, company.empresa)
     for key in sorted(set(objects) - known):
         where = split_key(prefix, key)
@@ -487,12 +586,15 @@ def _quarantine_reasons_lost(company: Company, settings: Settings,
             cause=landing_cause(info.st_size, info.st_mtime)))
 
 
-def _write_findings(conn: Connection, company: Company, run_id: str,
+def _write_findings(conn: Connection, company: Company, bucket: str, run_id: str,
                     report: ReconcileReport) -> None:
     """This run's rows (replacing a rerun's); each finding learns its question's answer."""
     rows = [findings.Row(f.kind, f.s3_key, f.detail, f.repaired, f.needs_human,
                          *f.question[1:]) for f in report.findings]
-    answers = findings.write_run(conn, company.empresa, run_id, rows)
+    answers = findings.write_run(conn, company.empresa, run_id, rows,
+                                 looked_at=report.window.looked_at())
+    _record_window(conn, company.empresa, bucket, run_id, report.window,
+                   report.objects_listed)
     conn.commit()
     seen = findings.announced(conn, company.empresa, run_id,
                               [f.question for f in report.findings if f.needs_human])
@@ -547,7 +649,8 @@ def upload_cause(errors_by_reason: dict[str, int]) -> str:
 
 def format_report(report: ReconcileReport) -> str:
     lines = [f"{report.empresa}: {report.objects_listed} objects listed, "
-             f"{report.registry_rows} registry rows, findings {report.counts() or 'none'}"]
+             f"{report.registry_rows} registry rows ({report.window.describe()}), "
+             f"findings {report.counts() or 'none'}"]
     if report.upload:
         lines.append(f"  upload: uploaded {report.upload.get('s3_uploaded', 0)}, pre_existing "
                      f"{report.upload.get('s3_pre_existing', 0)}, errors "

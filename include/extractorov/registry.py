@@ -548,12 +548,28 @@ _CHECK_COLUMNS = ("id, s3_key, upload_status, file_size, "
                   "last_error, file_hash, moving_from")
 
 
-def rows_to_check(conn: Connection, empresa: str, bucket: str) -> list[CheckRow]:
+def _key_range(column: str, after: str | None, upto: str | None) -> tuple[str, list[str]]:
+    """SQL conditions (and their parameters) for ``after < column <= upto`` in the order S3
+    lists keys (byte order: ``COLLATE "C"``); ``None``: no bound on that side."""
+    where, params = "", []
+    if after is not None:
+        where += f' AND {column} COLLATE "C" > %s'
+        params.append(after)
+    if upto is not None:
+        where += f' AND {column} COLLATE "C" <= %s'
+        params.append(upto)
+    return where, params
+
+
+def rows_to_check(conn: Connection, empresa: str, bucket: str, *, after: str | None = None,
+                  upto: str | None = None) -> list[CheckRow]:
+    """The company's rows whose key is in the slice ``(after, upto]`` (default: all)."""
+    where, params = _key_range("s3_key", after, upto)
     with conn.cursor() as cur:
         cur.execute(
             f"""SELECT {_CHECK_COLUMNS}
-                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s""",
-            (empresa, bucket),
+                FROM {TABLE} WHERE empresa = %s AND s3_bucket = %s{where}""",
+            (empresa, bucket, *params),
         )
         return [CheckRow(*row) for row in cur.fetchall()]
 
@@ -658,15 +674,19 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
         return cur.fetchone()[0] == 1
 
 
-def keys(conn: Connection, empresa: str, bucket: str) -> set[str]:
-    """Every key the registry accounts for: each row's key, and the key a moving row's
-    object may still have (:func:`follow_sgc`)."""
+def keys(conn: Connection, empresa: str, bucket: str, *, after: str | None = None,
+         upto: str | None = None) -> set[str]:
+    """Every key in the slice ``(after, upto]`` (default: all) the registry accounts for:
+    each row's key, and the key a moving row's object may still have (:func:`follow_sgc`)."""
+    rows, row_params = _key_range("s3_key", after, upto)
+    moving, moving_params = _key_range("moving_from", after, upto)
     with conn.cursor() as cur:
-        cur.execute(f"""SELECT s3_key FROM {TABLE} WHERE s3_bucket = %s AND empresa = %s
+        cur.execute(f"""SELECT s3_key FROM {TABLE} WHERE s3_bucket = %s AND empresa = %s{rows}
                         UNION ALL
                         SELECT moving_from FROM {TABLE}
-                        WHERE s3_bucket = %s AND empresa = %s AND moving_from IS NOT NULL""",
-                    (bucket, empresa, bucket, empresa))
+                        WHERE s3_bucket = %s AND empresa = %s AND moving_from IS NOT NULL
+                        {moving}""",
+                    (bucket, empresa, *row_params, bucket, empresa, *moving_params))
         return {key for (key,) in cur}
 
 

@@ -161,6 +161,10 @@ def settings_from_variables() -> Settings:
         manifest_retention_days=bad.read("ov_manifest_retention_days", lambda: number(
             "ov_manifest_retention_days", minimum=1),
             fallback=defaults.manifest_retention_days),
+        # At least one S3 listing page: a smaller slice costs as many requests.
+        reconcile_keys_per_check=int(bad.read("ov_reconcile_keys_per_check", lambda: number(
+            "ov_reconcile_keys_per_check", integer=True, minimum=1000),
+            fallback=defaults.reconcile_keys_per_check)),
     )
     bad.raise_if_any()
     return settings

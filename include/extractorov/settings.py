@@ -76,6 +76,7 @@ VARIABLES: dict[str, str] = {
     "ov_local_retention_days": "30",
     "ov_local_archive_days": "60",
     "ov_manifest_retention_days": "7",
+    "ov_reconcile_keys_per_check": "50000",
     ALERT_EMAILS_VARIABLE: "",
     EXPECT_QUIET_VARIABLE: "",
     REMOVAL_AWS_CONN_VARIABLE: "",
@@ -110,3 +111,6 @@ class Settings:
     """Days an archived copy stays in ``archive/`` before it is deleted (0: kept)."""
     manifest_retention_days: float = 7.0
     """Days a loaded run manifest (request rows: personal data) is kept."""
+    reconcile_keys_per_check: int = 50_000
+    """Keys of the bucket one hourly check compares with the registry; the next check goes
+    on where it stopped (19 checks a day cover 950,000 keys with the default)."""
