@@ -362,7 +362,8 @@ def test_dockerfile() -> None:
     install = next(
         i
         for i, line in enumerate(lines)
-        if re.match(r"RUN pip install --no-cache-dir -r \S*requirements\.txt$", line)
+        if re.match(r'RUN pip install --no-cache-dir "apache-airflow==\$\{AIRFLOW_VERSION\}" '
+                    r"-r \S*requirements\.txt$", line)
     )
     assert copy < install
     users = [line.split()[1] for line in lines[:install] if line.startswith("USER ")]
@@ -400,6 +401,25 @@ def test_requirements_pin_the_image_airflow_version() -> None:
             pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
     assert "apache-airflow" in pins, "requirements.txt must pin apache-airflow=="
     assert pins["apache-airflow"] == _dockerfile_base_version()
+
+
+def test_the_lock_follows_airflows_constraints() -> None:
+    """requirements*.txt are resolved within Airflow's published constraints for the pinned
+    Airflow and Python 3.11 (vendored in constraints/, its source URL in its header); a pin
+    may differ only when constraints/deviations.txt names it with a reason."""
+    from scripts import airflow_constraints as constraints
+
+    assert constraints.airflow_version() == AIRFLOW_VERSION == _dockerfile_base_version()
+    assert constraints.source_url() == ("https://raw.githubusercontent.com/apache/airflow/"
+                                        f"constraints-{AIRFLOW_VERSION}/constraints-3.11.txt")
+    assert all(constraints.deviations().values()), "every deviation says why"
+    vendored = constraints.vendored_path()
+    if not vendored.is_file():
+        pytest.skip(f"{vendored.relative_to(ROOT)} is not vendored yet: `make constraints` "
+                    "(needs raw.githubusercontent.com), then `make lock`")
+    assert vendored.read_text().startswith(f"# Source: {constraints.source_url()}\n")
+    for lock in (REQUIREMENTS, ROOT / "requirements-dev.txt"):
+        assert constraints.disagreements(lock, vendored) == [], lock.name
 
 
 def test_compose_file_passes_the_compose_spec_schema() -> None:
@@ -459,3 +479,23 @@ def test_the_process_stack_uses_every_airflow_setting_of_the_compose_file(tmp_pa
     assert aws["extra"]["config_kwargs"] == json.loads(with_defaults(
         str(yaml.safe_load(COMPOSE_FILE.read_text())["x-airflow-common"]["environment"][
             "AIRFLOW_CONN_AWS_DEFAULT"])))["extra"]["config_kwargs"]
+
+
+def test_constraints_check_accepts_only_explained_deviations(tmp_path, monkeypatch) -> None:
+    """What `make lock` and the test above rely on: a pin that differs from Airflow's
+    constraints is reported unless deviations.txt names it, and a nameless reason fails."""
+    from scripts import airflow_constraints as constraints
+
+    vendored = tmp_path / "constraints.txt"
+    vendored.write_text("# Source: x\nboto3==1.40.0\nCelery==5.6.0\nsix==1.17.0\n")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("boto3==1.44.1\n    # via x\ncelery==5.6.0\nmoto[s3]==5.2.5\n")
+    assert constraints.disagreements(lock, vendored) == [
+        "boto3==1.44.1 (Airflow's constraints: 1.40.0)"]
+    deviations = tmp_path / "deviations.txt"
+    deviations.write_text("# comment\nBoto3  # the checksum API of 1.44\n")
+    monkeypatch.setattr(constraints, "DEVIATIONS", deviations)
+    assert constraints.disagreements(lock, vendored) == []
+    deviations.write_text("boto3\n")
+    with pytest.raises(SystemExit, match="no reason"):
+        constraints.deviations()

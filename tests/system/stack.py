@@ -134,8 +134,9 @@ def check_celery_provider() -> None:
         pytest.fail(
             f"Airflow's Celery provider ({version('apache-airflow-providers-celery')}) cannot "
             f"import with the installed celery ({version('celery')}): {exc}. The workers would "
-            "crash at start. Pin a celery release the provider supports in requirements.in "
-            "(celery<5.7 for provider 3.26.0) and re-lock (make lock).", pytrace=False)
+            "crash at start. Re-lock within Airflow's constraints (make lock), which pin a "
+            "celery release tested with the provider (celery<5.7 for provider 3.26.0).",
+            pytrace=False)
 
 
 def pg_dsn(dbname: str = "postgres") -> str:
