@@ -18,9 +18,9 @@ USER airflow
 COPY --chown=airflow:root requirements.txt requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt
 
-# The `extractorov` package (include/extractorov), installed like any library so the
-# image runs the DAGs with only dags/ mounted or copied. docker-compose.yaml also
-# mounts include/ and puts it first on PYTHONPATH: local edits apply without a rebuild.
+# The `extractorov` package (include/extractorov), installed like any library: this
+# installed copy is what the containers run (docker-compose.yaml sets no PYTHONPATH).
+# Only the development file docker-compose.dev.yaml mounts include/ over it.
 COPY --chown=airflow:root pyproject.toml /opt/airflow/src/pyproject.toml
 COPY --chown=airflow:root include/extractorov /opt/airflow/src/include/extractorov
 RUN pip install --no-cache-dir --no-deps /opt/airflow/src

@@ -364,7 +364,7 @@ PROCESS_ONLY: tuple[str, ...] = (
     "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER",
     "AIRFLOW__OPERATORS__DEFAULT_QUEUE", "AIRFLOW__API__BASE_URL", "AIRFLOW__API__HOST",
     "AIRFLOW__API__PORT", "AIRFLOW__API__WORKERS", "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS",
-    "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS",
+    "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS", "PYTHONPATH",
 )
 """What the process stack adds to the compose configuration (never a compose key)."""
 
@@ -395,6 +395,10 @@ def stack_env(home: Path, landing: Path, port: int, *, metadata_db: str, warehou
         # (AirflowApi.trigger_in_place_of_next_run), so unpausing it adds none.
         "AIRFLOW_VAR_OV_LANDING_SETTLE_SECONDS": "0",
         "AIRFLOW_VAR_OV_S3_UPLOAD_WORKERS": "4",
+        # The checkout, for the workers' test-only hostname callable
+        # (tests.system.celery_hostname); not include/: `extractorov` comes from the
+        # virtualenv's installation, as in the image (docker-compose.yaml sets no PYTHONPATH).
+        "PYTHONPATH": str(ROOT),
     }
     assert set(process_only) == set(PROCESS_ONLY)
     assert not set(process_only) & set(shipped), "the process stack overrides compose"
