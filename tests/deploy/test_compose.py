@@ -253,6 +253,12 @@ def test_airflow_init_migrates_the_database_and_creates_the_writer_pools(
     assert "python -m extractorov.pools /tmp/ov-pools.json" in script
     assert "airflow pools import /tmp/ov-pools.json" in script
     assert script.index("db migrate") < script.index("pools import")
+    # The warehouse schema too, as one step before any task (extractorov.migrate).
+    assert "python -m extractorov.migrate" in script
+    assert (script.index("airflow db migrate") < script.index("python -m extractorov.migrate")
+            < script.index("pools import"))
+    depends = services["airflow-init"]["depends_on"]
+    assert depends["warehouse"]["condition"] == "service_healthy"
     assert "mkdir -p" in script
     assert services["airflow-init"]["user"] == "0:0"
 

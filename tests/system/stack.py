@@ -560,6 +560,10 @@ def running_stack(make_sample: Callable[[Path], SampleSummary], *,
         with (artifacts / "db-migrate.log").open("wb") as out:
             migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, cwd=tmp,
                                      stdout=out, stderr=subprocess.STDOUT, check=False)
+            if migrate.returncode == 0:  # then the warehouse schema, as airflow-init does
+                migrate = subprocess.run([sys.executable, "-m", "extractorov.migrate"],
+                                         env=env, cwd=tmp, stdout=out,
+                                         stderr=subprocess.STDOUT, check=False)
             if migrate.returncode == 0:  # then the pools, as airflow-init does
                 pools = home / "pools.json"
                 subprocess.run([sys.executable, "-m", "extractorov.pools", str(pools)],
