@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: help venv demo airflow morning check test lint lock clean e2e system-deps bench bench-quick fuzz
+.PHONY: help venv demo airflow morning check test lint lock constraints clean e2e system-deps bench bench-quick fuzz
 
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
@@ -23,7 +23,8 @@ help:
 	@echo "make bench    full benchmark (docs/performance.md); bench-quick: the small one"
 	@echo "make fuzz     the stateful generator of tests/property, longer and with a random seed"
 	@echo "              (make fuzz EXAMPLES=500; KNOWN_OPEN=none also runs what open defects gate)"
-	@echo "make lock     re-lock requirements*.txt from requirements*.in"
+	@echo "make lock     re-lock requirements*.txt from requirements*.in, within Airflow's constraints"
+	@echo "make constraints  download Airflow's constraints file for the pinned version (constraints/)"
 	@echo "make clean    remove the virtualenv and local state (.dev/)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -82,9 +83,23 @@ fuzz: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider --show-capture=no \
 		tests/property/test_every_file_ends_in_exactly_one_place.py
 
-lock:
-	$(BIN)/uv pip compile -q requirements.in -o requirements.txt --python-version 3.11 --no-header
-	$(BIN)/uv pip compile -q requirements-dev.in -o requirements-dev.txt --python-version 3.11 --no-header
+# Airflow's published constraints for the pinned Airflow (requirements.in) and Python 3.11,
+# vendored in constraints/ (source URL in its header); the lock is resolved within them, as
+# the official installation docs do. constraints/deviations.txt: pins kept otherwise, with why.
+AIRFLOW_VERSION := $(shell sed -n 's/^apache-airflow==\([0-9.]*\).*/\1/p' requirements.in)
+CONSTRAINTS := constraints/constraints-$(AIRFLOW_VERSION)-python3.11.txt
+
+$(CONSTRAINTS):
+	$(PYTHON) scripts/airflow_constraints.py fetch
+
+constraints:
+	$(PYTHON) scripts/airflow_constraints.py fetch
+
+lock: $(STAMP) $(CONSTRAINTS)
+	$(BIN)/python scripts/airflow_constraints.py effective .dev/constraints.txt
+	$(BIN)/uv pip compile -q requirements.in -c .dev/constraints.txt -o requirements.txt --python-version 3.11 --no-header
+	$(BIN)/uv pip compile -q requirements-dev.in -c .dev/constraints.txt -o requirements-dev.txt --python-version 3.11 --no-header
+	$(BIN)/python scripts/airflow_constraints.py check
 
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .ruff_cache

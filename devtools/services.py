@@ -245,9 +245,12 @@ def airflow(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.C
 
 
 def init_airflow(env: dict[str, str], **kwargs: Any) -> None:
-    """What the compose file's ``airflow-init`` does for Airflow: migrate the metadata
-    database and create the pools the DAGs need (``extractorov.pools``)."""
+    """What the compose file's ``airflow-init`` does: migrate the metadata database, then
+    the warehouse schema (``extractorov.migrate``, connection ``ov_postgres``), and create
+    the pools the DAGs need (``extractorov.pools``)."""
     airflow(["db", "migrate"], env, **kwargs)
+    subprocess.run([sys.executable, "-m", "extractorov.migrate"], env=env, check=True,
+                   **kwargs)
     pools = Path(env["AIRFLOW_HOME"]) / "pools.json"
     pools.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "extractorov.pools", str(pools)], env=env,

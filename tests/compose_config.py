@@ -89,8 +89,6 @@ def process_environment(*, home: Path, landing: Path, api_url: str, metadata_dsn
             "compose is written by the stack)", lambda v: str(home / "passwords.json")),
         "AIRFLOW_CONFIG": ("container path → the stack's AIRFLOW_HOME",
                            lambda v: str(home / "airflow.cfg")),
-        "PYTHONPATH": ("container path → the checkout's include/",
-                       lambda v: f"{ROOT / 'include'}:{ROOT}"),
         "AIRFLOW_CONN_OV_POSTGRES": ("host warehouse → the local warehouse database",
                                      lambda v: json.dumps(warehouse)),
         "AIRFLOW_CONN_AWS_DEFAULT": ("host minio → the local S3 server (same retries and pool)",

@@ -20,6 +20,7 @@ from tests.compose_config import INTERPOLATION, with_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
+DEV_FILE = ROOT / "docker-compose.dev.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -44,14 +45,15 @@ REQUIRED_SERVICES = {
     "minio",
     "minio-init",
 }
-ONE_SHOT_SERVICES = {"airflow-init", "minio-init"}
+ONE_SHOT_SERVICES = {"airflow-init", "minio-init", "airflow-cli"}  # cli: `compose run`
 TASK_RUNNING_SERVICES = ("airflow-worker", "airflow-triggerer")
 AIRFLOW_MOUNTS = (
     "/opt/airflow/dags",
-    "/opt/airflow/include",
     "/opt/airflow/plugins",
     "/opt/airflow/landing",
 )
+DEV_MOUNTS = ("/opt/airflow/include",)
+"""Mounted by docker-compose.dev.yaml only: the base file runs the image's package."""
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}; not $${VAR} (escaped).
 # The default may not contain `$`, `{` or `}`: nested expressions resolve innermost first.
@@ -69,6 +71,14 @@ def compose_text() -> str:
 @pytest.fixture(scope="module")
 def compose(compose_text: str) -> dict:
     data = yaml.safe_load(compose_text)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def dev() -> dict:
+    assert DEV_FILE.is_file(), f"{DEV_FILE} is missing"
+    data = yaml.safe_load(DEV_FILE.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
@@ -161,7 +171,9 @@ def test_core_settings(common_env: dict[str, str]) -> None:
     )
     # One secret for all components (a per-process random one breaks task tokens).
     assert with_defaults(common_env["AIRFLOW__API_AUTH__JWT_SECRET"])
-    assert common_env["PYTHONPATH"] == "/opt/airflow/include"
+    # The image's installed package runs: no PYTHONPATH in the base file (the mounted
+    # include/ first on PYTHONPATH is docker-compose.dev.yaml's, test_dev_file_...).
+    assert "PYTHONPATH" not in common_env
     assert with_defaults(common_env["AIRFLOW_VAR_OV_S3_BUCKET"]) == "extractorov-data"
     assert "AWS_S3_BUCKET_NAME" in common_env["AIRFLOW_VAR_OV_S3_BUCKET"]
     assert with_defaults(common_env["AIRFLOW_VAR_OV_S3_BASE_PATH"]) == "oficina-virtual"
@@ -241,6 +253,12 @@ def test_airflow_init_migrates_the_database_and_creates_the_writer_pools(
     assert "python -m extractorov.pools /tmp/ov-pools.json" in script
     assert "airflow pools import /tmp/ov-pools.json" in script
     assert script.index("db migrate") < script.index("pools import")
+    # The warehouse schema too, as one step before any task (extractorov.migrate).
+    assert "python -m extractorov.migrate" in script
+    assert (script.index("airflow db migrate") < script.index("python -m extractorov.migrate")
+            < script.index("pools import"))
+    depends = services["airflow-init"]["depends_on"]
+    assert depends["warehouse"]["condition"] == "service_healthy"
     assert "mkdir -p" in script
     assert services["airflow-init"]["user"] == "0:0"
 
@@ -259,11 +277,71 @@ def test_dependencies(airflow_services: dict[str, dict]) -> None:
         assert depends["minio-init"]["condition"] == "service_completed_successfully", name
 
 
-def test_airflow_folders_are_mounted_everywhere(airflow_services: dict[str, dict]) -> None:
+def test_airflow_folders_are_mounted_everywhere(
+        airflow_services: dict[str, dict], dev: dict) -> None:
     for name, svc in airflow_services.items():
         targets = _mount_targets(svc.get("volumes", []))
         for target in AIRFLOW_MOUNTS:
             assert target in targets, f"{name} does not mount {target}"
+        # include/ only in development, where it shadows the installed package.
+        dev_targets = _mount_targets(dev["services"][name].get("volumes", []))
+        for target in DEV_MOUNTS:
+            assert target not in targets, f"{name}: {target} shadows the image's package"
+            assert target in dev_targets, f"{name} does not mount {target} in development"
+
+
+def test_mounted_folders_follow_airflow_proj_dir(common: dict, dev: dict) -> None:
+    """As the official file: every project folder is ${AIRFLOW_PROJ_DIR:-.}/<folder>."""
+    expected = {f"${{AIRFLOW_PROJ_DIR:-.}}/{folder}:/opt/airflow/{folder}"
+                for folder in ("dags", "logs", "config", "plugins")}
+    assert expected <= set(common["volumes"])
+    include = "${AIRFLOW_PROJ_DIR:-.}/include:/opt/airflow/include"
+    assert dev["x-airflow-dev"]["volumes"] == [include]
+    for volume in common["volumes"]:
+        source = str(volume).split(":/opt/airflow/")[0]
+        assert source.startswith(("${AIRFLOW_PROJ_DIR:-.}/", "${OV_LANDING_HOST_DIR:-")), volume
+        assert with_defaults(source).startswith("./"), volume
+
+
+def test_the_base_file_runs_the_installed_package(compose_text: str,
+                                                  services: dict[str, dict]) -> None:
+    mentions = [line for line in compose_text.splitlines() if "PYTHONPATH" in line]
+    assert mentions and all(line.lstrip().startswith("#") for line in mentions), mentions
+    for name, svc in services.items():
+        assert "PYTHONPATH" not in (svc.get("environment") or {}), name
+
+
+def test_dev_file_mounts_include_over_the_package_in_every_airflow_service(
+        dev: dict, airflow_services: dict[str, dict], services: dict[str, dict]) -> None:
+    assert set(dev["services"]) <= set(services), "the dev file names an unknown service"
+    python_services = set(airflow_services) | {"flower"}
+    assert set(dev["services"]) == python_services
+    for name in python_services:
+        svc = dev["services"][name]
+        assert svc["environment"]["PYTHONPATH"] == "/opt/airflow/include", name
+        # Nothing else: the base file stays the one configuration (tests/compose_config.py).
+        assert set(svc) == {"environment", "volumes"}, name
+        assert set(svc["environment"]) == {"PYTHONPATH"}, name
+
+
+def test_airflow_cli_is_in_the_debug_profile(services: dict[str, dict]) -> None:
+    cli = services["airflow-cli"]
+    assert cli["profiles"] == ["debug"]
+    assert cli["command"] == ["bash", "-c", "airflow"]
+    assert str(cli["environment"]["CONNECTION_CHECK_MAX_COUNT"]) == "0"
+    assert "ports" not in cli and "healthcheck" not in cli
+    # Every other airflow-* service starts with `docker compose up`.
+    for name, svc in services.items():
+        if name.startswith("airflow-") and name != "airflow-cli":
+            assert "profiles" not in svc, name
+
+
+def test_airflow_init_warns_when_airflow_uid_is_not_set(services: dict[str, dict]) -> None:
+    script = "\n".join(services["airflow-init"]["command"])
+    assert 'if [[ -z "${AIRFLOW_UID:-}" ]]; then' in script
+    assert "WARNING!!!: AIRFLOW_UID not set!" in script
+    assert "#setting-the-right-airflow-user" in script
+    assert script.index("AIRFLOW_UID not set") < script.index("mkdir -p")
 
 
 def test_landing_folder_is_configurable(common: dict) -> None:
@@ -362,7 +440,8 @@ def test_dockerfile() -> None:
     install = next(
         i
         for i, line in enumerate(lines)
-        if re.match(r"RUN pip install --no-cache-dir -r \S*requirements\.txt$", line)
+        if re.match(r'RUN pip install --no-cache-dir "apache-airflow==\$\{AIRFLOW_VERSION\}" '
+                    r"-r \S*requirements\.txt$", line)
     )
     assert copy < install
     users = [line.split()[1] for line in lines[:install] if line.startswith("USER ")]
@@ -382,8 +461,9 @@ def test_dockerfile() -> None:
 
 def test_env_example_documents_every_variable(compose_text: str) -> None:
     assert ENV_EXAMPLE.is_file()
-    used = set(_VAR_REFERENCE.findall(compose_text))
-    assert {"AIRFLOW_UID", "AWS_ACCESS_KEY_ID", "AWS_S3_BUCKET_NAME", "OV_LANDING_HOST_DIR"} <= used
+    used = set(_VAR_REFERENCE.findall(compose_text + DEV_FILE.read_text(encoding="utf-8")))
+    assert {"AIRFLOW_UID", "AWS_ACCESS_KEY_ID", "AWS_S3_BUCKET_NAME", "OV_LANDING_HOST_DIR",
+            "AIRFLOW_PROJ_DIR"} <= used
     documented = set(_ENV_ASSIGNMENT.findall(ENV_EXAMPLE.read_text(encoding="utf-8")))
     missing = used - documented
     assert not missing, f".env.example does not document: {sorted(missing)}"
@@ -402,14 +482,35 @@ def test_requirements_pin_the_image_airflow_version() -> None:
     assert pins["apache-airflow"] == _dockerfile_base_version()
 
 
+def test_the_lock_follows_airflows_constraints() -> None:
+    """requirements*.txt are resolved within Airflow's published constraints for the pinned
+    Airflow and Python 3.11 (vendored in constraints/, its source URL in its header); a pin
+    may differ only when constraints/deviations.txt names it with a reason."""
+    from scripts import airflow_constraints as constraints
+
+    assert constraints.airflow_version() == AIRFLOW_VERSION == _dockerfile_base_version()
+    assert constraints.source_url() == ("https://raw.githubusercontent.com/apache/airflow/"
+                                        f"constraints-{AIRFLOW_VERSION}/constraints-3.11.txt")
+    assert all(constraints.deviations().values()), "every deviation says why"
+    vendored = constraints.vendored_path()
+    if not vendored.is_file():
+        pytest.skip(f"{vendored.relative_to(ROOT)} is not vendored yet: `make constraints` "
+                    "(needs raw.githubusercontent.com), then `make lock`")
+    assert vendored.read_text().startswith(f"# Source: {constraints.source_url()}\n")
+    for lock in (REQUIREMENTS, ROOT / "requirements-dev.txt"):
+        assert constraints.disagreements(lock, vendored) == [], lock.name
+
+
 def test_compose_file_passes_the_compose_spec_schema() -> None:
     """The official schema (vendored in tests/deploy/schema, source and commit noted)."""
     import jsonschema
 
     schema = json.loads((ROOT / "tests/deploy/schema/compose-spec.json").read_text())
-    document = yaml.safe_load(COMPOSE_FILE.read_text())
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(document), key=str)
-    assert errors == [], "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+    for path in (COMPOSE_FILE, DEV_FILE):
+        document = yaml.safe_load(path.read_text())
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(document), key=str)
+        assert errors == [], "\n".join(f"{path.name} {list(e.path)}: {e.message}"
+                                        for e in errors[:10])
 
 
 def test_minio_accepts_the_encryption_the_code_sends() -> None:
@@ -459,3 +560,23 @@ def test_the_process_stack_uses_every_airflow_setting_of_the_compose_file(tmp_pa
     assert aws["extra"]["config_kwargs"] == json.loads(with_defaults(
         str(yaml.safe_load(COMPOSE_FILE.read_text())["x-airflow-common"]["environment"][
             "AIRFLOW_CONN_AWS_DEFAULT"])))["extra"]["config_kwargs"]
+
+
+def test_constraints_check_accepts_only_explained_deviations(tmp_path, monkeypatch) -> None:
+    """What `make lock` and the test above rely on: a pin that differs from Airflow's
+    constraints is reported unless deviations.txt names it, and a nameless reason fails."""
+    from scripts import airflow_constraints as constraints
+
+    vendored = tmp_path / "constraints.txt"
+    vendored.write_text("# Source: x\nboto3==1.40.0\nCelery==5.6.0\nsix==1.17.0\n")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("boto3==1.44.1\n    # via x\ncelery==5.6.0\nmoto[s3]==5.2.5\n")
+    assert constraints.disagreements(lock, vendored) == [
+        "boto3==1.44.1 (Airflow's constraints: 1.40.0)"]
+    deviations = tmp_path / "deviations.txt"
+    deviations.write_text("# comment\nBoto3  # the checksum API of 1.44\n")
+    monkeypatch.setattr(constraints, "DEVIATIONS", deviations)
+    assert constraints.disagreements(lock, vendored) == []
+    deviations.write_text("boto3\n")
+    with pytest.raises(SystemExit, match="no reason"):
+        constraints.deviations()
