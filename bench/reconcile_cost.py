@@ -45,7 +45,8 @@ def _slice(conn: psycopg.Connection, files: int) -> tuple[str, str]:
     """A slice of the default size in the middle of the keys."""
     with conn.cursor() as cur:
         cur.execute('SELECT s3_key FROM data_general.s3_files_registry '
-                    'ORDER BY s3_key COLLATE "C" OFFSET %s LIMIT 1', (max(0, (files - KEYS_PER_CHECK) // 2),))
+                    'ORDER BY s3_key COLLATE "C" OFFSET %s LIMIT 1',
+                    (max(0, (files - KEYS_PER_CHECK) // 2),))
         after = cur.fetchone()[0]
         cur.execute('SELECT s3_key FROM data_general.s3_files_registry '
                     'WHERE s3_key COLLATE "C" > %s ORDER BY s3_key COLLATE "C" '
