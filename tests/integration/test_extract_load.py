@@ -35,8 +35,11 @@ def test_schema_is_created_from_the_company_registry_once(db):
                        "009_one_folder_per_request.sql", "010_quarantine_states.sql",
                        "011_review_shown.sql", "012_alert_outbox.sql", "013_first_seen.sql",
                        "014_retention.sql", "015_removals.sql", "016_flat_runs.sql",
+                       "017_reconcile_windows.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
-                       "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire"]
+                       "company_003_radicado_not_blank.sql:ov_afinia",
+                       "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire",
+                       "company_003_radicado_not_blank.sql:ov_aire"]
     assert warehouse.ensure_schema(db) == []  # idempotent
     afinia_columns = {r[0] for r in query(
         db, "SELECT column_name FROM information_schema.columns "
@@ -518,3 +521,22 @@ def test_marks_stay_in_the_callers_transaction_on_an_idle_connection(db):
     assert registry.mark_loaded(db, "afinia", "b", sql.SQL("VALUES ('a.json'), ('c.json')")) == 1
     db.rollback()
     assert query(db, "SELECT filename FROM data_general.s3_files_loaded") == [("a.json",)]
+
+
+def test_the_table_refuses_a_blank_or_repeated_numero_radicado(db):
+    """What check_data no longer counts after each load, the table enforces on each write."""
+    import psycopg
+
+    warehouse.ensure_schema(db)
+    db.commit()
+    insert = ("INSERT INTO data_general.ov_afinia (numero_radicado, fecha, hash_registro, "
+              "hash_contenido) VALUES (%s, now(), 'h', 'h')")
+    for radicado, error in [("  ", psycopg.errors.CheckViolation),
+                            (None, psycopg.errors.NotNullViolation)]:
+        with pytest.raises(error):
+            db.execute(insert, (radicado,))
+        db.rollback()
+    db.execute(insert, ("R-1",))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute(insert, ("R-1",))
+    db.rollback()
