@@ -64,5 +64,6 @@ def test_removing_a_request_takes_its_rescrapes_detail_pdf_read_before_its_json(
     removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
                             decided_by="reviewer", decided_at=datetime.now(UTC),
                             reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    outcome = removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    assert outcome.as_dict()["status"] == removal.COMPLETED, outcome.as_dict()  # (holds)
     assert key not in list_keys(s3, bucket), "R-1's detail page is still in the bucket"
