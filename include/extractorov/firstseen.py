@@ -113,6 +113,25 @@ def observe(conn: Connection, empresa: str, files: Iterable[Key], *, now: dateti
                 for name, size, first, outcome, why in cur.fetchall()}
 
 
+def waited_out(conn: Connection, empresa: str, files: Iterable[Key], *, limit_seconds: float,
+               now: datetime) -> set[Key]:
+    """Which of ``files`` the pipeline first saw over ``limit_seconds`` ago (a file never
+    seen before has waited 0 s: with a limit of 0 it has waited enough). Read only."""
+    files = list(dict.fromkeys(files))
+    if not files:
+        return set()
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT t.filename, t.file_size, t.first_seen FROM {TABLE} t
+                JOIN unnest(%s::text[], %s::bigint[]) AS k(filename, file_size)
+                  USING (filename, file_size)
+                WHERE t.empresa = %s""",
+            ([n for n, _ in files], [s for _, s in files], empresa))
+        seen = {(name, size): Seen(first) for name, size, first in cur.fetchall()}
+    return {f for f in files
+            if (seen[f].age(now) if f in seen else 0.0) >= limit_seconds}
+
+
 def keep_only(conn: Connection, empresa: str, files: Iterable[Key]) -> int:
     """Drop the company's rows of files not waiting now (filed, quarantined, changed, gone);
     return how many. The caller commits."""

@@ -9,10 +9,13 @@ real SGC or one of the bot's placeholders (``PQR_4_ERROR``,
 requests share.
 
 * **Real SGC**: the SGC identifies the request's folder. A document goes with the
-  first JSON of its SGC written at or after it; with none yet, it goes to the
-  folder of an earlier JSON of the SGC (a re-scrape of the same request) or of any
-  JSON that named that SGC; while a JSON of its SGC is still being written, or
-  none has been seen at all, it **waits**.
+  first JSON of its SGC written at or after it; with none yet, it **waits** for one
+  (a re-scrape's JSON is written last, maybe minutes later): once it has waited
+  ``ov_orphan_after_hours`` since the pipeline first saw it (:attr:`Document.waited_out`),
+  it goes to the folder of an earlier JSON of the SGC, tied to no request. When only a
+  JSON of another name carries the SGC (the older writer's ``pqr_{n}_data_…``), no JSON
+  of its own name is to come: it goes to that folder, tied to no request, at once. With
+  no JSON of its SGC anywhere, or one still being written, it waits.
 * **Placeholder**: the documents written since the previous JSON with the same
   placeholder, up to and including the second of the next one (the JSON is written
   last, possibly within its documents' second; the next request cannot start within
@@ -102,6 +105,10 @@ class Document:
     name: str
     kind: FileKind
     timestamp: datetime | None
+    waited_out: bool = False
+    """The pipeline first saw it over ``ov_orphan_after_hours`` ago: a JSON that was to be
+    written after it would have been. Until then no outcome a later JSON could change is
+    taken (a run's timing never changes where a document goes)."""
 
 
 class Outcome(StrEnum):
@@ -159,7 +166,8 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement]
     by_owner: dict[tuple[str, FileKind], list[Document]] = {}
     for doc in docs:
         placement = placed[doc.name]
-        if placement.outcome is Outcome.FOLDER and placement.request_json:
+        # Every placement that gives a request, whatever its JSON's state.
+        if placement.request_json and placement.folder:
             by_owner.setdefault((placement.request_json, doc.kind), []).append(doc)
     for rivals in by_owner.values():
         if len(rivals) < 2:
@@ -172,30 +180,58 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement]
 
 def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[JsonMark],
                 folders_named: frozenset[str]) -> Placement:
-    def at_or_after(mark: JsonMark) -> bool:
-        return mark.timestamp is None or doc.timestamp is None or mark.timestamp >= doc.timestamp
+    def own_time(mark: JsonMark) -> bool:
+        """Written when its own JSON is: at or after it, within MAX_DOCUMENT_TO_JSON."""
+        if mark.timestamp is None or doc.timestamp is None:
+            return True
+        return doc.timestamp <= mark.timestamp <= doc.timestamp + MAX_DOCUMENT_TO_JSON
 
-    pending = [m for m in (*marks, *undated) if m.state in _NOT_KNOWN and at_or_after(m)]
+    pending = [m for m in (*marks, *undated) if m.state in _NOT_KNOWN and own_time(m)]
     if pending:  # an unsure one first: the document is then reported if it stays so
         return _owned_by(min(pending, key=lambda m: m.state is not JsonState.UNSURE))
-    later = [m for m in marks if at_or_after(m)]
-    earlier = [m for m in marks if not at_or_after(m)]
-    # Its own JSON first; else the newest earlier scrape of the same SGC; else any.
-    for mark in (*later, *reversed(earlier), *undated):
+    known = (JsonState.LOADED, JsonState.QUARANTINED)
+    # Its own JSON: the first of its SGC written at or after it (the bot writes a request's
+    # documents first, its JSON last), within MAX_DOCUMENT_TO_JSON.
+    def tie(mark: JsonMark) -> Placement | None:
         if mark.state is JsonState.LOADED:
-            # Only a JSON written at or after it (the bot writes a request's documents
-            # first, its JSON last) is its own request: an earlier scrape of the SGC gives
-            # the folder, never the request (an SGC folder may hold more than one request;
-            # a removal or a new SGC of that request must not take another's document).
-            return Placement(Outcome.FOLDER, mark.folder,
-                             None if mark in earlier else mark.name)
+            return Placement(Outcome.FOLDER, mark.folder, mark.name)
         if mark.state is JsonState.QUARANTINED:
-            if mark in earlier:  # the same rule: the folder, never another's request
-                return Placement(Outcome.FOLDER, sgc)
             return Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc, mark.name)
-    if sgc in folders_named:
-        return Placement(Outcome.FOLDER, sgc)
-    return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
+        return None
+
+    for mark in marks:
+        if own_time(mark) and (placement := tie(mark)):
+            return placement
+    # Any other JSON of the SGC is another scrape's: it gives the folder, never the
+    # request (an SGC folder may hold more than one request; a removal or a new SGC of
+    # that request must not take another's document). The newest before it, else the
+    # first after its own JSON's time.
+    earlier = [m for m in marks if m.state in known and doc.timestamp
+               and m.timestamp and m.timestamp < doc.timestamp]
+    beyond = [m for m in marks if m.state in known and doc.timestamp
+              and m.timestamp and m.timestamp > doc.timestamp + MAX_DOCUMENT_TO_JSON]
+    other = earlier[-1] if earlier else beyond[0] if beyond else None
+    if other is None:
+        for mark in undated:  # a JSON whose name holds no valid moment: as before, its own
+            if placement := tie(mark):
+                return placement
+        if sgc in folders_named:
+            # Only a JSON of another name carries this SGC (the older writer's
+            # pqr_{n}_data_… names): no JSON of its own name is to come.
+            return Placement(Outcome.FOLDER, sgc)
+        return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
+    if not (doc.waited_out or beyond):
+        # Its own JSON may not be written yet (a re-scrape's comes last, minutes later):
+        # filing it now, tied to no request, would decide on first sight what that JSON
+        # changes (its request, its removal, its next SGC). A JSON of the SGC written
+        # after its own JSON's time says the bot went on without it: no need to wait.
+        return Placement(Outcome.WAITING, why=WHY_OWN_JSON_TO_COME)
+    return Placement(Outcome.FOLDER, other.folder if other.state is JsonState.LOADED else sgc)
+
+
+WHY_OWN_JSON_TO_COME = ("no request JSON of its SGC written at or after it yet (an earlier "
+                        "scrape of the SGC is known): it waits for its own, and goes to that "
+                        "folder tied to no request once it has waited ov_orphan_after_hours")
 
 
 _UNDATED = Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "

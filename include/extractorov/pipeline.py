@@ -862,15 +862,32 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
     folders_named = frozenset(registry.json_sgcs_named(conn, empresa, bucket, by_sgc.keys())
                               | marks.folders())
     done = run.summary.files_new - sum(map(len, by_sgc.values()))
+    waited = _waited_out(run, conn, [f for filenames in by_sgc.values() for f in filenames])
     for sgc, filenames in by_sgc.items():
         docs = [(filename, _parsed(run, filename)) for filename in filenames]
-        documents = [Document(f, n.kind, n.timestamp) for f, n in docs]
+        documents = [Document(f, n.kind, n.timestamp, f in waited) for f, n in docs]
         placements = place_documents(sgc, documents + known_docs.get(sgc, []),
                                      marks.of(sgc), folders_named=folders_named)
         for filename, name in docs:
             done += 1
             progress.update(done)
             _file_document(run, filename, name, placements[filename])
+
+
+def _waited_out(run: _Run, conn: Connection, filenames: list[str]) -> set[str]:
+    """The new documents the pipeline first saw over ``ov_orphan_after_hours`` ago
+    (:mod:`extractorov.firstseen`: by first sight, never by modification time)."""
+    keys: dict[firstseen.Key, str] = {}
+    for filename in filenames:
+        try:
+            size = (run.folders.processed / filename).lstat().st_size
+        except FileNotFoundError:
+            continue  # gone: it is not filed either way
+        keys[firstseen.key(filename, size)] = filename
+    waited = firstseen.waited_out(conn, run.company.empresa, keys,
+                                  limit_seconds=run.settings.orphan_after_hours * 3600,
+                                  now=datetime.now(UTC))
+    return {keys[k] for k in waited}
 
 
 def _unread_marks(run: _Run, found: Scan, refused: dict[str, bool]

@@ -141,6 +141,16 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                 FROM ov_registry_stage s
                 WHERE r.s3_bucket = s.s3_bucket AND r.s3_key = s.s3_key
                   AND r.numero_radicado IS NULL AND r.metadata ? 'request_json'""")
+        # And the other way round: documents registered before their request JSON (its
+        # JSON was quarantined, then re-admitted or scraped again) take its request now;
+        # whichever of the two comes second ties them.
+        cur.execute(
+            f"""UPDATE {TABLE} r SET numero_radicado = s.numero_radicado
+                FROM ov_registry_stage s
+                WHERE s.numero_radicado IS NOT NULL AND s.metadata ? 'numero_radicado'
+                  AND r.empresa = s.empresa AND r.s3_bucket = s.s3_bucket
+                  AND r.numero_radicado IS NULL AND r.metadata ? 'request_json'
+                  AND r.metadata ->> 'request_json' = s.filename""")
         return registered
 
 

@@ -80,7 +80,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -436,31 +436,42 @@ def _request_names_radicado(raw: bytes, radicado: str) -> bool:
     return re.search(pattern, raw) is not None
 
 
-def _is_request_json(name: str) -> bool:
-    parsed = landing.parse_file_name(name)
-    return parsed is not None and parsed.kind is landing.FileKind.DATA
+def _request_json_name(name: str, tz: tzinfo) -> str | None:
+    """The request JSON an entry is or will be (the one name rule every reader applies:
+    :func:`extractorov.landing.final_name`, so a temporary or cut-short copy counts)."""
+    final = landing.final_name(name, tz)
+    parsed = landing.parse_file_name(final, tz) if final is not None else None
+    return final if parsed is not None and parsed.kind is landing.FileKind.DATA else None
 
 
 def _local_requests(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
                     settings: Settings) -> list[str]:
-    """Request JSONs in ``processed/`` (not registered) and ``quarantine/`` that name the
-    request: read (they are few: the rest was filed and is known by the registry). Returns
-    the names of those in ``processed/`` (waiting for ``extract``)."""
-    candidates: list[Path] = []
+    """Request JSONs in ``processed/`` (not registered; under their final name or a
+    temporary one: a copy being written, or cut short, holds the same personal data) and
+    in ``quarantine/`` that name the request: read (they are few: the rest was filed and
+    is known by the registry). A temporary copy's final name is listed with it (written
+    ahead as removed: the finished copy is never filed). Returns the final names of those
+    in ``processed/`` (waiting for ``extract``)."""
+    tz = settings.bot_timezone
+    candidates: dict[Path, str] = {}
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
-        candidates = [Path(e.path) for e in entries
-                      if e.is_file(follow_symlinks=False) and _is_request_json(e.name)]
+        for e in entries:
+            if e.is_file(follow_symlinks=False) and (final := _request_json_name(e.name, tz)):
+                candidates[Path(e.path)] = final
     if candidates:
         with conn.cursor() as cur:
             cur.execute(f"SELECT filename FROM {REGISTRY_TABLE} WHERE empresa = %s "
                         "AND filename = ANY(%s)",
                         (listing.empresa, [p.name for p in candidates]))
             registered = {name for (name,) in cur}
-        candidates = [p for p in candidates if p.name not in registered]
+        candidates = {p: final for p, final in candidates.items() if p.name not in registered}
     quarantined = {entry.path: entry.original_name
                    for entry in landing.read_quarantine(folders)
-                   if _is_request_json(entry.original_name)}
+                   if _request_json_name(entry.original_name, tz)}
+    for path, final in candidates.items():
+        if final in listing.names:  # a copy of a JSON already known to be the request's
+            listing.names.add(path.name)
     for path in [*candidates, *quarantined]:
         if path.name in listing.names or quarantined.get(path) in listing.names:
             continue
@@ -470,7 +481,9 @@ def _local_requests(conn: Connection, listing: Listing, folders: landing.Company
             continue  # gone, a link, unreadable: not read (a name match still finds it)
         if _request_names_radicado(raw, listing.numero_radicado):
             listing.names.add(quarantined.get(path, path.name))
-    return [p.name for p in candidates if p.name in listing.names]
+            if path in candidates:
+                listing.names.add(candidates[path])
+    return sorted({final for p, final in candidates.items() if p.name in listing.names})
 
 
 def _local_documents(conn: Connection, listing: Listing, folders: landing.CompanyFolders,

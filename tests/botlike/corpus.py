@@ -443,12 +443,14 @@ def _company(corpus: Corpus, empresa: str) -> None:
         bot.request("no attachment", bot.sgc(), at(D1, 9, 30) + timedelta(minutes=2 * i))
 
     # Re-scrape of the same request on a later day: same radicado, estado changed; and a
-    # re-scrape whose JSON was never written: its PDF goes to the earlier JSON's folder.
+    # re-scrape whose JSON was never written: its PDF waits for that JSON (a re-scrape's
+    # JSON comes last, maybe minutes later), and only once it has waited
+    # ov_orphan_after_hours does it go to the earlier JSON's folder, tied to no request.
     sgc, radicado = normal[0]
     bot.request("re-scrape", sgc, at(D2, 10, 0), radicado=radicado, adjunto="jpg",
                 estado="Finalizado")
     bot.request("re-scrape without JSON", sgc, at(D3, 10, 0), radicado=radicado,
-                json_="missing")
+                json_="missing", doc_expect=("waiting",))
 
     # Unrelated requests sharing PQR_4_ERROR on the same day, seconds apart.
     shared = []

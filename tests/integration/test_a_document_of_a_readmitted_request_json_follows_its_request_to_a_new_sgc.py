@@ -1,4 +1,6 @@
-"""Review 4: one folder per request. A document filed while its real-SGC request JSON was
+"""A regression test (hostile-review-4.md).
+
+one folder per request. A document filed while its real-SGC request JSON was
 quarantined (``FOLDER_JSON_QUARANTINED``: the bot was killed mid-write, or the portal
 changed a ``fecha`` format) is registered with ``metadata.request_json`` = that JSON and
 **no** ``numero_radicado`` (the JSON is not registered, so ``register_pending`` has none to
@@ -48,8 +50,6 @@ def _filed_then_resgc(db, s3, bucket, settings, landing_root) -> tuple[str, str]
     return pdf, json_name
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: a document filed with a quarantined JSON "
-                   "never gets its request's number once that JSON is re-admitted")
 def test_a_document_of_a_readmitted_request_json_follows_its_request_to_a_new_sgc(
         db, s3, bucket, settings, landing):
     pdf, json_name = _filed_then_resgc(db, s3, bucket, settings, landing)
@@ -62,8 +62,6 @@ def test_a_document_of_a_readmitted_request_json_follows_its_request_to_a_new_sg
         f"R-1's detail PDF stays in RE1/ unreported: {sorted(keys)}")
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: a document filed with a quarantined JSON "
-                   "keeps numero_radicado NULL after the JSON is re-admitted and loaded")
 def test_a_document_of_a_readmitted_request_json_is_recorded_as_its_requests(
         db, s3, bucket, settings, landing):
     pdf, json_name = _filed_then_resgc(db, s3, bucket, settings, landing)

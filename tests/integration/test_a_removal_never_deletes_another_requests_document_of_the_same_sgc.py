@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from extractorov import pipeline, removal
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.review._common import AFINIA, prefix, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,8 @@ def test_a_removal_never_deletes_another_requests_document_of_the_same_sgc(
     # Later: R-2, another customer's request under the same SGC; its detail PDF is
     # written, then the bot fails before its JSON (it will come with a later scrape).
     other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    # It waits for its own JSON; none came in ov_orphan_after_hours.
+    seen_hours_ago(db, landing, "afinia", other, hours=73)
     second = pipeline.extract(db, AFINIA, settings, "day-1b")
     pipeline.load(db, AFINIA, second.manifest, run_id="day-1b")
     pipeline.upload(db, s3, AFINIA, settings, run_id="day-1b")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from extractorov import pipeline, removal
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.review._common import AFINIA, prefix, stamp, write, write_pdf
 
 pytestmark = pytest.mark.integration
@@ -35,6 +35,7 @@ def test_a_removal_never_takes_another_requests_document_through_a_quarantined_j
     # Later: R-2, another customer's request with the same SGC; its detail PDF is written,
     # the bot fails before its JSON.
     other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    seen_hours_ago(db, landing, "afinia", other, hours=73)  # no JSON of its own came
     _run(db, s3, settings, "day-1b")
     row = query(db, "SELECT numero_radicado, metadata ->> 'request_json' "
                     "FROM data_general.s3_files_registry WHERE filename = %s", other)
@@ -51,6 +52,7 @@ def test_removing_a_request_with_a_quarantined_json_keeps_another_requests_docum
           '{"numero_radicado": "R-1", "numero_reclamo_sgc": "RE1", "nombres_apellidos": "Zo')
     _run(db, s3, settings, "day-1")
     other = write_pdf(landing, "RE1", 3_600, "detalle de R-2")
+    seen_hours_ago(db, landing, "afinia", other, hours=73)  # no JSON of its own came
     _run(db, s3, settings, "day-1b")
     key = prefix() + "RE1/" + other
     assert key in list_keys(s3, bucket)

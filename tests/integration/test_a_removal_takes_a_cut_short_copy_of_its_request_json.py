@@ -1,4 +1,6 @@
-"""Review 4: "a request is removed from every place it lives" (supresión, Ley 1581). A copy
+"""A regression test (hostile-review-4.md).
+
+"a request is removed from every place it lives" (supresión, Ley 1581). A copy
 of the request's JSON that a copy tool left cut short in ``processed/`` (rsync's hidden
 ``.{name}.XXXXXX``, or ``{name}.part``: names the pipeline knows and keeps as marks, and
 reports as ``temp_file_stale`` once their writer stopped) holds the titular's name, ID number
@@ -22,8 +24,6 @@ from tests.review._common import AFINIA, record, run_all, stamp, write, write_js
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: a removal never reads a request JSON under "
-                   "a temporary name: a cut-short copy holding the titular's data stays")
 @pytest.mark.parametrize("temporary", [".{}.Xy12Ab", "{}.part"])
 def test_a_removal_takes_a_cut_short_copy_of_its_request_json(
         db, s3, bucket, settings, landing, temporary):

@@ -1,4 +1,6 @@
-"""Review 4: the bot writes a request's detail PDF first and its JSON last (seconds apart,
+"""A regression test (hostile-review-4.md).
+
+the bot writes a request's detail PDF first and its JSON last (seconds apart,
 minutes when an attachment download is retried), and ``extract`` may run while it is still
 writing (``scrape`` goes on after ``ov_landing_wait_minutes`` with what is settled; a bot on
 its Windows scheduled task writes at 04:00 and hourly). The data contract says such a
@@ -42,8 +44,6 @@ def _rescrape_read_mid_write(db, s3, settings, landing) -> tuple[str, str]:
     return pdf, json_
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: a real-SGC document read before its JSON "
-                   "is written is filed at once, tied to no request, for ever")
 def test_a_rescrapes_detail_pdf_read_before_its_json_is_tied_to_its_request(
         db, s3, bucket, settings, landing):
     pdf, json_ = _rescrape_read_mid_write(db, s3, settings, landing)
@@ -52,8 +52,6 @@ def test_a_rescrapes_detail_pdf_read_before_its_json_is_tied_to_its_request(
     assert rows == [("R-1", json_)], rows
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: the titular's re-scraped detail page, read "
-                   "before its JSON, is kept in the bucket by the request's removal")
 def test_removing_a_request_takes_its_rescrapes_detail_pdf_read_before_its_json(
         db, s3, bucket, settings, landing):
     pdf, _ = _rescrape_read_mid_write(db, s3, settings, landing)

@@ -14,7 +14,7 @@ from extractorov import errors, pipeline, warehouse
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.settings import Settings
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 
 AFINIA = COMPANIES["afinia"]
 AIRE = COMPANIES["aire"]
@@ -35,7 +35,7 @@ def test_schema_is_created_from_the_company_registry_once(db):
                        "009_one_folder_per_request.sql", "010_quarantine_states.sql",
                        "011_review_shown.sql", "012_alert_outbox.sql", "013_first_seen.sql",
                        "014_retention.sql", "015_removals.sql", "016_flat_runs.sql",
-                       "017_reconcile_windows.sql",
+                       "017_reconcile_windows.sql", "018_request_of_a_document.sql",
                        "company_table.sql:ov_afinia", "company_002_blank_fields.sql:ov_afinia",
                        "company_003_radicado_not_blank.sql:ov_afinia",
                        "company_table.sql:ov_aire", "company_002_blank_fields.sql:ov_aire",
@@ -228,6 +228,10 @@ def test_companion_of_an_earlier_request_is_registered_under_its_sgc(db, setting
     late = company_folders(landing, "aire").processed / "777_20251009_080000.pdf"
     late.write_bytes(b"%PDF-1.4 late")
     os.utime(late, (1_700_000_000, 1_700_000_000))
+    # Its own JSON may still come (a re-scrape's is written last): it waits for it.
+    waiting = pipeline.extract(db, AIRE, settings, "run-early")
+    assert (waiting.files_waiting, waiting.files_registered) == (1, 0)
+    seen_hours_ago(db, landing, "aire", late.name, hours=73)  # none came
     summary = pipeline.extract(db, AIRE, settings, "run-late")
     assert (summary.files_new, summary.files_quarantined, summary.files_registered) == (1, 0, 1)
     assert query(db, "SELECT s3_key FROM data_general.s3_files_registry WHERE filename = %s",

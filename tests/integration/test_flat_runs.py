@@ -19,7 +19,7 @@ from extractorov import pipeline, registry, stats, warehouse
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.storage import company_prefix
-from tests.helpers import query, write_request
+from tests.helpers import query, seen_hours_ago, write_request
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +71,11 @@ def _morning(landing):
     return late.name
 
 
+def _waited_for_its_json(db, landing, name: str) -> None:
+    """The re-scraped PDF has waited ov_orphan_after_hours for a JSON of its own."""
+    seen_hours_ago(db, landing, "afinia", name, hours=73)
+
+
 @pytest.mark.parametrize("requests", [0, HISTORY])
 def test_a_run_reads_the_rows_of_its_own_files_whatever_the_history(
         db, settings, landing, bucket, s3, requests):
@@ -82,6 +87,7 @@ def test_a_run_reads_the_rows_of_its_own_files_whatever_the_history(
                            end=datetime(2025, 10, 31, tzinfo=UTC), keep_days=30)
     assert written == history.files_of(requests)
     late_pdf = _morning(landing)
+    _waited_for_its_json(db, landing, late_pdf)
 
     before = _registry_rows_read(db)
     extracted = pipeline.extract(db, AFINIA, settings, "run-1")

@@ -1,4 +1,6 @@
-"""Review 4: "a request has at most one detail PDF and one attachment: when several of one
+"""A regression test (hostile-review-4.md).
+
+"a request has at most one detail PDF and one attachment: when several of one
 kind come before the same JSON (another request of the SGC whose JSON was never written),
 only the last is that JSON's, the others are tied to no request" (data contract, review 3
 finding 2). The rule is applied in ``pairing._one_request_each`` only to placements
@@ -40,8 +42,6 @@ def _session(db, s3, settings, landing) -> tuple[str, str, str]:
     return r2_pdf, r3_pdf, r3_json
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: two PDFs before one quarantined JSON of a "
-                   "real SGC are both tied to it (the one-per-kind rule skips that outcome)")
 def test_two_documents_before_one_quarantined_json_are_never_both_its_requests(
         db, s3, bucket, settings, landing):
     r2_pdf, _, _ = _session(db, s3, settings, landing)
@@ -50,8 +50,6 @@ def test_two_documents_before_one_quarantined_json_are_never_both_its_requests(
     assert rows in ([], [(None, None)]), rows
 
 
-@pytest.mark.xfail(strict=True, reason="review 4: removing the request of a quarantined JSON "
-                   "deletes the other request's PDF written before it")
 def test_removing_a_request_with_a_quarantined_json_keeps_the_document_before_its_own(
         db, s3, bucket, settings, landing):
     r2_pdf, r3_pdf, _ = _session(db, s3, settings, landing)

@@ -110,8 +110,36 @@ class TestRealSgc:
                                                                              "RE1")
 
     def test_a_rescrape_pdf_before_its_json_goes_to_the_known_folder(self) -> None:
+        """Once it has waited ov_orphan_after_hours for its own JSON: tied to no request."""
+        waited = Document("RE1_86400.pdf", FileKind.DETALLE, at(86_400), waited_out=True)
+        placed = place_documents("RE1", [waited], [loaded("RE1", 5, "RE1")])
+        assert placed["RE1_86400.pdf"] == Placement(Outcome.FOLDER, "RE1")
+
+    def test_a_json_of_its_sgc_written_long_after_it_is_another_scrapes(self) -> None:
+        """The bot writes a request's JSON within minutes of its documents: a JSON of the
+        SGC written a day later is another scrape's (another request's, perhaps), so it
+        gives the folder and never the request; and the document's own JSON can no longer
+        come (the bot went on), so it does not wait."""
+        day_later = loaded("RE1", 86_400, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 3_600)], [loaded("RE1", 5, "RE1"),
+                                                              day_later])
+        assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 3_600)], [day_later])
+        assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1")
+        within = loaded("RE1", 3_600 + 29 * 60, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 3_600)], [within, day_later])
+        assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1", within.name)
+
+    def test_a_rescrape_pdf_waits_for_its_own_json_on_first_sight(self) -> None:
+        """A regression test: a re-scrape's PDF read before its JSON was written was filed
+        at once to the earlier scrape's folder tied to no request, and the JSON written a
+        minute later never tied it (its request's removal kept it; a run two minutes later
+        would have tied it). It now waits; the JSON, when it comes, ties it."""
         placed = place_documents("RE1", [pdf("RE1", 86_400)], [loaded("RE1", 5, "RE1")])
-        assert placed["RE1_86400.pdf"].folder == "RE1"
+        assert placed["RE1_86400.pdf"].outcome is Outcome.WAITING
+        own = loaded("RE1", 86_475, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 86_400)], [loaded("RE1", 5, "RE1"), own])
+        assert placed["RE1_86400.pdf"] == Placement(Outcome.FOLDER, "RE1", own.name)
 
     def test_waits_while_its_json_is_being_written(self) -> None:
         writing = JsonMark("RE1_data_9.json", at(9), JsonState.WRITING)
@@ -131,7 +159,7 @@ class TestRealSgc:
     def test_an_older_writer_pdf_follows_a_json_that_named_its_sgc(self) -> None:
         # pqr_3_data_… (placeholder name) carried RE5 in its field; RE5_PQR_3_….pdf is RE5's.
         placed = place_documents("RE5", [pdf("RE5", 0)], [], folders_named=frozenset({"RE5"}))
-        assert placed["RE5_0.pdf"].folder == "RE5"
+        assert placed["RE5_0.pdf"].folder == "RE5"  # on first sight: no RE5_data_… will come
 
 
 @pytest.mark.parametrize("name", [
