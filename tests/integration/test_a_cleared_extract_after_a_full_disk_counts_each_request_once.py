@@ -16,7 +16,7 @@ from extractorov import landing as landing_module
 from extractorov import pipeline, runsteps
 from extractorov.errors import QuarantineIncomplete
 from tests.helpers import write_request
-from tests.review._common import AFINIA, write
+from tests.landing_files import AFINIA, write
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from extractorov import pipeline, reconcile
 from tests.helpers import write_request
-from tests.review._common import AFINIA, write
+from tests.landing_files import AFINIA, write
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline, reconcile, retention, review
 from extractorov.landing import company_folders
 from tests.helpers import write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

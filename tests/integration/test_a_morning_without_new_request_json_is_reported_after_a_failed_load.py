@@ -14,7 +14,7 @@ from extractorov import alerts, pipeline, stats
 from extractorov.companies import COMPANIES
 from extractorov.settings import BOGOTA
 from tests.helpers import write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

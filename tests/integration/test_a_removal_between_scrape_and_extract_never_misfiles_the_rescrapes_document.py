@@ -14,7 +14,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import query
-from tests.review._common import AFINIA, write_json, write_pdf
+from tests.landing_files import AFINIA, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

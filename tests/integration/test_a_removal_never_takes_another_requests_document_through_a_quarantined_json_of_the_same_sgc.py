@@ -13,7 +13,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, stamp, write, write_pdf
+from tests.landing_files import AFINIA, prefix, stamp, write, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from extractorov import pipeline, removal
 from extractorov.landing import company_folders, followed_json, read_quarantine
 from tests.helpers import query
-from tests.review._common import AFINIA, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import pytest
 from extractorov import removal, review
 from extractorov.landing import company_folders, quarantine
 from tests.helpers import query
-from tests.review._common import AFINIA, run_all, write_json, write_pdf
+from tests.landing_files import AFINIA, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline
 from extractorov.landing import company_folders
 from tests.helpers import query
-from tests.review._common import AFINIA, record, stamp, write_json, write_pdf
+from tests.landing_files import AFINIA, record, stamp, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 
 from extractorov import pipeline
 from tests.helpers import query, seen_hours_ago
-from tests.review._common import AFINIA, record, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, record, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

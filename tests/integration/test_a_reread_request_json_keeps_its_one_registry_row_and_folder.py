@@ -12,7 +12,7 @@ import pytest
 from extractorov import pipeline, reconcile
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, record
+from tests.landing_files import AFINIA, prefix, record
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ import pytest
 from extractorov import reconcile, review
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import seen_hours_ago
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from extractorov import alerts, pipeline, reconcile, removal
 from tests.helpers import write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

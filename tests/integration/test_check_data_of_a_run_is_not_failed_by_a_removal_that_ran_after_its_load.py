@@ -16,7 +16,7 @@ import pytest
 
 from extractorov import pipeline, removal, tasks
 from tests.helpers import write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

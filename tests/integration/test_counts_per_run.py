@@ -14,7 +14,7 @@ import pytest
 from extractorov import pipeline, registry, stats
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import list_keys, query, write_request
-from tests.review._common import AFINIA, write, write_json, write_pdf
+from tests.landing_files import AFINIA, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ def test_a_cleared_run_adds_what_its_new_tries_did(db, settings, landing):
 def test_files_quarantined_by_a_try_that_died_before_its_commit_count_for_the_run(
         db, settings, landing, monkeypatch):
     from extractorov import registry, tasks
-    from tests.review._common import write
+    from tests.landing_files import write
 
     write_request(landing, "afinia", "RE1", "R-1")
     write(landing, "not-the-bots-file.bin", b"x")

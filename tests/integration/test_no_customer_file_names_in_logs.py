@@ -15,7 +15,7 @@ import pytest
 
 from extractorov import alerts, pipeline, reconcile
 from extractorov.landing import company_folders
-from tests.review._common import AFINIA, write
+from tests.landing_files import AFINIA, write
 
 # The dormant detail writer (pqr_detail_extractor.py) names an attachment
 # f"{sgc_number}_{text.replace(' ', '_')}_{timestamp}.{ext}", where `text` is the link text

@@ -20,7 +20,7 @@ from extractorov import pipeline, reconcile, stats, warehouse
 from extractorov.landing import company_folders, read_quarantine
 from tests.diskfull import fill_the_disk_for_reason_files
 from tests.helpers import seen_hours_ago
-from tests.review._common import (
+from tests.landing_files import (
     AFINIA,
     PERSON,
     record,

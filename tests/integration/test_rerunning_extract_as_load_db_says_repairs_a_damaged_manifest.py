@@ -12,7 +12,7 @@ import pytest
 from extractorov import pipeline
 from extractorov.errors import LoadFailed
 from tests.helpers import query, write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from extractorov import errors, pipeline, reconcile, storage
 from extractorov.landing import company_folders
 from extractorov.registry import DIFFERENT_OBJECT
 from tests.helpers import list_keys, query, seen_hours_ago, write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

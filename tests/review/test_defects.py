@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.review._common import (
+from tests.landing_files import (
     AFINIA,
     prefix,
     registry_keys,
@@ -102,7 +102,7 @@ def test_a_stale_temporary_file_is_not_in_progress_for_ever_without_a_report(
     documents but never the temporary file itself, which nobody is told to look at. Expected:
     a temp file older than ov_orphan_after_hours is reported (or quarantined with a reason)."""
     from extractorov import reconcile
-    from tests.review._common import write
+    from tests.landing_files import write
 
     old = time.time() - 100 * 3600
     write(landing, f"RE900_data_{stamp(5)}.json.part", b'{"numero_radicado": "R-9', mtime=old)

@@ -15,7 +15,7 @@ import pytest
 from extractorov import errors, pipeline, reconcile, stats, storage, warehouse
 from extractorov.landing import company_folders
 from tests.helpers import query, seen_hours_ago, write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

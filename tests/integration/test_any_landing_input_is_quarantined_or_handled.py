@@ -1,7 +1,7 @@
 """Hostile landing-folder input through the real extract → load → upload.
 
 Against the real PostgreSQL and moto S3 fixtures, for every case of
-:mod:`tests.hostile.corpus` (written next to one well-formed request per
+:mod:`tests.landing_corpus` (written next to one well-formed request per
 company), each run must:
 
 * complete without an exception;
@@ -37,7 +37,7 @@ from extractorov.landing import company_folders
 from extractorov.landing import printable as escaped
 from extractorov.records import SAFE_SGC
 from tests.helpers import list_keys
-from tests.hostile.corpus import (
+from tests.landing_corpus import (
     CASES,
     PERSONAL_VALUES,
     SETTLE_SECONDS,
@@ -420,7 +420,7 @@ def test_file_removed_by_someone_during_the_run(victim, db, s3, bucket, landing,
 def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, landing, outside,
                                                              hostile_settings, caplog):
     """Quarantine is a way back, not a dead end: fixed files load on the next run."""
-    from tests.hostile.corpus import data_name, js, pdf_bytes, pdf_name, q, record, stored, waiting
+    from tests.landing_corpus import data_name, js, pdf_bytes, pdf_name, q, record, stored, waiting
 
     bad = Case("to_fix", "a bad date; a PDF that arrived before its JSON", (
         q(data_name("HX40"), js(record("HX40", fecha="ayer")), "fecha is not a date"),

@@ -14,7 +14,7 @@ import pytest
 from extractorov import pipeline, reconcile, registry, runtime
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.review._common import (
+from tests.landing_files import (
     AFINIA,
     AIRE,
     OLD,

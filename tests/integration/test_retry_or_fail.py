@@ -18,7 +18,7 @@ from extractorov import errors, pipeline, stats, tasks, warehouse
 from extractorov.landing import company_folders
 from extractorov.taskfail import NotRetried
 from tests.helpers import query, write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from extractorov import pipeline, tasks
 from extractorov.landing import company_folders
 from tests.helpers import query, write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

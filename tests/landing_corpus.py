@@ -30,7 +30,7 @@ of every radicado), so :data:`CASES` can also be written all at once into one
 landing folder. Every record carries the same personal data (:data:`PII`):
 none of it may appear in a reason file, a step summary or a log line.
 
-:func:`materialize` writes cases to disk; ``python -m tests.hostile.corpus DIR``
+:func:`materialize` writes cases to disk; ``python -m tests.landing_corpus DIR``
 writes the whole corpus into ``DIR`` to look at it.
 """
 
@@ -589,7 +589,7 @@ def finish_writing(entry: Entry, landing: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m tests.hostile.corpus DIR", file=sys.stderr)
+        print("usage: python -m tests.landing_corpus DIR", file=sys.stderr)
         return 2
     root = Path(argv[0])
     materialize(CASES, root / "landing", root / "outside")
