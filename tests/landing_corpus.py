@@ -1,4 +1,5 @@
-"""A corpus of hostile landing-folder input, built in code (no binary blobs).
+"""A corpus of malformed, unusual and malicious landing-folder input, built in code (no
+binary blobs).
 
 Every :class:`Case` is something a scraper bot or a person could really leave
 in ``{landing_root}/{empresa}/oficina_virtual/processed/``: a file, a small set
@@ -54,7 +55,7 @@ OLD_MTIME = datetime(2025, 10, 8, 9, 32, 21, tzinfo=BOGOTA).timestamp()
 """Every finished file is this old; only ``fresh`` entries are modified 'now'."""
 
 SETTLE_SECONDS = 300.0
-"""The settle time the hostile runs use: a file modified within it is still being written."""
+"""The settle time the corpus runs use: a file modified within it is still being written."""
 
 PII: dict[str, str] = {
     "documento_identidad": "1098765432",

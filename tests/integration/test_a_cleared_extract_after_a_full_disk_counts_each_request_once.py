@@ -1,4 +1,4 @@
-"""Finding 14: docs/operacion.md says, for "disk full: … could not be quarantined": free
+"""A regression test: docs/operacion.md says, for "disk full: … could not be quarantined": free
 space and clear ``extract``. The first try committed its registry rows and counts (the
 rest of the batch was filed) and failed; its manifest is never loaded (``load_db`` did not
 run). The cleared try re-reads the registered, unloaded request JSONs (``files_reread``)

@@ -1,4 +1,4 @@
-"""Finding 5: a hidden partial file (a name starting with '.', as rsync, scp -p pipelines
+"""A regression test: a hidden partial file (a name starting with '.', as rsync, scp -p pipelines
 and many copy tools write before their final rename: ``.{name}.XXXXXX``) whose writer
 stopped is counted "in progress" by every run for ever and never reported, while the same
 partial named ``….crdownload`` is reported as ``temp_file_stale`` after

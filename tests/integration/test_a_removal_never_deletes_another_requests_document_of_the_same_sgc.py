@@ -1,4 +1,4 @@
-"""Finding 12: a real-SGC document whose own request JSON is not there is tied to "the
+"""A regression test: a real-SGC document whose own request JSON is not there is tied to "the
 newest earlier scrape of the same SGC" (pairing ``_place_real``): its registry row gets
 that request's ``request_json`` and ``numero_radicado``. An SGC folder may hold more than
 one request (the removal's own docstring), so a detail PDF of R-2 (SGC RE1) whose JSON the

@@ -4,7 +4,7 @@ that JSON is nowhere any more (removed on request by ov_remove_request, or delet
 as the Ley 1581 table of docs/operacion.md allows), a re-admission
 (``readmit_quarantine=true``) must never file that PDF under the next placeholder
 request's folder, another customer's: it stays in quarantine/ with a reason saying why
-(hostile review 2, finding 3)."""
+(docs/reviews/hostile-review-2.md, finding 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review 3: a removal on request takes the documents pairing *gives* its request; one that
+"""A regression test: a removal on request takes the documents pairing *gives* its request; one that
 pairing left undecided (two detail PDFs with the bot's placeholder before the request's
 JSON: R-900's, whose JSON was never written, and R-901's own) stays in processed/. The
 removal says ``completed`` and its form and audit name nothing of it (the titular's

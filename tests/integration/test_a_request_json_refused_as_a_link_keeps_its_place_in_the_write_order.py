@@ -1,4 +1,4 @@
-"""Finding 13: a request JSON that is a symbolic link (a restore with ``cp -s``/``ln -s``, a
+"""A regression test: a request JSON that is a symbolic link (a restore with ``cp -s``/``ln -s``, a
 sync that keeps links) is refused as "not a regular file" and quarantined, but unlike every
 other refused JSON (invalid, empty, too large, unreadable, one that could not be moved) it
 gets no mark in the write order of the run that refuses it: ``_extract`` quarantines

@@ -1,4 +1,4 @@
-"""Finding 8: a request JSON whose writer stopped (``….json.part``: a copy cut short) is a
+"""A regression test: a request JSON whose writer stopped (``….json.part``: a copy cut short) is a
 "being written" mark for pairing only until ``ov_orphan_after_hours`` after it was first
 seen. From then on it is *stale* and extract drops it from pairing altogether, so the
 document written before it (its own detail PDF, bot's placeholder SGC) is paired with the

@@ -1,4 +1,4 @@
-"""Finding 1: a request JSON registered but not loaded yet, read again by the next run
+"""A regression test: a request JSON registered but not loaded yet, read again by the next run
 after its request's real SGC became known, gets a second registry row under another key:
 one local file, two rows, two objects in two folders, and a question to a human that the
 pipeline caused itself."""

@@ -1,4 +1,4 @@
-"""Review 3: a review's "move to quarantine" answer to a ``temp_file_stale`` finding whose
+"""A regression test: a review's "move to quarantine" answer to a ``temp_file_stale`` finding whose
 file is named after a customer (the detail writer names attachments after the customer's
 upload; the browser's download of it stopped, ``….crdownload``) reports
 ``moved to quarantine/{the raw name}``. That outcome text goes to the task log and XCom

@@ -1,5 +1,6 @@
-"""Hostile review, round 3: attacks that held (they pass on today's code and stay as
-regression tests)."""
+"""``check_data`` judges the rows its run loaded: it passes a run with no records, a
+re-scrape with one radicado in two JSONs, a cleared run or task, and is never failed by
+an older row (real PostgreSQL, the task body of :mod:`extractorov.tasks`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from dataclasses import asdict
 
 import pytest
 
-from extractorov import pipeline, tasks
-from extractorov.landing import company_folders
-from tests.helpers import query, write_request
+from extractorov import pipeline, tasks, warehouse
+from tests.helpers import task_context as _context
+from tests.helpers import write_request
 from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
@@ -61,52 +62,20 @@ def test_check_data_passes_a_cleared_run_and_a_cleared_check_alone(db, settings,
     assert _check(cleared, reloaded)["failed"] == []
 
 
-def test_readmit_leaves_symlinks_taken_names_and_orphan_reasons_alone(db, settings, landing):
-    folders = company_folders(landing, "afinia")
-    write_request(landing, "afinia", "RE1", "R-1")
-    write_request(landing, "afinia", "RE3", "", pdf=False, ts="20251008_093300")
-    pipeline.extract(db, AFINIA, settings, "first")
-    (bad,) = folders.quarantine.glob("RE3_data_*.json")
-    # A reason file without its file, and a symlink in quarantine with a reason file.
-    (folders.quarantine / "GONE_data_20251008_093221.json.reason.txt").write_text(
-        "file: GONE_data_20251008_093221.json\nreason: x\n")
-    target = landing / "outside.json"
-    target.write_text("{}")
-    (folders.quarantine / "LNK_data_20251008_093221.json").symlink_to(target)
-    (folders.quarantine / "LNK_data_20251008_093221.json.reason.txt").write_text(
-        "file: LNK_data_20251008_093221.json\nreason: not a regular file\n")
-    # The original name of the quarantined JSON taken in processed/ meanwhile.
-    taken = folders.processed / bad.name
-    taken.write_text("other bytes")
-    summary = pipeline.extract(db, AFINIA, settings, "readmit", readmit_quarantine=True)
-    assert summary.files_readmitted == 0
-    assert bad.exists() and (folders.quarantine / "LNK_data_20251008_093221.json").is_symlink()
-    assert target.read_text() == "{}"
-    # The new file of that name was validated (and refused) on its own, beside the old one.
-    assert not taken.exists()
-    assert (folders.quarantine / (bad.name + ".1")).read_text() == "other bytes"
-    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
-                     "WHERE filename LIKE 'GONE%%' OR filename LIKE 'LNK%%'") == [(0,)]
-
-
-def test_an_unreachable_warehouse_is_retried_and_its_password_stays_out(landing, monkeypatch):
-    """psycopg OperationalError during extract (database down): a transient error, raised as
-    itself so Airflow retries it; the message names host and port, never the password."""
-    import json
-    import socket
-    from types import SimpleNamespace
-
-    import psycopg
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("AIRFLOW_CONN_OV_POSTGRES", json.dumps({
-        "conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "ov",
-        "password": "Sup3r-Secret-Pw", "schema": "warehouse"}))
-    context = {"run_id": "r", "ti": SimpleNamespace(try_number=1),
-               "params": {"readmit_quarantine": False}}
-    with pytest.raises(psycopg.OperationalError) as failed:
-        tasks.extract(AFINIA, context)
-    assert tasks.airflow_error(failed.value) is failed.value  # retried with backoff
-    assert "Sup3r-Secret-Pw" not in str(failed.value)
+def test_a_run_that_loaded_nothing_is_not_failed_by_an_older_row(db, settings, landing):
+    """A regression test: the fecha checks looked at the whole table, so one bad old row
+    failed ``check_data`` of every later run, even one that loaded nothing, and "clear this
+    task" failed again. The checks look at the run's own rows."""
+    warehouse.ensure_schema(db, [AFINIA])
+    with db.cursor() as cur:  # loaded by an earlier run, already reported by it
+        cur.execute("""INSERT INTO data_general.ov_afinia (numero_radicado, fecha,
+                       hash_registro, hash_contenido)
+                       VALUES ('R-OLD', now() + interval '90 days', 'h', 'h')""")
+    db.commit()
+    extracted = pipeline.extract(db, AFINIA, settings, "quiet-day")  # nothing new
+    loaded = pipeline.load(db, AFINIA, extracted.manifest)
+    assert loaded.records == 0
+    context = _context("quiet-day")
+    tasks.check_data(AFINIA, asdict(extracted), asdict(loaded), context)
+    (event,) = context["outlet_events"].values()  # checks passed: the table's event
+    assert event.extra["records"] == 0 and event.extra["checks"] == "passed"

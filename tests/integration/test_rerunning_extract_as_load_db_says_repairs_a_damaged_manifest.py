@@ -1,4 +1,4 @@
-"""Finding 11: ``load_db`` refuses a manifest whose files do not hold what its header says
+"""A regression test: ``load_db`` refuses a manifest whose files do not hold what its header says
 ("truncated or edited files; nothing was written: rerun the extract task, then
 load_db"). Rerunning extract, as told, does nothing: a try of the same run finds the
 committed try's manifest not loaded and returns its counts, keeping the damaged manifest
