@@ -99,3 +99,23 @@ def scheduler_timetable(dag):
     from airflow.serialization.serialized_objects import DagSerialization
 
     return DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable
+
+
+class Outlets(dict):
+    """``context["outlet_events"]``: an accessor per asset, created on first use."""
+
+    def __missing__(self, asset):
+        from types import SimpleNamespace
+
+        self[asset] = SimpleNamespace(extra=None)
+        return self[asset]
+
+
+def task_context(run_id: str = "manual__2025-10-09T09:00:00+00:00", try_number: int = 1,
+                 **params) -> dict:
+    """The context a task body of :mod:`extractorov.tasks` gets, as the DAG files call it."""
+    from types import SimpleNamespace
+
+    return {"run_id": run_id, "ti": SimpleNamespace(try_number=try_number),
+            "params": {"database_only": False, "readmit_quarantine": False, **params},
+            "outlet_events": Outlets()}

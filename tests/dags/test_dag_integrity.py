@@ -204,9 +204,9 @@ def test_parsing_touches_no_database_or_network(tmp_path):
     assert "'ov_afinia'" in result.stdout and "'ov_aire'" in result.stdout
 
 
-def test_defect_4_every_task_of_every_dag_has_an_execution_timeout(dagbag):
-    """A hung read (a FIFO swapped in) must end; with max_active_runs=1 it would block
-    every later run."""
+def test_every_task_of_every_dag_has_an_execution_timeout(dagbag):
+    """A regression test: a hung read (a FIFO swapped in) must end; with max_active_runs=1
+    it would block every later run."""
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}"

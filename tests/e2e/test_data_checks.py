@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import checks, pipeline
+from extractorov import checks, pipeline, warehouse
 from extractorov.companies import COMPANIES
 from tests.helpers import write_request
 
@@ -137,3 +137,19 @@ def test_load_and_upload_emit_asset_events_with_the_runs_counts(dags, db, s3, bu
     assert s3_events[0]["s3_uploaded"] == 5  # 2 JSON + 2 PDF + 1 attachment, the backlog
     assert s3_events[0]["prefix"] == f"s3://{bucket}/oficina-virtual/aire/raw_data/"
     assert SECRET_NAME not in json.dumps(table_events + s3_events)
+
+
+def test_a_run_whose_data_checks_fail_triggers_no_table_consumer(dags, db, landing, monkeypatch):
+    """A regression test: the table's Asset event was emitted by ``load_db``, before
+    ``check_data``: a run whose checks fail still triggered the table's consumers. The
+    event waits for the checks."""
+    monkeypatch.setenv("AIRFLOW_VAR_OV_LANDING_QUIET_MINUTES", "0")
+    warehouse.ensure_schema(db, [AFINIA])
+    # The portal (or a parser bug) gives this run's request a date years ahead.
+    write_request(landing, "afinia", "RE9", "R-9", fecha="2099/01/01 10:00")
+    run = dags["ov_afinia"].test(logical_date=datetime(2025, 10, 13, 9, tzinfo=UTC),
+                                 run_conf={"database_only": True})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["check_data"] == "failed" and str(run.state) == "failed"
+    assert [e for e in _asset_events("ov_afinia_table")
+            if e["source_run_id"] == run.run_id] == []

@@ -1,4 +1,4 @@
-"""Finding 14: docs/operacion.md says, for "disk full: … could not be quarantined": free
+"""A regression test: docs/operacion.md says, for "disk full: … could not be quarantined": free
 space and clear ``extract``. The first try committed its registry rows and counts (the
 rest of the batch was filed) and failed; its manifest is never loaded (``load_db`` did not
 run). The cleared try re-reads the registered, unloaded request JSONs (``files_reread``)
@@ -16,7 +16,7 @@ from extractorov import landing as landing_module
 from extractorov import pipeline, runsteps
 from extractorov.errors import QuarantineIncomplete
 from tests.helpers import write_request
-from tests.review._common import AFINIA, write
+from tests.landing_files import AFINIA, write
 
 pytestmark = pytest.mark.integration
 

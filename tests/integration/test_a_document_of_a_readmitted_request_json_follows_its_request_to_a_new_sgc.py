@@ -18,7 +18,7 @@ import pytest
 
 from extractorov import landing, pipeline, registry
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, run_all, write, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, run_all, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -1,11 +1,11 @@
-"""Review 3: a review's "keep the bucket's object" moves the local file it rejected to
-quarantine/ (finding 6 of review 2) with a reason that says "move it back to processed/
-only if it is the right version (the next check then asks again)". ``extract`` with
-``readmit_quarantine=true`` (what docs/operacion.md says to run after a parser change)
-re-admits every quarantined file that follows no request JSON, this one included: it is
-back in processed/, the hourly check asks nothing (the registry row is ``pre_existing``
-with the bucket's object) and retention leaves it there, uncounted, for ever: the
-human decision is undone silently and finding 6 is back."""
+"""A regression test: a review's "keep the bucket's object" moves the local file it rejected
+to quarantine/ (docs/reviews/hostile-review-2.md, finding 6) with a reason that says "move
+it back to processed/ only if it is the right version (the next check then asks again)".
+``extract`` with ``readmit_quarantine=true`` (what docs/operacion.md says to run after a
+parser change) re-admits every quarantined file that follows no request JSON, this one
+included: it is back in processed/, the hourly check asks nothing (the registry row is
+``pre_existing`` with the bucket's object) and retention leaves it there, uncounted, for
+ever: the human decision is undone silently and that file stays for ever uncounted again."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline, reconcile, retention, review
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Finding 5: a hidden partial file (a name starting with '.', as rsync, scp -p pipelines
+"""A regression test: a hidden partial file (a name starting with '.', as rsync, scp -p pipelines
 and many copy tools write before their final rename: ``.{name}.XXXXXX``) whose writer
 stopped is counted "in progress" by every run for ever and never reported, while the same
 partial named ``….crdownload`` is reported as ``temp_file_stale`` after
@@ -13,7 +13,7 @@ import pytest
 
 from extractorov import pipeline, reconcile
 from tests.helpers import write_request
-from tests.review._common import AFINIA, write
+from tests.landing_files import AFINIA, write
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Finding 6: a local file a review set aside ("Keep the bucket's object", with or without
+"""A regression test: a local file a review set aside ("Keep the bucket's object", with or without
 "report the local file as superseded") stays in processed/ for ever: retention never
 takes it (by design it may not be uploaded), but it also never counts it, logs it or moves
 it anywhere a person decides about (quarantine/). The Ley 1581 table of docs/operacion.md
@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline, reconcile, retention, review
 from extractorov.landing import company_folders
 from tests.helpers import write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Finding 10: the 06:00 check reports a successful morning run that read "no new request
+"""A regression test: the 06:00 check reports a successful morning run that read "no new request
 JSON" (the bot did not run). It reads the run report's ``records_found``, which also counts
 request JSONs an earlier run registered and did not load, read again by this run
 (``files_reread``). So the morning after a day whose ``load_db`` failed (a warehouse
@@ -14,7 +14,7 @@ from extractorov import alerts, pipeline, stats
 from extractorov.companies import COMPANIES
 from extractorov.settings import BOGOTA
 from tests.helpers import write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Review 3: a real-SGC document "goes with the first JSON of its SGC written at or after
+"""A regression test: a real-SGC document "goes with the first JSON of its SGC written at or after
 it" (pairing ``_place_real``). When the bot's JSON step failed for R-2 (its detail PDF is
 written, its JSON never is) and the next request of the session, R-3, has the same SGC (an
 SGC folder may hold more than one request), two detail PDFs precede R-3's JSON with none
@@ -15,7 +15,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

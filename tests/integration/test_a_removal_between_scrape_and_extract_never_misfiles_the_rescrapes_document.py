@@ -1,4 +1,4 @@
-"""Finding 7: ``remove_{empresa}`` removes "what is there when it runs (a re-scrape filed
+"""A regression test: ``remove_{empresa}`` removes "what is there when it runs (a re-scrape filed
 after the listing goes too)". It waits for the company's writer pool, so it can run right
 after the bot's ``scrape`` and before that run's ``extract`` (scrape is not a writer). It
 then finds the re-scrape's request JSON in processed/ (by its content) and deletes it, but
@@ -14,7 +14,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import query
-from tests.review._common import AFINIA, write_json, write_pdf
+from tests.landing_files import AFINIA, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

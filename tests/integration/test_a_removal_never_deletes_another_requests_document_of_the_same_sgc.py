@@ -1,4 +1,4 @@
-"""Finding 12: a real-SGC document whose own request JSON is not there is tied to "the
+"""A regression test: a real-SGC document whose own request JSON is not there is tied to "the
 newest earlier scrape of the same SGC" (pairing ``_place_real``): its registry row gets
 that request's ``request_json`` and ``numero_radicado``. An SGC folder may hold more than
 one request (the removal's own docstring), so a detail PDF of R-2 (SGC RE1) whose JSON the
@@ -13,7 +13,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.review._common import AFINIA, prefix, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

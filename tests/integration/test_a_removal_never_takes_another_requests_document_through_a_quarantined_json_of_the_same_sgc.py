@@ -1,9 +1,10 @@
-"""Review 3: a real-SGC document without its own request JSON is tied to no request
-(pairing ``_place_real``, finding 12 of review 2) -- but only when the earlier JSON of the
-SGC is LOADED. When the newest earlier JSON of the SGC is QUARANTINED, the document is
-filed with ``request_json`` = that quarantined JSON (``FOLDER_JSON_QUARANTINED``), so it is
-recorded as the earlier request's. Removing that earlier request (ov_remove_request finds
-its quarantined JSON by numero_radicado) then deletes the other customer's document."""
+"""A regression test: a real-SGC document without its own request JSON is tied to no request
+(pairing ``_place_real``, docs/reviews/hostile-review-2.md, finding 12) -- but only when the
+earlier JSON of the SGC is LOADED. When the newest earlier JSON of the SGC is QUARANTINED,
+the document is filed with ``request_json`` = that quarantined JSON
+(``FOLDER_JSON_QUARANTINED``), so it is recorded as the earlier request's. Removing that
+earlier request (ov_remove_request finds its quarantined JSON by numero_radicado) then
+deletes the other customer's document."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.review._common import AFINIA, prefix, stamp, write, write_pdf
+from tests.landing_files import AFINIA, prefix, stamp, write, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import pytest
 
 from extractorov import removal
-from tests.review._common import AFINIA, record, run_all, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, record, run_all, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ that JSON is nowhere any more (removed on request by ov_remove_request, or delet
 as the Ley 1581 table of docs/operacion.md allows), a re-admission
 (``readmit_quarantine=true``) must never file that PDF under the next placeholder
 request's folder, another customer's: it stays in quarantine/ with a reason saying why
-(hostile review 2, finding 3)."""
+(docs/reviews/hostile-review-2.md, finding 3)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from extractorov import pipeline, removal
 from extractorov.landing import company_folders, followed_json, read_quarantine
 from tests.helpers import query
-from tests.review._common import AFINIA, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

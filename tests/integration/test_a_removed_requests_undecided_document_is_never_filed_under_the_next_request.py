@@ -1,4 +1,4 @@
-"""Review 3: a removal on request takes the documents pairing *gives* its request; one that
+"""A regression test: a removal on request takes the documents pairing *gives* its request; one that
 pairing left undecided (two detail PDFs with the bot's placeholder before the request's
 JSON: R-900's, whose JSON was never written, and R-901's own) stays in processed/. The
 removal says ``completed`` and its form and audit name nothing of it (the titular's
@@ -21,7 +21,7 @@ import pytest
 from extractorov import removal, review
 from extractorov.landing import company_folders, quarantine
 from tests.helpers import query
-from tests.review._common import AFINIA, run_all, write_json, write_pdf
+from tests.landing_files import AFINIA, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

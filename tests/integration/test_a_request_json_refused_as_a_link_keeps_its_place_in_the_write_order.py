@@ -1,4 +1,4 @@
-"""Finding 13: a request JSON that is a symbolic link (a restore with ``cp -s``/``ln -s``, a
+"""A regression test: a request JSON that is a symbolic link (a restore with ``cp -s``/``ln -s``, a
 sync that keeps links) is refused as "not a regular file" and quarantined, but unlike every
 other refused JSON (invalid, empty, too large, unreadable, one that could not be moved) it
 gets no mark in the write order of the run that refuses it: ``_extract`` quarantines
@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline
 from extractorov.landing import company_folders
 from tests.helpers import query
-from tests.review._common import AFINIA, record, stamp, write_json, write_pdf
+from tests.landing_files import AFINIA, record, stamp, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

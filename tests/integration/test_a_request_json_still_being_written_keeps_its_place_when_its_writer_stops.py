@@ -1,4 +1,4 @@
-"""Finding 8: a request JSON whose writer stopped (``….json.part``: a copy cut short) is a
+"""A regression test: a request JSON whose writer stopped (``….json.part``: a copy cut short) is a
 "being written" mark for pairing only until ``ov_orphan_after_hours`` after it was first
 seen. From then on it is *stale* and extract drops it from pairing altogether, so the
 document written before it (its own detail PDF, bot's placeholder SGC) is paired with the
@@ -11,7 +11,7 @@ import pytest
 
 from extractorov import pipeline
 from tests.helpers import query, seen_hours_ago
-from tests.review._common import AFINIA, record, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, record, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

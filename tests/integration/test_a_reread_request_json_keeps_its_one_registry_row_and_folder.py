@@ -1,4 +1,4 @@
-"""Finding 1: a request JSON registered but not loaded yet, read again by the next run
+"""A regression test: a request JSON registered but not loaded yet, read again by the next run
 after its request's real SGC became known, gets a second registry row under another key:
 one local file, two rows, two objects in two folders, and a question to a human that the
 pipeline caused itself."""
@@ -12,7 +12,7 @@ import pytest
 from extractorov import pipeline, reconcile
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, record
+from tests.landing_files import AFINIA, prefix, record
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ import pytest
 
 from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, run_all, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

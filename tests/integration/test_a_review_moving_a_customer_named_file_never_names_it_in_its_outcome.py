@@ -1,4 +1,4 @@
-"""Review 3: a review's "move to quarantine" answer to a ``temp_file_stale`` finding whose
+"""A regression test: a review's "move to quarantine" answer to a ``temp_file_stale`` finding whose
 file is named after a customer (the detail writer names attachments after the customer's
 upload; the browser's download of it stopped, ``….crdownload``) reports
 ``moved to quarantine/{the raw name}``. That outcome text goes to the task log and XCom
@@ -18,7 +18,7 @@ import pytest
 from extractorov import reconcile, review
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import seen_hours_ago
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

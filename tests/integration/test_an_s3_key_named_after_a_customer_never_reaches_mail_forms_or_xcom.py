@@ -1,4 +1,4 @@
-"""Finding 4: an object whose key ends in a file name that is not the bot's (a customer's
+"""A regression test: an object whose key ends in a file name that is not the bot's (a customer's
 upload named after them: name and ID number; what the old system or the detail writer
 leaves) is shown whole in the failure e-mail of the hourly check, and in the removal
 form and its XCom. The documented rule (docs/operacion.md, Ley 1581 table): logs, XCom and
@@ -12,7 +12,7 @@ import pytest
 
 from extractorov import alerts, pipeline, reconcile, removal
 from tests.helpers import write_request
-from tests.review._common import AFINIA, prefix
+from tests.landing_files import AFINIA, prefix
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Finding 9: ``check_data`` is no writer (not in the company's writer pool) but reads the
+"""A regression test: ``check_data`` is no writer (not in the company's writer pool) but reads the
 run's manifest and checks the run's rows in the table. An approved ``remove_{empresa}``
 that takes the writer slot after this run's ``load_db`` (right away on a ``database_only``
 run, whose ``upload_s3`` is skipped) deletes the loaded manifest and the removed request's
@@ -16,7 +16,7 @@ import pytest
 
 from extractorov import pipeline, removal, tasks
 from tests.helpers import write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

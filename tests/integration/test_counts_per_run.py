@@ -9,12 +9,17 @@ the transaction that commits its work; the run's report adds up those records.
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
-from extractorov import pipeline, registry, stats
+from extractorov import pipeline, registry, stats, tasks, warehouse
 from extractorov.landing import company_folders, read_quarantine
-from tests.helpers import list_keys, query, write_request
-from tests.review._common import AFINIA, write, write_json, write_pdf
+from extractorov.taskfail import NotRetried
+from tests.helpers import list_keys, query, seen_hours_ago, write_request
+from tests.helpers import task_context as _context
+from tests.landing_files import AFINIA, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +83,7 @@ def test_a_cleared_run_adds_what_its_new_tries_did(db, settings, landing):
 def test_files_quarantined_by_a_try_that_died_before_its_commit_count_for_the_run(
         db, settings, landing, monkeypatch):
     from extractorov import registry, tasks
-    from tests.review._common import write
+    from tests.landing_files import write
 
     write_request(landing, "afinia", "RE1", "R-1")
     write(landing, "not-the-bots-file.bin", b"x")
@@ -195,3 +200,135 @@ def test_a_run_that_reads_again_another_runs_unloaded_jsons_does_not_count_them_
         f"run B filed nothing (registered {report_b.files_registered}) but reports "
         f"{report_b.files_new} new files; the two runs together report "
         f"{report_a.files_new + report_b.files_new} new files for 4")
+
+
+class _InsertHook:
+    """A connection whose record_run INSERT first lets another callback run (deterministic
+    interleaving of two record_run calls on two connections)."""
+
+    def __init__(self, conn, before_insert):
+        self._conn, self._before = conn, before_insert
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def cursor(self, *a, **k):
+        real = self._conn.cursor(*a, **k)
+        hook = self
+
+        class Cur:
+            def __enter__(self):
+                real.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return real.__exit__(*exc)
+
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def execute(self, statement, *args, **kwargs):
+                if str(statement).lstrip().startswith("INSERT INTO") and hook._before:
+                    callback, hook._before = hook._before, None
+                    callback()
+                return real.execute(statement, *args, **kwargs)
+
+        return Cur()
+
+
+def test_two_report_stats_of_one_run_at_once_record_every_try(db):
+    """Two report_stats of the same run at once (two connections, the row not there yet)
+    both record the run's totals, every try included: the counts come from what each try
+    recorded with its commit (``run_steps``), not from a read-modify-write of the row."""
+    from extractorov import runsteps, runtime
+
+    warehouse.ensure_schema(db)
+    db.commit()
+    run_id = "scheduled__2025-10-09"
+    for attempt, (new, inserted) in (("1", (5, 2)), ("2", (7, 3))):
+        runsteps.record(db, run_id, "afinia", runsteps.EXTRACT, attempt, {"files_new": new})
+        runsteps.record(db, run_id, "afinia", runsteps.LOAD_DB, attempt,
+                        {"db_inserted": inserted})
+    db.commit()
+    args = dict(run_id=run_id, empresa="afinia", dag_id="ov_afinia", logical_date=None,
+                data_interval_start=None, data_interval_end=None, database_only=True,
+                summaries={}, task_states={})
+
+    def other_report():
+        with runtime.warehouse_connection() as other:
+            stats.report_run(other, **args)
+
+    stats.report_run(_InsertHook(db, other_report), **args)
+    [(files_new, inserted, attempts)] = query(
+        db, "SELECT files_new, db_inserted, attempts FROM data_general.post_processing_runs")
+    assert attempts == {"extract": ["1", "2"], "load_db": ["1", "2"]}
+    assert (files_new, inserted) == (12, 5)
+
+
+def test_a_stale_temp_file_is_subtracted_from_the_new_files(db, settings, landing):
+    """A regression test (promise 9): a stale .part is counted waiting. It was also
+    subtracted from files_new, which never counted it: one new request (JSON + PDF)
+    reported files_new 1, and a run with only a stale .part files_new -1 on the stats
+    page."""
+    write_request(landing, "afinia", "ST1", "R-ST1")
+    part = company_folders(landing, "afinia").processed / "ST1_20251008_093222.pdf.part"
+    part.write_bytes(b"%PDF half")
+    old = time.time() - (settings.orphan_after_hours + 1) * 3600
+    os.utime(part, (old, old))
+    seen_hours_ago(db, landing, "afinia", part.name, hours=settings.orphan_after_hours + 1)
+    summary = pipeline.extract(db, AFINIA, settings, "day-1")
+    assert summary.files_waiting == 1
+    assert summary.files_new == 2  # the JSON and the PDF
+
+    pipeline.load(db, AFINIA, summary.manifest)
+    again = pipeline.extract(db, AFINIA, settings, "day-2")
+    assert again.files_new >= 0
+
+
+def test_a_cleared_readmit_run_counts_each_file_once(db, settings, landing):
+    """A regression test: a cleared run with ``readmit_quarantine=true`` re-cycled the
+    still-invalid files and the tries were summed: 2 re-admitted / 2 quarantined for one
+    file. Each file counts once per run."""
+    write_request(landing, "afinia", "RE1", "R-1")
+    write_request(landing, "afinia", "RE3", "", pdf=False)  # invalid under any parser
+    pipeline.extract(db, AFINIA, settings, "first")
+    folders = company_folders(landing, "afinia")
+    assert len(list(folders.quarantine.glob("*.json"))) == 1
+
+    run_id = "manual__readmit"
+    for attempt in (1, 2):  # the run, then the same run cleared (extract's new try)
+        summary = pipeline.extract(db, AFINIA, settings, run_id, readmit_quarantine=True,
+                                   attempt=attempt)
+        pipeline.load(db, AFINIA, summary.manifest)
+        stats.report_run(db, run_id=run_id, empresa="afinia", dag_id="ov_afinia",
+                         logical_date=None, data_interval_start=None,
+                         data_interval_end=None, database_only=True, summaries={},
+                         task_states={})
+    assert len(list(folders.quarantine.glob("*.json"))) == 1
+    assert query(db, "SELECT files_readmitted, files_quarantined FROM "
+                     "data_general.post_processing_runs WHERE run_id = %s", run_id) == [(1, 1)]
+
+
+def test_the_s3_event_after_a_partly_failed_upload_counts_the_whole_run(
+        db, s3, bucket, settings, landing, monkeypatch):
+    """A regression test: the S3 Asset event after a partly failed, then cleared upload
+    carried only the last try's counts (1 of 5). The event counts the whole run."""
+    write_request(landing, "afinia", "RE1", "R-1")
+    write_request(landing, "afinia", "RE2", "R-2", adjunto="jpg")
+    big = company_folders(landing, "afinia").processed / "RE2_adjunto_20251008_093221.jpg"
+    big.write_bytes(b"x" * 4096)
+    extracted = pipeline.extract(db, AFINIA, settings, "run-a")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    run_id = "manual__2025-10-09T09:00:00+00:00"
+    # First try: a size limit below the attachment (a wrong Variable): 4 files up, 1 error.
+    monkeypatch.setenv("AIRFLOW_VAR_OV_S3_MAX_FILE_GIB", str(1024 / 1024**3))
+    first = _context(run_id)
+    with pytest.raises(NotRetried):
+        tasks.upload_s3(AFINIA, first)
+    assert dict(first["outlet_events"]) == {}  # a failed task emits no event
+    # The operator fixes the Variable and clears the task.
+    monkeypatch.delenv("AIRFLOW_VAR_OV_S3_MAX_FILE_GIB")
+    second = _context(run_id, try_number=2)
+    tasks.upload_s3(AFINIA, second)
+    (event,) = second["outlet_events"].values()
+    assert event.extra["s3_uploaded"] == 5  # 2 JSON + 2 PDF + 1 attachment, this run

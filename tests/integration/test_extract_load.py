@@ -15,6 +15,7 @@ from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.settings import Settings
 from tests.helpers import query, seen_hours_ago, write_request
+from tests.landing_files import run_all, write_json, write_pdf
 
 AFINIA = COMPANIES["afinia"]
 AIRE = COMPANIES["aire"]
@@ -544,3 +545,19 @@ def test_the_table_refuses_a_blank_or_repeated_numero_radicado(db):
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute(insert, ("R-1",))
     db.rollback()
+
+
+def test_rescrape_with_a_blank_fecha_does_not_erase_the_loaded_date(db, s3, bucket, settings,
+                                                                    landing):
+    """A regression test (promise 6 / contract: 'blank fecha is a known bot failure (element
+    not rendered)'; 'a later extraction with the date completes the row'). The reverse: a
+    later re-scrape whose page failed to render the date is a newer extraction with a
+    different content hash, so it was classified *updated* and overwrote the known fecha
+    with NULL (data lost)."""
+    write_pdf(landing, "RE700", 0, "x")
+    write_json(landing, "RE700", "R-700", 5, fecha="2025/10/07 14:05")
+    run_all(db, s3, settings, "run-1")
+    write_json(landing, "RE700", "R-700", 86_400, fecha="")  # re-scrape, date not rendered
+    _, loaded, _ = run_all(db, s3, settings, "run-2")
+    [(fecha,)] = query(db, "SELECT fecha FROM data_general.ov_afinia")
+    assert fecha is not None, f"a blank re-scrape erased fecha ({loaded})"

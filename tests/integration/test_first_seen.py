@@ -19,6 +19,7 @@ from extractorov.companies import COMPANIES
 from extractorov.errors import LandingMissing
 from extractorov.landing import company_folders
 from tests.helpers import query, seen_hours_ago, write_request
+from tests.landing_files import run_all, stamp, write
 
 pytestmark = pytest.mark.integration
 
@@ -171,3 +172,41 @@ def test_a_landing_folder_that_is_not_there_forgets_nothing(db, s3, bucket, sett
     with pytest.raises(LandingMissing, match="output folder of afinia"):
         reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-2", upload=False)
     assert [n for n, _ in _rows(db)] == [name]
+
+
+# ---------------------------------------------------------------------- temporary files
+
+
+def test_stale_part_is_reported_fresh_part_is_in_progress(db, s3, bucket, settings, landing):
+    write_request(landing, "afinia", "AT1", "R-AT1")
+    processed = company_folders(landing, "afinia").processed
+    stale = processed / "AT1_adjunto_20251008_093222.jpg.part"
+    fresh = processed / "AT1_adjunto_20251008_093223.jpg.crdownload"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    old = time.time() - (settings.orphan_after_hours + 1) * 3600
+    os.utime(stale, (old, old))
+    seen_hours_ago(db, landing, "afinia", stale.name, hours=settings.orphan_after_hours + 1)
+    summary = pipeline.extract(db, AFINIA, settings, "day-1")
+    assert (summary.files_in_progress, summary.files_waiting) == (1, 1)
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+    stale_findings = [f for f in report.findings if f.kind == "temp_file_stale"]
+    assert len(stale_findings) == 1 and stale.name in stale_findings[0].detail
+    assert fresh.name not in " ".join(f.detail for f in report.findings)
+
+
+def test_a_stale_temporary_file_is_not_in_progress_for_ever_without_a_report(
+        db, s3, bucket, settings, landing):
+    """A regression test (promise 1: 'in progress *while being written*', 'nothing silent').
+    A '.part' request JSON left by a killed writer 100 hours ago was counted 'in progress' by
+    every run, for ever; its real-SGC documents waited for it (JSON 'still being written');
+    reconcile reported the documents but never the temporary file itself, which nobody was
+    told to look at. The rule: a temp file older than ov_orphan_after_hours is reported."""
+
+    old = time.time() - 100 * 3600
+    write(landing, f"RE900_data_{stamp(5)}.json.part", b'{"numero_radicado": "R-9', mtime=old)
+    seen_hours_ago(db, landing, "afinia", f"RE900_data_{stamp(5)}.json.part", hours=100)
+    run_all(db, s3, settings, "run-1")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    assert any(".part" in f.detail for f in report.findings), [
+        (f.kind, f.detail) for f in report.findings]

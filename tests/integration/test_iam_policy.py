@@ -128,7 +128,7 @@ def test_policy_allows_every_call_and_grants_nothing_unused(enforcing_s3, db, la
 
     # A request first filed without its SGC, then scraped again with it: its objects
     # follow it (a copy, then the old key deleted, allowed only under sin_sgc/).
-    from tests.review._common import write_json, write_pdf
+    from tests.landing_files import write_json, write_pdf
     write_pdf(landing, "PQR_3_ERROR", 0, "first")
     write_json(landing, "PQR_3_ERROR", "R-801", 5)
     extracted = pipeline.extract(db, afinia, settings, "run-2")

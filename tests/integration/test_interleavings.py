@@ -1,7 +1,8 @@
-"""Defects found under real interleavings, one regression test each (named after the defect).
+"""Steps that interleave: the hourly check and the daily run at 04:00, a file swapped or
+changed between the scan and its read, a run cleared or triggered from the CLI.
 
-Every test failed on the code before its fix; they run on real PostgreSQL and a moto S3
-server, through the same functions the tasks call.
+Each is a regression test: it failed on the code before its fix. They run on real
+PostgreSQL and a moto S3 server, through the same functions the tasks call.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def run_all(db, s3, settings, run_id: str):
     return extracted, loaded, uploaded
 
 
-def test_defect_1_a_registry_row_without_local_file_never_blocks_a_company(
+def test_a_registry_row_without_local_file_never_blocks_a_company(
         db, s3, bucket, settings, landing):
     # Someone put an object (no SHA-256) in the bucket; reconcile registers it pre_existing,
     # with no local file and no hash. Then the object is deleted (the README's advice for
@@ -55,7 +56,7 @@ def test_defect_1_a_registry_row_without_local_file_never_blocks_a_company(
                      "WHERE s3_key = %s", stray) == [("pre_existing",)]
 
 
-def test_defect_2_reconcile_before_extract_never_accepts_a_different_object(
+def test_reconcile_before_extract_never_accepts_a_different_object(
         db, s3, bucket, settings, landing):
     # Both DAGs start at 04:00: reconcile lists a truncated object of a key that the local
     # file of the same name will take, before extract registers that file.
@@ -77,7 +78,7 @@ def test_defect_2_reconcile_before_extract_never_accepts_a_different_object(
     assert [f.kind for f in report.findings if f.s3_key == key] == ["object_different"]
 
 
-def test_defect_2_same_content_found_first_by_reconcile_is_pre_existing(
+def test_same_content_found_first_by_reconcile_is_pre_existing(
         db, s3, bucket, settings, landing):
     paths = write_request(landing, "afinia", "RE4", "R-4")
     pdf = paths[1]
@@ -93,7 +94,7 @@ def test_defect_2_same_content_found_first_by_reconcile_is_pre_existing(
     assert digest == hashlib.sha256(pdf.read_bytes()).hexdigest()
 
 
-def test_defect_7_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
+def test_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
     class Flaky:
         def list_objects_v2(self, **_):
             raise ClientError({"Error": {"Code": "SlowDown", "Message": "x"},
@@ -115,7 +116,7 @@ def test_defect_7_a_transient_s3_error_in_preflight_is_retryable(monkeypatch):
     assert "aws_prod" in str(info.value) and "retried" not in str(info.value)
 
 
-def test_defect_8_an_older_extraction_with_other_content_is_stale_not_duplicate(
+def test_an_older_extraction_with_other_content_is_stale_not_duplicate(
         db, s3, bucket, settings, landing):
     write_request(landing, "afinia", "RE8", "R-8", "20251009_090000", estado_solicitud="Cerrado")
     run_all(db, s3, settings, "day-1")
@@ -135,7 +136,7 @@ def test_defect_8_an_older_extraction_with_other_content_is_stale_not_duplicate(
                      "WHERE run_id = 'day-2'") == [(1, 0)]
 
 
-def test_defect_9_runs_triggered_from_the_cli_show_on_the_stats_page(db, settings, landing):
+def test_runs_triggered_from_the_cli_show_on_the_stats_page(db, settings, landing):
     from extractorov import warehouse
 
     warehouse.ensure_schema(db)
@@ -151,7 +152,7 @@ def test_defect_9_runs_triggered_from_the_cli_show_on_the_stats_page(db, setting
     assert shown[0] == "manual__cli"
 
 
-def test_defect_4_a_symlink_swapped_in_after_the_scan_is_never_read(
+def test_a_symlink_swapped_in_after_the_scan_is_never_read(
         db, s3, bucket, settings, landing, tmp_path, monkeypatch):
     secret = tmp_path / "secret.pdf"
     secret.write_bytes(b"%PDF secret of the worker")
@@ -179,7 +180,7 @@ def test_defect_4_a_symlink_swapped_in_after_the_scan_is_never_read(
                for k in list_keys(s3, bucket))
 
 
-def test_defect_4_size_and_hash_come_from_the_same_read(db, settings, landing, monkeypatch):
+def test_size_and_hash_come_from_the_same_read(db, settings, landing, monkeypatch):
     paths = write_request(landing, "afinia", "RE6", "R-6")
     pdf = paths[1]
     real_scan = pipeline.scan
@@ -225,7 +226,7 @@ def test_clearing_a_whole_run_keeps_what_it_did(db, s3, bucket, settings, landin
         (4, 4, 1, 2, 2, {"extract": ["1", "2"], "load_db": ["1", "2"]})]
 
 
-def test_defect_6_a_database_only_backlog_uploaded_by_reconcile_is_counted_once(
+def test_a_database_only_backlog_uploaded_by_reconcile_is_counted_once(
         db, s3, bucket, settings, landing):
     write_request(landing, "afinia", "RE60", "R-60", adjunto="png")
     extracted = pipeline.extract(db, AFINIA, settings, "manual__db-only")
@@ -247,8 +248,8 @@ def test_defect_6_a_database_only_backlog_uploaded_by_reconcile_is_counted_once(
 
 
 def test_an_upload_error_names_the_configured_connection(tmp_path):
-    """Same pattern as defect 7, elsewhere: messages named 'aws_default' whatever the
-    connection was."""
+    """Same pattern as the retryable preflight error above, elsewhere: messages named
+    'aws_default' whatever the connection was."""
     from extractorov.registry import PendingFile
 
     path = tmp_path / "RE1_20251008_040000.pdf"
@@ -265,7 +266,7 @@ def test_an_upload_error_names_the_configured_connection(tmp_path):
     assert result.status == "error" and "'aws_prod'" in result.error
 
 
-def test_defect_3_no_document_is_ever_keyed_by_another_request(db, s3, bucket, settings,
+def test_no_document_is_ever_keyed_by_another_request(db, s3, bucket, settings,
                                                                  landing):
     """Unrelated requests share PQR_4_ERROR; one was cut before its JSON. Every filed
     document sits in the folder of the request whose JSON the bot wrote right after it."""

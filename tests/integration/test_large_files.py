@@ -1,11 +1,12 @@
 """Large documents: uploads stream from disk, memory stays bounded, a size limit reports.
 
-Defect 5 of the interleavings review: ``upload_one`` read each whole file into
-memory with 16 workers, and comparisons read whole remote objects.
+A regression test: ``upload_one`` read each whole file into memory with 16 workers,
+and comparisons read whole remote objects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from extractorov import errors, pipeline
+from extractorov import errors, pipeline, storage
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, write_request
+from tests.landing_files import prefix
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +70,8 @@ def _big_requests(landing: Path, count: int, size: int) -> list[Path]:
     return pdfs
 
 
-def test_defect_5_sixteen_200_mb_files_upload_in_under_300_mb(db, warehouse, moto_server, s3,
-                                                               bucket, settings, landing):
+def test_sixteen_200_mb_files_upload_in_under_300_mb(db, warehouse, moto_server, s3,
+                                                      bucket, settings, landing):
     pdfs = _big_requests(landing, 16, 200 * MB)
     extracted = pipeline.extract(db, AFINIA, settings, "big")
     pipeline.load(db, AFINIA, extracted.manifest)
@@ -119,3 +121,72 @@ def test_a_file_over_the_size_limit_is_reported_not_uploaded(db, s3, bucket, set
     assert "file too large" in str(info.value) and not info.value.retryable
     assert [k.rsplit("/", 1)[1] for k in list_keys(s3, bucket)] == [
         "BIG0_data_20251008_093221.json"]
+
+
+def test_file_over_the_limit_names_the_variable_and_is_not_retryable(tmp_path):
+    import hashlib
+
+    from extractorov.registry import PendingFile
+
+    path = tmp_path / "AL1_20251008_040000.pdf"
+    path.write_bytes(b"x" * 4096)
+    item = PendingFile(1, path.name, str(path), f"{prefix()}AL1/{path.name}", "AL1", "afinia",
+                       4096, "application/pdf", hashlib.sha256(b"x" * 4096).hexdigest())
+    result = storage.upload_one(object(), "b", item, max_file_bytes=1024)
+    assert result.status == "error" and not result.retryable
+    assert "ov_s3_max_file_gib" in result.error
+
+
+def test_a_large_file_changed_in_place_during_its_multipart_upload_is_not_uploaded(
+        db, s3, bucket, settings, landing):
+    """A regression test (promise 3: a file changed between extract and upload is never
+    uploaded with the wrong content nor recorded 'uploaded' with a mismatching hash).
+    _multipart hashed each part in one read and sent it from a second read of the file; the
+    whole-file check compared the FIRST reads. A same-size rewrite between the two reads (the
+    bot rewriting the file) was sent, completed, recorded 'uploaded' with metadata file-hash
+    = the registered hash, while the object held other bytes. Only a server that verifies
+    the part checksum stops it; the moto server the tests use does not (nor do several
+    S3-compatible stores). The rule: each part is sent from the very bytes that were hashed."""
+    import hashlib
+
+    processed = company_folders(landing, "afinia").processed
+    paths = write_request(landing, "afinia", "MP1", "R-MP1", pdf=False)
+    pdf = processed / "MP1_20251008_093220.pdf"
+    block = os.urandom(MB)
+    with pdf.open("wb") as out:
+        for n in range(70):
+            out.write(block[:-1] + bytes([n]))
+    os.utime(pdf, (paths[0].stat().st_mtime,) * 2)
+    extracted = pipeline.extract(db, AFINIA, settings, "mp-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+
+    class RewritesDuringPart2:
+        def __init__(self, real):
+            self._real = real
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+        def upload_part(self, **kwargs):
+            if kwargs["PartNumber"] == 2:  # part 2 hashed, not yet sent
+                fd = os.open(pdf, os.O_WRONLY)
+                os.pwrite(fd, b"rewritten" * 100, 9 * MB)
+                os.close(fd)
+            return self._real.upload_part(**kwargs)
+
+    with contextlib.suppress(errors.UploadIncomplete):
+        pipeline.upload(db, RewritesDuringPart2(s3), AFINIA, settings, run_id="mp-1")
+    key = f"{prefix()}MP1/{pdf.name}"
+    [(status, digest)] = query(db, "SELECT upload_status, file_hash FROM "
+                                   "data_general.s3_files_registry WHERE s3_key = %s", key)
+    objects = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+    stored = None
+    if objects:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]._raw_stream.read()
+        stored = hashlib.sha256(body).hexdigest()
+    # Either refused, or what S3 holds is exactly the registered file (each part is sent
+    # from the very bytes that were hashed): never an object whose bytes differ from the
+    # registry's hash.
+    assert stored in (None, digest), (status, stored == digest)
+    assert (status == "uploaded") is (stored == digest)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

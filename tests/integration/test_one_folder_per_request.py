@@ -16,7 +16,7 @@ import pytest
 from extractorov import pipeline, reconcile
 from extractorov.errors import UploadIncomplete
 from tests.helpers import list_keys, query
-from tests.review._common import AFINIA, prefix, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, registry_keys, run_all, stamp, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -196,3 +196,44 @@ def test_a_moving_file_whose_object_is_in_neither_folder_is_sent_again_from_its_
     assert uploaded.s3_errors == 0 and uploaded.s3_uploaded == 4
     assert sorted(list_keys(s3, bucket)) == sorted(
         f"{prefix()}RE801/{name}" for name in first + second)
+
+
+# --------------------------------------------------------------------------- re-scrapes
+
+
+def test_placeholder_rescrape_same_folder_and_rerun_keeps_updated_at(db, s3, bucket, settings,
+                                                                     landing):
+    first = [write_pdf(landing, "PQR_4_ERROR", 0, "A"),
+             write_json(landing, "PQR_4_ERROR", "R-1", 5)]
+    run_all(db, s3, settings, "run-1")
+    [(updated,)] = query(db, "SELECT updated_at FROM data_general.ov_afinia")
+    again = [write_pdf(landing, f"PQR_9_{stamp(86_000)}", 86_400, "A2"),
+             write_json(landing, f"PQR_9_{stamp(86_000)}", "R-1", 86_405)]
+    old = [write_pdf(landing, "pqr_2", 90_000, "A3"), write_json(landing, "pqr_2", "R-1", 90_005)]
+    _, loaded, _ = run_all(db, s3, settings, "run-2")
+    assert loaded.db_duplicates == 1 and loaded.db_updated == 0
+    run_all(db, s3, settings, "run-3")
+    keys = registry_keys(db)
+    assert {keys[n].rsplit("/", 1)[0] for n in first + again + old} == {
+        f"{prefix()}sin_sgc/R-1"}
+    assert query(db, "SELECT numero_reclamo_sgc, extras->>'sgc_placeholder', updated_at "
+                     "FROM data_general.ov_afinia") == [(None, "PQR_4_ERROR", updated)]
+
+
+def test_rescrape_that_misses_the_sgc_keeps_the_request_in_one_folder(db, s3, bucket, settings,
+                                                                      landing):
+    """A regression test (promises 1/3). A request first scraped with its real SGC RE800
+    (folder RE800/). A later re-scrape of the same request (same numero_radicado) fails to
+    read the SGC (PQR_2_ERROR). Before its fix the newer extraction was 'updated': the row's
+    numero_reclamo_sgc became NULL and the re-scrape's files went to sin_sgc/R-800/: one
+    request in two folders, and the table forgot its SGC. The rule: the known SGC of the
+    radicado wins, and the re-scrape is filed under it."""
+    first = [write_pdf(landing, "RE800", 0, "x"), write_json(landing, "RE800", "R-800", 5)]
+    run_all(db, s3, settings, "run-1")
+    again = [write_pdf(landing, "PQR_2_ERROR", 86_400, "y"),
+             write_json(landing, "PQR_2_ERROR", "R-800", 86_405)]
+    run_all(db, s3, settings, "run-2")
+    [(sgc,)] = query(db, "SELECT numero_reclamo_sgc FROM data_general.ov_afinia")
+    keys = registry_keys(db)
+    folders = {keys[n].rsplit("/", 1)[0] for n in first + again}
+    assert (sgc, folders) == ("RE800", {f"{prefix()}RE800"})

@@ -20,7 +20,7 @@ from extractorov import locks, pipeline, reconcile, registry, review, runtime, t
 from extractorov.errors import CompanyBusy
 from extractorov.landing import company_folders
 from tests.helpers import query
-from tests.review._common import AFINIA, AIRE, state, write_adjunto, write_json, write_pdf
+from tests.landing_files import AFINIA, AIRE, state, write_adjunto, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from extractorov import pipeline, registry
 from extractorov.landing import company_folders
-from tests.review._common import AFINIA, stamp, write_adjunto, write_json, write_pdf
+from tests.landing_files import AFINIA, stamp, write_adjunto, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_a_request_json_left_empty_by_a_killed_bot_keeps_its_documents_out_of_th
         db, bucket, settings, landing):
     """The bot killed mid-write leaves a 0-byte JSON after its PDF: quarantined, it still
     closes its request's stretch, so the PDF follows it and never joins the next request."""
-    from tests.review._common import write
+    from tests.landing_files import write
 
     a_pdf = write_pdf(landing, "PQR_4_ERROR", 0, "A")
     write(landing, f"PQR_4_ERROR_data_{stamp(10)}.json", b"")

@@ -16,17 +16,21 @@ import time
 
 import pytest
 
-from extractorov import pipeline, reconcile, stats, warehouse
+from extractorov import pipeline, reconcile, registry, stats, warehouse
 from extractorov.landing import company_folders, read_quarantine
 from tests.diskfull import fill_the_disk_for_reason_files
-from tests.helpers import seen_hours_ago
-from tests.review._common import (
+from tests.helpers import query, seen_hours_ago, write_request
+from tests.landing_files import (
     AFINIA,
+    OLD,
     PERSON,
+    mixed_landing,
+    prefix,
     record,
     registry_keys,
     run_all,
     stamp,
+    state,
     write,
     write_adjunto,
     write_json,
@@ -328,3 +332,154 @@ def test_on_a_full_landing_volume_extract_files_the_rest_of_the_batch_and_says_d
     # Space is back: the next run files the bad file and loads the request.
     again = pipeline.extract(db, AFINIA, settings, "run-2")
     assert again.files_quarantined == 1 and again.records == 1 and again.files_reread == 1
+
+
+# -------------------------------------------------------- crash and retry, re-admission
+
+
+def test_crash_before_register_commit_then_retry_equals_a_clean_run(db, s3, bucket, settings,
+                                                                    landing, monkeypatch):
+    mixed_landing(landing)
+    real = registry.register_pending
+
+    def boom(conn, entries):
+        list(entries)
+        raise RuntimeError("injected crash after the quarantine moves")
+
+    monkeypatch.setattr(registry, "register_pending", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        pipeline.extract(db, AFINIA, settings, "run-1")
+    db.rollback()
+    monkeypatch.setattr(registry, "register_pending", real)
+    run_all(db, s3, settings, "run-1")
+    after_retry = state(db, s3, bucket, landing)
+    keys = registry_keys(db)
+    assert keys[f"RE600_{stamp(60)}.pdf"] == f"{prefix()}RE600/RE600_{stamp(60)}.pdf"
+    assert keys[f"RE610_{stamp(85)}.pdf"] == f"{prefix()}RE610/RE610_{stamp(85)}.pdf"
+    assert f"PQR_6_ERROR_{stamp(30)}.pdf" in after_retry["quarantine"]
+    assert f"RE620_{stamp(120)}.pdf" in after_retry["processed"]
+    assert f"PQR_4_ERROR_adjunto_{stamp(2)}.jpg" in keys
+    reasons = list(company_folders(landing, "afinia").quarantine.glob("*.reason.txt"))
+    assert len(reasons) == len(after_retry["quarantine"])  # one reason each, no duplicates
+    run_all(db, s3, settings, "run-2")
+    assert state(db, s3, bucket, landing) == after_retry
+
+
+def _plant(q, stored: str, original: str, reason: str) -> None:
+    (q / f"{stored}.reason.txt").write_text(
+        f"file: {original}\nreason: {reason}\nrun_id: old\nquarantined_at: 2025-10-08\n")
+
+
+ORPHAN = "no request JSON with the same SGC number in processed/ or in the registry (orphan file)"
+
+
+def test_readmission_refuses_traversal_symlinks_and_never_overwrites_or_loops(
+        db, s3, bucket, settings, landing, tmp_path):
+    folders = company_folders(landing, "afinia")
+    write_pdf(landing, "RE1", 0, "x")
+    write_json(landing, "RE1", "R-1", 5)
+    folders.quarantine.mkdir(parents=True)
+    q = folders.quarantine
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_text("root:x:0:0")
+    # 1. reason file pointing outside the folder (relative and absolute)
+    (q / "evil1").write_text("x")
+    _plant(q, "evil1", f"../../{outside.name}/RE1_{stamp(9)}.pdf", ORPHAN)
+    (q / "evil2").write_text("x")
+    _plant(q, "evil2", str(secret), ORPHAN)
+    (q / "evil3").write_text("x")
+    _plant(q, "evil3", "..", ORPHAN)
+    # 2. a symlink quarantined under a retired reason
+    (q / f"RE1_{stamp(1)}.pdf").symlink_to(secret)
+    _plant(q, f"RE1_{stamp(1)}.pdf", f"RE1_{stamp(1)}.pdf", ORPHAN)
+    # 3. a name already taken in processed/
+    taken = write_pdf(landing, "RE1", 2, "the one in processed")
+    (q / taken).write_bytes(b"quarantined copy")
+    _plant(q, taken, taken, ORPHAN)
+    # 4. a reason file that is a symlink, to a reason naming a good file
+    good = q / f"RE1_{stamp(3)}.pdf"
+    good.write_bytes(b"%PDF good")
+    (outside / "r.txt").write_text(f"file: RE1_{stamp(3)}.pdf\nreason: {ORPHAN}\n")
+    (q / f"RE1_{stamp(3)}.pdf.reason.txt").symlink_to(outside / "r.txt")
+    # 5. a genuine retired-reason orphan: comes back once
+    genuine = q / f"RE1_adjunto_{stamp(4)}.png"
+    genuine.write_bytes(b"png")
+    _plant(q, genuine.name, genuine.name, "file name does not match the scraper's patterns")
+    before_q = sorted(p.name for p in q.iterdir())
+    ex1, _, _ = run_all(db, s3, settings, "run-1")
+    assert ex1.files_readmitted == 1
+    assert (folders.processed / taken).read_bytes() == b"%PDF-1.4 the one in processed"
+    assert secret.read_text() == "root:x:0:0" and not (outside / f"RE1_{stamp(9)}.pdf").exists()
+    assert sorted(p.name for p in q.iterdir()) == sorted(
+        n for n in before_q if not n.startswith(genuine.name))
+    assert registry_keys(db)[genuine.name] == f"{prefix()}RE1/{genuine.name}"
+    for run in ("run-2", "run-3"):
+        ex, _, _ = run_all(db, s3, settings, run)
+        assert (ex.files_readmitted, ex.files_quarantined) == (0, 0)
+
+
+def test_readmitted_placeholder_document_does_not_loop(db, s3, bucket, settings, landing):
+    """A placeholder PDF quarantined under a retired reason, its JSON quarantined (invalid):
+    re-admitted once, quarantined again under the current rule, and then left alone."""
+    folders = company_folders(landing, "afinia")
+    folders.quarantine.mkdir(parents=True)
+    q = folders.quarantine
+    pdf = f"PQR_8_ERROR_{stamp(0)}.pdf"
+    (q / pdf).write_bytes(b"%PDF")
+    _plant(q, pdf, pdf, "its request JSON (same SGC in the file name) was quarantined")
+    j = f"PQR_8_ERROR_data_{stamp(5)}.json"
+    (q / j).write_text("{")
+    _plant(q, j, j, "invalid request JSON: invalid JSON at line 1 column 2")
+    counts = []
+    for run in ("r1", "r2", "r3"):
+        ex, _, _ = run_all(db, s3, settings, run)
+        counts.append((ex.files_readmitted, ex.files_quarantined))
+    assert counts == [(1, 1), (0, 0), (0, 0)]
+    assert (q / pdf).exists() and "no real SGC" in (q / f"{pdf}.reason.txt").read_text()
+
+
+def test_quarantined_placeholder_pair_fixed_and_both_moved_back_is_filed(db, s3, bucket,
+                                                                        settings, landing):
+    folders = company_folders(landing, "afinia")
+    pdf = write_pdf(landing, "PQR_7_ERROR", 0, "F")
+    j = write_json(landing, "PQR_7_ERROR", "", 5)
+    run_all(db, s3, settings, "run-1")
+    q = folders.quarantine
+    fixed = (q / j).read_text().replace('"numero_radicado": ""', '"numero_radicado": "R-F"')
+    for n in (pdf, j):
+        os.replace(q / n, folders.processed / n)
+    (folders.processed / j).write_text(fixed)
+    os.utime(folders.processed / j, (OLD.timestamp(), OLD.timestamp()))
+    run_all(db, s3, settings, "run-2")
+    keys = registry_keys(db)
+    assert {keys[pdf], keys[j]} == {f"{prefix()}sin_sgc/R-F/{pdf}", f"{prefix()}sin_sgc/R-F/{j}"}
+
+
+def test_readmit_leaves_symlinks_taken_names_and_orphan_reasons_alone(db, settings, landing):
+    folders = company_folders(landing, "afinia")
+    write_request(landing, "afinia", "RE1", "R-1")
+    write_request(landing, "afinia", "RE3", "", pdf=False, ts="20251008_093300")
+    pipeline.extract(db, AFINIA, settings, "first")
+    (bad,) = folders.quarantine.glob("RE3_data_*.json")
+    # A reason file without its file, and a symlink in quarantine with a reason file.
+    (folders.quarantine / "GONE_data_20251008_093221.json.reason.txt").write_text(
+        "file: GONE_data_20251008_093221.json\nreason: x\n")
+    target = landing / "outside.json"
+    target.write_text("{}")
+    (folders.quarantine / "LNK_data_20251008_093221.json").symlink_to(target)
+    (folders.quarantine / "LNK_data_20251008_093221.json.reason.txt").write_text(
+        "file: LNK_data_20251008_093221.json\nreason: not a regular file\n")
+    # The original name of the quarantined JSON taken in processed/ meanwhile.
+    taken = folders.processed / bad.name
+    taken.write_text("other bytes")
+    summary = pipeline.extract(db, AFINIA, settings, "readmit", readmit_quarantine=True)
+    assert summary.files_readmitted == 0
+    assert bad.exists() and (folders.quarantine / "LNK_data_20251008_093221.json").is_symlink()
+    assert target.read_text() == "{}"
+    # The new file of that name was validated (and refused) on its own, beside the old one.
+    assert not taken.exists()
+    assert (folders.quarantine / (bad.name + ".1")).read_text() == "other bytes"
+    assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                     "WHERE filename LIKE 'GONE%%' OR filename LIKE 'LNK%%'") == [(0,)]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from extractorov import pipeline, reconcile
+from extractorov import pipeline, reconcile, runtime
 from extractorov.companies import COMPANIES
-from tests.helpers import list_keys, query, write_request
+from extractorov.landing import company_folders
+from tests.helpers import list_keys, query, seen_hours_ago, write_request
+from tests.landing_files import prefix, stamp, write_json, write_pdf
 
 AFINIA = COMPANIES["afinia"]
 PREFIX = "oficina-virtual/afinia/raw_data/"
@@ -119,3 +124,119 @@ def test_reconcile_dag_fails_when_a_human_is_needed(airflow_db, db, settings, la
     kinds = {k for (k,) in query(db, "SELECT DISTINCT kind FROM data_general.reconcile_findings "
                                      "WHERE empresa = 'afinia'")}
     assert "object_missing" in kinds and "request_without_file" in kinds
+
+
+# --------------------------------------------- objects changed or deleted while it runs
+
+
+class _SlowS3:
+    def __init__(self, client, delay):
+        self._client, self._delay = client, delay
+
+    def put_object(self, **kwargs):
+        time.sleep(self._delay)
+        return self._client.put_object(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_reconcile_concurrent_with_a_daily_upload(db, s3, bucket, settings, landing):
+    for i in range(40):
+        write_pdf(landing, "PQR_4_ERROR", i * 60, f"A{i}")
+        write_json(landing, "PQR_4_ERROR", f"R-{i}", i * 60 + 5)
+    lonely = write_pdf(landing, "RE55", 9_000, "lonely")
+    old = time.time() - 100 * 3600
+    os.utime(company_folders(landing, "afinia").processed / lonely, (old, old))
+    seen_hours_ago(db, landing, "afinia", lonely, hours=100)
+    ex = pipeline.extract(db, AFINIA, settings, "daily")
+    pipeline.load(db, AFINIA, ex.manifest)
+    errors: list[BaseException] = []
+
+    def daily():
+        try:
+            with runtime.warehouse_connection() as conn:
+                pipeline.upload(conn, _SlowS3(runtime.s3_client(), 0.03), AFINIA, settings,
+                                run_id="daily", wait_seconds=60)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=daily)
+    thread.start()
+    time.sleep(0.5)  # the daily upload holds the lock
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec")
+    thread.join(60)
+    assert not errors
+    kinds = sorted(f.kind for f in report.findings)
+    assert kinds == ["document_waiting"], kinds
+    assert lonely in report.findings[0].detail
+    assert query(db, "SELECT count(*) FILTER (WHERE upload_status='uploaded'), count(*) "
+                     "FROM data_general.s3_files_registry") == [(80, 80)]
+    assert len(list_keys(s3, bucket)) == 80
+    assert all("/sin_sgc/R-" in k for k in list_keys(s3, bucket))
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    assert sorted(f.kind for f in report.findings) == ["document_waiting"]
+
+
+def test_reconcile_registers_foreign_sin_sgc_objects_and_rejects_off_layout(db, s3, bucket,
+                                                                            settings, landing):
+    for key in (f"{prefix()}sin_sgc/R-9/x_{stamp(0)}.pdf", f"{prefix()}sin_sgc/y.pdf",
+                f"{prefix()}sin_sgc/a/b/c.pdf", f"{prefix()}RE1/../../z.pdf"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec")
+    found = sorted((f.kind, f.s3_key) for f in report.findings)
+    assert found == sorted([
+        ("object_unregistered", f"{prefix()}sin_sgc/R-9/x_{stamp(0)}.pdf"),
+        ("object_outside_layout", f"{prefix()}sin_sgc/y.pdf"),
+        ("object_outside_layout", f"{prefix()}sin_sgc/a/b/c.pdf"),
+        ("object_outside_layout", f"{prefix()}RE1/../../z.pdf"),
+    ])
+    assert query(db, "SELECT numero_reclamo_sgc FROM data_general.s3_files_registry") == [(None,)]
+
+
+def test_a_bucket_row_whose_object_changed_then_vanished_is_never_reported(
+        db, s3, bucket, settings, landing):
+    """A regression test (promise 1): a registry row without a local copy whose object
+    disappears is reported by reconcile as object_missing (needs a human). If the object was
+    first replaced by one of another size, reconcile turned the row 'pending'
+    (object_different, once); from then on the row was skipped: the deletion was never
+    reported and the row stayed pending for ever (files_to_upload never queues it)."""
+    key = f"{prefix()}RB1/RB1_20251008_040000.pdf"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF original from the old system")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF replaced by someone, other size!!")
+    second = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    assert [f.kind for f in second.findings if f.s3_key == key] == ["object_different"]
+    s3.delete_object(Bucket=bucket, Key=key)
+    third = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-3")
+    found = [(f.kind, f.needs_human) for f in third.findings if f.s3_key == key]
+    assert found == [("object_missing", True)], (
+        found, query(db, "SELECT upload_status, local_path FROM data_general.s3_files_registry"))
+
+
+def test_an_object_deleted_between_listing_and_head_does_not_crash_reconcile(
+        db, s3, bucket, settings, landing):
+    """A regression test (promises 1/2): reconcile reports and repairs; a human deleting a
+    stray object (the README's advice) while reconcile runs makes HEAD answer 404 after the
+    listing. The raw ClientError escaped: every finding and repair of that run was rolled
+    back."""
+    gone = f"{prefix()}RB2/RB2_20251008_040000.pdf"
+    s3.put_object(Bucket=bucket, Key=gone, Body=b"%PDF stray")
+    write_request(landing, "afinia", "RB3", "R-B3")
+
+    class DeletesOnHead:
+        def __init__(self, real):
+            self._real = real
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+        def head_object(self, **kwargs):
+            if kwargs.get("Key") == gone:
+                self._real.delete_object(Bucket=bucket, Key=gone)
+            return self._real.head_object(**kwargs)
+
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    report = reconcile.reconcile(db, DeletesOnHead(s3), AFINIA, settings, run_id="rec-1")
+    assert report.upload.get("s3_uploaded") == 2

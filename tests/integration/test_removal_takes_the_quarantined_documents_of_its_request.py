@@ -1,9 +1,10 @@
-"""Findings 2 and 3: a request whose JSON was quarantined (invalid) with the bot's
-placeholder SGC has its detail PDF quarantined with it ("its request JSON … was
-quarantined"). Removing the request everywhere (ov_remove_request) removes the JSON,
-reports ``completed`` and leaves the customer's PDF in quarantine/ (finding 2). With every
-trace of the JSON gone, a re-admission (``readmit_quarantine=true``) files that PDF under the
-next placeholder request's folder: another customer's (finding 3, fixed: its tests are in
+"""A regression test (docs/reviews/hostile-review-2.md, findings 2 and 3): a request whose
+JSON was quarantined (invalid) with the bot's placeholder SGC has its detail PDF quarantined
+with it ("its request JSON … was quarantined"). Removing the request everywhere
+(ov_remove_request) removes the JSON, reports ``completed`` and leaves the customer's PDF in
+quarantine/ (finding 2). With every trace of the JSON gone, a re-admission
+(``readmit_quarantine=true``) files that PDF under the next placeholder request's folder:
+another customer's (finding 3, fixed: its tests are in
 tests/integration/test_a_removed_requests_document_is_never_filed_under_another_request.py)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from extractorov.landing import company_folders, read_quarantine
-from tests.review._common import AFINIA, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

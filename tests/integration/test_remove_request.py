@@ -209,7 +209,7 @@ def test_a_rerun_after_a_kill_midway_finishes_the_removal_in_one_audit_row(
 def test_a_request_without_sgc_goes_with_its_whole_folder_and_no_neighbour(
         db, s3, bucket, settings, landing):
     w.enable_versioning(s3, bucket)
-    from tests.review._common import run_all, write_json, write_pdf
+    from tests.landing_files import run_all, write_json, write_pdf
     write_pdf(landing, "PQR_3_ERROR", 0, "nine")
     write_json(landing, "PQR_3_ERROR", "R-9", 5)
     write_pdf(landing, "PQR_4_ERROR", 100, "ninety")

@@ -1,4 +1,4 @@
-"""Finding 11: ``load_db`` refuses a manifest whose files do not hold what its header says
+"""A regression test: ``load_db`` refuses a manifest whose files do not hold what its header says
 ("truncated or edited files; nothing was written: rerun the extract task, then
 load_db"). Rerunning extract, as told, does nothing: a try of the same run finds the
 committed try's manifest not loaded and returns its counts, keeping the damaged manifest
@@ -12,7 +12,7 @@ import pytest
 from extractorov import pipeline
 from extractorov.errors import LoadFailed
 from tests.helpers import query, write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import pytest
 from extractorov import pipeline, reconcile, retention, stats
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, write_request
-from tests.review._common import AFINIA
+from tests.landing_files import AFINIA
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,15 @@ from dataclasses import asdict
 import pytest
 
 from devtools import services
-from extractorov import errors, pipeline, runtime
+from extractorov import errors, pipeline, reconcile, runtime, storage
 from extractorov.companies import COMPANIES
 from extractorov.errors import S3PreflightError
+from extractorov.landing import company_folders
+from extractorov.registry import DIFFERENT_OBJECT
 from extractorov.settings import Settings
 from extractorov.storage import preflight
 from tests.helpers import list_keys, query, write_request
+from tests.landing_files import prefix
 
 AFINIA = COMPANIES["afinia"]
 
@@ -347,3 +350,228 @@ def test_a_migration_during_the_first_batch_neither_waits_nor_deadlocks(
     thread.join()
     assert (summary.files, summary.s3_errors) == (4, 0)
     assert outcome["migration"] == "ok"
+
+
+# ------------------------------------------------ objects already at the key, S3 errors
+
+
+MB = 1024 * 1024
+
+
+def _row(db, key):
+    return query(db, "SELECT upload_status, last_error, local_path IS NOT NULL FROM "
+                     "data_general.s3_files_registry WHERE s3_key = %s", key)
+
+
+def _multipart_object(s3, bucket, key, data: bytes, **extra):
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256",
+                                        **extra)["UploadId"]
+    parts = []
+    for number, start in enumerate((0, 5 * MB), start=1):
+        answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
+                                Body=data[start:start + 5 * MB] if number == 1 else data[start:],
+                                ChecksumAlgorithm="SHA256")
+        parts.append({"ETag": answer["ETag"], "PartNumber": number,
+                      "ChecksumSHA256": answer.get("ChecksumSHA256")})
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                 MultipartUpload={"Parts": parts})
+
+
+def _big_pdf(landing, sgc, data: bytes):
+    paths = write_request(landing, "afinia", sgc, f"R-{sgc}", pdf=False)
+    pdf = company_folders(landing, "afinia").processed / f"{sgc}_20251008_093220.pdf"
+    pdf.write_bytes(data)
+    os.utime(pdf, (paths[0].stat().st_mtime,) * 2)
+    return pdf, f"{prefix()}{sgc}/{pdf.name}"
+
+
+def _daily(db, s3, settings, run_id):
+    extracted = pipeline.extract(db, AFINIA, settings, run_id)
+    pipeline.load(db, AFINIA, extracted.manifest)
+    try:
+        return pipeline.upload(db, s3, AFINIA, settings, run_id=run_id)
+    except errors.UploadIncomplete as exc:
+        return exc.summary
+
+
+@pytest.mark.parametrize("order", ["reconcile_first", "extract_first"])
+def test_multipart_object_with_the_same_bytes_is_pre_existing_in_either_order(
+        db, s3, bucket, settings, landing, order):
+    data = os.urandom(5 * MB + 1024)
+    _pdf, key = _big_pdf(landing, "AM1", data)
+    _multipart_object(s3, bucket, key, data)
+    if order == "reconcile_first":
+        reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+        summary = _daily(db, s3, settings, "day-1")
+    else:
+        extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+        pipeline.load(db, AFINIA, extracted.manifest)
+        reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+        summary = pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    assert summary.s3_errors == 0
+    assert _row(db, key) == [("pre_existing", None, True)]
+
+
+def test_multipart_object_same_size_other_bytes_is_flagged_held_and_uploaded_once_deleted(
+        db, s3, bucket, settings, landing):
+    data = os.urandom(5 * MB + 1024)
+    _pdf, key = _big_pdf(landing, "AM2", data)
+    other = bytearray(data)
+    other[-10] ^= 0xFF
+    _multipart_object(s3, bucket, key, bytes(other))
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+    _daily(db, s3, settings, "day-1")
+    assert _row(db, key) == [("error", DIFFERENT_OBJECT, True)]
+    # Not retried while the object is there: the next daily run does not touch it.
+    again = _daily(db, s3, settings, "day-2")
+    assert again.files == 0
+    report = reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-2")
+    assert [(f.kind, f.needs_human) for f in report.findings if f.s3_key == key] == [
+        ("object_different", True)]
+    s3.delete_object(Bucket=bucket, Key=key)
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-3")
+    assert _row(db, key)[0][0] == "uploaded"
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_kms_object_without_checksum_same_bytes_is_pre_existing_other_bytes_flagged(
+        db, s3, bucket, settings, landing):
+    same, key_same = _big_pdf(landing, "AK1", b"%PDF kms same bytes")
+    _diff, key_diff = _big_pdf(landing, "AK2", b"%PDF kms other byte")
+    s3.put_object(Bucket=bucket, Key=key_same, Body=same.read_bytes(),
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/ov-review")
+    s3.put_object(Bucket=bucket, Key=key_diff, Body=b"%PDF kms OTHER byte",
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/ov-review")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1", upload=False)
+    _daily(db, s3, settings, "day-1")
+    assert _row(db, key_same) == [("pre_existing", None, True)]
+    assert _row(db, key_diff) == [("error", DIFFERENT_OBJECT, True)]
+    assert s3.get_object(Bucket=bucket, Key=key_diff)["Body"].read() == b"%PDF kms OTHER byte"
+
+
+def test_an_object_created_before_complete_multipart_is_never_overwritten(
+        db, s3, bucket, settings, landing, monkeypatch):
+    data = os.urandom(MB) * 70
+    _pdf, key = _big_pdf(landing, "AC1", data)
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+
+    class RacesComplete:
+        def __init__(self, real):
+            self._real = real
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+        def complete_multipart_upload(self, **kwargs):
+            self._real.put_object(Bucket=bucket, Key=key, Body=b"someone else's object")
+            return self._real.complete_multipart_upload(**kwargs)
+
+    with pytest.raises(errors.UploadIncomplete):
+        pipeline.upload(db, RacesComplete(s3), AFINIA, settings, run_id="day-1")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"someone else's object"
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert _row(db, key) == [("error", DIFFERENT_OBJECT, True)]
+
+
+def test_a_crash_after_complete_before_commit_ends_uploaded_with_one_object(
+        db, s3, bucket, settings, landing, monkeypatch):
+    data = os.urandom(MB) * 70
+    _pdf, key = _big_pdf(landing, "AC2", data)
+    extracted = pipeline.extract(db, AFINIA, settings, "day-1")
+    pipeline.load(db, AFINIA, extracted.manifest)
+    from extractorov import registry
+
+    real = registry.record_upload_results
+
+    def crash(*args, **kwargs):
+        raise ConnectionError("worker killed before the registry commit")
+
+    monkeypatch.setattr(registry, "record_upload_results", crash)
+    with pytest.raises(ConnectionError):
+        pipeline.upload(db, s3, AFINIA, settings, run_id="day-1")
+    monkeypatch.setattr(registry, "record_upload_results", real)
+    db.rollback()
+    # The hourly check runs first this time: it finishes the record, one object, one count.
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="rec-1")
+    assert _row(db, key)[0][0] == "uploaded"
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    assert len(versions) <= 1 and list_keys(s3, bucket, key) == {key: 70 * MB}
+    runs = query(db, "SELECT sum(s3_uploaded) FROM data_general.post_processing_runs")
+    uploaded = query(db, "SELECT count(*) FROM data_general.s3_files_registry "
+                         "WHERE upload_status = 'uploaded'")
+    assert runs[0][0] == uploaded[0][0]
+
+
+def test_an_invalid_bucket_name_is_a_clear_configuration_error(s3):
+    """A regression test (promise 5: configuration errors fail at once with a message naming
+    the connection). A bucket Variable with a space (a typo) makes botocore refuse the
+    request before it is sent: preflight let ParamValidationError escape, so the task was
+    retried for nothing and the message named neither the Variable nor the connection."""
+    with pytest.raises(errors.S3PreflightError) as info:
+        storage.preflight(s3, "extractorov data", conn_id="aws_prod", prefix="x/")
+    assert info.value.retryable is False
+    assert "aws_prod" in str(info.value)
+
+
+def _blackhole():
+    """An endpoint that accepts connections (kernel backlog) and never answers: a hung S3."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    return server
+
+
+def _client(endpoint: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(connect_timeout=1, read_timeout=1,
+                                      retries={"mode": "standard", "max_attempts": 1}))
+
+
+def test_an_s3_read_timeout_during_upload_is_retryable_not_a_local_read_error(tmp_path):
+    """A regression test (promise 5: transient errors retry): botocore's ReadTimeoutError
+    (and ConnectTimeoutError, SSLError, ProxyConnectionError) subclass OSError through
+    requests' exceptions, and upload_one caught OSError before BotoCoreError. An S3 that
+    stopped answering was reported as 'cannot read local file (None)', retryable=False: the
+    DAG turned that into AirflowFailException("Retrying cannot fix these")."""
+    import hashlib
+
+    from extractorov.registry import PendingFile
+
+    path = tmp_path / "RT1_20251008_040000.pdf"
+    path.write_bytes(b"%PDF small")
+    item = PendingFile(1, path.name, str(path), f"{prefix()}RT1/{path.name}", "RT1", "afinia",
+                       10, "application/pdf", hashlib.sha256(b"%PDF small").hexdigest())
+    server = _blackhole()
+    try:
+        host, port = server.getsockname()
+        result = storage.upload_one(_client(f"http://{host}:{port}"), "b", item,
+                                    conn_id="aws_prod")
+    finally:
+        server.close()
+    assert result.status == "error"
+    assert result.retryable is True, result.error
+    assert "cannot read local file" not in (result.error or "")
+
+
+def test_an_s3_read_timeout_in_preflight_is_a_retryable_preflight_error():
+    """A regression test (promise 5): transient errors in preflight raise
+    S3PreflightError(retryable=True) whose message says the task is retried. A read timeout
+    escaped as a raw ReadTimeoutError (only EndpointConnectionError was caught;
+    ConnectTimeoutError is not one either)."""
+    server = _blackhole()
+    try:
+        host, port = server.getsockname()
+        with pytest.raises(errors.S3PreflightError) as info:
+            storage.preflight(_client(f"http://{host}:{port}"), "b", conn_id="aws_prod")
+    finally:
+        server.close()
+    assert info.value.retryable is True
+    assert "retried" in str(info.value)

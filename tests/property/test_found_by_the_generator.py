@@ -20,8 +20,8 @@ from extractorov import pipeline, reconcile, review
 from extractorov.errors import PipelineError
 from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import query, seen_hours_ago
+from tests.landing_files import AFINIA, run_all, write, write_json, write_pdf
 from tests.property._world import LandingFaults, Steps
-from tests.review._common import AFINIA, run_all, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,10 @@
-"""Shared helpers for the hostile review tests (bot-shaped files on the real services)."""
+"""Bot-shaped landing files for the tests on the real services.
+
+The writers put a request's files in ``processed/`` as the bot names them (an SGC or a
+placeholder, a Bogotá time stamp ``OLD + seconds``) with every record carrying the same
+personal data (:data:`PERSON`); :func:`run_all` runs extract → load → upload as one DAG
+run does, and :func:`state` is everything a rerun must leave unchanged.
+"""
 
 from __future__ import annotations
 
@@ -73,6 +79,24 @@ def write_adjunto(landing: Path, sgc: str, at: float, tag: str, ext: str = "jpg"
     name = f"{sgc}_adjunto_{stamp(at)}.{ext}"
     write(landing, name, f"adjunto {tag}", empresa=empresa)
     return name
+
+
+def mixed_landing(landing: Path) -> None:
+    """One landing folder of every common shape: a placeholder request with its documents,
+    a placeholder pair and a real-SGC request whose JSONs are invalid, a 0-byte JSON, a
+    document still without its JSON, a stray file and a request with a blank fecha."""
+    write_pdf(landing, "PQR_4_ERROR", 0, "A")
+    write_adjunto(landing, "PQR_4_ERROR", 2, "A")
+    write_json(landing, "PQR_4_ERROR", "R-A", 5)
+    write_pdf(landing, "PQR_6_ERROR", 30, "bad")
+    write_json(landing, "PQR_6_ERROR", "", 35)  # blank radicado: both to quarantine
+    write_pdf(landing, "RE600", 60, "real")
+    write_json(landing, "RE600", "", 65)  # PDF uploaded, JSON quarantined
+    write(landing, f"RE610_data_{stamp(90)}.json", b"")  # 0-byte JSON
+    write_pdf(landing, "RE610", 85, "real2")
+    write_pdf(landing, "RE620", 120, "waits")  # no JSON yet
+    write(landing, "Thumbs.db", b"x")
+    write_json(landing, "RE630", "R-630", 150, fecha="")
 
 
 def run_all(db, s3, settings, run_id: str, company=AFINIA):

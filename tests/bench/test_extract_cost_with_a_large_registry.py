@@ -14,7 +14,7 @@ import pytest
 from extractorov import pipeline, registry, warehouse
 from extractorov.landing import company_folders
 from extractorov.registry import RegistryEntry
-from tests.review._common import AFINIA, OLD, write
+from tests.landing_files import AFINIA, OLD, write
 
 pytestmark = pytest.mark.integration
 

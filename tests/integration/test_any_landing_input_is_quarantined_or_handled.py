@@ -1,7 +1,8 @@
-"""Hostile landing-folder input through the real extract → load → upload.
+"""Any landing-folder input, however malformed or malicious, is quarantined with a reason
+or handled, through the real extract → load → upload.
 
 Against the real PostgreSQL and moto S3 fixtures, for every case of
-:mod:`tests.hostile.corpus` (written next to one well-formed request per
+:mod:`tests.landing_corpus` (written next to one well-formed request per
 company), each run must:
 
 * complete without an exception;
@@ -37,7 +38,7 @@ from extractorov.landing import company_folders
 from extractorov.landing import printable as escaped
 from extractorov.records import SAFE_SGC
 from tests.helpers import list_keys
-from tests.hostile.corpus import (
+from tests.landing_corpus import (
     CASES,
     PERSONAL_VALUES,
     SETTLE_SECONDS,
@@ -276,7 +277,7 @@ def finished(entry: Entry) -> Entry:
 
 
 @pytest.fixture
-def hostile_settings(settings):
+def corpus_settings(settings):
     return replace(settings, settle_seconds=SETTLE_SECONDS)
 
 
@@ -327,8 +328,9 @@ def _good_case() -> Case:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_case(case: Case, db, s3, bucket, landing, outside, hostile_settings, caplog):
-    _run_case([case], db, s3, bucket, landing, outside, hostile_settings, caplog)
+def test_each_case_ends_where_it_says(case: Case, db, s3, bucket, landing, outside,
+                                      corpus_settings, caplog):
+    _run_case([case], db, s3, bucket, landing, outside, corpus_settings, caplog)
 
 
 def test_corpus_is_big_and_names_are_unique():
@@ -349,10 +351,10 @@ def test_a_300_character_file_name_cannot_reach_processed(landing):
     assert info.value.errno == errno.ENAMETOOLONG
 
 
-def test_all_cases_in_one_landing_folder(db, s3, bucket, landing, outside, hostile_settings,
+def test_all_cases_in_one_landing_folder(db, s3, bucket, landing, outside, corpus_settings,
                                          caplog):
     cases = list(CASES)
-    runs, state, final = _run_case(cases, db, s3, bucket, landing, outside, hostile_settings,
+    runs, state, final = _run_case(cases, db, s3, bucket, landing, outside, corpus_settings,
                                    caplog)
     first = [e for c in cases for e in c.entries]
 
@@ -385,7 +387,7 @@ def test_all_cases_in_one_landing_folder(db, s3, bucket, landing, outside, hosti
     assert sum(tally.values()) == tried
     assert tally["quarantined"] == len(by[Outcome.QUARANTINED])
     assert tally["unread"] == len(by[Outcome.NOT_DESCENDED])
-    print(f"\nhostile inputs: {tried} tried, {tally['quarantined']} quarantined, "
+    print(f"\nlanding inputs: {tried} tried, {tally['quarantined']} quarantined, "
           f"{tally['loaded']} loaded, {len(lost)} lost")
     print(f"  ({len(cases)} cases; of the loaded, {len(by[Outcome.SUPERSEDED])} superseded by a "
           f"newer extraction and {len(by[Outcome.WAITING]) - tally['waiting']} loaded by the "
@@ -395,7 +397,7 @@ def test_all_cases_in_one_landing_folder(db, s3, bucket, landing, outside, hosti
 
 @pytest.mark.parametrize("victim", ["json", "pdf"])
 def test_file_removed_by_someone_during_the_run(victim, db, s3, bucket, landing,
-                                                hostile_settings, monkeypatch):
+                                                corpus_settings, monkeypatch):
     """An operator moves a file away while extract runs: the run must still complete."""
     from extractorov import landing as landing_module
 
@@ -411,16 +413,16 @@ def test_file_removed_by_someone_during_the_run(victim, db, s3, bucket, landing,
         return found
 
     monkeypatch.setattr(pipeline, "scan", scan_then_remove)
-    run_everything(db, s3, hostile_settings, Runs(), 1)
+    run_everything(db, s3, corpus_settings, Runs(), 1)
     state = State.read(db, s3, bucket, landing)
     assert ("afinia", gone.name) not in state.registry
     check_keys(state, landing)
 
 
 def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, landing, outside,
-                                                             hostile_settings, caplog):
+                                                             corpus_settings, caplog):
     """Quarantine is a way back, not a dead end: fixed files load on the next run."""
-    from tests.hostile.corpus import data_name, js, pdf_bytes, pdf_name, q, record, stored, waiting
+    from tests.landing_corpus import data_name, js, pdf_bytes, pdf_name, q, record, stored, waiting
 
     bad = Case("to_fix", "a bad date; a PDF that arrived before its JSON", (
         q(data_name("HX40"), js(record("HX40", fecha="ayer")), "fecha is not a date"),
@@ -429,7 +431,7 @@ def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, lan
     ))
     materialize([bad, _good_case()], landing, outside)
     runs = Runs()
-    run_everything(db, s3, hostile_settings, runs, 1)
+    run_everything(db, s3, corpus_settings, runs, 1)
     good = [e for es in GOOD.values() for e in es]
     check_run(list(bad.entries), good, State.read(db, s3, bucket, landing), runs, landing,
               caplog.text)
@@ -445,7 +447,7 @@ def test_operator_fixes_quarantined_files_and_puts_them_back(db, s3, bucket, lan
         os.replace(folders.quarantine / name, folders.processed / name)
         (folders.quarantine / f"{name}.reason.txt").unlink()
     materialize([Case("fix", "", fixed.entries[0::2])], landing, outside)  # the two JSONs
-    run_everything(db, s3, hostile_settings, runs, 2)
+    run_everything(db, s3, corpus_settings, runs, 2)
     state = State.read(db, s3, bucket, landing)
     check_run(list(fixed.entries), good, state, runs, landing, caplog.text)
     assert runs.total("extract", "files_quarantined", run=2) == 0

@@ -1,4 +1,5 @@
-"""A corpus of hostile landing-folder input, built in code (no binary blobs).
+"""A corpus of malformed, unusual and malicious landing-folder input, built in code (no
+binary blobs).
 
 Every :class:`Case` is something a scraper bot or a person could really leave
 in ``{landing_root}/{empresa}/oficina_virtual/processed/``: a file, a small set
@@ -30,7 +31,7 @@ of every radicado), so :data:`CASES` can also be written all at once into one
 landing folder. Every record carries the same personal data (:data:`PII`):
 none of it may appear in a reason file, a step summary or a log line.
 
-:func:`materialize` writes cases to disk; ``python -m tests.hostile.corpus DIR``
+:func:`materialize` writes cases to disk; ``python -m tests.landing_corpus DIR``
 writes the whole corpus into ``DIR`` to look at it.
 """
 
@@ -54,7 +55,7 @@ OLD_MTIME = datetime(2025, 10, 8, 9, 32, 21, tzinfo=BOGOTA).timestamp()
 """Every finished file is this old; only ``fresh`` entries are modified 'now'."""
 
 SETTLE_SECONDS = 300.0
-"""The settle time the hostile runs use: a file modified within it is still being written."""
+"""The settle time the corpus runs use: a file modified within it is still being written."""
 
 PII: dict[str, str] = {
     "documento_identidad": "1098765432",
@@ -589,7 +590,7 @@ def finish_writing(entry: Entry, landing: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m tests.hostile.corpus DIR", file=sys.stderr)
+        print("usage: python -m tests.landing_corpus DIR", file=sys.stderr)
         return 2
     root = Path(argv[0])
     materialize(CASES, root / "landing", root / "outside")
