@@ -46,13 +46,16 @@ import html
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 from extractorov import outbox
 from extractorov.settings import (
@@ -288,12 +291,13 @@ def _xcom(ti: Any, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
 def _is_watcher(dag: Any, task_id: str) -> bool:
     """A task that fails *because* another failed (``one_failed``): not a cause."""
     try:
-        return dag.get_task(task_id).trigger_rule == "one_failed"
+        rule: str = dag.get_task(task_id).trigger_rule
+        return rule == "one_failed"
     except Exception:  # a task removed since the run
         return False
 
 
-def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = ()
+def failure_report(context: Mapping[str, Any], *, counts_task_ids: Iterable[str] = ()
                    ) -> FailureReport:
     """Collect the failure message from the callback context and Airflow's task API.
 
@@ -373,7 +377,7 @@ class RunFailureNotifier(BaseNotifier):
         """Nothing is templated. (``dag.test()`` passes the scheduler's serialized DAG,
         which has no template environment: rendering would fail before sending.)"""
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Context) -> None:
         """Record the failure message in the outbox, once per run and clear, then try to
         send it (:func:`post`): a mail server that is down leaves it owed, and the hourly
         ``deliver_alerts`` sends it; this callback's log says so."""
@@ -526,7 +530,8 @@ def morning_logical_date(day: date, cron: str = DAILY_CRON) -> datetime:
     deadline = datetime.combine(day, MORNING_DEADLINE, BOGOTA)
     fires = croniter(cron, deadline + timedelta(seconds=1))  # a fire at the deadline counts
     fires.get_prev(datetime)  # the end of the interval: the last fire at or before it
-    return pendulum.instance(fires.get_prev(datetime))
+    start: datetime = fires.get_prev(datetime)
+    return pendulum.instance(start)
 
 
 DrCount = Callable[..., int]

@@ -104,6 +104,8 @@ def test_the_wheel_carries_its_license_readme_and_airflow_classifier(wheel: Path
     assert "Classifier: Framework :: Apache Airflow" in metadata.splitlines()
     assert "Description-Content-Type: text/markdown" in metadata
     assert "Provides-Extra: dev" in metadata
+    assert "extractorov/py.typed" in names  # PEP 561: type checkers read its annotations
+    assert "Classifier: Typing :: Typed" in metadata.splitlines()
 
 
 def test_the_dev_extra_lists_what_requirements_dev_in_lists() -> None:
