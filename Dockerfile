@@ -22,5 +22,7 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requireme
 # installed copy is what the containers run (docker-compose.yaml sets no PYTHONPATH).
 # Only the development file docker-compose.dev.yaml mounts include/ over it.
 COPY --chown=airflow:root pyproject.toml /opt/airflow/src/pyproject.toml
+# The package metadata names them (readme, license-files): the build reads both.
+COPY --chown=airflow:root README.md LICENSE /opt/airflow/src/
 COPY --chown=airflow:root include/extractorov /opt/airflow/src/include/extractorov
 RUN pip install --no-cache-dir --no-deps /opt/airflow/src

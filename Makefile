@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV_VERSION := 0.13.9
 
-.PHONY: help venv demo airflow morning check test lint lock constraints clean e2e system-deps bench bench-quick fuzz
+.PHONY: help venv demo airflow morning check test lint typecheck lock constraints clean e2e system-deps bench bench-quick fuzz
 
 help:
 	@echo "make demo     sample data -> ov_afinia + ov_aire via 'airflow dags test' -> stats report"
@@ -17,8 +17,9 @@ help:
 	@echo "              (unpausing one turns its schedule on), ov_review_findings unpaused"
 	@echo "make morning  the next morning of sample scraper output for the running 'make airflow'"
 	@echo "              (refuses when it is not running: its next start would wipe it)"
-	@echo "make check    inner loop: ruff + unit tests + DAG tests (well under a minute)"
-	@echo "make test     ruff + the whole test suite (real PostgreSQL and a moto S3 server)"
+	@echo "make check    inner loop: ruff + mypy + unit tests + DAG tests (about a minute)"
+	@echo "make test     ruff + mypy + the whole test suite (real PostgreSQL and a moto S3 server)"
+	@echo "make typecheck  mypy, strict on include/extractorov ([tool.mypy] in pyproject.toml)"
 	@echo "make e2e      CeleryExecutor stack as processes + REST API + browser checks"
 	@echo "make bench    full benchmark (docs/performance.md); bench-quick: the small one"
 	@echo "make fuzz     the stateful generator of tests/property, longer and with a random seed"
@@ -53,13 +54,16 @@ morning: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 system-deps:
 	./scripts/system-deps.sh
 
-check: lint
+check: lint typecheck
 	$(BIN)/pytest -q tests/unit tests/dags --ignore=tests/dags/test_install.py
 
-test: lint system-deps
+test: lint typecheck system-deps
 	$(BIN)/pytest
 
 e2e: $(STAMP) system-deps
@@ -102,4 +106,4 @@ lock: $(STAMP) $(CONSTRAINTS)
 	$(BIN)/python scripts/airflow_constraints.py check
 
 clean:
-	rm -rf $(VENV) .dev .pytest_cache .ruff_cache
+	rm -rf $(VENV) .dev .pytest_cache .ruff_cache .mypy_cache

@@ -46,13 +46,16 @@ import html
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseNotifier
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 from extractorov import outbox
 from extractorov.settings import (
@@ -268,34 +271,41 @@ def flat_counts(value: Any, prefix: str = "") -> list[str]:
     return out
 
 
-def _task_states(context: dict[str, Any], dag_id: str, run_id: str) -> dict[str, str]:
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
+def _task_states(ti: Any, dag_id: str, run_id: str) -> dict[str, str]:
+    """Every task's state in the run, through the public task-instance API
+    (``airflow.sdk.TaskInstance.get_task_states``) of the instance the callback was given;
+    raises where that API is absent (no task instance, or no supervisor to answer it)."""
+    if ti is None:
+        raise LookupError("no task instance in the callback context")
+    states = ti.get_task_states(dag_id=dag_id, run_ids=[run_id])
     return {task: str(state) for task, state in states.get(run_id, {}).items()}
 
 
-def _xcom(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
-    from airflow.sdk.execution_time.xcom import XCom
-
-    return XCom.get_one(key=key, dag_id=dag_id, task_id=task_id, run_id=run_id)
+def _xcom(ti: Any, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+    """One XCom of another task of the run, through the public ``ti.xcom_pull``
+    (``map_indexes=None``: the task's unmapped value)."""
+    return ti.xcom_pull(task_ids=task_id, dag_id=dag_id, run_id=run_id, key=key,
+                        map_indexes=None)
 
 
 def _is_watcher(dag: Any, task_id: str) -> bool:
     """A task that fails *because* another failed (``one_failed``): not a cause."""
     try:
-        return dag.get_task(task_id).trigger_rule == "one_failed"
+        rule: str = dag.get_task(task_id).trigger_rule
+        return rule == "one_failed"
     except Exception:  # a task removed since the run
         return False
 
 
-def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = ()
+def failure_report(context: Mapping[str, Any], *, counts_task_ids: Iterable[str] = ()
                    ) -> FailureReport:
     """Collect the failure message from the callback context and Airflow's task API.
 
-    In the dag-processor (production) task states and XComs come through its API. Where
-    that API is absent (``airflow dags test`` runs DAG callbacks in its own process) the
-    message names the last task to fail, from the context, and says so.
+    In the dag-processor (production) the context holds the run's last task instance
+    (``ti``); task states and XComs are read through its public API
+    (``ti.get_task_states``, ``ti.xcom_pull``). Where that API is absent (``airflow dags
+    test`` runs DAG callbacks in its own process; a run that failed with no task instance
+    to pass) the message names the last task to fail, if any, and says so.
     """
     dag = context["dag"]
     dag_id, run_id = dag.dag_id, context["run_id"]
@@ -307,7 +317,7 @@ def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = 
     last = [FailedTask(ti.task_id, ti.log_url, [])] if ti is not None else []
     base = api_base_url()
     try:
-        states = _task_states(context, dag_id, run_id)
+        states = _task_states(ti, dag_id, run_id)
     except Exception as exc:  # no task API here: say what is known
         log.warning("task states not readable here (%s): the alert names the last failed task",
                     type(exc).__name__)
@@ -321,7 +331,7 @@ def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = 
     failed = []
     for task_id in causes:
         try:
-            detail = _xcom(dag_id, run_id, task_id, DETAIL_XCOM_KEY) or []
+            detail = _xcom(ti, dag_id, run_id, task_id, DETAIL_XCOM_KEY) or []
         except Exception as exc:
             log.warning("alert detail of %s not readable (%s)", task_id, type(exc).__name__)
             detail = []
@@ -334,7 +344,7 @@ def failure_report(context: dict[str, Any], *, counts_task_ids: Iterable[str] = 
     counts: dict[str, str] = {}
     for task_id in counts_from:
         try:
-            value = _xcom(dag_id, run_id, task_id, "return_value")
+            value = _xcom(ti, dag_id, run_id, task_id, "return_value")
         except Exception as exc:
             log.warning("counts of %s not readable (%s)", task_id, type(exc).__name__)
             continue
@@ -367,7 +377,7 @@ class RunFailureNotifier(BaseNotifier):
         """Nothing is templated. (``dag.test()`` passes the scheduler's serialized DAG,
         which has no template environment: rendering would fail before sending.)"""
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Context) -> None:
         """Record the failure message in the outbox, once per run and clear, then try to
         send it (:func:`post`): a mail server that is down leaves it owed, and the hourly
         ``deliver_alerts`` sends it; this callback's log says so."""
@@ -520,7 +530,8 @@ def morning_logical_date(day: date, cron: str = DAILY_CRON) -> datetime:
     deadline = datetime.combine(day, MORNING_DEADLINE, BOGOTA)
     fires = croniter(cron, deadline + timedelta(seconds=1))  # a fire at the deadline counts
     fires.get_prev(datetime)  # the end of the interval: the last fire at or before it
-    return pendulum.instance(fires.get_prev(datetime))
+    start: datetime = fires.get_prev(datetime)
+    return pendulum.instance(start)
 
 
 DrCount = Callable[..., int]

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from psycopg import Connection, sql
 
-from extractorov import registry, warehouse
+from extractorov import registry
 from extractorov.companies import Company
+from extractorov.settings import SCHEMA
 
 FUTURE_TOLERANCE = "1 day"
 """``fecha`` is the portal's filing time in Bogotá; a day of slack absorbs clock and zone
@@ -55,12 +57,13 @@ class ChecksReport:
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if not r.ok]
 
-    def as_xcom(self) -> dict:
+    def as_xcom(self) -> dict[str, Any]:
         return {"checks": [asdict(r) for r in self.results], "fecha_missing": self.fecha_missing,
                 "failed": [r.name for r in self.failed]}
 
 
-def _count(conn: Connection, query: sql.Composable, params: Sequence[object] = ()) -> int:
+def _count(conn: Connection, query: sql.Composed | sql.SQL,
+           params: Sequence[object] = ()) -> int:
     with conn.cursor() as cur:
         cur.execute(query, params)
         row = cur.fetchone()
@@ -71,7 +74,7 @@ def run_checks(conn: Connection, company: Company, *, bucket: str, records_loade
                radicados: Sequence[str], json_files: Sequence[str]) -> ChecksReport:
     """Run every check for ``company``; ``records_loaded`` is what ``load_db`` reported,
     ``radicados`` and ``json_files`` come from the run's manifest."""
-    table = sql.Identifier(warehouse.SCHEMA, company.table)
+    table = sql.Identifier(SCHEMA, company.table)
     results: list[CheckResult] = []
 
     def check(name: str, what: str, found: int) -> None:

@@ -47,11 +47,11 @@ class Prices:
     @classmethod
     def from_json(cls, text: str | None) -> Prices:
         """Defaults overridden by the keys of a JSON object (Variable ``ov_s3_prices``)."""
-        if not (text or "").strip():
+        if text is None or not text.strip():
             return cls()
         try:
-            data = json.loads(text)  # type: ignore[arg-type]
-        except ValueError as exc:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ValueError(f"Variable ov_s3_prices is not JSON ({exc.msg})") from None
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict):

@@ -36,6 +36,8 @@ from typing import Any
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from extractorov.sqlrow import one
+
 TABLE = "data_general.reconcile_findings"
 
 _LOCK = 0x0E0C_F1D0
@@ -123,7 +125,8 @@ def write_run(conn: Connection, empresa: str, run_id: str, rows: Sequence[Row], 
             values,
         )
         # Questions this run did not find any more: cleared (closed, never asked again).
-        unseen, unseen_params = "", []
+        unseen = ""
+        unseen_params: list[object] = []
         if looked_at is not None:
             outside = []
             if looked_at.after is not None:
@@ -214,7 +217,7 @@ def announced(conn: Connection, empresa: str, run_id: str,
             ([q[0] for q in questions], [q[1] for q in questions], [q[2] for q in questions],
              empresa, run_id),
         )
-        return {tuple(row) for row in cur}  # type: ignore[misc]
+        return {tuple(row) for row in cur}
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,7 @@ def open_counts(conn: Connection, empresa: str) -> dict[str, int]:
                FROM data_general.open_findings WHERE empresa = %s""",
             (empresa,),
         )
-        unanswered, waiting, left_open = cur.fetchone()
+        unanswered, waiting, left_open = one(cur)
     return {"unanswered": unanswered, "answer_waiting": waiting, "left_open": left_open}
 
 

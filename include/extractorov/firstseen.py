@@ -238,7 +238,7 @@ def _request_jsons(conn: Connection, empresa: str, settings: Settings, found: Sc
         parsed = parse_file_name(bare, settings.bot_timezone) if bare is not None else None
         if bare is None or parsed is None or parsed.kind is not FileKind.DATA:
             return
-        for part in {parsed.sgc, sgc} & sgcs:  # one mark a name: the last place offered
+        for part in sgcs & {parsed.sgc, sgc}:  # one mark a name: the last place offered
             marks.setdefault(part, {})[bare] = JsonMark(f"{printable(bare)} ({where})",
                                                         parsed.timestamp, JsonState.UNSURE)
 

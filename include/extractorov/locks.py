@@ -34,6 +34,7 @@ from psycopg import Connection
 
 from extractorov.companies import Company
 from extractorov.errors import CompanyBusy
+from extractorov.sqlrow import one
 
 _WRITER_LOCK_BASE = 0x0E0C_0000
 APPLICATION_NAME = "extractorov"
@@ -56,7 +57,7 @@ def try_acquire(conn: Connection, company: Company, holder: str) -> bool:
     name = (HOLDER_PREFIX + holder)[:63]  # NAMEDATALEN - 1; the key names the company
     with conn.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(%s)", (writer_lock_key(company),))
-        got = bool(cur.fetchone()[0])
+        got = bool(one(cur)[0])
         if got:
             cur.execute("SELECT set_config('application_name', %s, false)", (name,))
     conn.commit()
@@ -127,7 +128,7 @@ def holds(conn: Connection, company: Company) -> bool:
                               AND classid = 0 AND objid = %s AND objsubid = 1
                               AND pid = pg_backend_pid())""",
             (writer_lock_key(company),))
-        return bool(cur.fetchone()[0])
+        return bool(one(cur)[0])
 
 
 __all__ = [

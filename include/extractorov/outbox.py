@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from extractorov.settings import BOGOTA, SCHEMA, SMTP_CONN_ID
+from extractorov.sqlrow import one
 
 log = logging.getLogger("extractorov.outbox")
 
@@ -216,7 +217,7 @@ def _mark_failed(conn: Any, row_id: int, error: str) -> datetime:
                             next_attempt_at = now() + %s
                         WHERE id = %s RETURNING next_attempt_at""",
                     (error, retry_delay(attempts), row_id))
-        (next_at,) = cur.fetchone()
+        next_at: datetime = one(cur)[0]
     return next_at
 
 

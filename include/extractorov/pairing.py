@@ -240,11 +240,19 @@ _UNDATED = Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a
 time stamp."""
 
 
+def _dated(item: JsonMark | Document) -> datetime:
+    """The time of a mark or document already sorted out as dated (:func:`place_documents`
+    passes only dated marks; the undated documents are set aside before any comparison)."""
+    if item.timestamp is None:
+        raise ValueError(f"{item.name}: an undated file cannot be placed by time")
+    return item.timestamp
+
+
 def _place_placeholder(docs: list[Document], marks: list[JsonMark]) -> dict[str, Placement]:
     """Split the documents by the JSON that closes their stretch of time, then judge each
     stretch as a whole: it is one request's only if it holds at most one detail PDF and one
     attachment, the PDF not after the attachment, all within 30 minutes of the JSON."""
-    stamps = [m.timestamp for m in marks]
+    stamps = [_dated(m) for m in marks]
     stretches: dict[int, list[Document]] = {}
     placed: dict[str, Placement] = {}
     for doc in docs:
@@ -273,7 +281,7 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
     if len(pdfs) > 1 or len(attachments) > 1:
         return ("several documents of one kind with this placeholder were written before the "
                 "same JSON: they belong to more than one request")
-    if pdfs and attachments and pdfs[0].timestamp > attachments[0].timestamp:
+    if pdfs and attachments and _dated(pdfs[0]) > _dated(attachments[0]):
         return ("the attachment was written before the detail PDF, which the bot never does "
                 "within one request")
     assert owner.timestamp is not None
@@ -292,7 +300,7 @@ def _place_after_json(docs: list[Document], marks: list[JsonMark]) -> dict[str, 
     """The detail writer's order: each document goes with the newest JSON written at or
     before its second (the next request's JSON comes 2 s or more after this one's PDF), if
     the documents after that JSON can be one request."""
-    stamps = [m.timestamp for m in marks]
+    stamps = [_dated(m) for m in marks]
     stretches: dict[int, list[Document]] = {}
     placed: dict[str, Placement] = {}
     for doc in docs:
@@ -324,7 +332,7 @@ def _not_one_request_after(stretch: list[Document], owner: JsonMark,
     if len(pdfs) > 1 or len(attachments) > 1:
         return ("several documents of one kind with a blank SGC were written after the same "
                 "JSON: they belong to more than one request")
-    if pdfs and attachments and attachments[0].timestamp > pdfs[0].timestamp:
+    if pdfs and attachments and _dated(attachments[0]) > _dated(pdfs[0]):
         return ("the attachment was written after the detail PDF, which the detail writer "
                 "never does within one request")
     assert owner.timestamp is not None

@@ -75,7 +75,7 @@ from extractorov.records import (
     parse_record,
 )
 from extractorov.registry import RegistryEntry
-from extractorov.settings import Settings
+from extractorov.settings import SCHEMA, Settings
 from extractorov.spool import EntrySpool, LatestRows, Spool
 from extractorov.storage import (
     UnsafeKey,
@@ -852,10 +852,11 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
             marks.put(sgc, mark, keep=mark.state is not JsonState.WRITING)
     # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
     for entry in quarantined:
-        name = final_name(entry.original_name, run.settings.bot_timezone)
-        parsed = run.parse(name) if name is not None else None
-        if parsed is not None and parsed.kind is FileKind.DATA and parsed.sgc in by_sgc:
-            marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.QUARANTINED),
+        final = final_name(entry.original_name, run.settings.bot_timezone)
+        parsed = run.parse(final) if final is not None else None
+        if (final is not None and parsed is not None and parsed.kind is FileKind.DATA
+                and parsed.sgc in by_sgc):
+            marks.put(parsed.sgc, JsonMark(final, parsed.timestamp, JsonState.QUARANTINED),
                       keep=True)
     registered.clear()
     # Only a document's own SGC part is ever looked up in it (pairing._place_real).
@@ -905,7 +906,7 @@ def _unread_marks(run: _Run, found: Scan, refused: dict[str, bool]
     def offer(raw: str, state: JsonState, why: str = "") -> None:
         name = final_name(raw, run.settings.bot_timezone)
         parsed = run.parse(name) if name is not None else None
-        if parsed is not None and parsed.kind is FileKind.DATA:
+        if name is not None and parsed is not None and parsed.kind is FileKind.DATA:
             marks.append((run.same(parsed.sgc), JsonMark(name, parsed.timestamp, state,
                                                          why=why)))
 
@@ -1283,7 +1284,7 @@ def _load(conn: Connection, company: Company, manifest_: _Manifest,
         # One folder per request: a request of this batch whose real SGC is now known takes
         # its sin_sgc/ files along (the upload moves their objects).
         refiled = registry.follow_sgc(conn, company.empresa, header["bucket"],
-                                      sql.Identifier(warehouse.SCHEMA, company.table),
+                                      sql.Identifier(SCHEMA, company.table),
                                       radicados=warehouse.STAGED_RADICADOS)
         if refiled:
             log.info("load_db: %d file(s) of requests whose real SGC is now known follow them "

@@ -70,7 +70,7 @@ from extractorov.landing import (
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.registry import DIFFERENT_OBJECT
-from extractorov.settings import Settings
+from extractorov.settings import SCHEMA, Settings
 from extractorov.storage import (
     NO_LOCAL_COPY,
     NO_SGC_FOLDER,
@@ -227,7 +227,8 @@ def _window_start(conn: Connection, empresa: str, bucket: str, run_id: str
                     "AND s3_bucket = %s AND run_id = %s", (empresa, bucket, run_id))
         own = cur.fetchone()
         if own is not None:
-            return own[0]
+            after: str | None = own[0]
+            return after
         cur.execute(f"SELECT upto_key FROM {WINDOWS_TABLE} WHERE empresa = %s "
                     "AND s3_bucket = %s ORDER BY checked_at DESC LIMIT 1", (empresa, bucket))
         latest = cur.fetchone()
@@ -340,7 +341,7 @@ def _follow_sgc(conn: Connection, company: Company, settings: Settings,
     (filed before the SGC was learned, by an earlier version or a failed move) take the
     SGC's folder; the upload below moves their objects."""
     refiled = registry.follow_sgc(conn, company.empresa, settings.bucket,
-                                  sql.Identifier(warehouse.SCHEMA, company.table))
+                                  sql.Identifier(SCHEMA, company.table))
     conn.commit()
     if refiled:
         report.findings.append(Finding(
@@ -361,7 +362,7 @@ def _requests_split(conn: Connection, client: BaseClient, company: Company,
         where = split_key(prefix, key)
         if where is not None and where[0].startswith(NO_SGC_FOLDER + "/"):
             by_radicado.setdefault(where[0].split("/", 1)[1], set()).add(key)
-    table = sql.Identifier(warehouse.SCHEMA, company.table)
+    table = sql.Identifier(SCHEMA, company.table)
     with conn.cursor() as cur:
         cur.execute(sql.SQL("SELECT numero_radicado FROM {} WHERE "
                             "numero_radicado = ANY(%s) AND numero_reclamo_sgc IS NOT NULL"
@@ -498,7 +499,7 @@ def _hex(checksum: str | None) -> str | None:
 
 
 def _requests_without_files(conn: Connection, company: Company, report: ReconcileReport) -> None:
-    table = sql.Identifier(warehouse.SCHEMA, company.table)
+    table = sql.Identifier(SCHEMA, company.table)
     for radicado, source in registry.requests_without_source(conn, company.empresa, table):
         report.findings.append(Finding(
             "request_without_file", None,

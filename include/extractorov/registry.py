@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 
 from extractorov.settings import LOADED_TABLE
 from extractorov.settings import REGISTRY_TABLE as TABLE
+from extractorov.sqlrow import one
 
 DIFFERENT_OBJECT = ("a different object already exists at this key; it was not overwritten "
                     "(compare both and delete the wrong one)")
@@ -124,7 +125,7 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
             SELECT count(*) FILTER (WHERE inserted) FROM written
             """
         )
-        registered = cur.fetchone()[0]
+        registered: int = one(cur)[0]
         # Rows of the batch that kept a row without its request (the conflict left them
         # untouched): the same two answers, read from the registry.
         cur.execute(
@@ -412,7 +413,7 @@ def count_to_upload(conn: Connection, empresa: str, bucket: str) -> int:
     """How many files an upload would send now."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) {_TO_UPLOAD}", (empresa, bucket, DIFFERENT_OBJECT))
-        return int(cur.fetchone()[0])
+        return int(one(cur)[0])
 
 
 def pending_files(conn: Connection, empresa: str, bucket: str, *,
@@ -507,10 +508,10 @@ def upload_counts_for_run(conn: Connection, empresa: str, run_id: str) -> dict[s
                 FROM {TABLE} WHERE empresa = %s AND last_run_id = %s""",
             (empresa, run_id),
         )
-        uploaded, pre_existing, errors, size = cur.fetchone()
+        uploaded, pre_existing, errors, size = one(cur)
         cur.execute(f"SELECT count(*) FROM {TABLE} WHERE empresa = %s AND moved_run_id = %s",
                     (empresa, run_id))
-        moved = cur.fetchone()[0]
+        moved = one(cur)[0]
     return {"s3_uploaded": uploaded, "s3_pre_existing": pre_existing, "s3_errors": errors,
             "s3_bytes": int(size), "s3_moved": moved}
 
@@ -528,7 +529,7 @@ def count_loaded(conn: Connection, empresa: str, bucket: str, filenames: Sequenc
                               AND r.s3_bucket = l.s3_bucket AND r.filename = l.filename)""",
             (empresa, bucket, list(filenames)),
         )
-        return int(cur.fetchone()[0])
+        return int(one(cur)[0])
 
 
 @dataclass(frozen=True)
@@ -681,7 +682,8 @@ def delete_bucket_row(conn: Connection, row_id: int) -> bool:
                             RETURNING empresa, s3_bucket, filename),
                         unmarked AS ({_unmark("gone")})
                         SELECT count(*) FROM gone""", (row_id,))
-        return cur.fetchone()[0] == 1
+        gone: int = one(cur)[0]
+        return gone == 1
 
 
 def keys(conn: Connection, empresa: str, bucket: str, *, after: str | None = None,
@@ -981,4 +983,4 @@ def pre_existing_since(conn: Connection, empresa: str, days: int = 30) -> int:
                   AND uploaded_at >= now() - make_interval(days => %s)""",
             (empresa, days),
         )
-        return int(cur.fetchone()[0])
+        return int(one(cur)[0])

@@ -101,14 +101,15 @@ from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.records import MAX_JSON_BYTES, is_placeholder_sgc
-from extractorov.registry import TABLE as REGISTRY_TABLE
 from extractorov.settings import (
     LOADED_TABLE,
+    REGISTRY_TABLE,
     REMOVAL_AWS_CONN_VARIABLE,
     REMOVAL_DAG_ID,
     SCHEMA,
     Settings,
 )
+from extractorov.sqlrow import one
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +293,9 @@ def counts_of(listing: dict[str, Any]) -> dict[str, int]:
 
 def removable(listing: dict[str, Any] | None) -> bool:
     """Whether a listing (:meth:`Listing.as_dict`) holds anything to remove."""
-    return bool(listing) and any(v for k, v in counts_of(listing).items()
-                                 if not k.endswith("_kept"))
+    if not listing:
+        return False
+    return any(v for k, v in counts_of(listing).items() if not k.endswith("_kept"))
 
 
 _LISTS = ("registry", "s3", "local", "manifests", "loaded_marks", "findings", "first_seen",
@@ -550,9 +552,9 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
             owner = placed[name].request_json
             if owner not in own or placed[name].outcome not in _FILED:
                 continue
+            owner_at, doc_at = stamps.get(owner), when[name]
             if not (sgc == pairing.JSON_FIRST_SGC or is_placeholder_sgc(sgc)) and (
-                    stamps.get(owner) is None or when[name] is None
-                    or stamps[owner] < when[name]):
+                    owner_at is None or doc_at is None or owner_at < doc_at):
                 continue  # an earlier scrape's JSON: the document may be another request's
             listing.names.add(name)
 
@@ -575,10 +577,10 @@ def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
     found: list[LocalFile] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
             os.scandir(folders.processed) as entries:
-        for entry in entries:
-            if entry.name in names and not entry.is_dir(follow_symlinks=False):
-                found.append(LocalFile(Path(entry.path),
-                                       f"processed/{landing.shown_name(entry.name)}"))
+        for item in entries:
+            if item.name in names and not item.is_dir(follow_symlinks=False):
+                found.append(LocalFile(Path(item.path),
+                                       f"processed/{landing.shown_name(item.name)}"))
     for entry in quarantined:
         if entry.original_name in names:
             found.append(LocalFile(entry.path,
@@ -645,7 +647,7 @@ def _manifests(conn: Connection, listing: Listing, company: Company,
                 named |= {rows_file.name, keys_file.name}
                 mine, total = _scan_keys(keys_file, needle, listing.names)
                 legacy = False
-                files = (header_path, rows_file, keys_file)
+                files: tuple[Path, ...] = (header_path, rows_file, keys_file)
             else:
                 mine, total = _scan_legacy(header_path, listing.numero_radicado, listing.names)
                 legacy = True
@@ -1164,7 +1166,7 @@ def record_decision(conn: Connection, empresa: str, numero_radicado: str, *, run
             (empresa, numero_radicado, APPROVED if approved else REJECTED, reason,
              requested_by, decided_by, decided_at, run_id, run_id, Jsonb([approval]),
              Jsonb(shown)))
-        removal_id = cur.fetchone()[0]
+        removal_id = one(cur)[0]
     conn.commit()
     return int(removal_id)
 
@@ -1277,7 +1279,7 @@ def _start(conn: Connection, removal_id: int, listing: Listing) -> None:
     with conn.cursor() as cur:
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
-        planned = merge(cur.fetchone()[0], found)
+        planned = merge(one(cur)[0], found)
         cur.execute(f"""UPDATE {AUDIT_TABLE}
                         SET status = %s, planned = %s, attempts = attempts + 1,
                             started_at = COALESCE(started_at, now())
@@ -1336,7 +1338,7 @@ def _complete(conn: Connection, removal_id: int, left: Listing,
     with conn.cursor() as cur:
         cur.execute(f"SELECT planned FROM {AUDIT_TABLE} WHERE id = %s FOR UPDATE",
                     (removal_id,))
-        planned = merge(cur.fetchone()[0], left.as_dict(full=True))
+        planned = merge(one(cur)[0], left.as_dict(full=True))
         kept = {name: planned.get(name, [])
                 for name in ("not_tied", "runs", "folders", "possibly")}
         if after:
@@ -1357,7 +1359,7 @@ def _outcome(conn: Connection, removal_id: int, *, already: bool = False) -> Out
     with conn.cursor() as cur:
         cur.execute(f"SELECT status, removed, kept, attempts FROM {AUDIT_TABLE} WHERE id = %s",
                     (removal_id,))
-        status, removed, kept, attempts = cur.fetchone()
+        status, removed, kept, attempts = one(cur)
     conn.commit()
     counts = {k: v for k, v in counts_of(removed or {}).items() if not k.endswith("_kept")}
     kept = kept or {}

@@ -92,6 +92,7 @@ from extractorov.landing import (
 )
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.settings import BOGOTA, LOADED_TABLE, REGISTRY_TABLE, SCHEMA, Settings
+from extractorov.sqlrow import one
 from extractorov.storage import company_prefix, explain_s3_error, preflight
 
 log = logging.getLogger(__name__)
@@ -481,7 +482,7 @@ class _Step:
                            OR r.numero_radicado = ANY(%(subjects)s::text[]))""",
                 {"empresa": self.company.empresa, "bucket": self.settings.bucket,
                  "due_before": due_before, "subjects": subjects})
-            count = int(cur.fetchone()[0])
+            count = int(one(cur)[0])
         self.conn.commit()
         return count
 
@@ -617,13 +618,13 @@ class _Step:
         done: list[_Done] = []
         failed: list[tuple[int, str | None]] = []
         folders: set[Path] = set()
-        for verdict, intent, stage, target in intents:
+        for verdict, intent, stage, moved_to in intents:
             source = Path(verdict.row.local_path)
             try:
                 if intent == "archiving":
-                    assert target is not None
-                    _move(source, Path(target))
-                    folders.update({source.parent, Path(target).parent})
+                    assert moved_to is not None
+                    _move(source, Path(moved_to))
+                    folders.update({source.parent, Path(moved_to).parent})
                 else:
                     _delete(source)
                     folders.add(source.parent)

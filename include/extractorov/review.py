@@ -62,7 +62,7 @@ from extractorov.choices import (
 )
 from extractorov.companies import COMPANIES, Company
 from extractorov.errors import CompanyBusy
-from extractorov.settings import Settings
+from extractorov.settings import REGISTRY_TABLE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def _request_jsons(conn: Connection, settings: Settings, empresa: str, document:
     found |= {f"{n} (quarantine/)" for n in quarantined if owns(n)}
     pattern = sgc.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     with conn.cursor() as cur:
-        cur.execute(f"SELECT filename FROM {registry.TABLE} WHERE empresa = %s "
+        cur.execute(f"SELECT filename FROM {REGISTRY_TABLE} WHERE empresa = %s "
                     "AND s3_bucket = %s AND file_type = 'json' AND filename LIKE %s",
                     (empresa, settings.bucket, f"%{pattern}%"))
         found |= {f"{n} (registered)" for (n,) in cur if owns(n)}

@@ -139,7 +139,7 @@ def settings_from_variables() -> Settings:
         upload_workers=int(bad.read(
             "ov_s3_upload_workers",
             lambda: number("ov_s3_upload_workers", integer=True, minimum=1),
-            fallback=defaults.upload_workers)),
+            fallback=float(defaults.upload_workers))),
         sse_kms_key_id=get("ov_s3_kms_key_id") or None,
         aws_conn_id=AWS_CONN_ID,
         bot_timezone=bad.read("ov_bot_timezone", lambda: _zone(get("ov_bot_timezone")),
@@ -164,7 +164,7 @@ def settings_from_variables() -> Settings:
         # At least one S3 listing page: a smaller slice costs as many requests.
         reconcile_keys_per_check=int(bad.read("ov_reconcile_keys_per_check", lambda: number(
             "ov_reconcile_keys_per_check", integer=True, minimum=1000),
-            fallback=defaults.reconcile_keys_per_check)),
+            fallback=float(defaults.reconcile_keys_per_check))),
     )
     bad.raise_if_any()
     return settings
@@ -191,9 +191,17 @@ def _zone(name: str) -> ZoneInfo:
 @contextmanager
 def warehouse_connection(conn_id: str = POSTGRES_CONN_ID) -> Iterator[Connection]:
     """A psycopg connection to the warehouse from ``PostgresHook``; closed on exit."""
+    import psycopg
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    if not isinstance(conn, psycopg.Connection):
+        # The hook picks psycopg2 when SQLAlchemy 1 is installed: the steps use psycopg 3
+        # (cursor.copy, sql.Composed, Jsonb), as requirements.txt locks it.
+        conn.close()
+        raise ConfigurationError(
+            f"PostgresHook returned a {type(conn).__module__} connection, not psycopg 3: "
+            "install the locked requirements.txt (SQLAlchemy 2 and psycopg 3)")
     try:
         yield conn
     finally:
@@ -247,7 +255,8 @@ def task_states(context: dict[str, Any], task_ids: list[str]) -> dict[str, str]:
     return {task_id: str(state) for task_id, state in by_task.items() if task_id in task_ids}
 
 
-def get_s3_registry_stats(conn_id: str = POSTGRES_CONN_ID, empresa: str | None = None) -> dict:
+def get_s3_registry_stats(conn_id: str = POSTGRES_CONN_ID, empresa: str | None = None
+                          ) -> dict[str, Any]:
     """The old ``get_s3_registry_stats()``, reading through the ``ov_postgres`` connection."""
     from extractorov import stats
 

@@ -199,7 +199,8 @@ def run(settings: Settings, *, now: datetime | None = None) -> Report:
 
 def _access_key(hook: Any) -> str | None:
     try:
-        return hook.get_credentials().access_key
+        key: str | None = hook.get_credentials().access_key
+        return key
     except Exception:  # no credentials: the identity line says so
         return None
 
@@ -341,7 +342,7 @@ def _put_and_get(report: Report, s3: BaseClient, bucket: str, key: str, body: by
         return None
     report.add("put", OK, f"s3:PutObject of '{key}' with {_describe(encryption)}")
     try:
-        answer = s3.get_object(Bucket=bucket, Key=key)
+        answer: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key)
         back = answer["Body"].read()
     except (ClientError, BotoCoreError) as exc:
         report.add("get", FAIL, f"s3:GetObject of '{key}' refused ({_code(exc)})",
@@ -503,7 +504,9 @@ def _encryption(report: Report, s3: BaseClient, bucket: str, sent: dict[str, str
 
 def _same_key(a: str | None, b: str | None) -> bool:
     """KMS key ids compare by their last part (an ARN and a bare id name the same key)."""
-    return bool(a and b) and a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
+    if not a or not b:
+        return False
+    return a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
 
 
 def _rule_prefix(rule: dict[str, Any]) -> str:

@@ -240,7 +240,7 @@ def recent_runs(conn: Connection, empresa: str, limit: int = 10) -> list[dict[st
                 ORDER BY created_at DESC, run_id DESC LIMIT %s""",
             (empresa, limit),
         )
-        names = [d.name for d in cur.description]
+        names = [d.name for d in cur.description or ()]  # a SELECT always describes its columns
         return [dict(zip(names, row, strict=True)) for row in cur]
 
 

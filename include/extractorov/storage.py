@@ -503,7 +503,7 @@ def _same_content(client: BaseClient, bucket: str, item: PendingFile, head: dict
     """
     etag = str(head.get("ETag", "")).strip('"')
     single_part = "-" not in etag and not head.get("PartsCount")
-    stored = head.get("ChecksumSHA256")
+    stored: str | None = head.get("ChecksumSHA256")
     if stored and "-" not in stored and single_part:
         return stored == checksum
     if head.get("ContentLength") is not None and head["ContentLength"] != item.file_size:
@@ -544,12 +544,14 @@ def object_sha256(client: BaseClient, bucket: str, key: str, head: dict[str, Any
 
 def _head_or_none(client: BaseClient, bucket: str, key: str) -> dict[str, Any] | None:
     try:
-        return client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        head: dict[str, Any] = client.head_object(Bucket=bucket, Key=key,
+                                                  ChecksumMode="ENABLED")
     except ClientError as exc:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 404 or exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
             return None
         raise
+    return head
 
 
 MOVE_TARGET_TAKEN = ("request split: the key of the request's SGC folder holds a different "

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,16 @@ RESCHEDULE_SECONDS = 60
 """When a task whose company is being written looks again (no worker slot held meanwhile)."""
 
 
+def reschedule_at(when: datetime) -> BaseException:
+    """What a task raises to look again at ``when``: it waits in ``up_for_reschedule``,
+    holding no worker slot and using no try."""
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    # Airflow 3.3.2 leaves AirflowRescheduleException.__init__(self, reschedule_date)
+    # unannotated (airflow/sdk/exceptions.py): the one untyped call the package makes.
+    return AirflowRescheduleException(when)  # type: ignore[no-untyped-call]
+
+
 def airflow_error(exc: BaseException) -> BaseException:
     """What a task raises for ``exc``. A :class:`PipelineError` is explained by its message,
     so it fails the task with that message and no traceback (:mod:`extractorov.taskfail`):
@@ -61,17 +72,14 @@ def airflow_error(exc: BaseException) -> BaseException:
     needed decision does not heal by waiting). A company being written by another step is
     no failure: the task reschedules itself (``up_for_reschedule``: no worker slot held, no
     try used) and looks again. Anything else is raised as it is (with its traceback)."""
-    from datetime import UTC, datetime, timedelta
-
-    from airflow.sdk.exceptions import AirflowRescheduleException
+    from datetime import UTC, timedelta
 
     from extractorov.taskfail import HandledError, NotRetried
 
     if isinstance(exc, CompanyBusy):
         log.info("%s: looking again in %d s (the task waits in state up_for_reschedule, "
                  "holding no worker slot)", exc, RESCHEDULE_SECONDS)
-        return AirflowRescheduleException(datetime.now(UTC) + timedelta(
-            seconds=RESCHEDULE_SECONDS))
+        return reschedule_at(datetime.now(UTC) + timedelta(seconds=RESCHEDULE_SECONDS))
     if isinstance(exc, PipelineError):
         return (NotRetried if exc.needs_human or not exc.retryable else HandledError)(str(exc))
     return exc
@@ -131,10 +139,9 @@ def scrape(company: Company, context: dict[str, Any]) -> Any:
 
 
 def _scrape(company: Company, context: dict[str, Any]) -> Any:
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     from airflow.sdk import PokeReturnValue
-    from airflow.sdk.exceptions import AirflowRescheduleException
 
     from extractorov import bot
 
@@ -145,8 +152,8 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     command_variable = bot.COMMAND_VARIABLE.format(empresa=empresa)
     bad = BadVariables()  # every wrong Variable of the mode in one error
     if command := get(command_variable):
-        argv = bad.read(command_variable, lambda: bot.parse_command(command, empresa),
-                        fallback=[])
+        argv: list[str] = bad.read(command_variable,
+                                   lambda: bot.parse_command(command, empresa), fallback=[])
         minutes = bad.read("ov_bot_timeout_minutes", lambda: bot.parse_minutes(
             get("ov_bot_timeout_minutes"), "ov_bot_timeout_minutes"), fallback=0.0)
         workdir = bad.read("ov_bot_workdir", lambda: _bot_workdir(get("ov_bot_workdir"),
@@ -166,7 +173,7 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
         except bot.BotBusy as exc:
             # Waiting is no failure: look again later (reschedule mode holds no worker slot).
             log.info("%s; looking again in %.0f s", exc, bot.BUSY_RECHECK_SECONDS)
-            raise AirflowRescheduleException(
+            raise reschedule_at(
                 datetime.now(UTC) + timedelta(seconds=bot.BUSY_RECHECK_SECONDS)) from None
         except bot.BotStopped:
             raise
@@ -192,7 +199,7 @@ def _scrape(company: Company, context: dict[str, Any]) -> Any:
     check = bot.check_landing(get("ov_landing_root"), empresa, waiting_since=since.timestamp(),
                               quiet_minutes=quiet, wait_minutes=wait, now=now.timestamp())
     if not check.done:
-        raise AirflowRescheduleException(now + timedelta(seconds=check.next_check_in))
+        raise reschedule_at(now + timedelta(seconds=check.next_check_in))
     return PokeReturnValue(is_done=True, xcom_value=check.as_xcom(quiet, wait))
 
 
@@ -248,6 +255,7 @@ def check_data(company: Company, extract_summary: dict[str, Any],
     """
     from extractorov import assets, checks, pipeline, runsteps
     from extractorov.errors import DataCheckFailed
+    from extractorov.settings import SCHEMA
 
     run_id = context["run_id"]
     with warehouse_connection() as conn:
@@ -286,7 +294,7 @@ def check_data(company: Company, extract_summary: dict[str, Any],
             raise DataCheckFailed(checks.failure_message(company, report))
     context["outlet_events"][assets.table_asset(company)].extra = assets.event_extra(
         load_summary, assets.LOAD_EVENT_FIELDS, run_id=context["run_id"],
-        table=f"{assets.SCHEMA}.{company.table}", checks="passed")
+        table=f"{SCHEMA}.{company.table}", checks="passed")
     return report.as_xcom()
 
 

@@ -20,11 +20,12 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, Cursor, sql
 
 from extractorov.companies import COMPANIES, Company
 from extractorov.records import Record, table_columns
 from extractorov.settings import SCHEMA
+from extractorov.sqlrow import one
 
 _SCHEMA_LOCK = 0x0E0C_5C4E  # advisory lock key for schema migrations
 _BASE_MIGRATION = re.compile(r"[0-9]{3}_[a-z0-9_]+\.sql\Z")
@@ -92,7 +93,7 @@ def ensure_schema(conn: Connection, companies: Iterable[Company] | None = None) 
     return done
 
 
-def _record(cur, version: str, target: str) -> None:
+def _record(cur: Cursor, version: str, target: str) -> None:
     cur.execute(
         f"INSERT INTO {SCHEMA}.schema_migrations (version, target) VALUES (%s, %s)",
         (version, target),
@@ -214,10 +215,10 @@ def upsert_rows(conn: Connection, company: Company, blocks: Iterable[bytes]) -> 
     table = sql.Identifier(SCHEMA, company.table)
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM ov_keys")
-        expected = cur.fetchone()[0]
+        expected = one(cur)[0]
         cur.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(table))
         cur.execute(sql.SQL(_KNOWN_OR_REPEATED).format(table=table))
-        if not cur.fetchone()[0]:
+        if not one(cur)[0]:
             column_list = sql.SQL(", ").join(map(sql.Identifier, load_columns(company)))
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN " + _COPY_OPTIONS).format(
                     table, column_list)) as copy:
@@ -279,7 +280,7 @@ def upsert_staged(conn: Connection, company: Company) -> LoadOutcome:
     column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
     with conn.cursor() as cur:
         cur.execute(_STAGED_AND_REPEATS)
-        staged, repeats = cur.fetchone()
+        staged, repeats = one(cur)
         if staged == 0:
             return LoadOutcome(0, 0, 0)
         assignments = sql.SQL(", ").join(
@@ -293,13 +294,13 @@ def upsert_staged(conn: Connection, company: Company) -> LoadOutcome:
         # Before the upsert: what the newest-extraction guard will refuse.
         cur.execute(sql.SQL(_COUNT_STALE).format(
             table=table, source=sql.SQL(source).format(columns=column_list)))
-        stale = cur.fetchone()[0]
+        stale = one(cur)[0]
         cur.execute(
             sql.SQL(_UPSERT).format(table=table, columns=column_list, assignments=assignments,
                                     source=sql.SQL(source).format(columns=column_list),
                                     distinct=distinct)
         )
-        inserted, updated, distinct_count = cur.fetchone()
+        inserted, updated, distinct_count = one(cur)
     return LoadOutcome(inserted=inserted, updated=updated, stale=stale,
                        duplicates=distinct_count - inserted - updated - stale)
 

@@ -93,3 +93,34 @@ def test_a_missing_package_is_one_clear_line_naming_the_fix(tmp_path: Path) -> N
     for line in lines:
         assert "ImportError: package 'extractorov' is not installed where Airflow runs" in line
         assert "'pip install .'" in line and "Install into any Airflow" in line
+
+
+def test_the_wheel_carries_its_license_readme_and_airflow_classifier(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    metadata = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "Classifier: Framework :: Apache Airflow" in metadata.splitlines()
+    assert "Description-Content-Type: text/markdown" in metadata
+    assert "Provides-Extra: dev" in metadata
+    assert "extractorov/py.typed" in names  # PEP 561: type checkers read its annotations
+    assert "Classifier: Typing :: Typed" in metadata.splitlines()
+
+
+def test_the_dev_extra_lists_what_requirements_dev_in_lists() -> None:
+    """``pip install -e ".[dev]"`` and ``make venv`` install the same tools."""
+    import re
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["dev"]
+    listed = [line.split("#")[0].strip()
+              for line in (ROOT / "requirements-dev.in").read_text().splitlines()]
+    listed = [line for line in listed if line and not line.startswith("-")]
+
+    def name(requirement: str) -> str:
+        return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    assert sorted(map(name, extra)) == sorted(map(name, listed))
+    assert sorted(extra) == sorted(listed)  # extras ([server,s3,iam]) included
