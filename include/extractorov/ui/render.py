@@ -102,7 +102,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def stats_page(snapshot: dict[str, Any], *, today: date | None = None) -> str:
-    """The whole page for a snapshot of :func:`ov_stats.data.load_snapshot`."""
+    """The whole page for a snapshot of :func:`extractorov.ui.data.load_snapshot`."""
     today = today or datetime.now(BOGOTA).date()
     companies = snapshot["companies"]
     days = snapshot.get("days", DAYS)
