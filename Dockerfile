@@ -1,6 +1,7 @@
 # Airflow image for extractorov: the official Airflow 3.3.2 image (Python 3.11)
-# plus the project's pinned dependencies and the `extractorov` package itself. DAGs and
-# plugins are bind-mounted by docker-compose.yaml (or copied by a production build).
+# plus the project's pinned dependencies and the `extractorov` package itself (with the
+# stats page: its Airflow plugin is registered by the package's `airflow.plugins` entry
+# point). DAGs are bind-mounted by docker-compose.yaml (or copied by a production build).
 #
 # As the official docker-stack docs extend the image with a requirements file: the same
 # pip line names "apache-airflow==${AIRFLOW_VERSION}" (AIRFLOW_VERSION is set by the base

@@ -51,6 +51,12 @@ def test_the_wheel_holds_the_product_and_its_sql_only(wheel: Path) -> None:
     assert "extractorov/tasks.py" in names
     assert "extractorov/botguard.py" in names  # run by path: the bot's process-group leader
     assert "extractorov/sql/company_table.sql" in names
+    # The stats page: its templates, and the entry point Airflow registers the plugin by.
+    assert "extractorov/ui/templates/stats.html.j2" in names
+    assert "extractorov/ui/templates/page.css" in names
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert zipfile.ZipFile(wheel).read(entry_points).decode().split() == [
+        "[airflow.plugins]", "ov_stats", "=", "extractorov.ui.plugin:OvStatsPlugin"]
     assert not [n for n in names if n.startswith(("devtools/", "tests/", "bench/"))]
     assert not [n for n in names if n.endswith((".json",)) and n.startswith("extractorov/")]
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
@@ -74,9 +80,12 @@ def test_installed_package_parses_the_dags_with_only_dags_on_the_path(
         assert not bag.import_errors, bag.import_errors
         from extractorov import warehouse
         print(sorted(bag.dag_ids), warehouse.COMPANY_MIGRATIONS[0])
+        from extractorov.ui import render
+        print(render.unavailable_page("no_schema", "from the wheel"))
     """, pythonpath=str(site), cwd=tmp_path, home=tmp_path / "home")
     assert "'ov_afinia'" in out and "'ov_s3_reconcile'" in out
     assert "company_table.sql" in out  # the SQL files came with the package
+    assert 'data-kind="no_schema"><strong>No statistics yet</strong>from the wheel' in out
 
 
 def test_a_missing_package_is_one_clear_line_naming_the_fix(tmp_path: Path) -> None:

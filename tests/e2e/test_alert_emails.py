@@ -347,13 +347,8 @@ def test_an_unanswered_question_fails_one_check_and_is_reminded_once_a_day(
 
 
 def _stats_page() -> str:
-    """The stats page as the api-server renders it (plugins/ov_stats), every company."""
-    import sys
-
-    plugins = str(DAGS.parent / "plugins")
-    if plugins not in sys.path:
-        sys.path.append(plugins)
-    from ov_stats import data, render
+    """The stats page as the api-server renders it (extractorov.ui), every company."""
+    from extractorov.ui import data, render
 
     return render.stats_page(data.load_snapshot(COMPANIES.values()))
 

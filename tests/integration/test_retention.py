@@ -294,8 +294,7 @@ def test_a_deleted_copy_whose_object_goes_missing_is_said_so_by_the_hourly_check
 
 def test_the_run_report_and_the_stats_page_count_what_retention_did(
         db, s3, bucket, settings, landing):
-    sys.path.insert(0, str(ROOT / "plugins"))
-    from ov_stats import data, render
+    from extractorov.ui import data, render
 
     paths = _deliver(db, s3, settings, landing, requests=2)
     key = next(k for k in list_keys(s3, bucket) if k.endswith(paths[1].name))

@@ -1,4 +1,4 @@
-"""The stats page plugin (plugins/ov_stats) without an api-server.
+"""The stats page plugin (``extractorov.ui``) without an api-server.
 
 Rendering and registration are checked as plain code; the FastAPI app through
 Starlette's TestClient with the Airflow user dependency overridden. The tests
@@ -7,22 +7,17 @@ marked ``integration`` read a real warehouse (the shared pgserver fixtures).
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
-if str(PLUGINS) not in sys.path:  # as Airflow does with its plugins folder
-    sys.path.append(str(PLUGINS))
+from extractorov.companies import COMPANIES
+from extractorov.settings import Settings
+from extractorov.ui import data, render
+from extractorov.ui.plugin import LazyASGIApp, OvStatsPlugin
 
-from ov_stats import data, render  # noqa: E402
-from ov_stats.plugin import LazyASGIApp, OvStatsPlugin  # noqa: E402
-
-from extractorov.companies import COMPANIES  # noqa: E402
-from extractorov.settings import Settings  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]
 EVIL = "<script>alert('x')</script>\"&"
 
 
@@ -37,14 +32,41 @@ def test_plugin_declares_the_app_and_a_browse_menu_entry():
                     "category": "browse", "url_route": "ov-stats"}
 
 
-def test_airflow_loads_the_plugin_once_from_the_plugins_folder():
+def test_airflow_loads_the_plugin_once_from_the_package_entry_point(tmp_path, monkeypatch):
+    """Registered as installed packages register theirs (astronomer-cosmos): the
+    ``airflow.plugins`` entry point of the installed package, and nothing in the plugins
+    folder (a second registration is an import error: "already registered")."""
+    from importlib.metadata import entry_points
+
+    from airflow import plugins_manager, settings
     from airflow._shared.plugins_manager.plugins_manager import (
         _load_plugins_from_plugin_directory,
     )
 
-    plugins, errors = _load_plugins_from_plugin_directory(str(PLUGINS))
+    [entry] = [e for e in entry_points(group="airflow.plugins") if e.name == "ov_stats"]
+    assert entry.value == "extractorov.ui.plugin:OvStatsPlugin"
+    assert entry.load() is OvStatsPlugin
+    assert _load_plugins_from_plugin_directory(str(ROOT / "plugins")) == ([], {})
+
+    # What an Airflow process loads, with the repository's plugins folder (make airflow,
+    # docker-compose.yaml's mount, the system tests).
+    monkeypatch.setattr(settings, "PLUGINS_FOLDER", str(ROOT / "plugins"))
+    plugins_manager._get_plugins.cache_clear()
+    try:
+        plugins, errors = plugins_manager._get_plugins()
+    finally:
+        plugins_manager._get_plugins.cache_clear()
+    assert [p.name for p in plugins].count("ov_stats") == 1
     assert errors == {}
-    assert [p.name for p in plugins] == ["ov_stats"]
+
+
+def test_the_templates_escape_every_value_and_refuse_unknown_names():
+    import jinja2
+
+    env = render.environment()
+    assert env.autoescape is True and env.undefined is jinja2.StrictUndefined
+    with pytest.raises(jinja2.UndefinedError):
+        render.render("unavailable.html.j2", title="t", generated_at=None)  # no notice
 
 
 def _company(**overrides):
@@ -84,7 +106,9 @@ def test_everything_rendered_is_escaped():
         _company(display_name=EVIL, empresa=EVIL, dag_id=EVIL, recent_runs=[run],
                  by_status={EVIL: {"count": 1, "size_bytes": 1}})]}, today=date(2025, 10, 10))
     assert "<script>" not in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&quot;&amp;" in html
+    # Jinja2's autoescape (MarkupSafe) spells quotes &#39; and &#34; (html.escape: &#x27;,
+    # &quot;); a browser shows the same characters.
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34;&amp;" in html
     assert render.unavailable_page("unreachable", EVIL).count("&lt;script&gt;") == 1
 
 
@@ -108,7 +132,8 @@ def test_human_bytes(size, text):
 def client(monkeypatch):
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
-    from ov_stats import app as app_module
+
+    from extractorov.ui import app as app_module
 
     app = app_module.create_app()
     app.dependency_overrides[get_user] = lambda: "tester"
@@ -119,7 +144,8 @@ def client(monkeypatch):
 
 def test_without_a_session_the_page_is_refused():
     from fastapi.testclient import TestClient
-    from ov_stats.app import create_app
+
+    from extractorov.ui.app import create_app
 
     client = TestClient(create_app())
     assert client.get("/").status_code == 401
@@ -147,7 +173,7 @@ def test_missing_connection_is_explained(client, monkeypatch, airflow_db):
     response = client.get("/api/stats")
     assert response.status_code == 503
     assert response.json()["error"] == "no_connection"
-    assert "connection &#x27;ov_postgres&#x27; is not defined" in client.get("/").text
+    assert "connection &#39;ov_postgres&#39; is not defined" in client.get("/").text
 
 
 @pytest.mark.integration
@@ -387,9 +413,8 @@ def test_an_alert_the_mail_server_refused_is_on_the_page_until_it_is_delivered(
 
 @pytest.mark.integration
 def test_alerts_are_shown_only_to_who_may_read_every_company(client, db, monkeypatch):
-    from ov_stats import app as app_module
-
     from extractorov import warehouse
+    from extractorov.ui import app as app_module
 
     warehouse.ensure_schema(db)
     db.commit()
@@ -409,7 +434,7 @@ def test_the_docs_list_the_last_runs_in_the_order_the_stats_page_does():
 
     from extractorov import stats
 
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     order = "ORDER BY created_at DESC, run_id DESC"
     assert order in inspect.getsource(stats.recent_runs)
     for doc in (root / "README.md", root / "docs" / "operacion.md"):

@@ -9,7 +9,7 @@ Both need a signed-in Airflow user (the UI's ``_token`` cookie or an
 ``Authorization: Bearer`` token from ``POST /auth/token``) and show only the
 companies whose DAG runs that user may read. Importing this module imports
 Airflow's API security helpers, so the plugin entry only builds the app on
-the first request (see :class:`ov_stats.plugin.LazyASGIApp`).
+the first request (see :class:`extractorov.ui.plugin.LazyASGIApp`).
 """
 
 from __future__ import annotations
