@@ -61,14 +61,14 @@ def company_snapshot(conn: Any, company: Any, registry: dict[str, Any], *,
                         KNOWN_SOURCES)
     runs = [{key: _json_value(value) for key, value in run.items()}
             for run in stats.recent_runs(conn, company.empresa, limit=runs_limit)]
-    per_day = [{"day": day, "files": files, "bytes": size}
-               for day, files, size in stats.uploads_per_day(conn, company.empresa, days=days)]
+    uploads = stats.uploads_per_day(conn, company.empresa, days=days)
+    per_day = [{"day": day, "files": files, "bytes": size} for day, files, size in uploads]
     in_s3 = [by_status[s] for s in ("uploaded", "pre_existing")]
     per_month = costs.DAYS / days
     used = costs.usage(
         stored_bytes=sum(s["size_bytes"] for s in in_s3),
         stored_objects=sum(s["count"] for s in in_s3),
-        uploaded_last_30_days=round(sum(row["files"] for row in per_day) * per_month),
+        uploaded_last_30_days=round(sum(files for _, files, _ in uploads) * per_month),
         found_taken_last_30_days=round(
             registry_sql.pre_existing_since(conn, company.empresa, days) * per_month))
     return {
@@ -176,8 +176,9 @@ def load_snapshot(companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
     from psycopg import errors as pg_errors
 
     from extractorov import runtime
+    from extractorov.settings import POSTGRES_CONN_ID
 
-    conn_id = runtime.POSTGRES_CONN_ID
+    conn_id = POSTGRES_CONN_ID
     prices, prices_error = read_prices()
     try:
         with runtime.warehouse_connection(conn_id) as conn:

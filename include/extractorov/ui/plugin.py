@@ -33,7 +33,8 @@ class LazyASGIApp:
                     self._app = getattr(importlib.import_module(module), factory)()
         return self._app
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
         await self.load()(scope, receive, send)
 
     def __repr__(self) -> str:
