@@ -189,7 +189,8 @@ def load_snapshot(companies: Iterable[Any], *, runs_limit: int = RUNS_LIMIT,
         raise StatsUnavailable(
             "no_schema",
             "No statistics yet: the warehouse has no Oficina Virtual tables "
-            f"({_first_line(exc)}). The first run of an ov_* DAG creates them.",
+            f"({_first_line(exc)}). `python -m extractorov.migrate` (compose's airflow-init "
+            "runs it) or the first run of an ov_* DAG creates them.",
             http_status=200,
         ) from None
     except pg_errors.QueryCanceled:
