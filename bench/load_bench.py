@@ -108,3 +108,46 @@ def medians(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                          else all(r["counts_exact"] for r in group)),
                         "peak_rss_mb": max(r["peak_rss_mb"] for r in group)})
     return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.load_bench --full|--quick``: the database load step alone (section
+    1 of ``bench.run``): every sample, medians, ratios to stock and to a bare COPY."""
+    import argparse
+    import shutil
+    import tempfile
+
+    from bench import env
+    from bench.modes import FULL, QUICK
+    from bench.report import load_section
+    from bench.services import bench_services
+
+    parser = argparse.ArgumentParser(prog="python -m bench.load_bench",
+                                     description=(main.__doc__ or "").split("\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true")
+    size.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write the section's JSON here")
+    args = parser.parse_args(argv)
+    mode = FULL if args.full else QUICK
+    home, created = env.prepare()
+    data = ROOT / ".dev" / "bench" / mode.name
+    data.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ov-bench-load-"))
+    try:
+        with bench_services() as stack:
+            env.quiet_airflow()
+            section = bench_load(mode, stack, data, ProgressLog(), work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if created:
+            shutil.rmtree(home, ignore_errors=True)
+    print("\n".join(load_section(section)))
+    if args.output:
+        args.output.write_text(json.dumps(section, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

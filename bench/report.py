@@ -115,14 +115,9 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def report(results: dict[str, Any]) -> str:
-    """The printed results: one Markdown table per step, then the targets."""
-    out = [f"# extractorov benchmark ({results['mode']}, {results['started']}, "
-           f"{results['seconds']:.0f} s)", ""]
-    out += _backfill_section(results.get("backfill"))
-    out += _morning_section(results.get("morning"))
-    out += _sweep_section(results.get("concurrency"))
-    load = results["load"]
+def load_section(load: dict[str, Any]) -> list[str]:
+    """Section 1: every load sample, the medians, the ratios to stock and to a bare COPY."""
+    out: list[str] = []
     extract = load["backfill_extract"]
     out += ["## 1. Database load (records/s; counts inserted/updated/duplicates)", "",
             f"backfill extract of {extract['files']:,} files: {extract['seconds']} s "
@@ -149,6 +144,17 @@ def report(results: dict[str, Any]) -> str:
         f"{r['size']:,} {r['case']}: keys {r['stage_seconds']} s + rows (COPY or upsert) "
         f"{r['upsert_seconds']} s + mark_loaded {r['mark_loaded_seconds']} s"
         for r in project), ""]
+    return out
+
+
+def report(results: dict[str, Any]) -> str:
+    """The printed results: one Markdown table per step, then the targets."""
+    out = [f"# extractorov benchmark ({results['mode']}, {results['started']}, "
+           f"{results['seconds']:.0f} s)", ""]
+    out += _backfill_section(results.get("backfill"))
+    out += _morning_section(results.get("morning"))
+    out += _sweep_section(results.get("concurrency"))
+    out += load_section(results["load"])
 
     s3 = results["s3"]
     out += [f"## 2. S3 upload ({s3['dataset']['files']:,} files, "
