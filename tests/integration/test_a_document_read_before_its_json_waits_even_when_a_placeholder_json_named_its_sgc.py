@@ -51,7 +51,7 @@ def _scrapes(db, s3, settings, landing) -> tuple[str, str]:
 
 
 @pytest.mark.xfail(strict=True, reason=REASON)
-def test_a_document_read_before_its_json_is_tied_to_its_request_when_a_placeholder_json_named_its_sgc(
+def test_a_document_read_before_its_json_is_its_requests_when_a_placeholder_json_named_its_sgc(
         db, s3, bucket, settings, landing):
     pdf, own = _scrapes(db, s3, settings, landing)
     rows = query(db, "SELECT numero_radicado, metadata ->> 'request_json' "
