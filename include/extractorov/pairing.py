@@ -46,9 +46,10 @@ read): pairing never concludes from a JSON's absence. A JSON whose fate is not k
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from extractorov.landing import FileKind
@@ -153,29 +154,90 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
         return _place_after_json(docs, marks)
     if is_placeholder_sgc(sgc):
         return _place_placeholder(docs, marks)
-    placed = {d.name: _place_real(sgc, d, marks, undated, folders_named) for d in docs}
-    return _one_request_each(docs, placed)
+    # Each writer's documents by its own order: the detail writer's (JSON first), the
+    # bot's (JSON last).
+    detail = [d for d in docs if is_detail_writer_document(d.name)]
+    placed = _place_detail_writer(sgc, detail, marks, folders_named)
+    main = [d for d in docs if not is_detail_writer_document(d.name)]
+    placed.update((d.name, _place_real(sgc, d, marks, undated, folders_named)) for d in main)
+    return _one_request_each(main, placed)
+
+
+_DETAIL_WRITER_DOCUMENT = re.compile(r"_PQR_[0-9]+_[0-9]{8}_[0-9]{6}\.pdf\Z", re.I)
+
+
+def is_detail_writer_document(name: str) -> bool:
+    """``{sgc}_PQR_{n}_{ts}.pdf``: the detail writer's PDF (and an older bot's)."""
+    return _DETAIL_WRITER_DOCUMENT.search(name) is not None
+
+
+def is_detail_writer_json(name: str) -> bool:
+    """``pqr_data_{sgc}_{ts}.json``: the detail writer's request JSON."""
+    return name.startswith("pqr_data_")
+
+
+def _place_detail_writer(sgc: str, docs: list[Document], marks: list[JsonMark],
+                         folders_named: frozenset[str]) -> dict[str, Placement]:
+    """The detail writer writes a request's JSON *first*, then its PDF: a PDF goes with
+    the newest of its JSONs (``pqr_data_{sgc}_…``) written at or before it, by the same
+    rule as the blank-SGC names (:func:`_place_after_json`); its folder is the real SGC's.
+    With none before it, none is to come: it goes to the SGC's folder, tied to no request,
+    when a JSON of the SGC (or one naming it: an older bot's ``pqr_{n}_data_…``) says
+    where; else it waits."""
+    if not docs:
+        return {}
+    own = _place_after_json(docs, [m for m in marks if is_detail_writer_json(m.name)])
+    known = folders_named or any(m.state in (JsonState.LOADED, JsonState.QUARANTINED)
+                                 for m in marks)
+    placed: dict[str, Placement] = {}
+    for doc in docs:
+        placement = own[doc.name]
+        if placement.outcome is Outcome.QUARANTINE:  # a real SGC: its folder is known
+            placement = Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc,
+                                  placement.request_json)
+        elif placement.outcome is Outcome.WAITING and placement.why == _NO_JSON_BEFORE:
+            placement = Placement(Outcome.FOLDER, sgc) if known else Placement(
+                Outcome.WAITING, why="no request JSON with this SGC yet")
+        placed[doc.name] = placement
+    return placed
 
 
 def _one_request_each(docs: list[Document], placed: dict[str, Placement]
                       ) -> dict[str, Placement]:
-    """A request has at most one detail PDF and one attachment before its JSON: when
-    several of one kind precede the same JSON (another request of the SGC whose JSON was
-    never written), only the last is that JSON's; the others keep the SGC's folder, tied
-    to no request (which one owns them cannot be told)."""
-    by_owner: dict[tuple[str, FileKind], list[Document]] = {}
+    """A request is written detail PDF first, then its attachment, then its JSON: of the
+    documents tied to one JSON, that request's are its last detail PDF and an attachment
+    written at or after that PDF (the last one). Any other (a second PDF or attachment, an
+    attachment written before the PDF: another request of the SGC whose JSON was never
+    written) keeps the SGC's folder, tied to no request (which one owns it cannot be
+    told)."""
+    by_owner: dict[str, list[Document]] = {}
     for doc in docs:
         placement = placed[doc.name]
         # Every placement that gives a request, whatever its JSON's state.
         if placement.request_json and placement.folder:
-            by_owner.setdefault((placement.request_json, doc.kind), []).append(doc)
-    for rivals in by_owner.values():
-        if len(rivals) < 2:
+            by_owner.setdefault(placement.request_json, []).append(doc)
+    for group in by_owner.values():
+        if len(group) < 2:
             continue
-        rivals.sort(key=lambda d: (d.timestamp is None, d.timestamp or 0, d.name))
-        for doc in rivals[:-1]:
-            placed[doc.name] = Placement(Outcome.FOLDER, placed[doc.name].folder)
+        group.sort(key=lambda d: (d.timestamp is None, d.timestamp or _EPOCH, d.name))
+        pdfs = [d for d in group if d.kind is FileKind.DETALLE]
+        attachments = [d for d in group if d.kind is FileKind.ADJUNTO]
+        own = {pdfs[-1].name} if pdfs else set()
+        if attachments and (not pdfs or _not_before(attachments[-1], pdfs[-1])):
+            own.add(attachments[-1].name)
+        for doc in group:
+            if doc.name not in own:
+                placed[doc.name] = Placement(Outcome.FOLDER, placed[doc.name].folder)
     return placed
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_before(later: Document, earlier: Document) -> bool:
+    if later.timestamp is None or earlier.timestamp is None:
+        return True  # undated: as before, not judged by time
+    return later.timestamp >= earlier.timestamp
 
 
 def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[JsonMark],
@@ -215,10 +277,13 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
         for mark in undated:  # a JSON whose name holds no valid moment: as before, its own
             if placement := tie(mark):
                 return placement
-        if sgc in folders_named:
-            # Only a JSON of another name carries this SGC (the older writer's
-            # pqr_{n}_data_… names): no JSON of its own name is to come.
-            return Placement(Outcome.FOLDER, sgc)
+    folder = (None if other is None else other.folder if other.state is JsonState.LOADED
+              else sgc)
+    if folder is None and sgc in folders_named:
+        # Only a JSON of another name carries this SGC (a placeholder-named JSON whose
+        # numero_reclamo_sgc holds it): its own, named {sgc}_data_…, may still come.
+        folder = sgc
+    if folder is None:
         return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
     if not (doc.waited_out or beyond):
         # Its own JSON may not be written yet (a re-scrape's comes last, minutes later):
@@ -226,12 +291,12 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
         # changes (its request, its removal, its next SGC). A JSON of the SGC written
         # after its own JSON's time says the bot went on without it: no need to wait.
         return Placement(Outcome.WAITING, why=WHY_OWN_JSON_TO_COME)
-    return Placement(Outcome.FOLDER, other.folder if other.state is JsonState.LOADED else sgc)
+    return Placement(Outcome.FOLDER, folder)
 
 
-WHY_OWN_JSON_TO_COME = ("no request JSON of its SGC written at or after it yet (an earlier "
-                        "scrape of the SGC is known): it waits for its own, and goes to that "
-                        "folder tied to no request once it has waited ov_orphan_after_hours")
+WHY_OWN_JSON_TO_COME = ("no request JSON of its SGC written at or after it yet (its SGC's "
+                        "folder is known): it waits for its own, and goes to that folder "
+                        "tied to no request once it has waited ov_orphan_after_hours")
 
 
 _UNDATED = Placement(Outcome.UNDECIDED, why="the time stamp in its name is not a valid "
@@ -296,6 +361,9 @@ def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:
     return ""
 
 
+_NO_JSON_BEFORE = "no request JSON with a blank SGC written before it yet"
+
+
 def _place_after_json(docs: list[Document], marks: list[JsonMark]) -> dict[str, Placement]:
     """The detail writer's order: each document goes with the newest JSON written at or
     before its second (the next request's JSON comes 2 s or more after this one's PDF), if
@@ -310,8 +378,8 @@ def _place_after_json(docs: list[Document], marks: list[JsonMark]) -> dict[str, 
         stretches.setdefault(bisect.bisect_right(stamps, doc.timestamp) - 1, []).append(doc)
     for index, stretch in stretches.items():
         if index < 0:
-            why = "no request JSON with a blank SGC written before it yet"
-            placed.update((d.name, Placement(Outcome.WAITING, why=why)) for d in stretch)
+            placed.update((d.name, Placement(Outcome.WAITING, why=_NO_JSON_BEFORE))
+                          for d in stretch)
             continue
         owner = marks[index]
         why = _not_one_request_after(stretch, owner, marks)

@@ -32,8 +32,6 @@ from tests.landing_files import AFINIA, prefix, record, run_all, stamp, write
 
 pytestmark = pytest.mark.integration
 
-REASON = ("pairing._place_real applies the bot's JSON-last order to the detail writer's "
-          "{sgc}_PQR_{n}_{ts}.pdf, whose JSON comes first")
 
 
 def _request(landing, radicado: str, n: int, at: float) -> tuple[str, str]:
@@ -60,20 +58,17 @@ def _tie(db, name: str) -> list[tuple]:
                      "FROM data_general.s3_files_registry WHERE filename = %s", name)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_detail_writers_pdf_is_never_tied_to_the_next_request_of_its_sgc(
         db, s3, bucket, settings, landing):
     (_, r900_pdf), (r901_json, _) = _session(db, s3, settings, landing)
     assert _tie(db, r900_pdf) != [("R-901", r901_json)]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_detail_writers_pdf_is_tied_to_its_own_request(db, s3, bucket, settings, landing):
     _, (r901_json, r901_pdf) = _session(db, s3, settings, landing)
     assert _tie(db, r901_pdf) == [("R-901", r901_json)]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_a_request_of_the_detail_writer_keeps_the_other_requests_pdf_and_takes_its_own(
         db, s3, bucket, settings, landing):
     (_, r900_pdf), (_, r901_pdf) = _session(db, s3, settings, landing)

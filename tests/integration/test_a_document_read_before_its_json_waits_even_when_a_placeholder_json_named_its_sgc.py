@@ -32,8 +32,6 @@ from tests.landing_files import AFINIA, prefix, run_all, stamp, write_json, writ
 
 pytestmark = pytest.mark.integration
 
-REASON = ("pairing._place_real files a document untied at first sight when only a JSON of "
-          "another name (a placeholder's) names its SGC: its own JSON may be a minute away")
 DAY5 = 4 * 86400
 
 
@@ -50,7 +48,6 @@ def _scrapes(db, s3, settings, landing) -> tuple[str, str]:
     return pdf, own
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_document_read_before_its_json_is_its_requests_when_a_placeholder_json_named_its_sgc(
         db, s3, bucket, settings, landing):
     pdf, own = _scrapes(db, s3, settings, landing)
@@ -59,7 +56,6 @@ def test_a_document_read_before_its_json_is_its_requests_when_a_placeholder_json
     assert rows in ([], [("R-77", own)]), rows  # still waiting, or its own request's
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_the_request_takes_its_document_read_before_its_json(
         db, s3, bucket, settings, landing):
     pdf, _ = _scrapes(db, s3, settings, landing)

@@ -31,8 +31,6 @@ from tests.landing_files import AFINIA, prefix, run_all, write_adjunto, write_js
 
 pytestmark = pytest.mark.integration
 
-REASON = ("pairing._one_request_each checks each kind alone: an attachment written before the "
-          "next request's detail PDF is tied to that request")
 
 
 def _session(db, s3, settings, landing) -> tuple[str, str]:
@@ -48,7 +46,6 @@ def _session(db, s3, settings, landing) -> tuple[str, str]:
     return r2_adj, r3_json
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_an_attachment_whose_json_was_never_written_is_never_tied_to_the_next_request_of_its_sgc(
         db, s3, bucket, settings, landing):
     r2_adj, _ = _session(db, s3, settings, landing)
@@ -58,7 +55,6 @@ def test_an_attachment_whose_json_was_never_written_is_never_tied_to_the_next_re
     assert rows in ([], [(None, None)]), rows
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_the_next_request_of_the_sgc_keeps_the_attachment_whose_json_was_never_written(
         db, s3, bucket, settings, landing):
     r2_adj, _ = _session(db, s3, settings, landing)

@@ -158,8 +158,50 @@ class TestRealSgc:
 
     def test_an_older_writer_pdf_follows_a_json_that_named_its_sgc(self) -> None:
         # pqr_3_data_… (placeholder name) carried RE5 in its field; RE5_PQR_3_….pdf is RE5's.
+        older = Document("RE5_PQR_3_20251008_090000.pdf", FileKind.DETALLE, at(0))
+        placed = place_documents("RE5", [older], [], folders_named=frozenset({"RE5"}))
+        # On first sight: its writer names no JSON RE5_…, so none is to come.
+        assert placed[older.name] == Placement(Outcome.FOLDER, "RE5")
+
+    def test_a_bot_pdf_waits_for_its_own_json_though_a_placeholder_json_named_its_sgc(
+            self) -> None:
+        """A regression test: a placeholder-named JSON (PQR_{n}_{ts}_data_…) of an earlier
+        scrape carried RE5 in numero_reclamo_sgc; a re-scrape's RE5_….pdf read before its
+        own RE5_data_… JSON was filed at once, tied to no request, and its removal kept
+        it. It waits for its JSON like any re-scrape's document."""
         placed = place_documents("RE5", [pdf("RE5", 0)], [], folders_named=frozenset({"RE5"}))
-        assert placed["RE5_0.pdf"].folder == "RE5"  # on first sight: no RE5_data_… will come
+        assert placed["RE5_0.pdf"].outcome is Outcome.WAITING
+        waited = Document("RE5_0.pdf", FileKind.DETALLE, at(0), waited_out=True)
+        placed = place_documents("RE5", [waited], [], folders_named=frozenset({"RE5"}))
+        assert placed["RE5_0.pdf"] == Placement(Outcome.FOLDER, "RE5")
+
+    def test_an_attachment_before_the_pdf_tied_to_a_json_is_another_requests(self) -> None:
+        """A regression test: R-2's PDF and attachment (its JSON never written), then R-3's
+        PDF and JSON: R-2's attachment was tied to R-3 (one of each kind), though the bot
+        writes a request's PDF before its attachment."""
+        own = loaded("RE1", 100, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 0), adj("RE1", 10), pdf("RE1", 60)],
+                                 [own])
+        assert placed["RE1_60.pdf"] == Placement(Outcome.FOLDER, "RE1", own.name)
+        assert placed["RE1_adjunto_10.jpg"] == Placement(Outcome.FOLDER, "RE1")
+        assert placed["RE1_0.pdf"] == Placement(Outcome.FOLDER, "RE1")
+        # Its own attachment, after its PDF, stays its own.
+        placed = place_documents("RE1", [pdf("RE1", 60), adj("RE1", 70)], [own])
+        assert placed["RE1_adjunto_70.jpg"] == Placement(Outcome.FOLDER, "RE1", own.name)
+
+    def test_a_detail_writer_pdf_with_a_real_sgc_follows_the_json_written_before_it(
+            self) -> None:
+        """A regression test: the detail writer writes pqr_data_{sgc}_… first, then
+        {sgc}_PQR_{n}_….pdf; its PDF was paired as if the JSON came last (tied to the next
+        request of the SGC)."""
+        first = JsonMark("pqr_data_RE1_20251008_090000.json", at(0), JsonState.LOADED, "RE1")
+        second = JsonMark("pqr_data_RE1_20251008_090100.json", at(60), JsonState.LOADED,
+                          "RE1")
+        pdf_900 = Document("RE1_PQR_1_20251008_090005.pdf", FileKind.DETALLE, at(5))
+        pdf_901 = Document("RE1_PQR_2_20251008_090105.pdf", FileKind.DETALLE, at(65))
+        placed = place_documents("RE1", [pdf_900, pdf_901], [first, second])
+        assert placed[pdf_900.name] == Placement(Outcome.FOLDER, "RE1", first.name)
+        assert placed[pdf_901.name] == Placement(Outcome.FOLDER, "RE1", second.name)
 
 
 @pytest.mark.parametrize("name", [
