@@ -187,9 +187,11 @@ def test_backfill_three_ways_with_ceilings_memory_and_statement_counts(results):
     assert project["upload"]["s3_requests"] == {"ListObjectsV2": 1, "PutObject": data["files"]}
     for step in project.values():
         # Registry writes are batched: a per-file statement would be one per file. Each
-        # step also pays a few fixed ones (its company's exclusion, its run record).
-        assert step["db"]["round_trips"] < 30 + 0.01 * step["files"], step
-        assert step["db"]["statements"] < 30 + 0.01 * step["files"], step
+        # step also pays a fixed number (its company's exclusion, its run record, the
+        # stage and its COPYs, the keyed lookups of pairing, first sightings and the
+        # two-way request tie: about 40 for extract), whatever the files.
+        assert step["db"]["round_trips"] < 50 + 0.01 * step["files"], step
+        assert step["db"]["statements"] < 50 + 0.01 * step["files"], step
         assert step["peak_rss_mb"] > 0 and step["seconds"] > 0
     for way in ("stock", "old"):
         upload = ways[way]["steps"]["upload"]

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from extractorov.landing import company_folders
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.landing_files import (
     AFINIA,
     AIRE,
@@ -95,6 +95,11 @@ def test_placeholder_json_naming_a_real_sgc_files_to_that_sgc(db, s3, bucket, se
              write_json(landing, "PQR_4_ERROR", "R-B", 15, empresa=e)]
     real_late = write_pdf(landing, "RE777", 100, "A re-scrape pdf, JSON lost", empresa=e)
     run_all(db, s3, settings, "run-1", company)
+    # The re-scrape's PDF waits for its own RE777_data_… JSON (it may still come); once it
+    # has waited ov_orphan_after_hours, it goes to the folder the placeholder JSON named.
+    assert real_late not in registry_keys(db)
+    seen_hours_ago(db, landing, e, real_late, hours=73)
+    run_all(db, s3, settings, "run-2", company)
     keys = registry_keys(db)
     for n in [*docs, j, real_late]:
         assert keys[n] == f"{prefix(e)}RE777/{n}"
