@@ -9,10 +9,7 @@ with the message, which says what to fix and never carries personal data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from extractorov.pipeline import ExtractSummary, UploadSummary
+from extractorov.summaries import ExtractSummary, UploadSummary
 
 
 class PipelineError(RuntimeError):

@@ -88,44 +88,9 @@ from extractorov.storage import (
     sgc_of_folder,
     split_key,
 )
+from extractorov.summaries import ExtractSummary
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ExtractSummary:
-    manifest: str = ""
-    files_found: int = 0
-    files_handled_before: int = 0
-    files_new: int = 0
-    files_in_progress: int = 0
-    files_waiting: int = 0
-    """Documents left in ``processed/`` for a later run: their request JSON is not there
-    yet, or which request owns them cannot be told for sure."""
-    files_readmitted: int = 0
-    """Files an earlier version quarantined under rules since retired, moved back."""
-    manifest_failed: bool = False
-    """The run manifest could not be written (a full landing volume): nothing to load."""
-    files_reread: int = 0
-    """Request JSONs registered by an earlier run whose load has not happened (it failed,
-    or that run's load_db waits its turn): read again and loaded by this run, not new."""
-    files_quarantined: int = 0
-    files_quarantine_failed: int = 0
-    """Files that could not be moved to ``quarantine/`` (a full disk…): left in
-    ``processed/`` for the next run; the task fails once the rest of the batch is filed."""
-    files_reason_lost: int = 0
-    """Files in ``quarantine/`` whose reason file is missing, empty or unreadable."""
-    files_vanished: int = 0
-    files_registered: int = 0
-    records_found: int = 0
-    records: int = 0
-    records_superseded: int = 0
-    records_incomplete: int = 0
-    """Records loaded with fields the bot left blank (``fecha``, a real SGC)."""
-    incomplete_fields: dict[str, int] = field(default_factory=dict)
-    bytes_new: int = 0
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import psycopg
@@ -23,6 +23,7 @@ from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
 from extractorov.manifest import Manifest, read_manifest
 from extractorov.progress import Progress
 from extractorov.settings import SCHEMA
+from extractorov.summaries import LoadSummary
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +36,6 @@ def _transient(exc: psycopg.Error) -> bool:
     if exc.sqlstate is None:  # no answer from the server: the connection broke
         return True
     return exc.sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or exc.sqlstate == "55P03"
-
-
-@dataclass
-class LoadSummary:
-    records: int = 0
-    db_inserted: int = 0
-    db_updated: int = 0
-    db_duplicates: int = 0
-    db_stale: int = 0
-    """Older extractions with other content than the row: not applied (newest wins)."""
-    db_errors: int = 0
-    json_files_loaded: int = 0
-    seconds: float = 0.0
 
 
 def load(conn: Connection, company: Company, manifest: str | Path, *, run_id: str = "",

@@ -11,7 +11,8 @@ This module only gathers them under one name; each lives with its concern:
   write the run manifest;
 - :mod:`extractorov.manifest`: the manifest's format, read and written;
 - :mod:`extractorov.load`: the manifest's requests into the company table;
-- :mod:`extractorov.upload`: the registered files to S3.
+- :mod:`extractorov.upload`: the registered files to S3;
+- :mod:`extractorov.summaries`: the counts each returns.
 
 Patch a step's collaborators where they are looked up (e.g.
 ``extractorov.extract.scan``), not here.
@@ -19,10 +20,11 @@ Patch a step's collaborators where they are looked up (e.g.
 
 from __future__ import annotations
 
-from extractorov.extract import ExtractSummary, extract
-from extractorov.load import LoadSummary, load
+from extractorov.extract import extract
+from extractorov.load import load
 from extractorov.manifest import ManifestKeys, manifest_keys, manifest_path
-from extractorov.upload import UploadSummary, upload, upload_held
+from extractorov.summaries import ExtractSummary, LoadSummary, UploadSummary
+from extractorov.upload import upload, upload_held
 
 __all__ = [
     "ExtractSummary",

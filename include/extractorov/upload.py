@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from botocore.client import BaseClient
 from psycopg import Connection
@@ -26,25 +24,9 @@ from extractorov.storage import (
     preflight,
     upload_files,
 )
+from extractorov.summaries import UploadSummary
 
 log = logging.getLogger(__name__)
-
-@dataclass
-class UploadSummary:
-    files: int = 0
-    s3_uploaded: int = 0
-    s3_pre_existing: int = 0
-    s3_errors: int = 0
-    s3_bytes: int = 0
-    s3_moved: int = 0
-    """Objects that followed their request from ``sin_sgc/`` to its SGC's folder."""
-    s3_errors_retryable: int = 0
-    seconds: float = 0.0
-    errors_by_reason: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def upload(conn: Connection, s3_client: BaseClient, company: Company, settings: Settings, *,
            run_id: str, wait_seconds: float = DEFAULT_WAIT_SECONDS, step: str = "upload_s3",
