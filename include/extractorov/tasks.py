@@ -484,10 +484,11 @@ def remind_open_findings(context: dict[str, Any]) -> dict[str, Any]:
 def s3_check(context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``ov_s3_check``: the report in the log; fails (no retry) on any FAIL line."""
     from extractorov import s3check
+    from extractorov.runtime import s3_check_clients
 
     with airflow_errors():
         settings = settings_from_variables()
-    report = s3check.run(settings)
+    report = s3check.run(settings, s3_check_clients)
     log.info("S3 check\n%s", report.format())
     if report.failed():
         with airflow_errors():
