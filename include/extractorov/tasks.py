@@ -499,11 +499,9 @@ ANNOUNCE_FINDINGS = "announce_findings"
 def announce_findings(context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``announce_findings``: update Asset ``ov_findings`` (which starts
     ``ov_review_findings``) only when a question waits to be asked; skip otherwise."""
-    from airflow.sdk import Asset
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from extractorov import findings, review
-    from extractorov.settings import FINDINGS_ASSET
+    from extractorov import assets, findings, review
 
     with airflow_errors(), warehouse_connection() as conn:
         waiting = findings.count_askable(conn, stale_after=review.STALE_ASK)
@@ -516,7 +514,7 @@ def announce_findings(context: dict[str, Any]) -> dict[str, Any]:
         by_empresa[empresa] += n
     extra = {"questions": sum(waiting.values()), "by_kind": dict(sorted(by_kind.items())),
              "by_empresa": dict(sorted(by_empresa.items()))}
-    context["outlet_events"][Asset(FINDINGS_ASSET)].extra = extra
+    context["outlet_events"][assets.FINDINGS].extra = extra
     log.info("%d question(s) wait for an answer %s: ov_review_findings asks them",
              extra["questions"], extra["by_kind"])
     return extra
