@@ -42,7 +42,7 @@ from extractorov.taskfail import (
     reschedule_at,
 )
 
-log = logging.getLogger("extractorov.tasks")
+log = logging.getLogger(__name__)
 
 SCRAPE, EXTRACT, LOAD_DB, CHECK_DATA, UPLOAD_S3, REPORT_STATS, WATCHER = (
     "scrape", "extract", "load_db", "check_data", "upload_s3", "report_stats", "watcher")
