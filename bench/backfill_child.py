@@ -175,7 +175,8 @@ class Backfill:
     # ---- ceilings
 
     def ceilings(self, manifest: str, json_files: int) -> dict[str, Any]:
-        from extractorov import pipeline, runtime, warehouse
+        from extractorov import manifest as run_manifest
+        from extractorov import runtime, warehouse
 
         out: dict[str, Any] = {}
 
@@ -205,7 +206,7 @@ class Backfill:
             with runtime.warehouse_connection() as conn, conn.cursor() as cur:
                 with cur.copy(f"COPY {table} ({columns}) FROM STDIN "
                               "(FORMAT text, ENCODING 'UTF8')") as copy:
-                    for block in pipeline._row_blocks(rows):
+                    for block in run_manifest.row_blocks(rows):
                         copy.write(block)
                 records = cur.rowcount
                 conn.commit()

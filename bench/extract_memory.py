@@ -60,6 +60,7 @@ def upload_child(landing: Path) -> None:
     env.quiet_airflow()
     from bench.data import pipeline_settings
     from extractorov import pipeline, registry, runtime, storage
+    from extractorov import upload as upload_step
     from extractorov.companies import get_company
 
     def uploaded(client: object, bucket: str, item: registry.PendingFile,
@@ -67,7 +68,7 @@ def upload_child(landing: Path) -> None:
         return registry.UploadResult(item.id, "uploaded")
 
     storage.upload_one = uploaded
-    pipeline.preflight = lambda *args, **kwargs: None
+    upload_step.preflight = lambda *args, **kwargs: None
     with runtime.warehouse_connection() as conn:
         env.peak_rss_reset()
         rss_before, _ = env.rss_mb()

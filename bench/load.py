@@ -293,13 +293,14 @@ class Runner:
 
     def ceiling(self, inputs: dict[str, Path]) -> dict[str, Any]:
         """A bare COPY of the same rows into an empty table of the same shape."""
-        from extractorov import pipeline, runtime
+        from extractorov import manifest as run_manifest
+        from extractorov import runtime
 
         columns = ", ".join(self.columns)
         with runtime.warehouse_connection() as conn, conn.cursor() as cur:
             with cur.copy(f"COPY {CEILING_TABLE} ({columns}) FROM STDIN "
                           "(FORMAT text, ENCODING 'UTF8')") as copy:
-                for block in pipeline._row_blocks(inputs["rows"]):
+                for block in run_manifest.row_blocks(inputs["rows"]):
                     copy.write(block)
             inserted = cur.rowcount
             conn.commit()

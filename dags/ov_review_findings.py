@@ -104,13 +104,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
 try:
-    from extractorov import choices, tasks
+    from extractorov import assets, choices, tasks
     from extractorov.alerts import RunFailureNotifier
     from extractorov.review_operator import FindingReviewOperator
-    from extractorov.settings import FINDINGS_ASSET, TIMEZONE
+    from extractorov.settings import TIMEZONE
     from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
@@ -126,7 +126,7 @@ except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a
     dag_id=choices.DAG_ID,
     description="Asks a human about reconcile findings (Required actions) and applies answers",
     doc_md=__doc__,
-    schedule=[Asset(FINDINGS_ASSET)],
+    schedule=[assets.FINDINGS],
     # Unpaused even where new DAGs start paused (compose, `make airflow`): it runs only when
     # a check announces a question, and a paused one would let every question go unasked.
     is_paused_upon_creation=False,

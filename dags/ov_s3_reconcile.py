@@ -86,13 +86,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronTriggerTimetable, TriggerRule, dag, task
+from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, task
 
 try:
-    from extractorov import tasks
+    from extractorov import assets, tasks
     from extractorov.alerts import RunFailureNotifier
     from extractorov.companies import COMPANIES
-    from extractorov.settings import FINDINGS_ASSET, TIMEZONE
+    from extractorov.settings import TIMEZONE
     from extractorov.taskfail import RETRY_POLICY
 except ModuleNotFoundError as missing:  # one clear line in Import Errors, not a traceback
     if missing.name != "extractorov":
@@ -140,7 +140,7 @@ def ov_s3_reconcile() -> None:
 
     # Runs whatever the checks ended with (a failed check has written its findings).
     @task(task_id=tasks.ANNOUNCE_FINDINGS, trigger_rule=TriggerRule.ALL_DONE,
-          outlets=[Asset(FINDINGS_ASSET)], execution_timeout=timedelta(minutes=5))
+          outlets=[assets.FINDINGS], execution_timeout=timedelta(minutes=5))
     def announce_findings(**context) -> dict:
         return tasks.announce_findings(context)
 

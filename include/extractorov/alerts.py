@@ -66,7 +66,7 @@ from extractorov.settings import (
     SMTP_CONN_ID,
 )
 
-log = logging.getLogger("extractorov.alerts")
+log = logging.getLogger(__name__)
 
 DETAIL_XCOM_KEY = "alert_detail"
 """XCom key a task pushes before failing: lines for the failure message (no personal data)."""

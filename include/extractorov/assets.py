@@ -2,7 +2,8 @@
 
 * ``ov_{empresa}_table``: the company's request table, loaded by ``load_db``; the event
   is emitted by ``check_data`` once the rows passed the checks;
-* ``ov_{empresa}_s3``: the company's prefix in the bucket, updated by ``upload_s3``.
+* ``ov_{empresa}_s3``: the company's prefix in the bucket, updated by ``upload_s3``;
+* ``ov_findings`` (:data:`FINDINGS`): reconcile findings that wait for an answer.
 
 Bucket and base path are Variables, read only when a task runs, so the URIs name the
 connection and the company (``x-`` schemes: Airflow does not resolve them); each event's
@@ -20,6 +21,11 @@ from extractorov.companies import Company
 from extractorov.settings import AWS_CONN_ID, POSTGRES_CONN_ID, SCHEMA
 
 GROUP = "oficina-virtual"
+
+FINDINGS = Asset("ov_findings")
+"""Asset ``ov_s3_reconcile``'s ``announce_findings`` updates when findings wait for an
+answer; DAG ``ov_review_findings`` is scheduled on it. The one definition: the DAGs and
+the task body import it."""
 
 
 def table_asset(company: Company) -> Asset:

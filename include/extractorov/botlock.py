@@ -45,7 +45,7 @@ from pathlib import Path
 
 from extractorov.errors import BotBusy, BotConfigError
 
-log = logging.getLogger("extractorov.bot")
+log = logging.getLogger(__name__)
 
 RELEASE_WAIT_SECONDS = 10.0
 """After stopping a leftover bot: how long its lock may take to be released."""

@@ -2,17 +2,14 @@
 
 Every error a task can end with derives from :class:`PipelineError`. Its
 ``retryable`` and ``needs_human`` attributes, not the task that raised it,
-decide what Airflow does (:func:`extractorov.tasks.airflow_error`):
+decide what Airflow does (:func:`extractorov.taskfail.airflow_error`):
 retryable errors are retried with backoff; the rest fail the task at once
 with the message, which says what to fix and never carries personal data.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from extractorov.pipeline import ExtractSummary, UploadSummary
+from extractorov.summaries import ExtractSummary, UploadSummary
 
 
 class PipelineError(RuntimeError):

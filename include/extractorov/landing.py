@@ -710,7 +710,7 @@ _REQUEST_JSON_FIELD = "request_json"
 _FOLLOWED_IN_REASON = re.compile(
     r"request JSON quarantined, no real SGC: its request JSON (?P<name>.+?) was quarantined ")
 """How reason files written before the ``request_json`` field named the JSON a document
-followed (``extractorov.pipeline``'s ``Reason.REQUEST_QUARANTINED`` text)."""
+followed (``extractorov.extract``'s ``Reason.REQUEST_QUARANTINED`` text)."""
 
 
 def followed_json(entry: QuarantinedFile) -> str:

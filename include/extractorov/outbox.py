@@ -40,7 +40,7 @@ from typing import Any
 from extractorov.settings import BOGOTA, SCHEMA, SMTP_CONN_ID
 from extractorov.sqlrow import one
 
-log = logging.getLogger("extractorov.outbox")
+log = logging.getLogger(__name__)
 
 OUTBOX_TABLE = f"{SCHEMA}.alert_outbox"
 BACKOFF_MINUTES = (1, 5, 15, 60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-log = logging.getLogger("extractorov.progress")
+log = logging.getLogger(__name__)
 
 
 class Progress:

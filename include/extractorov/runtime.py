@@ -3,7 +3,9 @@
 With :mod:`extractorov.tasks` (the task bodies) the only modules that know
 Airflow: this one reads the Variables into :class:`~extractorov.settings.Settings`,
 opens the ``ov_postgres`` connection through ``PostgresHook`` and the S3
-client through ``S3Hook`` (connection ``aws_default``). Airflow imports are
+client through ``S3Hook`` (connection ``aws_default``), and makes the clients
+``ov_s3_check`` runs with. The steps take what they need as arguments from the
+task bodies, so they run as plain Python without Airflow. Airflow imports are
 local so importing the package at DAG-parse time stays cheap.
 """
 
@@ -28,6 +30,8 @@ from extractorov.settings import (
 if TYPE_CHECKING:  # botocore and psycopg take ~0.9 s to import: never while a DAG is parsed
     from botocore.client import BaseClient
     from psycopg import Connection
+
+    from extractorov.s3check import Clients
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -240,6 +244,29 @@ def s3_client(conn_id: str = AWS_CONN_ID, *, workers: int = 16) -> BaseClient:
             "trust policy must name them (include/aws/README.md, 'Credentials')",
             retryable=code in {"Throttling", "ThrottlingException", "RequestLimitExceeded"},
         ) from None
+
+
+def s3_check_clients(conn_id: str = AWS_CONN_ID) -> Clients:
+    """The clients ``ov_s3_check`` runs with (:func:`extractorov.s3check.run`): STS through
+    ``AwsBaseHook`` (with ``role_arn`` in the extra, the role is assumed here), then S3 as
+    :func:`s3_client` makes it for the pipeline, and the access key id the connection's
+    credentials resolve to."""
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    from extractorov.s3check import Clients
+
+    hook = AwsBaseHook(aws_conn_id=conn_id, client_type="sts")
+    sts = hook.get_conn()
+    access_key = _access_key(hook)
+    return Clients(sts=sts, s3=s3_client(conn_id, workers=1), access_key=access_key)
+
+
+def _access_key(hook: Any) -> str | None:
+    try:
+        key: str | None = hook.get_credentials().access_key
+        return key
+    except Exception:  # no credentials: the identity line says so
+        return None
 
 
 def task_states(context: dict[str, Any], task_ids: list[str]) -> dict[str, str]:

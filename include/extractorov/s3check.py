@@ -47,6 +47,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from extractorov.errors import S3PreflightError
 from extractorov.settings import Settings
 from extractorov.storage import encryption_args, explain_s3_error
 
@@ -159,19 +160,31 @@ def _bucket_region(location: str | None) -> str:
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location or "")
 
 
-def run(settings: Settings, *, now: datetime | None = None) -> Report:
-    """Build the clients from the Airflow connection, as the pipeline does, and check."""
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+@dataclass(frozen=True)
+class Clients:
+    """What the check runs with: the connection's STS and S3 clients, and the access key
+    id its credentials resolve to (``None`` when there are none)."""
 
-    from extractorov import runtime
-    from extractorov.errors import S3PreflightError
+    sts: BaseClient
+    s3: BaseClient
+    access_key: str | None
 
+
+def run(settings: Settings, connect: Callable[[str], Clients], *,
+        now: datetime | None = None) -> Report:
+    """Check with the clients ``connect`` makes for ``settings.aws_conn_id`` (the task body
+    passes :func:`extractorov.runtime.s3_check_clients`, which builds them from the Airflow
+    connection as the pipeline does); a connection that cannot make them is reported.
+
+    ``connect`` makes the STS client first: an invalid region or a role that cannot be
+    assumed is raised from there (:class:`~botocore.exceptions.InvalidRegionError`,
+    :class:`~botocore.exceptions.ClientError`); an S3 client that cannot be made is
+    :class:`~extractorov.errors.S3PreflightError`.
+    """
     conn_id = settings.aws_conn_id
     report = Report(conn_id, settings.bucket, healthcheck_prefix(settings.base_path))
     try:
-        hook = AwsBaseHook(aws_conn_id=conn_id, client_type="sts")
-        sts = hook.get_conn()  # with role_arn in the extra, the role is assumed here
-        access_key = _access_key(hook)
+        clients = connect(conn_id)
     except InvalidRegionError:
         report.add("region", FAIL, f"connection '{conn_id}' names a region that is not a "
                    "valid AWS region name", f"set the extra 'region_name' of connection "
@@ -186,23 +199,14 @@ def run(settings: Settings, *, now: datetime | None = None) -> Report:
                    "'Credentials')")
         report.skip_rest()
         return report
-    try:
-        s3 = runtime.s3_client(conn_id, workers=1)
     except S3PreflightError as exc:
         report.add("bucket", FAIL, str(exc))
         report.skip_rest()
         return report
-    return check(s3, sts, bucket=settings.bucket, base_path=settings.base_path,
-                 conn_id=conn_id, kms_key_id=settings.sse_kms_key_id, access_key=access_key,
+    return check(clients.s3, clients.sts, bucket=settings.bucket,
+                 base_path=settings.base_path, conn_id=conn_id,
+                 kms_key_id=settings.sse_kms_key_id, access_key=clients.access_key,
                  now=now, report=report)
-
-
-def _access_key(hook: Any) -> str | None:
-    try:
-        key: str | None = hook.get_credentials().access_key
-        return key
-    except Exception:  # no credentials: the identity line says so
-        return None
 
 
 def check(s3: BaseClient, sts: BaseClient, *, bucket: str, base_path: str, conn_id: str,

@@ -44,10 +44,6 @@ REMOVAL_AWS_CONN_VARIABLE = "ov_removal_aws_conn_id"
 """Variable naming the connection the removal lists and deletes S3 versions with (empty:
 ``aws_default``): a stricter deployment gives those grants to another identity."""
 
-FINDINGS_ASSET = "ov_findings"
-"""Asset ``ov_s3_reconcile`` updates when findings wait for an answer; DAG
-``ov_review_findings`` is scheduled on it."""
-
 DEFAULT_BUCKET = "extractorov-data"
 DEFAULT_BASE_PATH = "oficina-virtual"
 DEFAULT_LANDING_ROOT = "/opt/airflow/landing"

@@ -19,7 +19,20 @@ its traceback.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from extractorov.errors import CompanyBusy, PipelineError
+
+log = logging.getLogger(__name__)
+task_log = logging.getLogger("extractorov.tasks")
+"""A handled failure's own line is logged under the task bodies' logger
+(:mod:`extractorov.tasks`) whichever module runs the body (an operator's too): the line
+is the task's, and tests and log filters look for it there."""
 
 FIRST_LINE = 120
 """Characters of a failure's first line: what the log viewer shows without scrolling."""
@@ -90,4 +103,50 @@ RETRY_POLICY = ExceptionRetryPolicy(rules=[RetryRule(
 the task at once; everything else follows the task's ``retries``."""
 
 
-__all__ = ["FIRST_LINE", "RETRY_POLICY", "HandledError", "NotRetried", "short_first_line"]
+RESCHEDULE_SECONDS = 60
+"""When a task whose company is being written looks again (no worker slot held meanwhile)."""
+
+
+def reschedule_at(when: datetime) -> BaseException:
+    """What a task raises to look again at ``when``: it waits in ``up_for_reschedule``,
+    holding no worker slot and using no try."""
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    # Airflow 3.3.2 leaves AirflowRescheduleException.__init__(self, reschedule_date)
+    # unannotated (airflow/sdk/exceptions.py): the one untyped call the package makes.
+    return AirflowRescheduleException(when)  # type: ignore[no-untyped-call]
+
+
+def airflow_error(exc: BaseException) -> BaseException:
+    """What a task raises for ``exc``. A :class:`~extractorov.errors.PipelineError` is
+    explained by its message, so it fails the task with that message and no traceback
+    (:class:`HandledError`): retried with backoff when retrying may help, at once when not
+    (a wrong setting or a needed decision does not heal by waiting). A company being written
+    by another step is no failure: the task reschedules itself (``up_for_reschedule``: no
+    worker slot held, no try used) and looks again. Anything else is raised as it is (with
+    its traceback)."""
+    if isinstance(exc, CompanyBusy):
+        log.info("%s: looking again in %d s (the task waits in state up_for_reschedule, "
+                 "holding no worker slot)", exc, RESCHEDULE_SECONDS)
+        return reschedule_at(datetime.now(UTC) + timedelta(seconds=RESCHEDULE_SECONDS))
+    if isinstance(exc, PipelineError):
+        return (NotRetried if exc.needs_human or not exc.retryable else HandledError)(str(exc))
+    return exc
+
+
+@contextmanager
+def airflow_errors() -> Iterator[None]:
+    """Apply :func:`airflow_error` to whatever the block raises."""
+    try:
+        yield
+    except PipelineError as exc:
+        mapped = airflow_error(exc)
+        if mapped is exc:
+            raise
+        if isinstance(mapped, HandledError):  # the message first, as the task's own line
+            task_log.error("%s", mapped)
+        raise mapped from None
+
+
+__all__ = ["FIRST_LINE", "RESCHEDULE_SECONDS", "RETRY_POLICY", "HandledError", "NotRetried",
+           "airflow_error", "airflow_errors", "reschedule_at", "short_first_line"]

@@ -6,16 +6,15 @@ context, calls the plain pipeline functions with resources from
 personal data). Airflow imports are local: importing this module while a DAG
 file is parsed costs nothing.
 
-Retry or fail is decided in one place, :func:`airflow_error`, from the error's
-own ``retryable`` / ``needs_human`` attributes (:mod:`extractorov.errors`).
+Retry or fail is decided in one place, :func:`extractorov.taskfail.airflow_error`,
+from the error's own ``retryable`` / ``needs_human`` attributes
+(:mod:`extractorov.errors`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +24,8 @@ from extractorov.companies import Company
 from extractorov.errors import (
     BotConfigError,
     BotFailed,
-    CompanyBusy,
     ConfigurationError,
     FindingsNeedHuman,
-    PipelineError,
 )
 from extractorov.runtime import (
     BadVariables,
@@ -38,8 +35,14 @@ from extractorov.runtime import (
     variable,
     warehouse_connection,
 )
+from extractorov.taskfail import (
+    RESCHEDULE_SECONDS,
+    airflow_error,
+    airflow_errors,
+    reschedule_at,
+)
 
-log = logging.getLogger("extractorov.tasks")
+log = logging.getLogger(__name__)
 
 SCRAPE, EXTRACT, LOAD_DB, CHECK_DATA, UPLOAD_S3, REPORT_STATS, WATCHER = (
     "scrape", "extract", "load_db", "check_data", "upload_s3", "report_stats", "watcher")
@@ -51,54 +54,6 @@ STEPS = [EXTRACT, LOAD_DB, UPLOAD_S3, RETENTION]
 WRITER_WAIT_SECONDS = 20.0
 """How long a task waits for its company's writer exclusion before it reschedules itself.
 The pool ``ov_{empresa}_writer`` normally keeps writers apart before they start."""
-RESCHEDULE_SECONDS = 60
-"""When a task whose company is being written looks again (no worker slot held meanwhile)."""
-
-
-def reschedule_at(when: datetime) -> BaseException:
-    """What a task raises to look again at ``when``: it waits in ``up_for_reschedule``,
-    holding no worker slot and using no try."""
-    from airflow.sdk.exceptions import AirflowRescheduleException
-
-    # Airflow 3.3.2 leaves AirflowRescheduleException.__init__(self, reschedule_date)
-    # unannotated (airflow/sdk/exceptions.py): the one untyped call the package makes.
-    return AirflowRescheduleException(when)  # type: ignore[no-untyped-call]
-
-
-def airflow_error(exc: BaseException) -> BaseException:
-    """What a task raises for ``exc``. A :class:`PipelineError` is explained by its message,
-    so it fails the task with that message and no traceback (:mod:`extractorov.taskfail`):
-    retried with backoff when retrying may help, at once when not (a wrong setting or a
-    needed decision does not heal by waiting). A company being written by another step is
-    no failure: the task reschedules itself (``up_for_reschedule``: no worker slot held, no
-    try used) and looks again. Anything else is raised as it is (with its traceback)."""
-    from datetime import UTC, timedelta
-
-    from extractorov.taskfail import HandledError, NotRetried
-
-    if isinstance(exc, CompanyBusy):
-        log.info("%s: looking again in %d s (the task waits in state up_for_reschedule, "
-                 "holding no worker slot)", exc, RESCHEDULE_SECONDS)
-        return reschedule_at(datetime.now(UTC) + timedelta(seconds=RESCHEDULE_SECONDS))
-    if isinstance(exc, PipelineError):
-        return (NotRetried if exc.needs_human or not exc.retryable else HandledError)(str(exc))
-    return exc
-
-
-@contextmanager
-def airflow_errors() -> Iterator[None]:
-    """Apply :func:`airflow_error` to whatever the block raises."""
-    from extractorov.taskfail import HandledError
-
-    try:
-        yield
-    except PipelineError as exc:
-        mapped = airflow_error(exc)
-        if mapped is exc:
-            raise
-        if isinstance(mapped, HandledError):  # the message first, as the task's own line
-            log.error("%s", mapped)
-        raise mapped from None
 
 
 # --------------------------------------------------------------------------- company DAG
@@ -484,10 +439,11 @@ def remind_open_findings(context: dict[str, Any]) -> dict[str, Any]:
 def s3_check(context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``ov_s3_check``: the report in the log; fails (no retry) on any FAIL line."""
     from extractorov import s3check
+    from extractorov.runtime import s3_check_clients
 
     with airflow_errors():
         settings = settings_from_variables()
-    report = s3check.run(settings)
+    report = s3check.run(settings, s3_check_clients)
     log.info("S3 check\n%s", report.format())
     if report.failed():
         with airflow_errors():
@@ -543,11 +499,9 @@ ANNOUNCE_FINDINGS = "announce_findings"
 def announce_findings(context: dict[str, Any]) -> dict[str, Any]:
     """Body of ``announce_findings``: update Asset ``ov_findings`` (which starts
     ``ov_review_findings``) only when a question waits to be asked; skip otherwise."""
-    from airflow.sdk import Asset
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from extractorov import findings, review
-    from extractorov.settings import FINDINGS_ASSET
+    from extractorov import assets, findings, review
 
     with airflow_errors(), warehouse_connection() as conn:
         waiting = findings.count_askable(conn, stale_after=review.STALE_ASK)
@@ -560,7 +514,7 @@ def announce_findings(context: dict[str, Any]) -> dict[str, Any]:
         by_empresa[empresa] += n
     extra = {"questions": sum(waiting.values()), "by_kind": dict(sorted(by_kind.items())),
              "by_empresa": dict(sorted(by_empresa.items()))}
-    context["outlet_events"][Asset(FINDINGS_ASSET)].extra = extra
+    context["outlet_events"][assets.FINDINGS].extra = extra
     log.info("%d question(s) wait for an answer %s: ov_review_findings asks them",
              extra["questions"], extra["by_kind"])
     return extra
@@ -581,36 +535,6 @@ def collect_findings(context: dict[str, Any]) -> list[dict[str, Any]]:
     log.info("%d question(s) to ask: %s", len(forms),
              dict(Counter(f["finding"]["kind"] for f in forms)))
     return forms
-
-
-def apply_review(finding: dict[str, Any], payload: dict[str, Any],
-                 context: dict[str, Any]) -> dict[str, Any]:
-    """After a review task got its answer (or timed out): apply and record it, or, while
-    its company is being written, record it as chosen and not applied (the company's next
-    ``reconcile_{empresa}`` applies it): the task never waits for the company."""
-    from datetime import UTC, datetime
-
-    from extractorov import review
-
-    finding_id = int(finding["id"])
-    user = payload.get("responded_by_user")
-    if user is None:  # the response timeout chose the default: nobody answered
-        with airflow_errors(), warehouse_connection() as conn:
-            review.withdraw(conn, finding_id)
-        log.info("finding %d: no answer within %s; withdrawn (asked again after a later "
-                 "check)", finding_id, review.RESPONSE_TIMEOUT)
-        return {"finding": finding_id, "answer": None, "outcome": "no answer in time"}
-    [choice] = payload["chosen_options"]
-    answered_at = payload.get("responded_at") or datetime.now(UTC)
-    with airflow_errors():
-        settings = settings_from_variables()
-        client = s3_client(settings.aws_conn_id, workers=1)
-        with warehouse_connection() as conn:
-            outcome = review.apply_answer(
-                conn, client, settings, finding_id, choice,
-                answered_by=user.get("name") or user.get("id"), answered_at=answered_at,
-                run_id=context["run_id"], shown=finding.get("shown"))
-    return {"finding": finding_id, "answer": choice, **outcome.as_dict()}
 
 
 # --------------------------------------------------------------------------- removal DAG
@@ -775,10 +699,11 @@ def remove_request(company: Company, context: dict[str, Any]) -> dict[str, Any]:
 __all__ = [
     "ANNOUNCE_FINDINGS",
     "REMIND_OPEN_FINDINGS",
+    "RESCHEDULE_SECONDS",
     "STEPS",
     "airflow_error",
+    "airflow_errors",
     "announce_findings",
-    "apply_review",
     "check_data",
     "check_morning_runs",
     "check_run_conf",

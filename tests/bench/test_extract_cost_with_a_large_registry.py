@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from extractorov import extract as extract_step
 from extractorov import pipeline, registry, warehouse
 from extractorov.landing import company_folders
 from extractorov.registry import RegistryEntry
@@ -60,13 +61,13 @@ def test_extract_cost_with_a_large_registry(db, bucket, settings, landing, monke
                   json.dumps({"numero_radicado": f"N-{i}",
                               "numero_reclamo_sgc": "" if placeholder else sgc}))
     calls = {"n": 0}
-    real = pipeline.parse_file_name
+    real = extract_step.parse_file_name
 
     def counting(name, tz=None):
         calls["n"] += 1
         return real(name, tz) if tz is not None else real(name)
 
-    monkeypatch.setattr(pipeline, "parse_file_name", counting)
+    monkeypatch.setattr(extract_step, "parse_file_name", counting)
     t0 = time.monotonic()
     ex = pipeline.extract(db, AFINIA, settings, "cost-1")
     first = time.monotonic() - t0

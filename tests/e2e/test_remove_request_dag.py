@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from extractorov import locks, runtime, tasks
+from extractorov import locks, runtime, taskfail, tasks
 from tests import removal_world as w
 from tests.e2e.test_dag_runs import runtime_xcom
 from tests.e2e.test_review_dag import REVIEWER, Responder, _states, reviewer_login  # noqa: F401
@@ -117,7 +117,7 @@ def test_the_removal_waits_while_a_run_writes_the_company_then_removes(
     say): ``remove_afinia`` reschedules itself (``up_for_reschedule``, no worker slot held,
     nothing removed) until the exclusion is free, then removes."""
     monkeypatch.setattr(tasks, "WRITER_WAIT_SECONDS", 0.5)
-    monkeypatch.setattr(tasks, "RESCHEDULE_SECONDS", 1)
+    monkeypatch.setattr(taskfail, "RESCHEDULE_SECONDS", 1)
     world = w.build(db, s3, bucket, settings, landing)
     seen: dict[str, Any] = {}
     stack = contextlib.ExitStack()

@@ -22,6 +22,7 @@ import pytest
 
 from devtools.sample import generate_landing
 from extractorov import errors, locks, pipeline, registry, runtime
+from extractorov import manifest as run_manifest
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from tests.faults.proxy import FaultProxy
@@ -121,7 +122,7 @@ def _terminate(conn: psycopg.Connection, dsn: str) -> None:
 def test_database_dies_mid_load(db, warehouse, settings, landing, sample, bucket, monkeypatch):
     extracted = pipeline.extract(db, AFINIA, settings, "day-1")
     dsn = warehouse.dsn(warehouse.current_db)
-    original = pipeline._row_blocks
+    original = run_manifest.row_blocks
     seen = {"n": 0}
 
     def dying(path):
@@ -131,12 +132,12 @@ def test_database_dies_mid_load(db, warehouse, settings, landing, sample, bucket
                 _terminate(db, dsn)
             yield block
 
-    monkeypatch.setattr(pipeline, "ROWS_BLOCK_BYTES", 512)
-    monkeypatch.setattr(pipeline, "_row_blocks", dying)
+    monkeypatch.setattr(run_manifest, "ROWS_BLOCK_BYTES", 512)
+    monkeypatch.setattr(run_manifest, "row_blocks", dying)
     with pytest.raises(errors.LoadFailed, match="rolled back"):
         pipeline.load(db, AFINIA, extracted.manifest)
     assert seen["n"] >= 3
-    monkeypatch.setattr(pipeline, "_row_blocks", original)
+    monkeypatch.setattr(run_manifest, "row_blocks", original)
     with runtime.warehouse_connection() as conn:
         assert query(conn, "SELECT count(*) FROM data_general.ov_afinia") == [(0,)]
         rerun = pipeline.extract(conn, AFINIA, settings, "day-1")  # the task is retried

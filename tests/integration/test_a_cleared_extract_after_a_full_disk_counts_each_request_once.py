@@ -12,6 +12,7 @@ import errno
 
 import pytest
 
+from extractorov import extract as extract_step
 from extractorov import landing as landing_module
 from extractorov import pipeline, runsteps
 from extractorov.errors import QuarantineIncomplete
@@ -30,10 +31,10 @@ def test_a_cleared_extract_after_a_full_disk_counts_each_request_once(
     def disk_full(*args, **kwargs):
         raise landing_module.NotQuarantined(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pipeline, "quarantine", disk_full)
+    monkeypatch.setattr(extract_step, "quarantine", disk_full)
     with pytest.raises(QuarantineIncomplete):
         pipeline.extract(db, AFINIA, settings, "day-1", attempt=1)
-    monkeypatch.setattr(pipeline, "quarantine", landing_module.quarantine)
+    monkeypatch.setattr(extract_step, "quarantine", landing_module.quarantine)
     # Space freed; the operator clears extract, as the docs say.
     pipeline.extract(db, AFINIA, settings, "day-1", attempt=2)
 

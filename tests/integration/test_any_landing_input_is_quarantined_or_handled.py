@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from extractorov import extract as extract_step
 from extractorov import pipeline
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
@@ -412,7 +413,7 @@ def test_file_removed_by_someone_during_the_run(victim, db, s3, bucket, landing,
             gone.unlink()
         return found
 
-    monkeypatch.setattr(pipeline, "scan", scan_then_remove)
+    monkeypatch.setattr(extract_step, "scan", scan_then_remove)
     run_everything(db, s3, corpus_settings, Runs(), 1)
     state = State.read(db, s3, bucket, landing)
     assert ("afinia", gone.name) not in state.registry

@@ -77,7 +77,7 @@ def test_an_upload_works_through_the_assumed_role(moto, monkeypatch, db, landing
     moto.enforce()
     summary = _upload_one(db, landing)
     assert (summary.s3_uploaded, summary.s3_errors) == (2, 0)
-    report = s3check.run(runtime.settings_from_variables())
+    report = s3check.run(runtime.settings_from_variables(), runtime.s3_check_clients)
     assert report.failed() == [], report.format()
     assert report.line("identity").detail.startswith(
         f"assumed role arn:aws:sts::{ACCOUNT}:assumed-role/extractorov-s3-uploader/"
@@ -100,7 +100,7 @@ def test_a_role_that_cannot_be_assumed_is_named_by_the_check_and_the_pipeline(mo
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT",
                        moto.conn_json(key_id, secret, **_role_extra(moto)))
     moto.enforce()
-    report = s3check.run(runtime.settings_from_variables())
+    report = s3check.run(runtime.settings_from_variables(), runtime.s3_check_clients)
     assert report.failed() == ["identity"]
     assert "could not assume the role in the extra 'role_arn'" in report.line("identity").detail
     assert "sts:AssumeRole" in report.line("identity").fix
@@ -117,7 +117,7 @@ def test_key_rotation_runbook(moto, monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", moto.conn_json(key_id, secret))
         moto.enforce()
         try:
-            return s3check.run(runtime.settings_from_variables())
+            return s3check.run(runtime.settings_from_variables(), runtime.s3_check_clients)
         finally:
             moto.relax()
 

@@ -194,7 +194,7 @@ def test_a_run_that_reads_again_another_runs_unloaded_jsons_does_not_count_them_
     report_a = _report_of(db, run_a, database_only=True)
     report_b = _report_of(db, run_b, database_only=True)
     assert (report_a.files_new, report_a.files_registered) == (4, 4)
-    # "New is what this run filed (registered or quarantined)" (pipeline._extract).
+    # "New is what this run filed (registered or quarantined)" (extract._extract).
     assert report_b.files_registered == 0
     assert report_b.files_new == 0, (
         f"run B filed nothing (registered {report_b.files_registered}) but reports "

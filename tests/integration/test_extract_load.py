@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from extractorov import errors, pipeline, warehouse
+from extractorov import manifest as run_manifest
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from extractorov.settings import Settings
@@ -384,7 +385,7 @@ def test_load_streams_the_rows_extract_wrote_without_parsing_them(db, settings, 
     from extractorov.records import Record
     monkeypatch.setattr(Record, "from_manifest", no_python_per_record)
     monkeypatch.setattr(warehouse, "stage_row", no_python_per_record)
-    monkeypatch.setattr(pipeline, "ROWS_BLOCK_BYTES", 100)  # a row spans several blocks
+    monkeypatch.setattr(run_manifest, "ROWS_BLOCK_BYTES", 100)  # a row spans several blocks
     loaded = pipeline.load(db, AFINIA, extracted.manifest)
     assert (loaded.db_inserted, loaded.json_files_loaded) == (3, 3)
     assert query(db, "SELECT count(*) FROM data_general.ov_afinia") == [(3,)]

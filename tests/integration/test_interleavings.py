@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from extractorov import errors, pipeline, reconcile, stats, storage
+from extractorov import extract as extract_step
 from extractorov.companies import COMPANIES
 from extractorov.landing import company_folders
 from tests.helpers import list_keys, query, write_request
@@ -158,7 +159,7 @@ def test_a_symlink_swapped_in_after_the_scan_is_never_read(
     secret.write_bytes(b"%PDF secret of the worker")
     paths = write_request(landing, "afinia", "RE5", "R-5")
     pdf = paths[1]
-    real_scan = pipeline.scan
+    real_scan = extract_step.scan
 
     def scan_then_swap(*args, **kwargs):
         found = real_scan(*args, **kwargs)
@@ -167,9 +168,9 @@ def test_a_symlink_swapped_in_after_the_scan_is_never_read(
             os.symlink(secret, pdf)
         return found
 
-    monkeypatch.setattr(pipeline, "scan", scan_then_swap)
+    monkeypatch.setattr(extract_step, "scan", scan_then_swap)
     extracted = pipeline.extract(db, AFINIA, settings, "day-1")
-    monkeypatch.setattr(pipeline, "scan", real_scan)
+    monkeypatch.setattr(extract_step, "scan", real_scan)
     digest = hashlib.sha256(secret.read_bytes()).hexdigest()
     assert query(db, "SELECT count(*) FROM data_general.s3_files_registry "
                      "WHERE file_hash = %s", digest) == [(0,)]
@@ -183,7 +184,7 @@ def test_a_symlink_swapped_in_after_the_scan_is_never_read(
 def test_size_and_hash_come_from_the_same_read(db, settings, landing, monkeypatch):
     paths = write_request(landing, "afinia", "RE6", "R-6")
     pdf = paths[1]
-    real_scan = pipeline.scan
+    real_scan = extract_step.scan
 
     def scan_then_grow(*args, **kwargs):
         found = real_scan(*args, **kwargs)
@@ -191,7 +192,7 @@ def test_size_and_hash_come_from_the_same_read(db, settings, landing, monkeypatc
             handle.write(b"more bytes written after the scan")
         return found
 
-    monkeypatch.setattr(pipeline, "scan", scan_then_grow)
+    monkeypatch.setattr(extract_step, "scan", scan_then_grow)
     pipeline.extract(db, AFINIA, settings, "day-1")
     [(size, digest)] = query(db, "SELECT file_size, file_hash FROM data_general.s3_files_registry "
                                  "WHERE filename = %s", pdf.name)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from extractorov import extract as extract_step
 from extractorov import locks, pipeline, reconcile, registry, review, runtime, tasks
 from extractorov.errors import CompanyBusy
 from extractorov.landing import company_folders
@@ -115,9 +116,9 @@ def test_two_extracts_of_one_company_never_misfile_a_document_across_customers(
     write_json(landing, "PQR_4_ERROR", "R-B", 310)
 
     gate = Gate()
-    pause_after(monkeypatch, gate, pipeline, "scan", "scanned", {"run-1"})
-    pause_after(monkeypatch, gate, pipeline, "read_quarantine", "listed", {"run-2"})
-    pause_after(monkeypatch, gate, pipeline, "_read_requests", "read", {"run-1"})
+    pause_after(monkeypatch, gate, extract_step, "scan", "scanned", {"run-1"})
+    pause_after(monkeypatch, gate, extract_step, "read_quarantine", "listed", {"run-2"})
+    pause_after(monkeypatch, gate, extract_step, "_read_requests", "read", {"run-1"})
     first, second = Runner("run-1", _extract(settings, "run-1")), None
     assert gate.wait_until("run-1", "scanned")
     second = Runner("run-2", _extract(settings, "run-2"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from extractorov import extract as extract_step
 from extractorov import pipeline, registry
 from extractorov.landing import company_folders
 from tests.landing_files import AFINIA, stamp, write_adjunto, write_json, write_pdf
@@ -24,14 +25,14 @@ def test_a_json_that_vanishes_while_extract_reads_keeps_its_documents_waiting(
     write_adjunto(landing, "PQR_4_ERROR", 300, "B")
     write_json(landing, "PQR_4_ERROR", "R-B", 310)
     processed = company_folders(landing, "afinia").processed
-    real_scan = pipeline.scan
+    real_scan = extract_step.scan
 
     def scan_then_someone_moves_a_json(*args, **kwargs):
         found = real_scan(*args, **kwargs)
         (processed / a_json).rename(landing / a_json)  # e.g. an operator took it away
         return found
 
-    monkeypatch.setattr(pipeline, "scan", scan_then_someone_moves_a_json)
+    monkeypatch.setattr(extract_step, "scan", scan_then_someone_moves_a_json)
     summary = pipeline.extract(db, AFINIA, settings, "run-1")
     keys = registry.keys(db, "afinia", bucket)
     assert not [k for k in keys if k.endswith(a_pdf)], "A's PDF was filed with another request"

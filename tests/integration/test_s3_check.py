@@ -25,7 +25,7 @@ HEALTHCHECK_KEY = "oficina-virtual/_healthcheck/ov_s3_check.txt"
 
 
 def _run() -> s3check.Report:
-    return s3check.run(runtime.settings_from_variables())
+    return s3check.run(runtime.settings_from_variables(), runtime.s3_check_clients)
 
 
 def _statuses(report: s3check.Report) -> dict[str, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from devtools import services
 from extractorov import errors, pipeline, reconcile, runtime, storage
+from extractorov import upload as upload_step
 from extractorov.companies import COMPANIES
 from extractorov.errors import S3PreflightError
 from extractorov.landing import company_folders
@@ -259,7 +260,7 @@ def test_an_upload_stopped_midway_leaves_no_cursor_open_and_uploads_the_rest_lat
             raise RuntimeError("the database went away")
 
     monkeypatch.setattr(registry, "record_upload_results", failing)
-    monkeypatch.setattr(pipeline, "upload_files", _small_batches(pipeline.upload_files))
+    monkeypatch.setattr(upload_step, "upload_files", _small_batches(upload_step.upload_files))
     _prepare(db, settings, landing, n=5)
     with pytest.raises(RuntimeError, match="went away") as failure:
         pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
@@ -301,7 +302,7 @@ def test_a_database_error_midway_leaves_no_cursor_open(db, settings, landing, s3
 
     monkeypatch.setattr(registry, "UPLOAD_PAGE", 3)
     monkeypatch.setattr(registry, "record_upload_results", failing)
-    monkeypatch.setattr(pipeline, "upload_files", _small_batches(pipeline.upload_files))
+    monkeypatch.setattr(upload_step, "upload_files", _small_batches(upload_step.upload_files))
     _prepare(db, settings, landing, n=5)
     with pytest.raises(psycopg.errors.DivisionByZero) as failure:
         pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
@@ -344,7 +345,7 @@ def test_a_migration_during_the_first_batch_neither_waits_nor_deadlocks(
         real(conn, results, run_id)
 
     monkeypatch.setattr(registry, "record_upload_results", first_batch)
-    monkeypatch.setattr(pipeline, "upload_files", _small_batches(pipeline.upload_files))
+    monkeypatch.setattr(upload_step, "upload_files", _small_batches(upload_step.upload_files))
     _prepare(db, settings, landing, n=2)
     summary = pipeline.upload(db, s3, AFINIA, settings, run_id="run-1")
     thread.join()

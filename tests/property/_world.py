@@ -395,10 +395,10 @@ class Gate:
 
 POINTS: dict[str, tuple[str, str]] = {
     # point: (module, function) whose return is the point
-    "scan": ("pipeline", "scan"),
-    "read_quarantine": ("pipeline", "read_quarantine"),
-    "read_requests": ("pipeline", "_read_requests"),
-    "place_documents": ("pipeline", "_place_documents"),
+    "scan": ("extract", "scan"),
+    "read_quarantine": ("extract", "read_quarantine"),
+    "read_requests": ("extract", "_read_requests"),
+    "place_documents": ("extract", "_place_documents"),
     "register_pending": ("registry", "register_pending"),
     "mark_loaded": ("registry", "mark_loaded"),
     "record_upload_results": ("registry", "record_upload_results"),
@@ -421,9 +421,9 @@ STEP_POINTS: dict[str, list[str]] = {
 
 def install_points(gate: Gate, setattr_: Callable[[Any, str, Any], None]) -> None:
     """Wrap every point's function (those this version has) so it reports to ``gate``."""
-    from extractorov import landing, pipeline, reconcile, registry
+    from extractorov import extract, landing, reconcile, registry
 
-    modules = {"pipeline": pipeline, "registry": registry, "reconcile": reconcile,
+    modules = {"extract": extract, "registry": registry, "reconcile": reconcile,
                "landing": landing}
     for point, (module_name, name) in POINTS.items():
         module = modules[module_name]

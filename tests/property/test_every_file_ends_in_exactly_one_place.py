@@ -414,10 +414,10 @@ class Landing(RuleBasedStateMachine):
             if step == "extract":
                 visible = self._visible_valid(run.empresa, readmit=run.readmit)
                 if disk == "manifest":
-                    from extractorov import pipeline
+                    from extractorov import extract
 
                     allow = (OSError,)
-                    FAULTS.full_manifest(pipeline)
+                    FAULTS.full_manifest(extract)
                 manifests = company_folders(self.root, run.empresa).root / "manifests"
                 written = set(manifests.glob("*.jsonl"))
                 outcome, result = self._call(
@@ -1013,17 +1013,17 @@ class Faults:
         self.s3 = S3Faults()
         self._manifest: tuple[Any, Any] | None = None
 
-    def full_manifest(self, pipeline: Any) -> None:
-        """The disk is full when extract writes its manifest (``_write_manifest``)."""
+    def full_manifest(self, extract: Any) -> None:
+        """The disk is full when extract writes its manifest (``write_manifest``)."""
         import errno
 
-        original = pipeline._write_manifest
+        original = extract.write_manifest
 
         def full(*args: Any, **kwargs: Any) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        self._manifest = (pipeline, original)
-        pipeline._write_manifest = full
+        self._manifest = (extract, original)
+        extract.write_manifest = full
 
     def reset(self) -> None:
         self.landing.reason = None
@@ -1032,7 +1032,7 @@ class Faults:
         self.gate.kill_at.clear()
         if self._manifest is not None:
             module, original = self._manifest
-            module._write_manifest = original
+            module.write_manifest = original
             self._manifest = None
 
 

@@ -215,8 +215,8 @@ class TestRealSgc:
     "X_data_Y_data_20251008_090000.json", "HX13#?%+&=;'\"_data_20251008_090000.json",
 ])
 def test_the_cheap_sgc_filter_never_misses_a_parsed_sgc(name: str) -> None:
+    from extractorov.extract import _sgc_candidates
     from extractorov.landing import parse_file_name
-    from extractorov.pipeline import _sgc_candidates
 
     parsed = parse_file_name(name)
     assert parsed is not None

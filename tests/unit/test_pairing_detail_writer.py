@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from extractorov.extract import _sgc_candidates
 from extractorov.landing import FileKind, FileName, parse_file_name
 from extractorov.pairing import Document, JsonMark, JsonState, Outcome, place_documents
-from extractorov.pipeline import _sgc_candidates
 from extractorov.records import is_placeholder_sgc
 from extractorov.settings import BOGOTA
 

@@ -1,13 +1,13 @@
 """The request JSONs extract hands to pairing, by the SGC part of their names
-(``pipeline._Marks``): a single JSON per part is held as such, later readings win unless
+(``extract._Marks``): a single JSON per part is held as such, later readings win unless
 told to keep what is there, and SGC strings are shared with the run's."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from extractorov.extract import _Marks
 from extractorov.pairing import JsonMark, JsonState
-from extractorov.pipeline import _Marks
 
 WHEN = datetime(2025, 10, 8, 9, 0, tzinfo=UTC)
 

@@ -25,7 +25,7 @@ ALL_SUCCESS = {"extract": "success", "load_db": "success", "upload_s3": "success
 
 
 def extract_summary() -> dict[str, Any]:
-    """Shaped like ``asdict(ExtractSummary)`` in pipeline.py."""
+    """Shaped like ``asdict(ExtractSummary)`` in extract.py."""
     return {
         "files_found": 12,
         "files_new": 9,
