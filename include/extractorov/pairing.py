@@ -160,7 +160,7 @@ def place_documents(sgc: str, documents: Iterable[Document], jsons: Iterable[Jso
     placed = _place_detail_writer(sgc, detail, marks, folders_named)
     main = [d for d in docs if not is_detail_writer_document(d.name)]
     placed.update((d.name, _place_real(sgc, d, marks, undated, folders_named)) for d in main)
-    return _one_request_each(main, placed)
+    return _one_request_each(main, placed, [*marks, *undated])
 
 
 _DETAIL_WRITER_DOCUMENT = re.compile(r"_PQR_[0-9]+_[0-9]{8}_[0-9]{6}\.pdf\Z", re.I)
@@ -202,33 +202,60 @@ def _place_detail_writer(sgc: str, docs: list[Document], marks: list[JsonMark],
     return placed
 
 
-def _one_request_each(docs: list[Document], placed: dict[str, Placement]
-                      ) -> dict[str, Placement]:
-    """A request is written detail PDF first, then its attachment, then its JSON: of the
-    documents tied to one JSON, that request's are its last detail PDF and an attachment
-    written at or after that PDF (the last one). Any other (a second PDF or attachment, an
-    attachment written before the PDF: another request of the SGC whose JSON was never
-    written) keeps the SGC's folder, tied to no request (which one owns it cannot be
-    told)."""
+def _one_request_each(docs: list[Document], placed: dict[str, Placement],
+                      marks: list[JsonMark]) -> dict[str, Placement]:
+    """A request is written detail PDF first, then its attachment, then its JSON, the PDF
+    within :data:`MAX_PDF_TO_NEXT_STEP` of the next step (the rule the placeholder
+    stretches follow): of the documents tied to one JSON, that request's are its last
+    detail PDF, if the request's next step came within that time, and an attachment written
+    at or after that PDF (the last one). Any other (a second PDF or attachment, an
+    attachment written before the PDF, a PDF long before the next step: another request
+    of the SGC whose JSON was never written) keeps the SGC's folder, tied to no request
+    (which one owns it cannot be told)."""
+    written = {m.name: m.timestamp for m in marks}
     by_owner: dict[str, list[Document]] = {}
     for doc in docs:
         placement = placed[doc.name]
         # Every placement that gives a request, whatever its JSON's state.
         if placement.request_json and placement.folder:
             by_owner.setdefault(placement.request_json, []).append(doc)
-    for group in by_owner.values():
-        if len(group) < 2:
-            continue
+    for owner, group in by_owner.items():
         group.sort(key=lambda d: (d.timestamp is None, d.timestamp or _EPOCH, d.name))
         pdfs = [d for d in group if d.kind is FileKind.DETALLE]
         attachments = [d for d in group if d.kind is FileKind.ADJUNTO]
-        own = {pdfs[-1].name} if pdfs else set()
-        if attachments and (not pdfs or _not_before(attachments[-1], pdfs[-1])):
-            own.add(attachments[-1].name)
+        own: set[str] = set()
+        attachment = attachments[-1] if attachments else None
+        if attachment and pdfs and not _not_before(attachment, pdfs[-1]):
+            attachment = None  # written before the request's PDF: another request's
+        if attachment:
+            own.add(attachment.name)
+        undecided: str | None = None
+        if pdfs:
+            next_step = attachment.timestamp if attachment else written.get(owner)
+            if _within(pdfs[-1].timestamp, next_step, MAX_PDF_TO_NEXT_STEP):
+                own.add(pdfs[-1].name)
+            else:
+                # Its own request's attachment step failing slowly, or the next request's
+                # JSON after this one's JSON step failed: which cannot be told.
+                undecided = pdfs[-1].name
         for doc in group:
-            if doc.name not in own:
+            if doc.name == undecided:
+                placed[doc.name] = Placement(Outcome.UNDECIDED, why=WHY_PDF_LONG_BEFORE)
+            elif doc.name not in own:
                 placed[doc.name] = Placement(Outcome.FOLDER, placed[doc.name].folder)
     return placed
+
+
+WHY_PDF_LONG_BEFORE = (
+    "the request JSON of its SGC that follows it came over 20 s after it with no attachment "
+    "between: it may be that request's (a slow attachment step that saved nothing) or an "
+    "earlier request's whose JSON step failed, so which request owns it cannot be told")
+
+
+def _within(first: datetime | None, then: datetime | None, most: timedelta) -> bool:
+    if first is None or then is None:
+        return True  # undated: not judged by time
+    return then - first <= most
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -243,7 +270,10 @@ def _not_before(later: Document, earlier: Document) -> bool:
 def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[JsonMark],
                 folders_named: frozenset[str]) -> Placement:
     def own_time(mark: JsonMark) -> bool:
-        """Written when its own JSON is: at or after it, within MAX_DOCUMENT_TO_JSON."""
+        """Could be its own JSON: one the bot writes ({sgc}_data_…, never the detail
+        writer's pqr_data_{sgc}_…), at or after it, within MAX_DOCUMENT_TO_JSON."""
+        if is_detail_writer_json(mark.name):
+            return False
         if mark.timestamp is None or doc.timestamp is None:
             return True
         return doc.timestamp <= mark.timestamp <= doc.timestamp + MAX_DOCUMENT_TO_JSON
@@ -264,10 +294,10 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
     for mark in marks:
         if own_time(mark) and (placement := tie(mark)):
             return placement
-    # Any other JSON of the SGC is another scrape's: it gives the folder, never the
-    # request (an SGC folder may hold more than one request; a removal or a new SGC of
-    # that request must not take another's document). The newest before it, else the
-    # first after its own JSON's time.
+    # Any other JSON of the SGC is another scrape's (or the other writer's): it gives the
+    # folder, never the request (an SGC folder may hold more than one request; a removal
+    # or a new SGC of that request must not take another's document). The newest before
+    # it, else the first after its own JSON's time.
     earlier = [m for m in marks if m.state in known and doc.timestamp
                and m.timestamp and m.timestamp < doc.timestamp]
     beyond = [m for m in marks if m.state in known and doc.timestamp

@@ -100,7 +100,7 @@ from extractorov import findings, firstseen, landing, pairing, runsteps, storage
 from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.records import MAX_JSON_BYTES, is_placeholder_sgc
+from extractorov.records import MAX_JSON_BYTES
 from extractorov.settings import (
     LOADED_TABLE,
     REGISTRY_TABLE,
@@ -495,8 +495,8 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
     ``extract`` wrote its detail PDF and attachment before its JSON, and nothing but the
     write order ties them to it. Pairing's own rules decide, on every request JSON and
     document of their SGC part (``processed/``, the registry, ``quarantine/``, JSONs being
-    written); with a real SGC only a document written at or before the JSON is its own (a
-    later one may be another request's of the same SGC whose JSON is not written yet)."""
+    written), each writer by its own order; what pairing ties to the request is the
+    request's, nothing else."""
     tz = settings.bot_timezone
     sgcs: dict[str, set[str]] = {}
     for name in waiting:
@@ -545,18 +545,12 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
     for sgc, own in sgcs.items():
         if not mine[sgc]:
             continue
-        stamps = {m.name: m.timestamp for m in marks[sgc]}
-        when = {d.name: d.timestamp for d in docs[sgc]}
+        # Pairing's answer, applied as it is: it ties a document only to its own JSON, by
+        # its writer's order (the bot's JSON last, the detail writer's JSON first).
         placed = pairing.place_documents(sgc, docs[sgc], marks[sgc])
         for name in mine[sgc]:
-            owner = placed[name].request_json
-            if owner not in own or placed[name].outcome not in _FILED:
-                continue
-            owner_at, doc_at = stamps.get(owner), when[name]
-            if not (sgc == pairing.JSON_FIRST_SGC or is_placeholder_sgc(sgc)) and (
-                    owner_at is None or doc_at is None or owner_at < doc_at):
-                continue  # an earlier scrape's JSON: the document may be another request's
-            listing.names.add(name)
+            if placed[name].request_json in own and placed[name].outcome in _FILED:
+                listing.names.add(name)
 
 
 _FILED = frozenset({pairing.Outcome.FOLDER, pairing.Outcome.FOLDER_JSON_QUARANTINED,

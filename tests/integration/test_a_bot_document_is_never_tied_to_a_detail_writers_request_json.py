@@ -43,8 +43,6 @@ from tests.landing_files import (
 
 pytestmark = pytest.mark.integration
 
-REASON = ("a bot document is paired with a detail writer's pqr_data_ JSON (JSON-first) by "
-          "the bot's JSON-last rule: tied to another request, deleted by its removal")
 
 
 def _session(db, s3, settings, landing):
@@ -67,7 +65,6 @@ def _tie(db, name: str) -> list[tuple]:
                      "FROM data_general.s3_files_registry WHERE filename = %s", name)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_bot_document_is_never_tied_to_a_detail_writers_request_json(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_att, r3_json, _ = _session(db, s3, settings, landing)
@@ -80,7 +77,6 @@ def test_the_detail_writers_pdf_is_tied_to_its_own_request(db, s3, bucket, setti
     assert _tie(db, r3_pdf) == [("R-3", r3_json)]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_a_detail_writers_request_keeps_the_bot_documents_of_another_request(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_att, _, r3_pdf = _session(db, s3, settings, landing)

@@ -31,8 +31,6 @@ from tests.landing_files import AFINIA, prefix, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
-REASON = ("a real-SGC PDF 60 s before the next request's JSON (no PDF of its own) is tied "
-          "to it: the placeholder rule's 20 s bound is missing for a real SGC")
 
 
 def _session(db, s3, settings, landing):
@@ -44,7 +42,6 @@ def _session(db, s3, settings, landing):
     return r2_pdf, r3_json
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_real_sgc_pdf_written_long_before_the_next_requests_json_is_never_tied_to_it(
         db, s3, bucket, settings, landing):
     r2_pdf, r3_json = _session(db, s3, settings, landing)
@@ -53,7 +50,6 @@ def test_a_real_sgc_pdf_written_long_before_the_next_requests_json_is_never_tied
     assert tie != [("R-3", r3_json)]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_the_next_request_keeps_a_pdf_written_long_before_its_json(
         db, s3, bucket, settings, landing):
     r2_pdf, _ = _session(db, s3, settings, landing)

@@ -40,8 +40,6 @@ def _detail_writer_request(landing, radicado: str, at: float) -> tuple[str, str]
     return json_name, pdf_name
 
 
-@pytest.mark.xfail(strict=True, reason="the removal keeps only a real-SGC document written at "
-                   "or before the JSON (bot order): the detail writer's PDF, after it, stays")
 def test_a_removal_between_scrape_and_extract_takes_the_detail_writers_rescrape_pdf(
         db, s3, bucket, settings, landing):
     _detail_writer_request(landing, "R-77", 0)

@@ -24,7 +24,7 @@ import pytest
 
 from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, run_all, write_adjunto, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,8 @@ def _rescrape_read_mid_write(db, s3, settings, landing) -> tuple[str, str]:
     # being retried, the JSON is not written yet, and the run starts.
     pdf = write_pdf(landing, "RE1", DAY, "detalle de R-1, segunda lectura")
     run_all(db, s3, settings, "day-5-a")
+    # The attachment is saved at last (stamped when its step began), then the JSON.
+    write_adjunto(landing, "RE1", DAY + 4, "evidencia de R-1")
     json_ = write_json(landing, "RE1", "R-1", DAY + 75, estado_solicitud="En trámite")
     run_all(db, s3, settings, "day-5-b")
     return pdf, json_

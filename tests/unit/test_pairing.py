@@ -126,7 +126,7 @@ class TestRealSgc:
         assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1")
         placed = place_documents("RE1", [pdf("RE1", 3_600)], [day_later])
         assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1")
-        within = loaded("RE1", 3_600 + 29 * 60, "RE1")
+        within = loaded("RE1", 3_600 + 15, "RE1")
         placed = place_documents("RE1", [pdf("RE1", 3_600)], [within, day_later])
         assert placed["RE1_3600.pdf"] == Placement(Outcome.FOLDER, "RE1", within.name)
 
@@ -137,9 +137,24 @@ class TestRealSgc:
         would have tied it). It now waits; the JSON, when it comes, ties it."""
         placed = place_documents("RE1", [pdf("RE1", 86_400)], [loaded("RE1", 5, "RE1")])
         assert placed["RE1_86400.pdf"].outcome is Outcome.WAITING
-        own = loaded("RE1", 86_475, "RE1")
-        placed = place_documents("RE1", [pdf("RE1", 86_400)], [loaded("RE1", 5, "RE1"), own])
+        own = loaded("RE1", 86_475, "RE1")  # its attachment's download took a minute
+        placed = place_documents("RE1", [pdf("RE1", 86_400), adj("RE1", 86_403)],
+                                 [loaded("RE1", 5, "RE1"), own])
         assert placed["RE1_86400.pdf"] == Placement(Outcome.FOLDER, "RE1", own.name)
+        assert placed["RE1_adjunto_86403.jpg"] == Placement(Outcome.FOLDER, "RE1", own.name)
+
+    def test_a_pdf_long_before_the_next_json_with_nothing_between_is_undecided(self) -> None:
+        """A regression test: R-2's PDF (its JSON step failed), then R-3's JSON a minute
+        later (R-3's PDF step failed): R-2's PDF was tied to R-3 and left with R-3's
+        removal. The same files come from one request whose attachment step failed slowly:
+        which request owns the PDF cannot be told, so it waits for a human (as with a
+        placeholder SGC), never guessed."""
+        later = loaded("RE1", 60, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 0)], [later])
+        assert placed["RE1_0.pdf"].outcome is Outcome.UNDECIDED
+        soon = loaded("RE1", 20, "RE1")
+        placed = place_documents("RE1", [pdf("RE1", 0)], [soon])
+        assert placed["RE1_0.pdf"] == Placement(Outcome.FOLDER, "RE1", soon.name)
 
     def test_waits_while_its_json_is_being_written(self) -> None:
         writing = JsonMark("RE1_data_9.json", at(9), JsonState.WRITING)
@@ -179,7 +194,7 @@ class TestRealSgc:
         """A regression test: R-2's PDF and attachment (its JSON never written), then R-3's
         PDF and JSON: R-2's attachment was tied to R-3 (one of each kind), though the bot
         writes a request's PDF before its attachment."""
-        own = loaded("RE1", 100, "RE1")
+        own = loaded("RE1", 75, "RE1")
         placed = place_documents("RE1", [pdf("RE1", 0), adj("RE1", 10), pdf("RE1", 60)],
                                  [own])
         assert placed["RE1_60.pdf"] == Placement(Outcome.FOLDER, "RE1", own.name)
