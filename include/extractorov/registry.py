@@ -84,17 +84,22 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
         # document's request JSON's (staged with it, or registered before).
         cur.execute("UPDATE ov_registry_stage SET numero_radicado = metadata ->> 'numero_radicado' "
                     "WHERE metadata ? 'numero_radicado'")
+        # Joins, never a lookup per document: the stage has no index, and a backfill
+        # stages hundreds of thousands of files (one pass each would be quadratic).
         cur.execute(
-            f"""UPDATE ov_registry_stage s SET numero_radicado = COALESCE(
-                    (SELECT j.numero_radicado FROM ov_registry_stage j
-                     WHERE j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
-                       AND j.filename = s.metadata ->> 'request_json'
-                       AND j.numero_radicado IS NOT NULL LIMIT 1),
-                    (SELECT j.numero_radicado FROM {TABLE} j
-                     WHERE j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
-                       AND j.filename = s.metadata ->> 'request_json'
-                       AND j.numero_radicado IS NOT NULL LIMIT 1))
-                WHERE s.numero_radicado IS NULL AND s.metadata ? 'request_json'""")
+            """UPDATE ov_registry_stage s SET numero_radicado = j.numero_radicado
+               FROM ov_registry_stage j
+               WHERE s.numero_radicado IS NULL AND s.metadata ? 'request_json'
+                 AND j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
+                 AND j.filename = s.metadata ->> 'request_json'
+                 AND j.numero_radicado IS NOT NULL""")
+        cur.execute(
+            f"""UPDATE ov_registry_stage s SET numero_radicado = j.numero_radicado
+                FROM {TABLE} j
+                WHERE s.numero_radicado IS NULL AND s.metadata ? 'request_json'
+                  AND j.empresa = s.empresa AND j.s3_bucket = s.s3_bucket
+                  AND j.filename = s.metadata ->> 'request_json'
+                  AND j.numero_radicado IS NOT NULL""")
         cur.execute(
             f"""
             WITH written AS (
