@@ -128,3 +128,18 @@ def state(db, s3, bucket: str, landing: Path, empresa: str = "afinia") -> dict:
                              if not p.name.endswith(".reason.txt"))
         if folders.quarantine.exists() else [],
     }
+
+
+def remove_request(db, s3, settings, radicado: str, *, company=AFINIA, run_id: str = "rm-1"):
+    """The titular's supresión, as ``ov_remove_request`` does it: the listing, a reviewer
+    approving exactly what it showed, the removal. Returns (what was shown, the outcome)."""
+    from datetime import UTC
+
+    from extractorov import removal
+
+    shown = removal.find(db, s3, company, settings, radicado).as_dict()
+    db.rollback()
+    removal.record_decision(db, company.empresa, radicado, run_id=run_id, approved=True,
+                            decided_by="reviewer", decided_at=datetime.now(UTC),
+                            reason="supresión pedida por el titular", shown=shown)
+    return shown, removal.remove(db, s3, company, settings, radicado, run_id=run_id)

@@ -24,16 +24,14 @@ customer's documents LOST, nothing reports it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query, seen_hours_ago
 from tests.landing_files import (
-    AFINIA,
     prefix,
     record,
+    remove_request,
     run_all,
     stamp,
     write,
@@ -80,12 +78,7 @@ def test_the_detail_writers_pdf_is_tied_to_its_own_request(db, s3, bucket, setti
 def test_removing_a_detail_writers_request_keeps_the_bot_documents_of_another_request(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_att, _, r3_pdf = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     keys = list_keys(s3, bucket)
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     for name in (r2_pdf, r2_att):

@@ -22,13 +22,11 @@ it"), so:
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.landing_files import AFINIA, prefix, record, run_all, stamp, write
+from tests.landing_files import prefix, record, remove_request, run_all, stamp, write
 
 pytestmark = pytest.mark.integration
 
@@ -72,12 +70,7 @@ def test_a_detail_writers_pdf_is_tied_to_its_own_request(db, s3, bucket, setting
 def test_removing_a_request_of_the_detail_writer_keeps_the_other_requests_pdf_and_takes_its_own(
         db, s3, bucket, settings, landing):
     (_, r900_pdf), (_, r901_pdf) = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1")
+    remove_request(db, s3, settings, "R-901")
     keys = list_keys(s3, bucket)
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert prefix() + "RE900/" + r900_pdf in keys or (processed / r900_pdf).exists(), (

@@ -22,13 +22,17 @@ customer's personal data stays in the bucket after a removal reported ``complete
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, stamp, write_json, write_pdf
+from tests.landing_files import (
+    prefix,
+    remove_request,
+    run_all,
+    stamp,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -60,10 +64,5 @@ def test_removing_the_request_takes_its_document_read_before_its_json(
         db, s3, bucket, settings, landing):
     pdf, _ = _scrapes(db, s3, settings, landing)
     run_all(db, s3, settings, "day-5-c")
-    shown = removal.find(db, s3, AFINIA, settings, "R-77").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-77", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-77", run_id="rm-1")
+    remove_request(db, s3, settings, "R-77")
     assert prefix() + "RE77/" + pdf not in list_keys(s3, bucket), "R-77's page survived"

@@ -9,13 +9,11 @@ request deletes R-2's detail page, another customer's (a MISFILE, then a LOSS)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import pipeline, removal
+from extractorov import pipeline
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, remove_request, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +42,6 @@ def test_a_document_whose_json_was_never_written_is_not_tied_to_the_next_request
 def test_removing_the_next_request_keeps_the_document_whose_json_was_never_written(
         db, s3, bucket, settings, landing):
     r2_pdf, _ = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     local = landing / "afinia" / "oficina_virtual" / "processed" / r2_pdf
     assert prefix() + "RE1/" + r2_pdf in list_keys(s3, bucket) or local.exists()

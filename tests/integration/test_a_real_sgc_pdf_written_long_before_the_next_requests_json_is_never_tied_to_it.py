@@ -21,13 +21,10 @@ rule): the real-SGC branch lacks its sibling's guard.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.landing_files import AFINIA, prefix, run_all, write_json, write_pdf
+from tests.landing_files import prefix, remove_request, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -53,12 +50,7 @@ def test_a_real_sgc_pdf_written_long_before_the_next_requests_json_is_never_tied
 def test_removing_the_next_request_keeps_a_pdf_written_long_before_its_json(
         db, s3, bucket, settings, landing):
     r2_pdf, _ = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert (prefix() + "RE800/" + r2_pdf in list_keys(s3, bucket)
             or (processed / r2_pdf).exists()), "R-2's detail page is gone"

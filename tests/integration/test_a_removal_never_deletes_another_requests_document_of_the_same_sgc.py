@@ -7,13 +7,11 @@ document: the local file and every S3 version (loss of another customer's data).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import pipeline, removal
+from extractorov import pipeline
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.landing_files import AFINIA, prefix, write_json, write_pdf
+from tests.landing_files import AFINIA, prefix, remove_request, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +36,7 @@ def test_a_removal_never_deletes_another_requests_document_of_the_same_sgc(
     assert query(db, "SELECT numero_radicado, s3_key FROM data_general.s3_files_registry "
                      "WHERE filename = %s", other) == [(None, prefix() + "RE1/" + other)]
     # R-1's titular asks for supresión.
-    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    remove_request(db, s3, settings, "R-1")
     # R-2's detail page is not R-1's data: it is still somewhere (bucket or landing).
     key = prefix() + "RE1/" + other
     local = (landing / "afinia" / "oficina_virtual" / "processed" / other)

@@ -8,13 +8,11 @@ deletes the other customer's document."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import pipeline, removal
+from extractorov import pipeline
 from tests.helpers import list_keys, query, seen_hours_ago
-from tests.landing_files import AFINIA, prefix, stamp, write, write_pdf
+from tests.landing_files import AFINIA, prefix, remove_request, stamp, write, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -57,11 +55,6 @@ def test_removing_a_request_with_a_quarantined_json_keeps_another_requests_docum
     _run(db, s3, settings, "day-1b")
     key = prefix() + "RE1/" + other
     assert key in list_keys(s3, bucket)
-    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    shown, _ = remove_request(db, s3, settings, "R-1")
     local = landing / "afinia" / "oficina_virtual" / "processed" / other
     assert key in list_keys(s3, bucket) or local.exists(), shown

@@ -14,12 +14,19 @@ unknown stalled file."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
 from extractorov import removal
-from tests.landing_files import AFINIA, record, run_all, stamp, write, write_json, write_pdf
+from tests.landing_files import (
+    record,
+    remove_request,
+    run_all,
+    stamp,
+    write,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +43,6 @@ def test_a_removal_takes_a_cut_short_copy_of_its_request_json(
     cut = write(landing, temporary.format(final), whole[: len(whole) * 3 // 4])
     assert '"nombres_apellidos"' in cut.read_text() and '"numero_radicado": "R-1"' in (
         cut.read_text())
-    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    outcome = removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    _, outcome = remove_request(db, s3, settings, "R-1")
     assert outcome.status == removal.COMPLETED
     assert not cut.exists(), "a copy of R-1's JSON with the titular's data is still there"

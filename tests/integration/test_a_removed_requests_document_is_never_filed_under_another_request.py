@@ -8,14 +8,12 @@ request's folder, another customer's: it stays in quarantine/ with a reason sayi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import pipeline, removal
+from extractorov import pipeline
 from extractorov.landing import company_folders, followed_json, read_quarantine
 from tests.helpers import query
-from tests.landing_files import AFINIA, stamp, write, write_json, write_pdf
+from tests.landing_files import AFINIA, remove_request, stamp, write, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +31,7 @@ def _quarantined_request_then_removed(db, s3, settings, landing) -> str:
     assert {q.original_name for q in read_quarantine(folders)} == {pdf, broken.name}
 
     # The titular of R-901 asks for supresión: ov_remove_request lists, is approved, removes.
-    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    outcome = removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1")
+    _, outcome = remove_request(db, s3, settings, "R-901")
     assert outcome.status == "completed"
     return pdf
 

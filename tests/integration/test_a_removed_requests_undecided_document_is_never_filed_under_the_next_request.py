@@ -14,14 +14,13 @@ absence)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import removal, review
+from extractorov import review
 from extractorov.landing import company_folders, quarantine
 from tests.helpers import query
-from tests.landing_files import AFINIA, run_all, write_json, write_pdf
+from tests.landing_files import remove_request, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -36,12 +35,7 @@ def _removed_with_an_undecided_document(db, s3, settings, landing):
     (folders.processed / r902).rename(folders.processed / f"{r902}.part")
     run_all(db, s3, settings, "day-1")
     assert (folders.processed / p900).exists() and (folders.processed / p901).exists()
-    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    outcome = removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1")
+    shown, outcome = remove_request(db, s3, settings, "R-901")
     assert outcome.status == "completed"
     return p900, p901, shown, outcome
 

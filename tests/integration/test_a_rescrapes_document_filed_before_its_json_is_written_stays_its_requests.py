@@ -18,13 +18,18 @@ removal (Ley 1581), and a corrected SGC of the request does not take it along.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, write_adjunto, write_json, write_pdf
+from tests.landing_files import (
+    prefix,
+    remove_request,
+    run_all,
+    write_adjunto,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,11 +64,6 @@ def test_removing_a_request_takes_its_rescrapes_detail_pdf_read_before_its_json(
     pdf, _ = _rescrape_read_mid_write(db, s3, settings, landing)
     key = prefix() + "RE1/" + pdf
     assert key in list_keys(s3, bucket)  # delivered (holds)
-    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    outcome = removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1")
+    _, outcome = remove_request(db, s3, settings, "R-1")
     assert outcome.as_dict()["status"] == removal.COMPLETED, outcome.as_dict()  # (holds)
     assert key not in list_keys(s3, bucket), "R-1's detail page is still in the bucket"

@@ -21,13 +21,17 @@ registry row — another customer's document LOST.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, write_adjunto, write_json, write_pdf
+from tests.landing_files import (
+    prefix,
+    remove_request,
+    run_all,
+    write_adjunto,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,12 +62,7 @@ def test_an_attachment_whose_json_was_never_written_is_never_tied_to_the_next_re
 def test_removing_the_next_request_of_the_sgc_keeps_the_attachment_whose_json_was_never_written(
         db, s3, bucket, settings, landing):
     r2_adj, _ = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     keys = list_keys(s3, bucket)
     local = landing / "afinia" / "oficina_virtual" / "processed" / r2_adj
     assert prefix() + "RE1/" + r2_adj in keys or local.exists(), "R-2's attachment is gone"

@@ -17,13 +17,10 @@ customer's document LOST."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, write_json, write_pdf
+from tests.landing_files import prefix, remove_request, run_all, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -53,12 +50,7 @@ def test_two_documents_before_one_quarantined_json_are_never_both_its_requests(
 def test_removing_a_request_with_a_quarantined_json_keeps_the_document_before_its_own(
         db, s3, bucket, settings, landing):
     r2_pdf, r3_pdf, _ = _session(db, s3, settings, landing)
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     keys = list_keys(s3, bucket)
     assert prefix() + "RE1/" + r3_pdf not in keys  # R-3's own page went (holds)
     local = landing / "afinia" / "oficina_virtual" / "processed" / r2_pdf
