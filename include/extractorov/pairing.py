@@ -186,7 +186,8 @@ def _place_detail_writer(sgc: str, docs: list[Document], marks: list[JsonMark],
     where; else it waits."""
     if not docs:
         return {}
-    own = _place_after_json(docs, [m for m in marks if is_detail_writer_json(m.name)])
+    own_jsons = [m for m in marks if is_detail_writer_json(m.name)]
+    own = _place_after_json(docs, own_jsons)
     known = folders_named or any(m.state in (JsonState.LOADED, JsonState.QUARANTINED)
                                  for m in marks)
     placed: dict[str, Placement] = {}
@@ -196,8 +197,19 @@ def _place_detail_writer(sgc: str, docs: list[Document], marks: list[JsonMark],
             placement = Placement(Outcome.FOLDER_JSON_QUARANTINED, sgc,
                                   placement.request_json)
         elif placement.outcome is Outcome.WAITING and placement.why == _NO_JSON_BEFORE:
-            placement = Placement(Outcome.FOLDER, sgc) if known else Placement(
-                Outcome.WAITING, why="no request JSON with this SGC yet")
+            # Its JSON is written first, but a copied backlog may bring the PDF first (byte
+            # order): it waits for it as the bot's documents do, until it has waited
+            # ov_orphan_after_hours or a later JSON of this writer shows it went on.
+            went_on = any(m.timestamp and doc.timestamp and m.timestamp > doc.timestamp
+                          for m in own_jsons)
+            if not known:
+                placement = Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
+            elif doc.waited_out or went_on or not marks:
+                # (No JSON of the SGC's name at all, only one of another name that carried
+                # it: an older bot's PDF, whose pqr_{n}_data_… JSON is that one.)
+                placement = Placement(Outcome.FOLDER, sgc)
+            else:
+                placement = Placement(Outcome.WAITING, why=WHY_OWN_JSON_TO_COME)
         placed[doc.name] = placement
     return placed
 

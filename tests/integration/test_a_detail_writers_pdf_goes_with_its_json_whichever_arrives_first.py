@@ -28,8 +28,6 @@ from tests.landing_files import AFINIA, prefix, record, run_all, stamp, write, w
 
 pytestmark = pytest.mark.integration
 
-REASON = ("a detail-writer PDF that arrives before its pqr_data_ JSON is filed untied at once "
-          "when another JSON of its SGC is known")
 
 
 def _session(db, s3, settings, landing, *, pdf_first: bool):
@@ -53,7 +51,6 @@ def _tie(db, pdf_name):
                      "FROM data_general.s3_files_registry WHERE filename = %s", pdf_name)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_detail_writers_pdf_goes_with_its_json_whichever_arrives_first(
         db, s3, bucket, settings, landing):
     json_name, pdf_name = _session(db, s3, settings, landing, pdf_first=True)
@@ -66,7 +63,6 @@ def test_the_same_files_arriving_together_are_tied(db, s3, bucket, settings, lan
     assert _tie(db, pdf_name) == [("R-2", json_name)]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_a_request_takes_its_detail_pdf_that_arrived_before_its_json(
         db, s3, bucket, settings, landing):
     _, pdf_name = _session(db, s3, settings, landing, pdf_first=True)
