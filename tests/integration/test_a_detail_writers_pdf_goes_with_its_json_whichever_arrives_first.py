@@ -18,13 +18,20 @@ changes where a document goes".
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, record, run_all, stamp, write, write_json, write_pdf
+from tests.landing_files import (
+    prefix,
+    record,
+    remove_request,
+    run_all,
+    stamp,
+    write,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -66,12 +73,7 @@ def test_the_same_files_arriving_together_are_tied(db, s3, bucket, settings, lan
 def test_removing_a_request_takes_its_detail_pdf_that_arrived_before_its_json(
         db, s3, bucket, settings, landing):
     _, pdf_name = _session(db, s3, settings, landing, pdf_first=True)
-    shown = removal.find(db, s3, AFINIA, settings, "R-2").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-2", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-2", run_id="rm-1")
+    remove_request(db, s3, settings, "R-2")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert prefix() + "RE55/" + pdf_name not in list_keys(s3, bucket), \
         "R-2's detail page survived its removal"

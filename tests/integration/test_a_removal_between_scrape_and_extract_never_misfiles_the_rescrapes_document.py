@@ -14,7 +14,7 @@ import pytest
 
 from extractorov import pipeline, removal
 from tests.helpers import query
-from tests.landing_files import AFINIA, write_json, write_pdf
+from tests.landing_files import AFINIA, remove_request, write_json, write_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +32,8 @@ def test_a_removal_between_scrape_and_extract_never_misfiles_the_rescrapes_docum
     write_json(landing, "PQR_4_ERROR", "R-1", 86_405)
     write_json(landing, "PQR_4_ERROR", "R-2", 86_412)
     # The approved removal of R-1 takes the writer slot before day 2's extract.
-    shown = removal.find(db, s3, AFINIA, settings, "R-1").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-1", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    assert removal.remove(db, s3, AFINIA, settings, "R-1", run_id="rm-1").status == "completed"
+    _, outcome = remove_request(db, s3, settings, "R-1")
+    assert outcome.status == "completed"
     # Day 2's extract.
     pipeline.extract(db, AFINIA, settings, "day-2")
     rows = query(db, "SELECT filename, s3_key FROM data_general.s3_files_registry")
@@ -56,13 +52,8 @@ def test_a_removal_between_scrape_and_extract_leaves_nothing_of_the_rescrape(
     pipeline.load(db, AFINIA, day1.manifest, run_id="day-1")
     rescrape_pdf = write_pdf(landing, "RE77", 86_400, "detalle de R-77, día 2")
     write_json(landing, "RE77", "R-77", 86_405)
-    shown = removal.find(db, s3, AFINIA, settings, "R-77").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-77", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    assert removal.remove(db, s3, AFINIA, settings,
-                          "R-77", run_id="rm-1").status == "completed"
+    _, outcome = remove_request(db, s3, settings, "R-77")
+    assert outcome.status == "completed"
     pipeline.extract(db, AFINIA, settings, "day-2")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert not (processed / rescrape_pdf).exists()

@@ -21,12 +21,11 @@ holds.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from extractorov import pipeline, removal
-from tests.landing_files import AFINIA, record, stamp, write
+from extractorov import pipeline
+from tests.landing_files import AFINIA, record, remove_request, stamp, write
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +45,8 @@ def test_a_removal_between_scrape_and_extract_takes_the_detail_writers_rescrape_
     day1 = pipeline.extract(db, AFINIA, settings, "day-1")
     pipeline.load(db, AFINIA, day1.manifest, run_id="day-1")
     _, rescrape_pdf = _detail_writer_request(landing, "R-77", 86_400)
-    shown = removal.find(db, s3, AFINIA, settings, "R-77").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-77", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    assert removal.remove(db, s3, AFINIA, settings,
-                          "R-77", run_id="rm-1").status == "completed"
+    _, outcome = remove_request(db, s3, settings, "R-77")
+    assert outcome.status == "completed"
     pipeline.extract(db, AFINIA, settings, "day-2")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     assert not (processed / rescrape_pdf).exists(), "R-77's re-scraped detail page survived"

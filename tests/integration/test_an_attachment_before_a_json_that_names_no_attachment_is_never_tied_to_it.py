@@ -22,13 +22,17 @@ detail page and ID scan: another customer's documents LOST. The placeholder rule
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import removal
 from tests.helpers import list_keys, query
-from tests.landing_files import AFINIA, prefix, run_all, write_adjunto, write_json, write_pdf
+from tests.landing_files import (
+    prefix,
+    remove_request,
+    run_all,
+    write_adjunto,
+    write_json,
+    write_pdf,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +69,7 @@ def test_an_attachment_before_a_json_that_names_no_attachment_is_never_tied_to_i
 def test_removing_a_request_without_attachment_keeps_the_earlier_requests_documents(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto, _ = _session(db, s3, settings, landing, "RE900")
-    shown = removal.find(db, s3, AFINIA, settings, "R-3").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-3", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    removal.remove(db, s3, AFINIA, settings, "R-3", run_id="rm-1")
+    remove_request(db, s3, settings, "R-3")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     keys = list_keys(s3, bucket)
     gone = [name for name in (r2_pdf, r2_adjunto)

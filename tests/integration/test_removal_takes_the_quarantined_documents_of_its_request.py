@@ -9,11 +9,9 @@ tests/integration/test_a_removed_requests_document_is_never_filed_under_another_
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from extractorov import pipeline, removal
+from extractorov import pipeline
 from extractorov.landing import company_folders, read_quarantine
 from tests.landing_files import AFINIA, remove_request, stamp, write, write_json, write_pdf
 
@@ -56,11 +54,6 @@ def test_removal_takes_the_quarantined_documents_of_its_request_with_the_usual_p
     pipeline.extract(db, AFINIA, settings, "day-1")
     folders = company_folders(landing, "afinia")
     assert {q.original_name for q in read_quarantine(folders)} == {pdf, broken.name}
-    shown = removal.find(db, s3, AFINIA, settings, "R-901").as_dict()
-    db.rollback()
-    removal.record_decision(db, "afinia", "R-901", run_id="rm-1", approved=True,
-                            decided_by="reviewer", decided_at=datetime.now(UTC),
-                            reason="supresión pedida por el titular", shown=shown)
-    assert removal.remove(db, s3, AFINIA, settings, "R-901", run_id="rm-1").status == (
-        "completed")
+    _, outcome = remove_request(db, s3, settings, "R-901")
+    assert outcome.status == "completed"
     assert sorted(q.original_name for q in read_quarantine(folders)) == []
