@@ -51,7 +51,9 @@ def write_request(
         "documento_identidad": "1045678901", "nombres_apellidos": "María José Núñez Peña",
         "correo_electronico": "maria.nunez@example.com", "telefono": "6053334455",
         "celular": "3001234567", "lectura": "12345", "canal_respuesta": "Correo electrónico",
-        "documento_prueba": "", "cuerpo_reclamacion": "Cobro excesivo en la factura.",
+        # The bot saves an attachment only when the page names one (documento_prueba).
+        "documento_prueba": f"3f2a9c1e-6b7d-4e2f-9a10-5c3b2d1e0f9a.{adjunto}" if adjunto else "",
+        "cuerpo_reclamacion": "Cobro excesivo en la factura.",
     }
     record.update(fields)
     paths = [processed / f"{sgc}_data_{ts}.json"]

@@ -40,7 +40,10 @@ def record(sgc: str, radicado: str, ts: str, **fields) -> dict:
         "record_number": 4, "sgc_number": sgc, "extraction_timestamp": ts,
         "page_url": "https://caribemar.facture.co/x", "page_title": "Detalle",
         "nic": "1234567", "fecha": "2025/10/07 14:05", "lectura": "12345",
-        "tipo_pqr": "Reclamo", "canal_respuesta": "Correo", "documento_prueba": "",
+        "tipo_pqr": "Reclamo", "canal_respuesta": "Correo",
+        # Names an evidence file unless a test says otherwise: a JSON naming none never
+        # owns an attachment (pairing.JsonMark.attachment), and tests write them apart.
+        "documento_prueba": "5d1c7a2e-8f3b-4c6d-9e0a-1b2c3d4e5f60.jpg",
         "cuerpo_reclamacion": "Cobro excesivo", "numero_radicado": radicado,
         "estado_solicitud": "Finalizado",
         "numero_reclamo_sgc": "" if sgc.upper().startswith("PQR") else sgc, **PERSON,

@@ -73,6 +73,7 @@ from extractorov.records import (
     MAX_JSON_BYTES,
     InvalidRecord,
     Record,
+    attachment_named_in,
     complete_from_known,
     parse_record,
 )
@@ -693,13 +694,13 @@ def _read_requests(run: _Run, conn: Connection, new_jsons: list[LandingFile], ma
         for done, file in enumerate(new_jsons, start=1):
             progress.update(done)
             name = _parsed(run, file.name)
-            record, digest, quarantined, size = _read_record(run, file, name)
+            record, digest, quarantined, size, attachment = _read_record(run, file, name)
             if record is None:
                 # Refused, or gone or unreadable while we read it: either way it keeps its
                 # place in the write order (pairing never concludes from its absence).
                 marks.put(name.sgc, JsonMark(file.name, name.timestamp,
                                              JsonState.QUARANTINED if quarantined
-                                             else JsonState.UNSURE))
+                                             else JsonState.UNSURE, attachment=attachment))
             elif record.incomplete:
                 blanks.append((file, name, record, digest, size))
                 copies.append((_order_key(record), record.numero_radicado, record.fecha,
@@ -729,17 +730,24 @@ def _file_request(run: _Run, file: LandingFile, name: FileName, record: Record, 
     except UnsafeKey as exc:
         quarantined = run.reject(file.path, Reason.UNSAFE_NAME, str(exc))
         marks.put(name.sgc, JsonMark(file.name, name.timestamp,
-                                     JsonState.QUARANTINED if quarantined else JsonState.UNSURE))
+                                     JsonState.QUARANTINED if quarantined else JsonState.UNSURE,
+                                     attachment=record.names_attachment))
         return
+    metadata: dict[str, Any] = {"kind": name.kind.value,
+                                "numero_radicado": record.numero_radicado}
+    if record.names_attachment is not None:
+        # Kept for later runs' pairing (and removals): a JSON that names no attachment
+        # never owns one (pairing.JsonMark.attachment).
+        metadata["names_attachment"] = record.names_attachment
     run.entries.append(_entry(run, file.path, name, key, record.numero_reclamo_sgc, digest,
-                              size, {"kind": name.kind.value,
-                               "numero_radicado": record.numero_radicado}))
+                              size, metadata))
     run.summary.records_found += 1
     sgc = record.numero_reclamo_sgc
     run.latest.offer(record.numero_radicado, _order_key(record),
                      warehouse.stage_row(run.company, record), record.incomplete,
                      record.fecha, sgc and run.same(sgc), file.name)
-    marks.put(name.sgc, JsonMark(file.name, name.timestamp, JsonState.LOADED, folder))
+    marks.put(name.sgc, JsonMark(file.name, name.timestamp, JsonState.LOADED, folder,
+                                 attachment=record.names_attachment))
 
 
 _Copy = tuple[tuple[str, str], str, datetime | None, str | None]
@@ -801,7 +809,8 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
             where = split_key(prefix, info.s3_key)
             if where is not None:  # this run's reading of the same JSON wins
                 marks.put(parsed.sgc, JsonMark(filename, parsed.timestamp, JsonState.LOADED,
-                                               run.same(where[0])), keep=True)
+                                               run.same(where[0]),
+                                               attachment=info.names_attachment), keep=True)
     for sgc, mark in unread:
         if sgc in by_sgc:  # one being written holds its documents back even over a reading
             marks.put(sgc, mark, keep=mark.state is not JsonState.WRITING)
@@ -811,7 +820,8 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
         parsed = run.parse(final) if final is not None else None
         if (final is not None and parsed is not None and parsed.kind is FileKind.DATA
                 and parsed.sgc in by_sgc):
-            marks.put(parsed.sgc, JsonMark(final, parsed.timestamp, JsonState.QUARANTINED),
+            marks.put(parsed.sgc, JsonMark(final, parsed.timestamp, JsonState.QUARANTINED,
+                                           attachment=_attachment_named_at(entry.path)),
                       keep=True)
     registered.clear()
     # Only a document's own SGC part is ever looked up in it (pairing._place_real).
@@ -949,30 +959,41 @@ def _with_progress(label: str, items: EntrySpool) -> Iterator[RegistryEntry]:
 
 
 def _read_record(run: _Run, file: LandingFile, name: FileName
-                 ) -> tuple[Record | None, str, bool, int]:
-    """``(record, SHA-256 of its bytes, quarantined, size read)``; no record when refused or
-    vanished. Hash and size come from the bytes parsed."""
+                 ) -> tuple[Record | None, str, bool, int, bool | None]:
+    """``(record, SHA-256 of its bytes, quarantined, size read, names an attachment)``; no
+    record when refused or vanished (a refused JSON still says whether it names an
+    attachment when it is a JSON object). Hash and size come from the bytes parsed."""
     try:
         raw = read_regular(file.path, MAX_JSON_BYTES)
     except FileNotFoundError:
         run.vanished(file.path)
-        return None, "", False, 0
+        return None, "", False, 0, None
     except NotRegularFile:
-        return None, "", run.reject(file.path, Reason.NOT_REGULAR, NOT_REGULAR), 0
+        return None, "", run.reject(file.path, Reason.NOT_REGULAR, NOT_REGULAR), 0, None
     except OSError as exc:
-        return None, "", run.reject(file.path, Reason.UNREADABLE, str(exc.strerror)), 0
+        return None, "", run.reject(file.path, Reason.UNREADABLE, str(exc.strerror)), 0, None
     if len(raw) > MAX_JSON_BYTES:
         size = max(file.size, len(raw))
         return None, "", run.reject(file.path, Reason.TOO_LARGE, (
             f"{size / 1024 / 1024:.1f} MiB, over the "
-            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit")), 0
+            f"{MAX_JSON_BYTES // 1024 // 1024} MiB limit")), 0, None
     try:
         record = parse_record(raw, company=run.company, file_name=file.name, file_sgc=name.sgc,
                               file_timestamp=name.timestamp,
                               bot_timezone=run.settings.bot_timezone)
     except InvalidRecord as exc:
-        return None, "", run.reject(file.path, Reason.INVALID_JSON, str(exc)), 0
-    return record, sha256_bytes(raw), False, len(raw)
+        return (None, "", run.reject(file.path, Reason.INVALID_JSON, str(exc)), 0,
+                attachment_named_in(raw))
+    return record, sha256_bytes(raw), False, len(raw), record.names_attachment
+
+
+def _attachment_named_at(path: Path) -> bool | None:
+    """Whether the request JSON at ``path`` (in ``quarantine/``) names an attachment;
+    ``None`` when it cannot be read as a JSON object (nothing is known of it)."""
+    try:
+        return attachment_named_in(read_regular(path, MAX_JSON_BYTES))
+    except OSError:  # (NotRegularFile too)
+        return None
 
 
 def _order_key(record: Record) -> tuple[str, str]:

@@ -20,7 +20,8 @@ requests share.
   placeholder, up to and including the second of the next one (the JSON is written
   last, possibly within its documents' second; the next request cannot start within
   it), belong to that next JSON only if they can be one request: at most one detail
-  PDF and one attachment, the PDF not after the attachment, none over
+  PDF and one attachment (none when the JSON names no attachment: what was written up to
+  an attachment is then an earlier request's), the PDF not after the attachment, none over
   :data:`MAX_DOCUMENT_TO_JSON` before the JSON. Otherwise they all wait (and
   ``ov_s3_reconcile`` reports them once they have waited too long): a document is
   never guessed into another customer's folder.
@@ -99,6 +100,11 @@ class JsonMark:
     why: str = ""
     """``UNSURE`` only: why its fate is not known (no personal data), said of the documents
     it holds back."""
+    attachment: bool | None = None
+    """Whether its record names an evidence file (``documento_prueba``:
+    :func:`extractorov.records.attachment_named`). ``False``: its request has no attachment,
+    so an attachment written before it is an earlier request's, and so is a PDF written
+    before that attachment (the bot writes PDF, attachment, JSON). ``None``: not known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +226,13 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement],
     within :data:`MAX_PDF_TO_NEXT_STEP` of the next step (the rule the placeholder
     stretches follow): of the documents tied to one JSON, that request's are its last
     detail PDF, if the request's next step came within that time, and an attachment written
-    at or after that PDF (the last one). Any other (a second PDF or attachment, an
+    at or after that PDF (the last one), unless the JSON names no attachment
+    (:attr:`JsonMark.attachment`): then no attachment is its, nor a PDF written at or before
+    one. Any other (a second PDF or attachment, an
     attachment written before the PDF, a PDF long before the next step: another request
     of the SGC whose JSON was never written) keeps the SGC's folder, tied to no request
     (which one owns it cannot be told)."""
-    written = {m.name: m.timestamp for m in marks}
+    written = {m.name: m for m in marks}
     by_owner: dict[str, list[Document]] = {}
     for doc in docs:
         placement = placed[doc.name]
@@ -235,6 +243,12 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement],
         group.sort(key=lambda d: (d.timestamp is None, d.timestamp or _EPOCH, d.name))
         pdfs = [d for d in group if d.kind is FileKind.DETALLE]
         attachments = [d for d in group if d.kind is FileKind.ADJUNTO]
+        mark = written.get(owner)
+        if attachments and mark is not None and mark.attachment is False:
+            # Its JSON names no attachment: the attachments, and the PDFs written before
+            # the last of them, are an earlier request's (its JSON step failed).
+            pdfs = [d for d in pdfs if not _not_before(attachments[-1], d)]
+            attachments = []
         own: set[str] = set()
         attachment = attachments[-1] if attachments else None
         if attachment and pdfs and not _not_before(attachment, pdfs[-1]):
@@ -243,7 +257,8 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement],
             own.add(attachment.name)
         undecided: str | None = None
         if pdfs:
-            next_step = attachment.timestamp if attachment else written.get(owner)
+            next_step = (attachment.timestamp if attachment
+                         else mark.timestamp if mark is not None else None)
             if _within(pdfs[-1].timestamp, next_step, MAX_PDF_TO_NEXT_STEP):
                 own.add(pdfs[-1].name)
             else:
@@ -374,11 +389,26 @@ def _place_placeholder(docs: list[Document], marks: list[JsonMark]) -> dict[str,
             placed.update((d.name, Placement(Outcome.WAITING, why=why)) for d in stretch)
             continue
         owner = marks[index]
+        attachments = [d for d in stretch if d.kind is FileKind.ADJUNTO]
+        if attachments and owner.attachment is False:
+            # Its JSON names no attachment: the attachments, and what was written before the
+            # last of them, are an earlier request's whose JSON was never written.
+            last = max(_dated(d) for d in attachments)
+            earlier = [d for d in stretch if _dated(d) <= last]
+            placed.update((d.name, Placement(Outcome.UNDECIDED, why=WHY_NAMES_NO_ATTACHMENT))
+                          for d in earlier)
+            stretch = [d for d in stretch if _dated(d) > last]
         why = _not_one_request(stretch, owner)
         for doc in stretch:
             placed[doc.name] = _owned_by(owner) if not why else Placement(Outcome.UNDECIDED,
                                                                            why=why)
     return placed
+
+
+WHY_NAMES_NO_ATTACHMENT = (
+    "the next request JSON with this placeholder names no attachment (documento_prueba "
+    "blank), so an attachment before it, and what was written before that attachment, "
+    "belong to an earlier request whose JSON was never written: which one cannot be told")
 
 
 def _not_one_request(stretch: list[Document], owner: JsonMark) -> str:

@@ -125,6 +125,8 @@ class Record:
     archivo_origen: str = ""
     incomplete: tuple[str, ...] = ()
     """Names of fields the bot left blank that the table would want (never values)."""
+    names_attachment: bool | None = None
+    """What :func:`attachment_named` says of the file's ``documento_prueba``."""
 
     def to_manifest(self) -> dict[str, Any]:
         """JSON-serializable form for the run manifest (a local file, never XCom)."""
@@ -139,6 +141,7 @@ class Record:
             "hash_contenido": self.hash_contenido,
             "archivo_origen": self.archivo_origen,
             "incomplete": list(self.incomplete),
+            "names_attachment": self.names_attachment,
         }
 
     @classmethod
@@ -162,6 +165,7 @@ class Record:
             hash_contenido=data["hash_contenido"],
             archivo_origen=data["archivo_origen"],
             incomplete=tuple(data.get("incomplete", ())),
+            names_attachment=data.get("names_attachment"),
         )
 
 
@@ -176,6 +180,38 @@ def _jsonable(value: Any) -> Any:
 def table_columns(company: Company) -> tuple[str, ...]:
     """Typed columns a company's table holds for record fields, in table order."""
     return COMMON_FIELDS + company.extra_fields
+
+
+def attachment_named(data: dict[str, Any]) -> bool | None:
+    """Whether the request's page named an evidence file: its ``documento_prueba``.
+
+    The bot's attachment step downloads only the file *Documento/prueba* names, and saves
+    nothing when that field is blank; its JSON step, later on the same page, saves the same
+    field. A blank field is also what the bot writes for an element it did not find, but
+    the page only fills in: a field blank at the JSON step was blank at the attachment step
+    before it, unless the page stopped showing the request (then ``numero_radicado`` is
+    blank too). So a blank ``documento_prueba`` beside a ``numero_radicado`` says the
+    request has **no** attachment (``False``). A named file (``True``) may still have
+    failed to download, so it says nothing for sure. ``None``: not known (the key absent
+    or not text, another writer or format; or the page no longer showed the request)."""
+    value = data.get("documento_prueba")
+    if not isinstance(value, str):
+        return None
+    if value.strip():
+        return True
+    radicado = data.get("numero_radicado")
+    if isinstance(radicado, bool) or not isinstance(radicado, str | int):
+        return None
+    return False if str(radicado).strip() else None
+
+
+def attachment_named_in(raw: bytes) -> bool | None:
+    """:func:`attachment_named` of a file's bytes; ``None`` when they are not a JSON object
+    (a refused or cut-short file: nothing is known of it)."""
+    try:
+        return attachment_named(decode_json(raw))
+    except InvalidRecord:
+        return None
 
 
 def decode_json(raw: bytes) -> dict[str, Any]:
@@ -432,6 +468,7 @@ def parse_record(
         hash_contenido=content_hash,
         archivo_origen=file_name,
         incomplete=tuple(incomplete),
+        names_attachment=attachment_named(data),
     )
 
 
@@ -468,6 +505,7 @@ def complete_from_known(record: Record, *, fecha: datetime | None,
         hash_contenido=hash_contenido(values, extras),
         archivo_origen=record.archivo_origen,
         incomplete=tuple(incomplete),
+        names_attachment=record.names_attachment,
     )
 
 

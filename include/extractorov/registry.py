@@ -149,7 +149,24 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
                   AND r.numero_radicado IS NULL AND r.metadata ? 'request_json'""")
         # And the other way round: documents registered before their request JSON (its
         # JSON was quarantined, then re-admitted or scraped again) take its request now;
-        # whichever of the two comes second ties them.
+        # whichever of the two comes second ties them. Unless the JSON, now read, names no
+        # attachment and one was tied to it while it could not be read: that group is not
+        # one request's (pairing.JsonMark.attachment), so none of it is tied (each keeps
+        # its SGC's folder, tied to no request; which is whose cannot be told).
+        cur.execute(
+            f"""UPDATE {TABLE} r
+                SET metadata = r.metadata - 'request_json' - 'request_json_status'
+                               || jsonb_build_object('untied_from', s.filename)
+                FROM ov_registry_stage s
+                WHERE s.metadata ->> 'names_attachment' = 'false'
+                  AND r.empresa = s.empresa AND r.s3_bucket = s.s3_bucket
+                  AND r.numero_radicado IS NULL AND r.metadata ? 'request_json'
+                  AND r.metadata ->> 'request_json' = s.filename
+                  AND EXISTS (SELECT FROM {TABLE} a
+                              WHERE a.empresa = s.empresa AND a.s3_bucket = s.s3_bucket
+                                AND a.numero_radicado IS NULL AND a.metadata ? 'request_json'
+                                AND a.metadata ->> 'request_json' = s.filename
+                                AND a.metadata ->> 'kind' = 'adjunto')""")
         cur.execute(
             f"""UPDATE {TABLE} r SET numero_radicado = s.numero_radicado
                 FROM ov_registry_stage s
@@ -177,12 +194,16 @@ class KnownFile:
     s3_key: str | None = None
     local: bool = True
     """False for a row ``ov_s3_reconcile`` made from the bucket: its local file is new."""
+    names_attachment: bool | None = None
+    """For request JSONs: whether its record names an attachment (``metadata``
+    ``names_attachment``, :func:`extractorov.records.attachment_named`); ``None``: not
+    known (a row registered before it was kept)."""
 
 
 _KNOWN_COLUMNS = f"""r.filename, r.numero_reclamo_sgc, r.file_type,
     EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
             AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
-    r.s3_key, r.local_path IS NOT NULL"""
+    r.s3_key, r.local_path IS NOT NULL, (r.metadata ->> 'names_attachment')::boolean"""
 """What :class:`KnownFile` holds of a row ``r``. The loaded mark is a probe of the marks'
 primary key per row: a join's plan depends on the marks table's statistics, and a fresh
 one (no ANALYZE yet) got a nested loop over both tables (minutes at 100,000 files)."""

@@ -100,7 +100,7 @@ from extractorov import findings, firstseen, landing, pairing, runsteps, storage
 from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.records import MAX_JSON_BYTES
+from extractorov.records import MAX_JSON_BYTES, attachment_named_in
 from extractorov.settings import (
     LOADED_TABLE,
     REGISTRY_TABLE,
@@ -512,19 +512,28 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
     patterns = sorted({p for sgc in sgcs for p in (_like(f"{sgc}_") + "%",
                                                    _like(f"pqr_data_{sgc}_") + "%")})
     with conn.cursor() as cur:
-        cur.execute(f"SELECT DISTINCT filename FROM {REGISTRY_TABLE} WHERE empresa = %s "
-                    "AND filename LIKE ANY(%s)", (listing.empresa, patterns))
-        registered = {name for (name,) in cur}
+        # bool_and: a name registered twice (two buckets) names an attachment only if both
+        # rows say so; NULL (not known) when neither says.
+        cur.execute(f"SELECT filename, bool_and((metadata ->> 'names_attachment')::boolean) "
+                    f"FROM {REGISTRY_TABLE} WHERE empresa = %s AND filename LIKE ANY(%s) "
+                    "GROUP BY filename", (listing.empresa, patterns))
+        registered: dict[str, bool | None] = dict(cur.fetchall())
     marks: dict[str, list[pairing.JsonMark]] = {sgc: [] for sgc in sgcs}
     docs: dict[str, list[pairing.Document]] = {sgc: [] for sgc in sgcs}
     mine: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
 
-    def offer(name: str, state: pairing.JsonState, *, new: bool = False) -> None:
+    def offer(name: str, state: pairing.JsonState, *, new: bool = False,
+              path: Path | None = None) -> None:
         parsed = landing.parse_file_name(name, tz)
         if parsed is None or parsed.sgc not in sgcs:
             return
         if parsed.kind is landing.FileKind.DATA:
-            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-"))
+            # What extract gives pairing of this JSON: a registered one's fact is the
+            # registry's (extract does not read it again); any other's, its bytes'.
+            attachment = (registered[name] if name in registered
+                          else None if path is None else _attachment_named_at(path))
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-",
+                                                      attachment=attachment))
         elif parsed.kind in landing.DOCUMENT_KINDS:
             docs[parsed.sgc].append(pairing.Document(name, parsed.kind, parsed.timestamp))
             if new:
@@ -537,11 +546,12 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
                 final = final.removesuffix(suffix)
             offer(final, pairing.JsonState.WRITING)
         else:
-            offer(name, pairing.JsonState.LOADED, new=name not in registered)
-    for name in registered - set(on_disk):
+            offer(name, pairing.JsonState.LOADED, new=name not in registered,
+                  path=folders.processed / name)
+    for name in registered.keys() - set(on_disk):
         offer(name, pairing.JsonState.LOADED)
     for entry in landing.read_quarantine(folders):
-        offer(entry.original_name, pairing.JsonState.QUARANTINED)
+        offer(entry.original_name, pairing.JsonState.QUARANTINED, path=entry.path)
     for sgc, own in sgcs.items():
         if not mine[sgc]:
             continue
@@ -551,6 +561,14 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
         for name in mine[sgc]:
             if placed[name].request_json in own and placed[name].outcome in _FILED:
                 listing.names.add(name)
+
+
+def _attachment_named_at(path: Path) -> bool | None:
+    """Whether the request JSON at ``path`` names an attachment (``None``: unreadable)."""
+    try:
+        return attachment_named_in(landing.read_regular(path, MAX_JSON_BYTES))
+    except OSError:
+        return None
 
 
 _FILED = frozenset({pairing.Outcome.FOLDER, pairing.Outcome.FOLDER_JSON_QUARANTINED,

@@ -242,9 +242,11 @@ class Bot:
         if then == "no_json":
             return written
         moment = self.tick(2)
+        documento_prueba = f"evidencia.{adjunto}" if adjunto else ""
         estado = ("Finalizado" if (scrape + int(changed)) % 2 else "En trámite")
         body = record(request, sgc_number=part, field_sgc=field_sgc, ts=stamp(moment),
-                      content=content, estado=estado, n=n)
+                      content=content, estado=estado, n=n,
+                      documento_prueba=documento_prueba)
         name = (f"pqr_data_{part}_{stamp(moment)}.json" if form.startswith("dormant")
                 else f"{part}_data_{stamp(moment)}.json")
         valid = content in {"valid", "blank_fecha"}
@@ -253,7 +255,8 @@ class Bot:
         json_file = BotFile(self.empresa, name, request, scrape, "json", body, moment,
                             loadable=loadable, meta={"sgc_number": part, "field_sgc": field_sgc,
                                                      "ts": stamp(moment), "estado": estado,
-                                                     "n": n})
+                                                     "n": n,
+                                                     "documento_prueba": documento_prueba})
         if then in {"json_late", "download_late"}:
             json_file.arrived = False
             self.pending = Pending(json_file, temp, final)
@@ -317,8 +320,10 @@ class Bot:
 
 
 def record(request: Request, *, sgc_number: str, field_sgc: str, ts: str, content: str,
-           estado: str, n: int) -> bytes:
-    """A request JSON as the bot writes it (``json.dump(ensure_ascii=False, indent=2)``)."""
+           estado: str, n: int, documento_prueba: str = "") -> bytes:
+    """A request JSON as the bot writes it (``json.dump(ensure_ascii=False, indent=2)``):
+    ``documento_prueba`` names the evidence file the page shows (the bot downloads an
+    attachment only when it does)."""
     fecha = {"blank_fecha": "", "bad_fecha": "ayer en la tarde"}.get(content, "2025/10/07 14:05")
     rec: dict[str, Any] = {
         "record_number": n, "sgc_number": sgc_number, "extraction_timestamp": ts,
@@ -329,7 +334,7 @@ def record(request: Request, *, sgc_number: str, field_sgc: str, ts: str, conten
         "tipo_pqr": "Reclamo", "nic": "1234567", "documento_identidad": "1045678901",
         "nombres_apellidos": "María José Núñez Peña", "correo_electronico": "mj@example.com",
         "telefono": "6053334455", "celular": "3001234567", "lectura": "12345",
-        "canal_respuesta": "Correo electrónico", "documento_prueba": "",
+        "canal_respuesta": "Correo electrónico", "documento_prueba": documento_prueba,
         "cuerpo_reclamacion": "Cobro excesivo en la factura.",
     }
     if request.empresa == "afinia":

@@ -36,7 +36,9 @@ another is paused between its phases (threads and a gate on the product's functi
 2. *Own folder.* No row, object or table SGC under any folder but its own request's
    (``{sgc}/`` of a real SGC the request's files named, else ``sin_sgc/{numero_radicado}/``):
    never another customer's folder. And one request, one folder
-   (``one_folder_per_request``).
+   (``one_folder_per_request``). *Own request:* a document's row is never tied (its
+   ``numero_radicado``, its ``request_json``) to another request, even in a shared SGC
+   folder: a removal or a new SGC of that request would take it along.
 3. *Table.* Table rows are valid request JSONs' ``numero_radicado`` only, and every valid
    JSON an extract saw is a row once that run's load succeeded.
 4. *Run reports* (checked when a run's report_stats runs): ``files_registered`` and
@@ -898,7 +900,8 @@ class Landing(RuleBasedStateMachine):
             in_quarantine[name].append(stored)
         rows: dict[str, list[tuple]] = defaultdict(list)
         for row in self._query(
-                "SELECT filename, s3_key, upload_status, file_hash, metadata ? 'review' "
+                "SELECT filename, s3_key, upload_status, file_hash, metadata ? 'review', "
+                "numero_radicado, metadata ->> 'request_json' "
                 "FROM data_general.s3_files_registry WHERE empresa = %s", empresa):
             rows[row[0]].append(row)
         table = self._query(f"SELECT numero_radicado, numero_reclamo_sgc "
@@ -928,7 +931,14 @@ class Landing(RuleBasedStateMachine):
             if not its_rows and not quarantined and f.name not in processed:
                 problems.append(f"[one place] {what} is nowhere: not in processed/, not in "
                                 "quarantine/, not registered")
-            for _, key, status, digest, reviewed in its_rows:
+            for _, key, status, digest, reviewed, radicado, request_json in its_rows:
+                owner = self.files.get((empresa, request_json or ""))
+                if (radicado is not None and radicado != f.request.radicado) or (
+                        owner is not None and owner.request is not f.request):
+                    # (A removal, a new SGC of that request, follow the tie: another
+                    # customer's document would go with it.)
+                    problems.append(f"[own request] {what} is tied to another request: "
+                                    f"radicado {radicado}, request JSON {request_json}")
                 folder = folder_of(key, empresa)
                 if folder not in f.request.folders:
                     problems.append(f"[own folder] {what} is registered under {folder}/, "
