@@ -142,7 +142,9 @@ def record(sgc: str, n: int = 1, ts: str = TS, **fields: Any) -> dict[str, Any]:
         "numero_radicado": f"{sgc}-R{n}", "numero_reclamo_sgc": sgc,
         "fecha": "2025/10/07 14:05", "estado_solicitud": "Finalizado", "tipo_pqr": "Reclamo",
         "nic": "7654321", **PII, "lectura": "12345", "canal_respuesta": "Correo electrónico",
-        "documento_prueba": "", "cuerpo_reclamacion": "Cobro excesivo en la factura de octubre.",
+        # Names an evidence file (a JSON naming none never owns an attachment).
+        "documento_prueba": "3f2a9c1e-6b7d-4e2f-9a10-5c3b2d1e0f9a.png",
+        "cuerpo_reclamacion": "Cobro excesivo en la factura de octubre.",
     }
     data.update(fields)
     return data

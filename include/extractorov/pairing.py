@@ -231,7 +231,9 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement],
     one. Any other (a second PDF or attachment, an
     attachment written before the PDF, a PDF long before the next step: another request
     of the SGC whose JSON was never written) keeps the SGC's folder, tied to no request
-    (which one owns it cannot be told)."""
+    (which one owns it cannot be told), once it has waited ``ov_orphan_after_hours`` or a
+    later JSON shows the bot went on: until then its own JSON may still arrive, and it
+    waits."""
     written = {m.name: m for m in marks}
     by_owner: dict[str, list[Document]] = {}
     for doc in docs:
@@ -268,9 +270,29 @@ def _one_request_each(docs: list[Document], placed: dict[str, Placement],
         for doc in group:
             if doc.name == undecided:
                 placed[doc.name] = Placement(Outcome.UNDECIDED, why=WHY_PDF_LONG_BEFORE)
-            elif doc.name not in own:
+            elif doc.name in own:
+                continue
+            elif doc.waited_out or _went_on(doc, marks):
                 placed[doc.name] = Placement(Outcome.FOLDER, placed[doc.name].folder)
+            else:
+                # Not this JSON's: its own may still arrive (a backlog copied out of order
+                # brings a later request's JSON first). Filing it now, tied to no request,
+                # would decide on first sight what that JSON changes: it waits, as a
+                # document with no JSON after it does (_place_real).
+                placed[doc.name] = Placement(Outcome.WAITING, why=WHY_OWN_JSON_TO_COME)
     return placed
+
+
+def _went_on(doc: Document, marks: list[JsonMark]) -> bool:
+    """A bot JSON of the SGC, loaded or quarantined, written over
+    :data:`MAX_DOCUMENT_TO_JSON` after ``doc``: the bot went on past the time its own JSON
+    could have been written."""
+    if doc.timestamp is None:
+        return False
+    last = doc.timestamp + MAX_DOCUMENT_TO_JSON
+    return any(m.timestamp is not None and m.timestamp > last
+               and m.state in (JsonState.LOADED, JsonState.QUARANTINED)
+               and not is_detail_writer_json(m.name) for m in marks)
 
 
 WHY_PDF_LONG_BEFORE = (

@@ -26,7 +26,7 @@ import pytest
 
 from extractorov import pipeline
 from extractorov.landing import company_folders, read_quarantine
-from tests.helpers import list_keys, query
+from tests.helpers import list_keys, query, seen_hours_ago
 from tests.landing_files import (
     AFINIA,
     prefix,
@@ -86,6 +86,10 @@ def test_a_registered_json_that_names_no_attachment_keeps_that_fact_for_later_ru
     r2_pdf = write_pdf(landing, "RE900", 0, "detalle de R-2")
     r2_adjunto = write_adjunto(landing, "RE900", 4, "cédula de R-2")
     run_all(db, s3, settings, "day-2")
+    # Never R-3's; R-2's own JSON may still arrive: they wait for it.
+    assert _ties(db, r2_pdf, r2_adjunto) == []
+    seen_hours_ago(db, landing, "afinia", r2_pdf, r2_adjunto, hours=100)
+    run_all(db, s3, settings, "day-5")  # none came: the SGC's folder, tied to no request
     assert [(name, radicado, request_json) for name, radicado, request_json
             in _ties(db, r2_pdf, r2_adjunto)] == [
         (r2_pdf, None, None), (r2_adjunto, None, None)]
@@ -143,5 +147,8 @@ def test_a_refused_json_that_names_no_attachment_ties_none(db, s3, bucket, setti
     r2_adjunto = write_adjunto(landing, "RE900", 4, "cédula de R-2")
     write_json(landing, "RE900", "R-3", 60, documento_prueba="", fecha="ayer en la tarde")
     run_all(db, s3, settings, "day-1")
+    assert _ties(db, r2_pdf, r2_adjunto) == []  # they wait for their own JSON
+    seen_hours_ago(db, landing, "afinia", r2_pdf, r2_adjunto, hours=100)
+    run_all(db, s3, settings, "day-5")
     assert [(radicado, request_json) for _, radicado, request_json
             in _ties(db, r2_pdf, r2_adjunto)] == [(None, None), (None, None)]

@@ -78,9 +78,25 @@ class TestRealSgc:
         # R-2: PDF at 0, attachment at 4, JSON step failed. R-3: PDF step failed, no
         # attachment named, JSON at 60.
         docs = [pdf("RE9", 0), adj("RE9", 4)]
-        placed = place_documents("RE9", docs, [json_("RE9", 60, "RE9", attachment=False)])
-        assert {n: (p.outcome, p.folder, p.request_json) for n, p in placed.items()} == {
-            d.name: (Outcome.FOLDER, "RE9", None) for d in docs}
+        r3 = json_("RE9", 60, "RE9", attachment=False)
+        placed = place_documents("RE9", docs, [r3])
+        # R-2's JSON may still arrive (copied out of order): they wait for it.
+        assert {(p.outcome, p.request_json) for p in placed.values()} == {
+            (Outcome.WAITING, None)}
+        # Once they have waited ov_orphan_after_hours, or a JSON over 30 minutes later shows
+        # the bot went on, they keep the SGC's folder, tied to no request.
+        waited = [Document(d.name, d.kind, d.timestamp, waited_out=True) for d in docs]
+        went_on = [r3, json_("RE9", 3600, "RE9", attachment=True)]
+        for documents, marks in ((waited, [r3]), (docs, went_on)):
+            placed = place_documents("RE9", documents, marks)
+            assert {n: (p.outcome, p.folder, p.request_json) for n, p in placed.items()} == {
+                d.name: (Outcome.FOLDER, "RE9", None) for d in docs}
+
+    def test_the_earlier_requests_own_json_arriving_late_takes_them(self) -> None:
+        docs = [pdf("RE9", 0), adj("RE9", 4)]
+        r2 = json_("RE9", 8, "RE9", attachment=True)
+        placed = place_documents("RE9", docs, [r2, json_("RE9", 60, "RE9", attachment=False)])
+        assert {p.request_json for p in placed.values()} == {r2.name}
 
     def test_its_own_pdf_after_the_earlier_attachment_stays_its_own(self) -> None:
         docs = [pdf("RE9", 0), adj("RE9", 4), pdf("RE9", 50)]
@@ -97,7 +113,8 @@ class TestRealSgc:
         assert {p.request_json for p in placed.values()} == {mark.name}
 
     def test_a_quarantined_json_naming_none_ties_no_attachment(self) -> None:
-        docs = [pdf("RE9", 0), adj("RE9", 4)]
+        docs = [Document(d.name, d.kind, d.timestamp, waited_out=True)
+                for d in (pdf("RE9", 0), adj("RE9", 4))]
         mark = json_("RE9", 60, "", attachment=False, state=JsonState.QUARANTINED)
         placed = place_documents("RE9", docs, [mark])
         assert {(p.outcome, p.folder, p.request_json) for p in placed.values()} == {

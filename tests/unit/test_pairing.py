@@ -198,6 +198,13 @@ class TestRealSgc:
         placed = place_documents("RE1", [pdf("RE1", 0), adj("RE1", 10), pdf("RE1", 60)],
                                  [own])
         assert placed["RE1_60.pdf"] == Placement(Outcome.FOLDER, "RE1", own.name)
+        # Never R-3's; R-2's own JSON may still arrive (a backlog copied out of order): they
+        # wait for it, and once they have waited they keep the SGC's folder, tied to none.
+        assert {placed[n].outcome for n in ("RE1_adjunto_10.jpg", "RE1_0.pdf")} == {
+            Outcome.WAITING}
+        waited = [Document(d.name, d.kind, d.timestamp, waited_out=True)
+                  for d in (pdf("RE1", 0), adj("RE1", 10))]
+        placed = place_documents("RE1", [*waited, pdf("RE1", 60)], [own])
         assert placed["RE1_adjunto_10.jpg"] == Placement(Outcome.FOLDER, "RE1")
         assert placed["RE1_0.pdf"] == Placement(Outcome.FOLDER, "RE1")
         # Its own attachment, after its PDF, stays its own.
