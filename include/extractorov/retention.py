@@ -27,8 +27,11 @@ Never removed, whatever their age: a file that is not verified (object missing o
 different, local file changed or missing: *held*, with why in
 ``local_retention_note``), a file an open question is about (``reconcile_findings``
 open for its key, its name or its request), a request JSON whose record is not loaded
-(``s3_files_loaded``), a file whose object is moving to another folder or whose local
-copy a review found superseded, anything not ``uploaded`` / ``pre_existing``.
+(``s3_files_loaded``), a file whose object is moving to another folder, anything not
+``uploaded`` / ``pre_existing``. A local file a review kept the bucket's object over stays
+in ``processed/`` beside its registry row (the row is its one place; quarantine/ never
+takes a registered file): never removed here, and counted as held every run
+(:data:`LOCAL_KEPT_OVER`) until a person deletes it.
 
 **Crash-atomic.** Per batch: verify (reads only), record the intent (``archiving`` /
 ``deleting``, with the archive path) and commit, move or delete the files and fsync
@@ -132,6 +135,8 @@ LOCAL_CHANGED = "local file changed since it was registered"
 LOCAL_NOT_REGULAR = "local file is no longer a regular file"
 LOCAL_UNREADABLE = "local file unreadable"
 LOCAL_ELSEWHERE = "local copy is not where retention keeps it (processed/ or archive/)"
+LOCAL_KEPT_OVER = ("a review kept the bucket's object over this local file: it is not the "
+                   "version to deliver and is never removed by itself; a person deletes it")
 MOVE_FAILED = "the file could not be moved or deleted"
 BOTH_COPIES = "a file is at its archive path already"
 NO_COPY = "local copy missing: neither where it was nor at its archive path"
@@ -368,6 +373,7 @@ class _Step:
         if self.summary.local_held_by_question:
             log.info("retention: %d due file(s) kept while an open question is about them "
                      "(data_general.open_findings)", self.summary.local_held_by_question)
+        self._count_kept_over_local()
         with ThreadPoolExecutor(max_workers=VERIFY_WORKERS,
                                 thread_name_prefix="retention") as pool:
             for stage in ("processed", ARCHIVE, "held"):
@@ -485,6 +491,34 @@ class _Step:
             count = int(one(cur)[0])
         self.conn.commit()
         return count
+
+    def _count_kept_over_local(self) -> None:
+        """Due local files a review kept the bucket's object over (they stay in
+        ``processed/`` beside their registry row, which describes the kept object: a file
+        in one place) are counted as held (:data:`LOCAL_KEPT_OVER`) every run: never
+        removed by themselves, never left uncounted."""
+        due_before = self.now - timedelta(days=self.settings.local_retention_days)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"""SELECT r.local_path FROM {REGISTRY_TABLE} r
+                    WHERE r.empresa = %(empresa)s AND r.s3_bucket = %(bucket)s
+                      AND r.local_path IS NOT NULL AND r.local_removal IS NULL
+                      AND COALESCE(r.metadata -> 'review' ? 'local_file', false)
+                      AND COALESCE(r.uploaded_at, r.created_at) < %(due_before)s""",
+                {"empresa": self.company.empresa, "bucket": self.settings.bucket,
+                 "due_before": due_before})
+            paths = [path for (path,) in cur.fetchall()]
+        self.conn.commit()
+        held = sum(1 for path in paths if Path(path).parent == self.folders.processed
+                   and os.path.lexists(path))
+        if not held:
+            return
+        self.summary.local_held += held
+        reasons = self.summary.held_reasons
+        reasons[LOCAL_KEPT_OVER] = reasons.get(LOCAL_KEPT_OVER, 0) + held
+        log.warning("retention: %d local file(s) in processed/ a review kept the bucket's "
+                    "object over (registry rows whose metadata.review.local_file is set): "
+                    "never uploaded nor removed by themselves; delete them by hand", held)
 
     def _handle(self, pool: ThreadPoolExecutor, rows: list[Candidate]) -> None:
         """Verify a batch, hold what is not verified, remove the rest (intent, files,

@@ -28,6 +28,13 @@ review task never holds a worker slot waiting for a company, never fails for wai
 and no answer is applied to data that changed under it. (Rescheduling the review task
 instead would run ``HITLOperator.execute`` again, i.e. ask again.)
 
+**An answer leaves every file in one place.** quarantine/ never takes a file while a
+registry row accounts for it (by its name): moving a document that is filed is refused
+(:func:`_quarantine`), and keeping the bucket's object over a local file
+(:func:`_keep_bucket_object`) leaves the local file beside its row in ``processed/``
+(never uploaded, never removed by retention, counted by it every run). Only an answer
+that deletes the row (:func:`_delete_row`) sets that local file aside in quarantine/.
+
 The forms show kinds, S3 keys, file names, sizes and hashes: never a value from a
 request (names, documents, e-mails, phones).
 """
@@ -567,9 +574,8 @@ def _apply(conn: Connection, client: BaseClient, settings: Settings,
     if choice == ACCEPT:
         return Outcome(True, "accepted as it is", False)
     if choice in (KEEP_PRE_EXISTING, KEEP_SUPERSEDED):
-        return _keep_bucket_object(conn, settings, question, facts,
-                                   superseded=choice == KEEP_SUPERSEDED, choice=choice,
-                                   run_id=run_id)
+        return _keep_bucket_object(conn, question, facts,
+                                   superseded=choice == KEEP_SUPERSEDED, choice=choice)
     if choice == REPLACE_OBJECT:
         return _replace_object(conn, client, settings, question, facts, run_id=run_id)
     if choice == DELETE_ROW:
@@ -584,38 +590,20 @@ def _present_object(facts: Facts) -> dict[str, Any] | None:
     return bucket if bucket.get("state") == "present" else None
 
 
-KEPT_OVER_LOCAL_REASON = (
-    "set aside by a human review (ov_review_findings): the review kept the bucket's object "
-    "over this local file, which is not the version to deliver; delete it (counted as a "
-    f"quarantined file until then); {landing.KEPT_BY_A_DECISION}")
-
-
-def _keep_bucket_object(conn: Connection, settings: Settings, question: findings.Question,
-                        facts: Facts, *, superseded: bool, choice: str,
-                        run_id: str) -> Outcome:
+def _keep_bucket_object(conn: Connection, question: findings.Question, facts: Facts, *,
+                        superseded: bool, choice: str) -> Outcome:
     row, bucket = facts.row, _present_object(facts)
     if row is None or bucket is None:
         what = "no registry row" if row is None else "the object is not readable in the bucket"
         return Outcome(False, f"not applied: {what}", True)
     if superseded and not row.local_path:
         return Outcome(False, "not applied: the row has no local file to supersede", True)
-    # The local file is not delivered and retention never takes it (it is not the bucket's
-    # object): it goes to quarantine/, where a person decides and it is counted, instead
-    # of staying in processed/ for ever.
-    moved = ""
-    if row.local_path and Path(row.local_path).is_file():
-        folders = landing.company_folders(settings.landing_root, question.empresa)
-        try:
-            target = landing.quarantine(Path(row.local_path), KEPT_OVER_LOCAL_REASON, folders,
-                                        run_id=run_id)
-        except landing.NotQuarantined as exc:
-            return Outcome(False, f"not applied: the local file could not be moved to "
-                           f"quarantine/ ({exc.strerror}); free space on the landing volume",
-                           True)
-        except FileNotFoundError:
-            target = None
-        if target is not None:
-            moved = f"; the local file moved to quarantine/{landing.shown_name(target.name)}"
+    # The registry row stays (it now describes the kept object, under the file's name), so
+    # the local file stays beside it in processed/: a file is in one place, and quarantine/
+    # never takes a file a registry row accounts for. It is never uploaded nor removed by
+    # retention (the row records it in metadata.review.local_file); retention counts it
+    # every run until a person deletes it, and if the row is later deleted (the kept object
+    # removed on purpose) that answer moves it to quarantine/ (_delete_row).
     done = registry.keep_bucket_object(
         conn, row.id, expected_hash=row.file_hash, expected_size=row.file_size,
         size=bucket["size"], file_hash=bucket["sha256"], superseded=superseded,
@@ -625,8 +613,10 @@ def _keep_bucket_object(conn: Connection, settings: Settings, question: findings
         return Outcome(False, "not applied: the registry row changed", True)
     text = (f"registry row {row.id}: pre_existing with the bucket's object "
             f"({bucket['size']:,} bytes, SHA-256 {bucket['sha256'][:12]}…)")
+    kept = ("; the local file stays in processed/ beside its row (never uploaded; counted "
+            "by retention until a person deletes it)" if row.local_path else "")
     return Outcome(True, text + ("; local file reported as superseded" if superseded else "")
-                   + moved, False)
+                   + kept, False)
 
 
 def _replace_object(conn: Connection, client: BaseClient, settings: Settings,

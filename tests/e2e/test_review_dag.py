@@ -244,11 +244,13 @@ def test_findings_are_answered_in_the_ui_and_each_answer_is_applied(
     assert metadata["review"]["local_file_superseded"] is True
     assert snapshots[keys["missing"]]["registry"] == []  # row deleted
     assert snapshots[keys["waiting"]]["file"] is False  # moved to quarantine/
-    # Set aside too: the local files a review kept the bucket's object over (not the version
-    # to deliver; in quarantine/ a person decides, and they are counted until then).
+    # The local files a review kept the bucket's object over stay beside their registry
+    # rows (one place: never registered and in quarantine/ too; retention counts them).
     kept_over = {keys[k].rsplit("/", 1)[1] for k in ("pre_existing", "superseded")}
-    assert sorted(q.original_name for q in read_quarantine(company_folders(landing, "afinia"))
-                  ) == sorted({keys["waiting"], *kept_over})
+    processed = company_folders(landing, "afinia").processed
+    assert all((processed / name).exists() for name in kept_over)
+    assert [q.original_name for q in read_quarantine(company_folders(landing, "afinia"))
+            ] == [keys["waiting"]]
     [(_, _, _, _, outcome)] = snapshots[keys["outside"]]["findings"]
     assert outcome == "left open"
 

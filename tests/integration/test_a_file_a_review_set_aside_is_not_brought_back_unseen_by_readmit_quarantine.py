@@ -39,7 +39,9 @@ def test_a_file_a_review_set_aside_is_not_brought_back_unseen_by_readmit_quarant
                                   run_id="review-1")
     assert outcome.applied
     folders = company_folders(landing, "afinia")
-    assert [q.original_name for q in read_quarantine(folders)] == [PDF]  # holds
+    # Since a file is never both registered and in quarantine/, the rejected local file
+    # stays beside its row (counted by retention); nothing of it is in quarantine/.
+    assert read_quarantine(folders) == [] and (folders.processed / PDF).exists()
 
     # After a parser change the operator validates quarantine again, as documented.
     summary = pipeline.extract(db, AFINIA, settings, "day-2", readmit_quarantine=True)

@@ -125,8 +125,9 @@ def test_a_local_file_a_review_rejected_is_never_uploaded_after_its_kept_objects
         s3.get_object(Bucket=bucket, Key=key)["Body"].read() == local)
     assert not uploaded_superseded, (
         "the local file the reviewer reported as superseded was uploaded")
-    # Set aside when the bucket's object was kept (not when the row went): never left in
-    # processed/ for ever, never uploaded.
-    assert "moved to quarantine/" in kept.text
+    # Kept beside its row while the row stands (one place: never registered and in
+    # quarantine/ too); set aside when the row went, never uploaded.
+    assert "stays in processed/ beside its row" in kept.text
+    assert "moved to quarantine/" in deleted.text
     quarantine = landing / "afinia/oficina_virtual/quarantine"
     assert (quarantine / "RE1_20251008_090000.pdf").read_bytes() == local  # set aside, whole

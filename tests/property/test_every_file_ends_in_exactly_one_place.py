@@ -581,7 +581,15 @@ class Landing(RuleBasedStateMachine):
                      else "register_pending", "load": "mark_loaded", "upload": "put"}[run.step]
         run.tries[run.step] += 1
         before = self._counts(run.empresa)
+        manifests = company_folders(self.root, run.empresa).root / "manifests"
+        written = set(manifests.glob("*.jsonl"))
+        visible = (self._visible_valid(run.empresa, readmit=run.readmit)
+                   if run.step == "extract" else set())
         code = run_child(run, point, self.settings)
+        # As _do_step does: what a manifest the child wrote was written from (its retry
+        # returns that manifest; JSONs that arrived since wait for the next run).
+        for new in set(manifests.glob("*.jsonl")) - written:
+            self.visible_at[str(new)] = visible
         after = self._counts(run.empresa)
         run.registered += after[0] - before[0]
         run.inserted += after[1] - before[1]

@@ -212,3 +212,33 @@ def test_an_extract_retried_after_its_commit_reports_what_the_run_registered(
     loaded = pipeline.load(db, AFINIA, retry.manifest)
     assert _report(db, settings, "run-1", Steps.extract_xcom(retry, 2),
                    asdict(loaded)) == (2, 2)
+
+
+# ------------------------------------------------------------------ one place after a review
+
+
+@pytest.mark.parametrize("choice", [review.KEEP_PRE_EXISTING, review.KEEP_SUPERSEDED])
+def test_a_file_whose_bucket_object_a_review_kept_is_never_both_registered_and_quarantined(
+        db, s3, bucket, settings, landing, choice):
+    """A request JSON delivered; someone edits its bucket object; the hourly check asks;
+    the reviewer keeps the bucket's object. The registry row stays (it describes the kept
+    object, under the file's name): the local file stays with it, never in quarantine/
+    as well."""
+    name = write_json(landing, "PQR_4_ERROR", "R-2", 83)
+    run_all(db, s3, settings, "day-1")
+    [(key,)] = query(db, "SELECT s3_key FROM data_general.s3_files_registry "
+                         "WHERE filename = %s", name)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key, Body=body + b"\n(edited)")
+    reconcile.reconcile(db, s3, AFINIA, settings, run_id="check-1")
+    [form] = review.collect(db, s3, settings, "review-1")
+    assert form["finding"]["kind"] == "object_different"
+    outcome = answer(db, s3, settings, form["finding"]["id"], choice)
+    assert outcome.applied, outcome.text
+    folders = company_folders(landing, "afinia")
+    registered = bool(query(db, "SELECT 1 FROM data_general.s3_files_registry "
+                                "WHERE filename = %s", name))
+    quarantined = name in {q.original_name for q in read_quarantine(folders)}
+    assert not (registered and quarantined), (
+        f"{name} is registered and in quarantine/ too ({outcome.text})")
+    assert registered and (folders.processed / name).exists()
