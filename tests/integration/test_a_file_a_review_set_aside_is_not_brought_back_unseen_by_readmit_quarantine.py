@@ -1,11 +1,11 @@
-"""A regression test: a review's "keep the bucket's object" moves the local file it rejected
-to quarantine/ (docs/reviews/hostile-review-2.md, finding 6) with a reason that says "move
-it back to processed/ only if it is the right version (the next check then asks again)".
-``extract`` with ``readmit_quarantine=true`` (what docs/operacion.md says to run after a
-parser change) re-admits every quarantined file that follows no request JSON, this one
-included: it is back in processed/, the hourly check asks nothing (the registry row is
-``pre_existing`` with the bucket's object) and retention leaves it there, uncounted, for
-ever: the human decision is undone silently and that file stays for ever uncounted again."""
+"""A local file a review's "keep the bucket's object" rejected is never lost from view.
+
+The review keeps the registry row (now describing the bucket's object) and leaves the
+rejected local file beside it in processed/ (quarantine/ never takes a file a registry
+row accounts for: one file, one place). ``extract`` with ``readmit_quarantine=true`` (what
+docs/operacion.md says to run after a parser change) must not make it silent: it stays
+where a person decides, is asked about again, or retention counts it every run (it is
+never uploaded nor removed by itself)."""
 
 from __future__ import annotations
 
