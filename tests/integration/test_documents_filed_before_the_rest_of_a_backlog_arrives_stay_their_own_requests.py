@@ -98,3 +98,37 @@ def test_a_placeholder_request_folder_never_holds_another_customers_documents(
     in_r3 = sorted(name for name in (r2_pdf, r2_adjunto)
                    if prefix() + "sin_sgc/R-3/" + name in keys)
     assert in_r3 == [], f"R-2's documents in R-3's folder: {in_r3}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the detail writer's PDF is tied to the newest blank-SGC JSON before it when its own "
+    "JSON arrives later: R-2's detail page is filed into R-1's folder sin_sgc/R-1/"))
+def test_a_detail_writers_pdf_arriving_before_its_json_is_never_filed_under_the_previous_request(
+        db, s3, bucket, settings, landing):
+    """The detail writer (``pqr_detail_extractor``) saves a request's JSON first
+    (``pqr_data_{sgc}_{ts}.json``, ``pqr_data__{ts}.json`` when the portal's SGC field was
+    blank), then its PDF (``{sgc}_PQR_{n}_{ts}.pdf``), and pauses 2 s before the next request.
+    R-1: JSON +0 s, PDF +5 s; R-2: JSON +20 s, PDF +25 s. The first batch of a backlog brings
+    R-1's JSON and R-2's PDF; the second R-1's PDF and R-2's JSON."""
+    import json
+
+    from tests.landing_files import record, stamp, write
+
+    def detail_json(radicado, at):
+        name = f"pqr_data__{stamp(at)}.json"
+        write(landing, name, json.dumps(record("", radicado, stamp(at)), ensure_ascii=False))
+        return name
+
+    def detail_pdf(n, at, tag):
+        name = f"_PQR_{n}_{stamp(at)}.pdf"
+        write(landing, name, f"%PDF-1.4 {tag}")
+        return name
+
+    detail_json("R-1", 0)
+    r2_pdf = detail_pdf(2, 25, "detalle de R-2")
+    run_all(db, s3, settings, "day-1")
+    detail_json("R-2", 20)
+    detail_pdf(1, 5, "detalle de R-1")
+    run_all(db, s3, settings, "day-2")
+    keys = list_keys(s3, bucket)
+    assert prefix() + "sin_sgc/R-1/" + r2_pdf not in keys, "R-2's PDF is in R-1's folder"
