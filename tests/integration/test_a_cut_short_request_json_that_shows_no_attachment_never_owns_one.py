@@ -86,7 +86,7 @@ def test_removing_a_request_whose_json_was_cut_short_keeps_the_earlier_requests_
     r2_adjunto = write_adjunto(landing, "RE900", 4, "cédula de R-2")
     _cut_bot_json(landing, "RE900", "R-3", 60)
     run_all(db, s3, settings, "day-1")
-    shown, _ = remove_request(db, s3, settings, "R-3")
+    remove_request(db, s3, settings, "R-3")
     processed = landing / "afinia" / "oficina_virtual" / "processed"
     keys = list_keys(s3, bucket)
     gone = [name for name in (r2_pdf, r2_adjunto)
