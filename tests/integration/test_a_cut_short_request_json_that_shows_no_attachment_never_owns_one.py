@@ -26,9 +26,9 @@ import json
 
 import pytest
 
+from extractorov.landing import company_folders, read_quarantine
 from tests.helpers import list_keys, query
 from tests.landing_files import (
-    prefix,
     record,
     remove_request,
     run_all,
@@ -80,15 +80,20 @@ def test_a_cut_short_request_json_that_shows_no_attachment_never_owns_one(
 @pytest.mark.xfail(strict=True, reason=(
     "R-3's removal finds its cut-short JSON by the numero_radicado in its bytes and deletes "
     "R-2's documents tied to it"))
+@pytest.mark.parametrize("sgc", ["RE900", "PQR_4_ERROR"])
 def test_removing_a_request_whose_json_was_cut_short_keeps_the_earlier_requests_documents(
-        db, s3, bucket, settings, landing):
-    r2_pdf = write_pdf(landing, "RE900", 0, "detalle de R-2")
-    r2_adjunto = write_adjunto(landing, "RE900", 4, "cédula de R-2")
-    _cut_bot_json(landing, "RE900", "R-3", 60)
+        db, s3, bucket, settings, landing, sgc):
+    """With a placeholder, R-2's documents follow R-3's cut JSON into quarantine/ (their
+    reason file names it) and R-3's removal takes them from there."""
+    r2_pdf = write_pdf(landing, sgc, 0, "detalle de R-2")
+    r2_adjunto = write_adjunto(landing, sgc, 4, "cédula de R-2")
+    _cut_bot_json(landing, sgc, "R-3", 60)
     run_all(db, s3, settings, "day-1")
     remove_request(db, s3, settings, "R-3")
-    processed = landing / "afinia" / "oficina_virtual" / "processed"
-    keys = list_keys(s3, bucket)
+    folders = company_folders(landing, "afinia")
+    quarantined = {entry.original_name for entry in read_quarantine(folders)}
+    keys = "\n".join(list_keys(s3, bucket))
     gone = [name for name in (r2_pdf, r2_adjunto)
-            if prefix() + "RE900/" + name not in keys and not (processed / name).exists()]
+            if f"/{name}" not in keys and not (folders.processed / name).exists()
+            and name not in quarantined]
     assert gone == [], "R-2's documents were deleted by R-3's removal"
