@@ -176,6 +176,8 @@ class _Run:
     when the pipeline first saw them: :mod:`extractorov.firstseen`)."""
     temporary: list[firstseen.Key] = field(default_factory=list)
     registered_keys: dict[str, str] = field(default_factory=dict)
+    reties: list[registry.Retie] = field(default_factory=list)
+    """Filed documents pairing now gives another request (:func:`_retie`)."""
     """Request JSONs read again (registered by an earlier run, not loaded): name → the key
     of their registry row. A file keeps its one row: a request whose SGC became known since
     follows it through ``registry.follow_sgc`` (load_db), never a second row and object."""
@@ -417,6 +419,14 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
         log.error("%s", message)
         run.not_moved.insert(0, message)
         summary.manifest_failed = True
+    if run.reties:
+        # Before the registering: a document tied to a JSON registered now takes its
+        # request with the others filed before their JSON.
+        summary.files_retied = registry.retie_documents(conn, company.empresa,
+                                                        settings.bucket, run.reties)
+        log.info("extract: %d filed document(s) tied anew to their request (their own "
+                 "JSON, or another request's documents, arrived after them)",
+                 summary.files_retied)
     log.info("extract: registering %d files as pending", len(run.entries))
     summary.files_registered = registry.register_pending(
         conn, _with_progress("extract (register)", run.entries))
@@ -677,6 +687,10 @@ class _Marks:
                     found.add(mark.folder)
         return found
 
+    def sgcs(self) -> list[str]:
+        """The SGC parts marked so far."""
+        return list(self._by_sgc)
+
     def clear(self) -> None:
         self._by_sgc.clear()
 
@@ -790,11 +804,15 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
     with those SGC parts, wherever their files are now (a request JSON registered a month
     ago may have left ``processed/`` by retention), never for its whole history.
     """
+    # The SGC parts of this run's request JSONs too: a JSON that arrives after documents
+    # already filed (a backlog reaching processed/ out of write order) may be theirs.
+    by_sgc = {**{sgc: [] for sgc in marks.sgcs()}, **by_sgc}
     if not by_sgc:
         return
     empresa, bucket = run.company.empresa, run.settings.bucket
     prefix = company_prefix(run.settings.base_path, empresa)
     known_docs: dict[str, list[Document]] = {}
+    filed: dict[str, tuple[str, registry.KnownFile]] = {}
     registered = registry.files_with_sgc_parts(conn, empresa, bucket, by_sgc.keys())
     for filename, info in registered.items():
         if by_sgc.keys().isdisjoint(_sgc_candidates(filename)):
@@ -805,6 +823,8 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
         if parsed.kind in DOCUMENT_KINDS:
             known_docs.setdefault(parsed.sgc, []).append(
                 Document(filename, parsed.kind, parsed.timestamp))
+            if info.s3_key and info.local and not info.reviewed:
+                filed[filename] = (parsed.sgc, info)
         elif parsed.kind is FileKind.DATA and info.s3_key:
             where = split_key(prefix, info.s3_key)
             if where is not None:  # this run's reading of the same JSON wins
@@ -838,6 +858,51 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
             done += 1
             progress.update(done)
             _file_document(run, filename, name, placements[filename])
+        for known in known_docs.get(sgc, ()):
+            if known.name in filed:
+                _retie(run, prefix, known.name, filed[known.name][1], placements[known.name])
+
+
+def _retie(run: _Run, prefix: str, filename: str, info: registry.KnownFile,
+           placement: Placement) -> None:
+    """A filed document whose request pairing now answers differently (its own JSON, or
+    another request's documents, reached ``processed/`` after it: a backlog out of write
+    order) takes the new answer (:attr:`_Run.reties`, applied with this run's registering):
+    a tie is an answer to the files pairing saw, and it is asked again whenever they change.
+    """
+    assert info.s3_key is not None
+    where = split_key(prefix, info.s3_key)
+    if where is None:
+        return
+    folder = where[0]
+    tied = placement.outcome in (Outcome.FOLDER, Outcome.FOLDER_JSON_QUARANTINED)
+    request_json = placement.request_json if tied else None
+    quarantined = placement.outcome is Outcome.FOLDER_JSON_QUARANTINED
+    if (request_json, quarantined and bool(request_json)) == (
+            info.request_json, info.json_quarantined and bool(info.request_json)):
+        return
+    if request_json is None:
+        if sgc_of_folder(folder) is None and info.request_json is not None:
+            # Filed in a placeholder request's folder (sin_sgc/{radicado}/), which no longer
+            # looks like its own: no folder can be known for it. Left as it is and said.
+            run.summary.files_retie_unsure += 1
+            log.warning("%s: filed under %s/ with a request it may not be: which request "
+                        "owns it cannot be told any more (%s); left there, for a person to "
+                        "check (counted as files_retie_unsure)", shown_name(filename), folder,
+                        placement.why or "the files of its SGC part changed")
+            return
+        run.reties.append(registry.Retie(info.s3_key, None))
+        return
+    target = placement.folder
+    if target is None or target == folder:
+        run.reties.append(registry.Retie(info.s3_key, request_json, quarantined))
+        return
+    try:
+        new_key = run.key(target, filename)
+    except UnsafeKey:
+        return
+    run.reties.append(registry.Retie(info.s3_key, request_json, quarantined, new_key,
+                                     sgc_of_folder(target)))
 
 
 def _waited_out(run: _Run, conn: Connection, filenames: list[str]) -> set[str]:

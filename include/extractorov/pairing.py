@@ -364,7 +364,9 @@ def _place_real(sgc: str, doc: Document, marks: list[JsonMark], undated: list[Js
         folder = sgc
     if folder is None:
         return Placement(Outcome.WAITING, why="no request JSON with this SGC yet")
-    if not (doc.waited_out or beyond):
+    # (The detail writer's JSONs give a folder but never say the bot went on: that writer
+    # runs apart from the bot, as in _went_on.)
+    if not (doc.waited_out or any(not is_detail_writer_json(m.name) for m in beyond)):
         # Its own JSON may not be written yet (a re-scrape's comes last, minutes later):
         # filing it now, tied to no request, would decide on first sight what that JSON
         # changes (its request, its removal, its next SGC). A JSON of the SGC written

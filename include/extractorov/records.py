@@ -206,12 +206,36 @@ def attachment_named(data: dict[str, Any]) -> bool | None:
 
 
 def attachment_named_in(raw: bytes) -> bool | None:
-    """:func:`attachment_named` of a file's bytes; ``None`` when they are not a JSON object
-    (a refused or cut-short file: nothing is known of it)."""
+    """:func:`attachment_named` of a file's bytes. A file that is not a JSON object (cut
+    short: the bot stopped while writing it) says what its whole fields say: the bot
+    writes ``documento_prueba`` before ``numero_radicado``, and a removal finds a cut file
+    by the ``numero_radicado`` it shows, so the same bytes must speak for its attachment.
+    ``None`` when those fields are not there whole."""
     try:
         return attachment_named(decode_json(raw))
     except InvalidRecord:
-        return None
+        pass
+    text = raw.decode("utf-8-sig", errors="replace")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        pass  # not JSON at all (cut short): its whole fields below
+    else:  # JSON, refused for its shape or values: only an object speaks
+        return attachment_named(data) if isinstance(data, dict) else None
+    fields: dict[str, Any] = {}
+    for key in ("documento_prueba", "numero_radicado"):
+        # The first occurrence of the key itself (a quote inside a JSON string is escaped),
+        # with a whole value: a string up to its closing quote, or a number.
+        match = re.search(rf'(?<!\\)"{key}"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+)\s*[,}}\n])',
+                          text)
+        if match is None:
+            return None
+        try:
+            fields[key] = (json.loads(f'"{match[1]}"') if match[1] is not None
+                           else int(match[2]))
+        except ValueError:
+            return None
+    return attachment_named(fields)
 
 
 def decode_json(raw: bytes) -> dict[str, Any]:

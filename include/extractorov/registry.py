@@ -177,6 +177,70 @@ def register_pending(conn: Connection, entries: Iterable[RegistryEntry]) -> int:
         return registered
 
 
+@dataclass(frozen=True, slots=True)
+class Retie:
+    """A registered document whose request pairing now answers differently (the files it
+    weighs changed: a backlog reached ``processed/`` out of write order)."""
+
+    key: str
+    """Its key now (the row is found by it)."""
+    request_json: str | None
+    """The request JSON it is tied to now; ``None``: tied to no request."""
+    json_quarantined: bool = False
+    new_key: str | None = None
+    """Its key in its request's folder, when that folder is another one: the upload moves
+    the object (``moving_from``)."""
+    numero_reclamo_sgc: str | None = None
+    """The SGC of the new folder (with ``new_key``)."""
+
+
+def retie_documents(conn: Connection, empresa: str, bucket: str,
+                    changes: Sequence[Retie]) -> int:
+    """Tie registered documents to the request pairing now gives them (one statement).
+
+    ``numero_radicado`` is the new request JSON's when that JSON is registered, else NULL
+    (:func:`register_pending` copies it when the JSON is registered, as for any document
+    filed before its JSON); a row taking another folder gets ``moving_from`` (the upload
+    moves its object, as :func:`follow_sgc`'s do), unless that key is taken. Each row is
+    changed only while it still has the key the answer was computed for. In the caller's
+    transaction; returns the rows changed."""
+    if not changes:
+        return 0
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {TABLE} r
+                SET metadata = (r.metadata - 'request_json' - 'request_json_status')
+                        || CASE WHEN m.request_json IS NULL THEN '{{}}'::jsonb
+                                ELSE jsonb_build_object('request_json', m.request_json) END
+                        || CASE WHEN m.quarantined
+                                THEN jsonb_build_object('request_json_status', 'quarantined')
+                                ELSE '{{}}'::jsonb END
+                        || jsonb_build_object('retied_from',
+                                              COALESCE(r.metadata ->> 'request_json', '')),
+                    numero_radicado = (SELECT j.numero_radicado FROM {TABLE} j
+                                       WHERE j.empresa = r.empresa
+                                         AND j.s3_bucket = r.s3_bucket
+                                         AND j.filename = m.request_json
+                                         AND j.numero_radicado IS NOT NULL LIMIT 1),
+                    s3_key = COALESCE(m.new_key, r.s3_key),
+                    s3_url = 's3://' || r.s3_bucket || '/' || COALESCE(m.new_key, r.s3_key),
+                    numero_reclamo_sgc = CASE WHEN m.new_key IS NULL THEN r.numero_reclamo_sgc
+                                              ELSE m.sgc END,
+                    moving_from = CASE WHEN m.new_key IS NULL THEN r.moving_from
+                                       ELSE COALESCE(r.moving_from, r.s3_key) END,
+                    updated_at = now()
+                FROM unnest(%s::text[], %s::text[], %s::boolean[], %s::text[], %s::text[])
+                     AS m(old_key, request_json, quarantined, new_key, sgc)
+                WHERE r.empresa = %s AND r.s3_bucket = %s AND r.s3_key = m.old_key
+                  AND (m.new_key IS NULL OR NOT EXISTS (
+                       SELECT FROM {TABLE} o
+                       WHERE o.s3_bucket = r.s3_bucket AND o.s3_key = m.new_key))""",
+            ([c.key for c in changes], [c.request_json for c in changes],
+             [c.json_quarantined for c in changes], [c.new_key for c in changes],
+             [c.numero_reclamo_sgc for c in changes], empresa, bucket))
+        return cur.rowcount
+
+
 def _unmark(rows: str) -> str:
     """The one statement that clears loaded marks: those of the files ``rows`` (a CTE or
     subquery with ``empresa``, ``s3_bucket``, ``filename``) names. A mark speaks for the
@@ -198,12 +262,19 @@ class KnownFile:
     """For request JSONs: whether its record names an attachment (``metadata``
     ``names_attachment``, :func:`extractorov.records.attachment_named`); ``None``: not
     known (a row registered before it was kept)."""
+    request_json: str | None = None
+    """For documents: the request JSON they are tied to (``metadata.request_json``)."""
+    json_quarantined: bool = False
+    """For documents: tied to that JSON while it was quarantined."""
+    reviewed: bool = False
+    """A human review decided about this row (``metadata.review``)."""
 
 
 _KNOWN_COLUMNS = f"""r.filename, r.numero_reclamo_sgc, r.file_type,
     EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
             AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
-    r.s3_key, r.local_path IS NOT NULL, (r.metadata ->> 'names_attachment')::boolean"""
+    r.s3_key, r.local_path IS NOT NULL, (r.metadata ->> 'names_attachment')::boolean,
+    r.metadata ->> 'request_json', r.metadata ? 'request_json_status', r.metadata ? 'review'"""
 """What :class:`KnownFile` holds of a row ``r``. The loaded mark is a probe of the marks'
 primary key per row: a join's plan depends on the marks table's statistics, and a fresh
 one (no ANALYZE yet) got a nested loop over both tables (minutes at 100,000 files)."""

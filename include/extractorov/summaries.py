@@ -36,6 +36,12 @@ class ExtractSummary:
     """Files in ``quarantine/`` whose reason file is missing, empty or unreadable."""
     files_vanished: int = 0
     files_registered: int = 0
+    files_retied: int = 0
+    """Filed documents tied anew to the request pairing now gives them (their own JSON, or
+    another request's documents, reached ``processed/`` after them)."""
+    files_retie_unsure: int = 0
+    """Filed documents in a placeholder request's folder whose request cannot be told any
+    more: left there, for a person to check (a warning names them)."""
     records_found: int = 0
     records: int = 0
     records_superseded: int = 0

@@ -64,9 +64,6 @@ def _ties(db, *names):
                      "ORDER BY 1", list(names))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a cut-short JSON whose bytes show a blank documento_prueba is read as 'not known': "
-    "R-2's PDF and attachment are filed with R-3's quarantined JSON"))
 def test_a_cut_short_request_json_that_shows_no_attachment_never_owns_one(
         db, s3, bucket, settings, landing):
     r2_pdf = write_pdf(landing, "RE900", 0, "detalle de R-2")
@@ -77,9 +74,6 @@ def test_a_cut_short_request_json_that_shows_no_attachment_never_owns_one(
             if request_json == r3_json] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "R-3's removal finds its cut-short JSON by the numero_radicado in its bytes and deletes "
-    "R-2's documents tied to it"))
 @pytest.mark.parametrize("sgc", ["RE900", "PQR_4_ERROR"])
 def test_removing_a_request_whose_json_was_cut_short_keeps_the_earlier_requests_documents(
         db, s3, bucket, settings, landing, sgc):

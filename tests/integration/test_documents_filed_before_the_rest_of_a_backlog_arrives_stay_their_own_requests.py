@@ -60,10 +60,6 @@ def _two_batches(db, s3, settings, landing, sgc):
     return r2_pdf, r2_adjunto, r3_pdf, r3_adjunto
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a document tied on first sight to the first request JSON that followed it is never "
-    "re-placed when its own JSON, or the other request's own documents, arrive later: "
-    "R-2's PDF and attachment stay tied to R-3 (R-3 then has two of each)"))
 @pytest.mark.parametrize("sgc", ["RE900", "PQR_4_ERROR"])
 def test_documents_filed_before_the_rest_of_a_backlog_arrives_stay_their_own_requests(
         db, s3, bucket, settings, landing, sgc):
@@ -75,9 +71,6 @@ def test_documents_filed_before_the_rest_of_a_backlog_arrives_stay_their_own_req
         f"R-3 holds {len(tied_to_r3)} documents: {tied_to_r3}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "R-3's removal deletes R-2's detail PDF and attachment, tied to R-3 when they arrived "
-    "before R-2's JSON"))
 def test_removing_a_request_keeps_another_requests_documents_that_arrived_before_its_json(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto, _, _ = _two_batches(db, s3, settings, landing, "RE900")
@@ -89,8 +82,6 @@ def test_removing_a_request_keeps_another_requests_documents_that_arrived_before
     assert gone == [], "R-2's documents were deleted by R-3's removal"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with a placeholder SGC, R-2's ID scan is filed into R-3's folder sin_sgc/R-3/"))
 def test_a_placeholder_request_folder_never_holds_another_customers_documents(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto, _, _ = _two_batches(db, s3, settings, landing, "PQR_4_ERROR")
@@ -98,11 +89,10 @@ def test_a_placeholder_request_folder_never_holds_another_customers_documents(
     in_r3 = sorted(name for name in (r2_pdf, r2_adjunto)
                    if prefix() + "sin_sgc/R-3/" + name in keys)
     assert in_r3 == [], f"R-2's documents in R-3's folder: {in_r3}"
+    # They moved to their own request's folder (the upload moves the objects).
+    assert {prefix() + "sin_sgc/R-2/" + name for name in (r2_pdf, r2_adjunto)} <= keys.keys()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the detail writer's PDF is tied to the newest blank-SGC JSON before it when its own "
-    "JSON arrives later: R-2's detail page is filed into R-1's folder sin_sgc/R-1/"))
 def test_a_detail_writers_pdf_arriving_before_its_json_is_never_filed_under_the_previous_request(
         db, s3, bucket, settings, landing):
     """The detail writer (``pqr_detail_extractor``) saves a request's JSON first

@@ -68,8 +68,25 @@ def test_a_blank_field_on_a_page_that_no_longer_showed_the_request_says_nothing(
 
 def test_a_json_without_the_field_or_not_an_object_says_nothing() -> None:
     assert attachment_named({"numero_radicado": "R-1"}) is None
-    assert attachment_named_in(b'{"numero_radicado": "R-1", "documento_prueba": ""') is None
     assert attachment_named_in(b"") is None
+    assert attachment_named_in(b'[{"numero_radicado": "R-1", "documento_prueba": ""}]') is None
+
+
+@pytest.mark.parametrize(("cut", "named"), [
+    # The bot writes documento_prueba before numero_radicado (indent=2), then goes on.
+    ('{\n  "documento_prueba": "",\n  "cuerpo_reclamacion": "x",\n  "numero_radicado": "R-3",'
+     '\n  "estado_solicitud": "Fina', False),
+    ('{\n  "documento_prueba": "a.pdf",\n  "numero_radicado": "R-3",\n  "est', True),
+    ('{\n  "documento_prueba": "",\n  "numero_radicado": 2025001,\n  "est', False),
+    # Not whole: the radicado cut inside its value, or never written.
+    ('{\n  "documento_prueba": "",\n  "numero_radicado": "R-', None),
+    ('{\n  "documento_prueba": "",\n  "numero_radicado": 20250', None),
+    ('{\n  "documento_prueba": "",\n  "cuerpo_reclamacion": "dijo \\"numero_radicado\\": '
+     '\\"R-9\\" en', None),
+    ('{\n  "documento_prueba": "a.p', None),
+])
+def test_a_cut_short_json_says_what_its_whole_fields_say(cut, named) -> None:
+    assert attachment_named_in(cut.encode()) is named
     assert attachment_named_in(b'{"numero_radicado": 17, "documento_prueba": ""}') is False
 
 
@@ -142,3 +159,16 @@ class TestPlaceholder:
         docs = [pdf(sgc, 0), adj(sgc, 4)]
         placed = place_documents(sgc, docs, [json_(sgc, 8, "sin_sgc/R-2", attachment=True)])
         assert {p.folder for p in placed.values()} == {"sin_sgc/R-2"}
+
+
+def test_only_the_bots_own_json_says_the_bot_went_on() -> None:
+    """A bot document whose own JSON is not there yet waits for it; a detail-writer JSON of
+    the SGC written later (that writer runs apart from the bot) does not end the wait."""
+    doc = pdf("RE9", 0)
+    earlier = json_("RE9", -600, "RE9", attachment=True)
+    detail = JsonMark(f"pqr_data_RE9_{3600}.json", at(3600), JsonState.LOADED, "RE9")
+    placed = place_documents("RE9", [doc], [earlier, detail])
+    assert placed[doc.name].outcome is Outcome.WAITING
+    bot_later = json_("RE9", 3600, "RE9", attachment=True)
+    placed = place_documents("RE9", [doc], [earlier, bot_later])
+    assert placed[doc.name].outcome is Outcome.FOLDER and placed[doc.name].request_json is None
