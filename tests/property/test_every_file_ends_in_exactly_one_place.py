@@ -40,7 +40,9 @@ another is paused between its phases (threads and a gate on the product's functi
    ``numero_radicado``, its ``request_json``) to another request, even in a shared SGC
    folder: a removal or a new SGC of that request would take it along.
 3. *Table.* Table rows are valid request JSONs' ``numero_radicado`` only, and every valid
-   JSON an extract saw is a row once that run's load succeeded.
+   JSON in view when the extract try that wrote a run's manifest began is a row once that
+   run's load succeeded (a retried extract returns an earlier committed try's manifest,
+   also one a SIGKILLed child wrote: what arrived since waits for the next run).
 4. *Run reports* (checked when a run's report_stats runs): ``files_registered`` and
    ``db_inserted`` in ``post_processing_runs`` equal the registry rows and table rows the
    run's tries made (counted once per run, even when a step is retried after its commit).
@@ -236,8 +238,10 @@ class Landing(RuleBasedStateMachine):
         })
         self.settings = runtime.settings_from_variables()
         self.steps = Steps(self.settings)
-        self.visible_at: dict[str, set[str]] = {}
-        """Manifest path → the valid request JSONs visible when the try that wrote it began."""
+        self.visible_at: dict[tuple[str, tuple[int, int]], set[str]] = {}
+        """Manifest (path, the header file's identity) → the valid request JSONs visible
+        when the try that wrote it began; filled by every try that runs an extract of a
+        run: in this process or in a child that is SIGKILLed (:meth:`_manifests_written`)."""
         self._conn_cm: Any = None
         self.conn = self._connect()
         self.client = Servers.client
@@ -390,6 +394,44 @@ class Landing(RuleBasedStateMachine):
                 if (f := self._bot_file(empresa, name)) is not None
                 and f.kind == "json" and f.loadable is True and not f.fresh}
 
+    def _manifests(self, empresa: str) -> dict[str, tuple[int, int]]:
+        """Every run manifest (header file) of the company now → (inode, mtime): a run's
+        tries all write the same path, each by a rename (a new inode)."""
+        found: dict[str, tuple[int, int]] = {}
+        for path in (company_folders(self.root, empresa).root / "manifests").glob("*.jsonl"):
+            with contextlib.suppress(FileNotFoundError):
+                st = path.stat()
+                found[str(path)] = (st.st_ino, st.st_mtime_ns)
+        return found
+
+    def _manifests_written(self, empresa: str, before: dict[str, tuple[int, int]],
+                           visible: set[str]) -> None:
+        """Note what each manifest an extract try just wrote (new, or the run's earlier
+        one rewritten) was written from: ``visible``, the valid JSONs in view when the try
+        began. Even a try killed after its commit counts (in this process or a SIGKILLed
+        child): a retried extract returns that try's manifest, and a JSON that arrived
+        since (an operator's fix moved back, a late JSON) waits in processed/ for the next
+        run, so the retry's load owes it no row. (Reading the visible JSONs when the retry
+        ran instead expected a row no manifest held.)"""
+        for path, identity in self._manifests(empresa).items():
+            if before.get(path) != identity:
+                self.visible_at[(path, identity)] = visible
+
+    def _written_from(self, manifest: str) -> set[str]:
+        """The valid JSONs the try that wrote ``manifest`` (as it is on disk now) saw."""
+        if not manifest:
+            return set()
+        identity = self._manifests(self._empresa_of(manifest)).get(str(manifest))
+        key = (str(manifest), identity) if identity is not None else None
+        assert key in self.visible_at, (
+            f"[oracle] extract returned {Path(manifest).name}, a manifest no try the "
+            "generator ran wrote (it cannot tell which JSONs the load owes a row)")
+        return self.visible_at[key]
+
+    def _empresa_of(self, manifest: str) -> str:
+        return next(e for e in EMPRESAS
+                    if Path(manifest).parent == company_folders(self.root, e).root / "manifests")
+
     def _do_step(self, run: Run, *, kill_at: str | None = None, disk: str | None = None,
                  s3: str | None = None, keep: bool = True) -> str:
         """The run's next step, once (one try). ``keep``: the task returned its summary
@@ -420,20 +462,15 @@ class Landing(RuleBasedStateMachine):
 
                     allow = (OSError,)
                     FAULTS.full_manifest(extract)
-                manifests = company_folders(self.root, run.empresa).root / "manifests"
-                written = set(manifests.glob("*.jsonl"))
+                written = self._manifests(run.empresa)
                 outcome, result = self._call(
                     f"extract of {run.run_id}",
                     lambda: self.steps.extract(self.conn, company, run.run_id,
                                                readmit=run.readmit), allow=allow)
-                # What each manifest was written from, even by a try killed after its
-                # commit: a retried extract returns that try's manifest (files that arrived
-                # since wait for the next run), so its load loads what was visible then.
-                for new in set(manifests.glob("*.jsonl")) - written:
-                    self.visible_at[str(new)] = visible
+                self._manifests_written(run.empresa, written, visible)
                 if outcome == "ok":
                     run.manifest = result.manifest
-                    run.expect = self.visible_at.get(str(result.manifest), visible)
+                    run.expect = self._written_from(result.manifest)
                     if keep:
                         run.xcoms["extract"] = Steps.extract_xcom(result, run.tries[step])
                         run.step = "load"
@@ -581,7 +618,12 @@ class Landing(RuleBasedStateMachine):
                      else "register_pending", "load": "mark_loaded", "upload": "put"}[run.step]
         run.tries[run.step] += 1
         before = self._counts(run.empresa)
+        if run.step == "extract":
+            visible = self._visible_valid(run.empresa, readmit=run.readmit)
+            written = self._manifests(run.empresa)
         code = run_child(run, point, self.settings)
+        if run.step == "extract":  # its manifest, when it wrote one, is what a retry loads
+            self._manifests_written(run.empresa, written, visible)
         after = self._counts(run.empresa)
         run.registered += after[0] - before[0]
         run.inserted += after[1] - before[1]
@@ -1161,3 +1203,34 @@ def world(postgres, moto_server, monkeypatch, tmp_path, request):
 
 def test_every_file_ends_in_exactly_one_place_never_in_another_customers_folder(world):
     run_state_machine_as_test(Landing, settings=SETTINGS)
+
+
+def test_the_table_invariant_holds_a_retried_extract_to_what_its_killed_try_saw(world):
+    """The oracle, on the steps of a false "lost row" it once reported (the product was
+    right): a run's extract runs in a child SIGKILLed right after it returned (committed,
+    manifest written), an operator moves the fixed JSON back, and the run's retry returns
+    that try's manifest and loads it. The JSON waits for the next run: the retry's load
+    owes it no row, and the next run's does."""
+    machine = Landing()
+    try:
+        for step, kwargs in [
+            ("bot_scrapes", dict(empresa="afinia", again=None, has_sgc=False, form="real",
+                                 n=4, content="blank_radicado", pdf=True, adjunto=None,
+                                 then="json", changed=False, gap=5)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="backfill",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+            ("step_is_sigkilled", dict(empresa="afinia", which="trigger", point="returned")),
+            ("operator_fixes_a_quarantined_json", dict(which=0)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="trigger",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="backfill",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+        ]:
+            getattr(machine, step)(**kwargs)
+            machine.every_file_is_in_exactly_one_place_and_its_own_folder()
+        assert machine.expected["afinia"] == {"2025000001"}, "the next run loaded the JSON"
+    finally:
+        machine.teardown()
