@@ -45,7 +45,8 @@ another is paused between its phases (threads and a gate on the product's functi
    also one a SIGKILLed child wrote: what arrived since waits for the next run).
 4. *Run reports* (checked when a run's report_stats runs): ``files_registered`` and
    ``db_inserted`` in ``post_processing_runs`` equal the registry rows and table rows the
-   run's tries made (counted once per run, even when a step is retried after its commit).
+   run's tries made (counted once per run, even when a step is retried after its commit;
+   a load_db started beside another step that loads the run's manifest is one of them).
 
 Checked where they happen: a review answer is applied only to what the question showed (a
 kept bucket object is the one shown; a document whose JSON has arrived is not set aside);
@@ -842,6 +843,13 @@ class Landing(RuleBasedStateMachine):
         """Run A of a step pauses after its first phase; run B of a step starts (waiting for
         nothing: ``wait_seconds=0``) and pauses after its own first phase; A goes on to a
         later phase (or its end); B finishes; A finishes. Both are side runs (no report)."""
+        # A side load_db loads an open run's manifest: a try of that run's load_db (the
+        # product records it under the run that wrote the manifest, whoever started it),
+        # so the rows it inserts are that run's, and its report counts them (the run's own
+        # load then finds the manifest loaded and inserts nothing). Only loads insert table
+        # rows, and both sides load the same manifest.
+        side_loaded = self._side_load_run(empresa) if "load" in {first, second} else None
+        rows_before = self._counts(empresa)[1]
         gate = FAULTS.gate
         k = next(_threads)  # names unique for the whole test: the gate knows them by name
         a, b = f"A-{k}", f"B-{k}"
@@ -872,12 +880,19 @@ class Landing(RuleBasedStateMachine):
                 thread.join(120)
         stuck = [name for name, t in threads.items() if t.is_alive()]
         assert not stuck, f"[crash] {stuck} did not finish (deadlock?)"
+        if side_loaded is not None:
+            side_loaded.inserted += self._counts(empresa)[1] - rows_before
         for name, (outcome, detail) in results.items():
             assert outcome != "crash", f"[crash] {name} ({first}/{second}): {detail}"
             # Alone, a load never fails for good on a valid manifest: another run wrote the
             # same rows at the same time.
             assert not detail or not detail.startswith("LoadFailed (retryable=False"), (
                 f"[concurrency] {name} ({first}/{second}) failed for good: {detail}")
+
+    def _side_load_run(self, empresa: str) -> Run | None:
+        """The open run whose manifest a side load_db loads (the first with one)."""
+        return next((r for r in self.runs.values() if r.empresa == empresa and r.manifest),
+                    None)
 
     def _side(self, empresa: str, step: str, wait: float | None, choice: int,
               results: dict[str, tuple[str, Any]]) -> None:
@@ -890,10 +905,8 @@ class Landing(RuleBasedStateMachine):
                     self.steps.extract(conn, company, run_id, readmit=step == "readmit",
                                        wait=wait)
                 elif step == "load":
-                    manifest = next((r.manifest for r in self.runs.values()
-                                     if r.empresa == empresa and r.manifest), None)
-                    if manifest:
-                        self.steps.load(conn, company, manifest, run_id, wait=wait)
+                    if (run := self._side_load_run(empresa)) is not None:
+                        self.steps.load(conn, company, run.manifest, run_id, wait=wait)
                 elif step == "upload":
                     self.steps.upload(conn, self.client, company, run_id, wait=wait)
                 elif step == "reconcile":
@@ -1232,5 +1245,34 @@ def test_the_table_invariant_holds_a_retried_extract_to_what_its_killed_try_saw(
             getattr(machine, step)(**kwargs)
             machine.every_file_is_in_exactly_one_place_and_its_own_folder()
         assert machine.expected["afinia"] == {"2025000001"}, "the next run loaded the JSON"
+    finally:
+        machine.teardown()
+
+
+def test_the_run_report_invariant_counts_a_side_load_of_a_runs_manifest_as_that_runs(world):
+    """The oracle, on the steps of a false "counts per run" report it once made (the
+    product was right): a second load_db started beside another step loads an open run's
+    manifest (the load records its try under the run that wrote the manifest, whoever
+    started it); the run's own load then finds it loaded. The run inserted those rows,
+    once: its report says so."""
+    machine = Landing()
+    extract_twice = dict(empresa="afinia", first="extract", second="extract", stop=0,
+                         choice=0)
+    try:
+        for step, kwargs in [
+            ("bot_scrapes", dict(empresa="afinia", again=None, has_sgc=False, form="real",
+                                 n=4, content="valid", pdf=True, adjunto=None, then="json",
+                                 changed=False, gap=5)),
+            ("second_run_while_another_is_paused", extract_twice),
+            ("run_the_next_step", dict(empresa="afinia", which="trigger",
+                                       database_only=False, readmit=False,
+                                       retried_after_commit=False)),
+            ("second_run_while_another_is_paused", dict(extract_twice, first="load")),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="trigger",
+                                         database_only=False, readmit=False,
+                                         retried_after_commit=None)),
+        ]:
+            getattr(machine, step)(**kwargs)
+            machine.every_file_is_in_exactly_one_place_and_its_own_folder()
     finally:
         machine.teardown()
