@@ -40,10 +40,13 @@ another is paused between its phases (threads and a gate on the product's functi
    ``numero_radicado``, its ``request_json``) to another request, even in a shared SGC
    folder: a removal or a new SGC of that request would take it along.
 3. *Table.* Table rows are valid request JSONs' ``numero_radicado`` only, and every valid
-   JSON an extract saw is a row once that run's load succeeded.
+   JSON in view when the extract try that wrote a run's manifest began is a row once that
+   run's load succeeded (a retried extract returns an earlier committed try's manifest,
+   also one a SIGKILLed child wrote: what arrived since waits for the next run).
 4. *Run reports* (checked when a run's report_stats runs): ``files_registered`` and
    ``db_inserted`` in ``post_processing_runs`` equal the registry rows and table rows the
-   run's tries made (counted once per run, even when a step is retried after its commit).
+   run's tries made (counted once per run, even when a step is retried after its commit;
+   a load_db started beside another step that loads the run's manifest is one of them).
 
 Checked where they happen: a review answer is applied only to what the question showed (a
 kept bucket object is the one shown; a document whose JSON has arrived is not set aside);
@@ -236,8 +239,10 @@ class Landing(RuleBasedStateMachine):
         })
         self.settings = runtime.settings_from_variables()
         self.steps = Steps(self.settings)
-        self.visible_at: dict[str, set[str]] = {}
-        """Manifest path → the valid request JSONs visible when the try that wrote it began."""
+        self.visible_at: dict[tuple[str, tuple[int, int]], set[str]] = {}
+        """Manifest (path, the header file's identity) → the valid request JSONs visible
+        when the try that wrote it began; filled by every try that runs an extract of a
+        run: in this process or in a child that is SIGKILLed (:meth:`_manifests_written`)."""
         self._conn_cm: Any = None
         self.conn = self._connect()
         self.client = Servers.client
@@ -390,6 +395,44 @@ class Landing(RuleBasedStateMachine):
                 if (f := self._bot_file(empresa, name)) is not None
                 and f.kind == "json" and f.loadable is True and not f.fresh}
 
+    def _manifests(self, empresa: str) -> dict[str, tuple[int, int]]:
+        """Every run manifest (header file) of the company now → (inode, mtime): a run's
+        tries all write the same path, each by a rename (a new inode)."""
+        found: dict[str, tuple[int, int]] = {}
+        for path in (company_folders(self.root, empresa).root / "manifests").glob("*.jsonl"):
+            with contextlib.suppress(FileNotFoundError):
+                st = path.stat()
+                found[str(path)] = (st.st_ino, st.st_mtime_ns)
+        return found
+
+    def _manifests_written(self, empresa: str, before: dict[str, tuple[int, int]],
+                           visible: set[str]) -> None:
+        """Note what each manifest an extract try just wrote (new, or the run's earlier
+        one rewritten) was written from: ``visible``, the valid JSONs in view when the try
+        began. Even a try killed after its commit counts (in this process or a SIGKILLed
+        child): a retried extract returns that try's manifest, and a JSON that arrived
+        since (an operator's fix moved back, a late JSON) waits in processed/ for the next
+        run, so the retry's load owes it no row. (Reading the visible JSONs when the retry
+        ran instead expected a row no manifest held.)"""
+        for path, identity in self._manifests(empresa).items():
+            if before.get(path) != identity:
+                self.visible_at[(path, identity)] = visible
+
+    def _written_from(self, manifest: str) -> set[str]:
+        """The valid JSONs the try that wrote ``manifest`` (as it is on disk now) saw."""
+        if not manifest:
+            return set()
+        identity = self._manifests(self._empresa_of(manifest)).get(str(manifest))
+        key = (str(manifest), identity) if identity is not None else None
+        assert key in self.visible_at, (
+            f"[oracle] extract returned {Path(manifest).name}, a manifest no try the "
+            "generator ran wrote (it cannot tell which JSONs the load owes a row)")
+        return self.visible_at[key]
+
+    def _empresa_of(self, manifest: str) -> str:
+        return next(e for e in EMPRESAS
+                    if Path(manifest).parent == company_folders(self.root, e).root / "manifests")
+
     def _do_step(self, run: Run, *, kill_at: str | None = None, disk: str | None = None,
                  s3: str | None = None, keep: bool = True) -> str:
         """The run's next step, once (one try). ``keep``: the task returned its summary
@@ -420,20 +463,15 @@ class Landing(RuleBasedStateMachine):
 
                     allow = (OSError,)
                     FAULTS.full_manifest(extract)
-                manifests = company_folders(self.root, run.empresa).root / "manifests"
-                written = set(manifests.glob("*.jsonl"))
+                written = self._manifests(run.empresa)
                 outcome, result = self._call(
                     f"extract of {run.run_id}",
                     lambda: self.steps.extract(self.conn, company, run.run_id,
                                                readmit=run.readmit), allow=allow)
-                # What each manifest was written from, even by a try killed after its
-                # commit: a retried extract returns that try's manifest (files that arrived
-                # since wait for the next run), so its load loads what was visible then.
-                for new in set(manifests.glob("*.jsonl")) - written:
-                    self.visible_at[str(new)] = visible
+                self._manifests_written(run.empresa, written, visible)
                 if outcome == "ok":
                     run.manifest = result.manifest
-                    run.expect = self.visible_at.get(str(result.manifest), visible)
+                    run.expect = self._written_from(result.manifest)
                     if keep:
                         run.xcoms["extract"] = Steps.extract_xcom(result, run.tries[step])
                         run.step = "load"
@@ -581,15 +619,12 @@ class Landing(RuleBasedStateMachine):
                      else "register_pending", "load": "mark_loaded", "upload": "put"}[run.step]
         run.tries[run.step] += 1
         before = self._counts(run.empresa)
-        manifests = company_folders(self.root, run.empresa).root / "manifests"
-        written = set(manifests.glob("*.jsonl"))
-        visible = (self._visible_valid(run.empresa, readmit=run.readmit)
-                   if run.step == "extract" else set())
+        if run.step == "extract":
+            visible = self._visible_valid(run.empresa, readmit=run.readmit)
+            written = self._manifests(run.empresa)
         code = run_child(run, point, self.settings)
-        # As _do_step does: what a manifest the child wrote was written from (its retry
-        # returns that manifest; JSONs that arrived since wait for the next run).
-        for new in set(manifests.glob("*.jsonl")) - written:
-            self.visible_at[str(new)] = visible
+        if run.step == "extract":  # its manifest, when it wrote one, is what a retry loads
+            self._manifests_written(run.empresa, written, visible)
         after = self._counts(run.empresa)
         run.registered += after[0] - before[0]
         run.inserted += after[1] - before[1]
@@ -808,6 +843,13 @@ class Landing(RuleBasedStateMachine):
         """Run A of a step pauses after its first phase; run B of a step starts (waiting for
         nothing: ``wait_seconds=0``) and pauses after its own first phase; A goes on to a
         later phase (or its end); B finishes; A finishes. Both are side runs (no report)."""
+        # A side load_db loads an open run's manifest: a try of that run's load_db (the
+        # product records it under the run that wrote the manifest, whoever started it),
+        # so the rows it inserts are that run's, and its report counts them (the run's own
+        # load then finds the manifest loaded and inserts nothing). Only loads insert table
+        # rows, and both sides load the same manifest.
+        side_loaded = self._side_load_run(empresa) if "load" in {first, second} else None
+        rows_before = self._counts(empresa)[1]
         gate = FAULTS.gate
         k = next(_threads)  # names unique for the whole test: the gate knows them by name
         a, b = f"A-{k}", f"B-{k}"
@@ -838,12 +880,19 @@ class Landing(RuleBasedStateMachine):
                 thread.join(120)
         stuck = [name for name, t in threads.items() if t.is_alive()]
         assert not stuck, f"[crash] {stuck} did not finish (deadlock?)"
+        if side_loaded is not None:
+            side_loaded.inserted += self._counts(empresa)[1] - rows_before
         for name, (outcome, detail) in results.items():
             assert outcome != "crash", f"[crash] {name} ({first}/{second}): {detail}"
             # Alone, a load never fails for good on a valid manifest: another run wrote the
             # same rows at the same time.
             assert not detail or not detail.startswith("LoadFailed (retryable=False"), (
                 f"[concurrency] {name} ({first}/{second}) failed for good: {detail}")
+
+    def _side_load_run(self, empresa: str) -> Run | None:
+        """The open run whose manifest a side load_db loads (the first with one)."""
+        return next((r for r in self.runs.values() if r.empresa == empresa and r.manifest),
+                    None)
 
     def _side(self, empresa: str, step: str, wait: float | None, choice: int,
               results: dict[str, tuple[str, Any]]) -> None:
@@ -856,10 +905,8 @@ class Landing(RuleBasedStateMachine):
                     self.steps.extract(conn, company, run_id, readmit=step == "readmit",
                                        wait=wait)
                 elif step == "load":
-                    manifest = next((r.manifest for r in self.runs.values()
-                                     if r.empresa == empresa and r.manifest), None)
-                    if manifest:
-                        self.steps.load(conn, company, manifest, run_id, wait=wait)
+                    if (run := self._side_load_run(empresa)) is not None:
+                        self.steps.load(conn, company, run.manifest, run_id, wait=wait)
                 elif step == "upload":
                     self.steps.upload(conn, self.client, company, run_id, wait=wait)
                 elif step == "reconcile":
@@ -1169,3 +1216,63 @@ def world(postgres, moto_server, monkeypatch, tmp_path, request):
 
 def test_every_file_ends_in_exactly_one_place_never_in_another_customers_folder(world):
     run_state_machine_as_test(Landing, settings=SETTINGS)
+
+
+def test_the_table_invariant_holds_a_retried_extract_to_what_its_killed_try_saw(world):
+    """The oracle, on the steps of a false "lost row" it once reported (the product was
+    right): a run's extract runs in a child SIGKILLed right after it returned (committed,
+    manifest written), an operator moves the fixed JSON back, and the run's retry returns
+    that try's manifest and loads it. The JSON waits for the next run: the retry's load
+    owes it no row, and the next run's does."""
+    machine = Landing()
+    try:
+        for step, kwargs in [
+            ("bot_scrapes", dict(empresa="afinia", again=None, has_sgc=False, form="real",
+                                 n=4, content="blank_radicado", pdf=True, adjunto=None,
+                                 then="json", changed=False, gap=5)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="backfill",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+            ("step_is_sigkilled", dict(empresa="afinia", which="trigger", point="returned")),
+            ("operator_fixes_a_quarantined_json", dict(which=0)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="trigger",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="backfill",
+                                         database_only=True, readmit=False,
+                                         retried_after_commit=None)),
+        ]:
+            getattr(machine, step)(**kwargs)
+            machine.every_file_is_in_exactly_one_place_and_its_own_folder()
+        assert machine.expected["afinia"] == {"2025000001"}, "the next run loaded the JSON"
+    finally:
+        machine.teardown()
+
+
+def test_the_run_report_invariant_counts_a_side_load_of_a_runs_manifest_as_that_runs(world):
+    """The oracle, on the steps of a false "counts per run" report it once made (the
+    product was right): a second load_db started beside another step loads an open run's
+    manifest (the load records its try under the run that wrote the manifest, whoever
+    started it); the run's own load then finds it loaded. The run inserted those rows,
+    once: its report says so."""
+    machine = Landing()
+    extract_twice = dict(empresa="afinia", first="extract", second="extract", stop=0,
+                         choice=0)
+    try:
+        for step, kwargs in [
+            ("bot_scrapes", dict(empresa="afinia", again=None, has_sgc=False, form="real",
+                                 n=4, content="valid", pdf=True, adjunto=None, then="json",
+                                 changed=False, gap=5)),
+            ("second_run_while_another_is_paused", extract_twice),
+            ("run_the_next_step", dict(empresa="afinia", which="trigger",
+                                       database_only=False, readmit=False,
+                                       retried_after_commit=False)),
+            ("second_run_while_another_is_paused", dict(extract_twice, first="load")),
+            ("run_goes_to_the_end", dict(empresa="afinia", which="trigger",
+                                         database_only=False, readmit=False,
+                                         retried_after_commit=None)),
+        ]:
+            getattr(machine, step)(**kwargs)
+            machine.every_file_is_in_exactly_one_place_and_its_own_folder()
+    finally:
+        machine.teardown()

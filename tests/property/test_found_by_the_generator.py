@@ -242,3 +242,26 @@ def test_a_file_whose_bucket_object_a_review_kept_is_never_both_registered_and_q
     assert not (registered and quarantined), (
         f"{name} is registered and in quarantine/ too ({outcome.text})")
     assert registered and (folders.processed / name).exists()
+
+
+# ------------------------------------------------------------------ a retried extract
+
+
+def test_a_json_that_arrives_after_an_extract_committed_has_its_row_after_the_next_run(
+        db, settings, landing):
+    """The generator's finding of a "lost row" was its own: a run's extract try committed
+    (then its worker was SIGKILLed), an operator moved a fixed request JSON back, the
+    retry returned the committed try's manifest. What users rely on: the retry's load
+    owes that JSON nothing, the JSON waits in processed/, and the next run loads it."""
+    write_json(landing, "RE1", "R-1", 10)
+    pipeline.extract(db, AFINIA, settings, "run-1")  # committed; the worker dies
+    late = write_json(landing, "RE2", "R-2", 20)  # e.g. a fixed JSON moved back
+    retry = pipeline.extract(db, AFINIA, settings, "run-1")  # Airflow's retry
+    pipeline.load(db, AFINIA, retry.manifest, run_id="run-1")
+    assert query(db, "SELECT numero_radicado FROM data_general.ov_afinia") == [("R-1",)]
+    assert (company_folders(landing, "afinia").processed / late).exists(), (
+        "the JSON that arrived after the committed try is nowhere")
+    extracted = pipeline.extract(db, AFINIA, settings, "run-2")
+    pipeline.load(db, AFINIA, extracted.manifest, run_id="run-2")
+    assert sorted(query(db, "SELECT numero_radicado FROM data_general.ov_afinia")) == [
+        ("R-1",), ("R-2",)], "a valid request JSON has no row after the next run"
