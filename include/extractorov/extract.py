@@ -40,6 +40,7 @@ from extractorov.landing import (
     company_folders,
     final_name,
     followed_json,
+    may_name_documents,
     parse_file_name,
     printable,
     quarantine,
@@ -806,7 +807,7 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
     """
     # The SGC parts of this run's request JSONs too: a JSON that arrives after documents
     # already filed (a backlog reaching processed/ out of write order) may be theirs.
-    by_sgc = {**{sgc: [] for sgc in marks.sgcs()}, **by_sgc}
+    by_sgc = {**{sgc: [] for sgc in marks.sgcs() if may_name_documents(sgc)}, **by_sgc}
     if not by_sgc:
         return
     empresa, bucket = run.company.empresa, run.settings.bucket
@@ -823,7 +824,9 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
         if parsed.kind in DOCUMENT_KINDS:
             known_docs.setdefault(parsed.sgc, []).append(
                 Document(filename, parsed.kind, parsed.timestamp))
-            if info.s3_key and info.local and not info.reviewed:
+            # Filed by the pipeline (a local copy, or one retention took since), never a
+            # row made from the bucket, nor one a human review decided about.
+            if info.s3_key and (info.local or info.local_removed) and not info.reviewed:
                 filed[filename] = (parsed.sgc, info)
         elif parsed.kind is FileKind.DATA and info.s3_key:
             where = split_key(prefix, info.s3_key)

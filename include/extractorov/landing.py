@@ -186,6 +186,12 @@ def is_temporary(name: str) -> bool:
     return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
 
 
+def may_name_documents(sgc: str) -> bool:
+    """Whether a file-name SGC part is one the bot's documents can carry (:data:`_BOT_SGC`):
+    a request JSON whose part is not can own no document."""
+    return _BOT_SGC.match(sgc) is not None
+
+
 def final_name(name: str, bot_timezone: tzinfo = BOGOTA) -> str | None:
     """The bot's name a temporary (or refused) entry is, or will be once its writer renames
     it: without the leading dots, the temporary suffixes and (for a hidden name) a last

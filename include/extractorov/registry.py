@@ -226,7 +226,11 @@ def retie_documents(conn: Connection, empresa: str, bucket: str,
                     s3_url = 's3://' || r.s3_bucket || '/' || COALESCE(m.new_key, r.s3_key),
                     numero_reclamo_sgc = CASE WHEN m.new_key IS NULL THEN r.numero_reclamo_sgc
                                               ELSE m.sgc END,
+                    -- Back to the key its object still is at (a move not made yet): no
+                    -- move at all; a move onto its own key would delete the object.
                     moving_from = CASE WHEN m.new_key IS NULL THEN r.moving_from
+                                       WHEN COALESCE(r.moving_from, r.s3_key) = m.new_key
+                                       THEN NULL
                                        ELSE COALESCE(r.moving_from, r.s3_key) END,
                     updated_at = now()
                 FROM unnest(%s::text[], %s::text[], %s::boolean[], %s::text[], %s::text[])
@@ -268,13 +272,17 @@ class KnownFile:
     """For documents: tied to that JSON while it was quarantined."""
     reviewed: bool = False
     """A human review decided about this row (``metadata.review``)."""
+    local_removed: bool = False
+    """Retention archived or deleted its local copy (``local_removal``): a file the
+    pipeline filed, though ``local`` may now be false."""
 
 
 _KNOWN_COLUMNS = f"""r.filename, r.numero_reclamo_sgc, r.file_type,
     EXISTS (SELECT FROM {LOADED_TABLE} l WHERE l.empresa = r.empresa
             AND l.s3_bucket = r.s3_bucket AND l.filename = r.filename),
     r.s3_key, r.local_path IS NOT NULL, (r.metadata ->> 'names_attachment')::boolean,
-    r.metadata ->> 'request_json', r.metadata ? 'request_json_status', r.metadata ? 'review'"""
+    r.metadata ->> 'request_json', r.metadata ? 'request_json_status', r.metadata ? 'review',
+    r.local_removal IS NOT NULL"""
 """What :class:`KnownFile` holds of a row ``r``. The loaded mark is a probe of the marks'
 primary key per row: a join's plan depends on the marks table's statistics, and a fresh
 one (no ANALYZE yet) got a nested loop over both tables (minutes at 100,000 files)."""
@@ -855,7 +863,8 @@ def follow_sgc(conn: Connection, empresa: str, bucket: str, table: sql.Composabl
             f"""UPDATE {TABLE} r
                 SET s3_key = m.new_key, s3_url = 's3://' || r.s3_bucket || '/' || m.new_key,
                     numero_reclamo_sgc = m.sgc,
-                    moving_from = COALESCE(r.moving_from, m.old_key),
+                    moving_from = CASE WHEN COALESCE(r.moving_from, m.old_key) = m.new_key
+                                       THEN NULL ELSE COALESCE(r.moving_from, m.old_key) END,
                     metadata = r.metadata || jsonb_build_object('refiled_from', m.old_key),
                     updated_at = now()
                 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])

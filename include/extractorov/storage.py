@@ -570,6 +570,10 @@ def move_object(client: BaseClient, bucket: str, item: MovingFile, *,
     Each step can be repeated after a crash: the copy is found already made, the old key
     already gone. When no object is at the old key, there is nothing to move: the row's
     own upload sends the file from its local copy (``requeue``)."""
+    if item.s3_key == item.moving_from:
+        # Back where it was before a move was made: nothing to move, and deleting the
+        # "old" key would delete the object itself.
+        return MoveResult(item.id, "nothing")
     try:
         target = _head_or_none(client, bucket, item.s3_key)
         source = _head_or_none(client, bucket, item.moving_from)

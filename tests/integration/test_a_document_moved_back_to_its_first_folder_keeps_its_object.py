@@ -34,8 +34,6 @@ from tests.landing_files import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason="s3_key == moving_from after the re-tie: the move "
-                   "deletes the object it moves")
 def test_a_document_moved_back_to_its_first_folder_keeps_its_object(
         db, s3, bucket, settings, landing):
     r2 = [write_pdf(landing, "RE900", 0, "detalle de R-2"),

@@ -62,8 +62,6 @@ def _two_batches_months_apart(db, s3, settings, landing, sgc, mode):
     return r2_pdf, r2_adjunto, r3_pdf, r3_adjunto
 
 
-@pytest.mark.xfail(strict=True, reason="a registered document without a local copy "
-                   "(retention deleted it) is never re-tied: R-2's documents stay R-3's")
 @pytest.mark.parametrize("mode", ["delete", "archive"])
 @pytest.mark.parametrize("sgc", ["RE900", "PQR_4_ERROR"])
 def test_documents_filed_before_the_rest_of_a_backlog_arrives_stay_their_own_requests_after_retention(  # noqa: E501
@@ -75,8 +73,6 @@ def test_documents_filed_before_the_rest_of_a_backlog_arrives_stay_their_own_req
     assert tied_to_r3 == sorted(docs[2:]), f"R-3 holds {len(tied_to_r3)} documents: {tied_to_r3}"
 
 
-@pytest.mark.xfail(strict=True, reason="R-2's documents, never re-tied, are deleted by R-3's "
-                   "removal")
 def test_removing_a_request_keeps_another_requests_documents_whose_local_copies_are_gone(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto, _, _ = _two_batches_months_apart(db, s3, settings, landing, "RE900",

@@ -217,16 +217,27 @@ class Bot:
         if field_sgc:
             request.named.add(field_sgc)
         written: list[str] = []
+        dormant = form.startswith("dormant")
+        if dormant:
+            # The detail writer (pqr_detail_extractor) saves the JSON first, then the PDF
+            # (docs/data-contract.md): its JSON is never late nor missing before its PDF.
+            then = "json"
+            written += self._scrape_json(request, scrape, part, field_sgc, content, n,
+                                         changed, adjunto, then, dormant, None, "")
+            if self.killed:  # killed while writing its JSON: no PDF after it
+                return written
         if pdf:
             moment = self.tick(1)
-            name = (f"{part}_PQR_{n}_{stamp(moment)}.pdf" if form.startswith("dormant")
+            name = (f"{part}_PQR_{n}_{stamp(moment)}.pdf" if dormant
                     else f"{part}_{stamp(moment)}.pdf")
             body = b"%PDF-1.4\n% detalle " + name.encode() + b"\n%%EOF\n"
             self._write(BotFile(self.empresa, name, request, scrape, "pdf", body, moment))
             written.append(name)
+        if dormant:
+            return written
         temp = None
         final = ""
-        if adjunto and not form.startswith("dormant"):
+        if adjunto:
             moment = self.tick(3)
             final = f"{part}_adjunto_{stamp(moment)}.{adjunto}"
             body = b"adjunto " + final.encode()
@@ -241,17 +252,24 @@ class Bot:
                 written.append(final)
         if then == "no_json":
             return written
+        return written + self._scrape_json(request, scrape, part, field_sgc, content, n,
+                                           changed, adjunto, then, dormant, temp, final)
+
+    def _scrape_json(self, request: Request, scrape: int, part: str, field_sgc: str,
+                     content: str, n: int, changed: bool, adjunto: str | None, then: str,
+                     dormant: bool, temp: BotFile | None, final: str) -> list[str]:
+        """Write (or leave pending) one scrape's request JSON; returns the names written."""
         moment = self.tick(2)
         documento_prueba = f"evidencia.{adjunto}" if adjunto else ""
         estado = ("Finalizado" if (scrape + int(changed)) % 2 else "En trámite")
         body = record(request, sgc_number=part, field_sgc=field_sgc, ts=stamp(moment),
                       content=content, estado=estado, n=n,
                       documento_prueba=documento_prueba)
-        name = (f"pqr_data_{part}_{stamp(moment)}.json" if form.startswith("dormant")
+        name = (f"pqr_data_{part}_{stamp(moment)}.json" if dormant
                 else f"{part}_data_{stamp(moment)}.json")
         valid = content in {"valid", "blank_fecha"}
         # ``pqr_data__{ts}.json`` (the field was blank): a name the pipeline may not read
-        loadable = None if valid and form.startswith("dormant") and not part else valid
+        loadable = None if valid and dormant and not part else valid
         json_file = BotFile(self.empresa, name, request, scrape, "json", body, moment,
                             loadable=loadable, meta={"sgc_number": part, "field_sgc": field_sgc,
                                                      "ts": stamp(moment), "estado": estado,
@@ -260,12 +278,11 @@ class Bot:
         if then in {"json_late", "download_late"}:
             json_file.arrived = False
             self.pending = Pending(json_file, temp, final)
-            return written
+            return []
         self._write(json_file, fresh=then == "json_fresh")
-        written.append(name)
         if content in {"truncated", "empty"}:
             self.killed = True  # killed while writing it: back an hour later
-        return written
+        return [name]
 
     def finish(self) -> list[str]:
         """The request in progress completes: the download ends, the JSON is written."""
