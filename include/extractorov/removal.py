@@ -228,9 +228,15 @@ class Listing:
     runs: list[str] = field(default_factory=list)
     """Runs that filed it (kept: their records hold counts only)."""
     possibly: list[str] = field(default_factory=list)
-    """Documents waiting in ``processed/`` whose owner pairing could not tell, of the SGC
-    part of one of its request JSONs: possibly its own, shown and kept (a person decides),
-    never removed on a guess (another customer's, perhaps)."""
+    """Documents whose owner pairing could not tell, of the SGC part of one of its request
+    JSONs (waiting in ``processed/``, or filed with it before files that changed the answer
+    arrived): possibly its own, shown and kept (a person decides), never removed on a guess
+    (another customer's, perhaps)."""
+    kept_names: set[str] = field(default_factory=set)
+    """Documents found through the request (a tie, its folder, a move) that pairing no
+    longer gives it, on the files present now: never removed."""
+    kept_keys: list[str] = field(default_factory=list)
+    """Their keys (now, and where a move not made yet still has them)."""
 
     @property
     def removable(self) -> bool:
@@ -360,9 +366,9 @@ def find(conn: Connection, client: BaseClient, company: Company, settings: Setti
             listing.names.add(source)
     folders = landing.company_folders(settings.landing_root, company.empresa)
     waiting = _local_requests(conn, listing, folders, settings)
-    _local_documents(conn, listing, folders, settings, waiting)
     hits = _manifests(conn, listing, company, folders)
     _registry_rows(conn, listing, settings)
+    _documents_by_pairing(conn, listing, folders, settings, waiting)
     _local_files(listing, folders)
     listing.manifests = hits
     _objects(listing, client, company, settings, sgc)
@@ -488,21 +494,34 @@ def _local_requests(conn: Connection, listing: Listing, folders: landing.Company
     return sorted({final for p, final in candidates.items() if p.name in listing.names})
 
 
-def _local_documents(conn: Connection, listing: Listing, folders: landing.CompanyFolders,
-                     settings: Settings, waiting: list[str]) -> None:
-    """The documents in ``processed/`` (not registered yet) that ``extract`` would file with
-    one of the request's JSONs waiting there: a re-scrape between the bot's ``scrape`` and
-    ``extract`` wrote its detail PDF and attachment before its JSON, and nothing but the
-    write order ties them to it. Pairing's own rules decide, on every request JSON and
-    document of their SGC part (``processed/``, the registry, ``quarantine/``, JSONs being
-    written), each writer by its own order; what pairing ties to the request is the
-    request's, nothing else."""
+def _documents_by_pairing(conn: Connection, listing: Listing,
+                          folders: landing.CompanyFolders, settings: Settings,
+                          waiting: list[str]) -> None:
+    """The request's documents are those pairing ties to one of its request JSONs **on the
+    files present now** (``processed/``, the registry, ``quarantine/``, JSONs being
+    written), each writer by its own order: the removal, the one step that deletes, never
+    acts on a tie the files no longer give.
+
+    * Documents in ``processed/`` not registered yet that ``extract`` would file with one
+      of its JSONs (a re-scrape between the bot's ``scrape`` and ``extract`` wrote its
+      detail PDF and attachment before its JSON) are added.
+    * Registered documents found through a tie, its folder or a move (:func:`_registry_rows`)
+      that pairing now gives another request (a backlog reached ``processed/`` out of write
+      order, a move not made yet) are kept (``not_tied``); those whose owner it cannot tell
+      any more are kept and shown as possibly its own (``possibly``): a person decides."""
     tz = settings.bot_timezone
-    sgcs: dict[str, set[str]] = {}
-    for name in waiting:
+    own_jsons = set(waiting) | {
+        n for n in listing.names
+        if (p := landing.parse_file_name(n, tz)) is not None and p.kind is landing.FileKind.DATA}
+    docs_named = {n: p for n in listing.names
+                  if (p := landing.parse_file_name(n, tz)) is not None
+                  and p.kind in landing.DOCUMENT_KINDS}
+    sgcs: set[str] = set()
+    for name in own_jsons:
         parsed = landing.parse_file_name(name, tz)
         if parsed is not None:
-            sgcs.setdefault(parsed.sgc, set()).add(name)
+            sgcs.add(parsed.sgc)
+    sgcs |= {p.sgc for p in docs_named.values()}
     if not sgcs:
         return
     on_disk: list[str] = []
@@ -519,10 +538,10 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
                     "GROUP BY filename", (listing.empresa, patterns))
         registered: dict[str, bool | None] = dict(cur.fetchall())
     marks: dict[str, list[pairing.JsonMark]] = {sgc: [] for sgc in sgcs}
-    docs: dict[str, list[pairing.Document]] = {sgc: [] for sgc in sgcs}
-    mine: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
+    docs: dict[str, dict[str, pairing.Document]] = {sgc: {} for sgc in sgcs}
+    new: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
 
-    def offer(name: str, state: pairing.JsonState, *, new: bool = False,
+    def offer(name: str, state: pairing.JsonState, *, unregistered: bool = False,
               path: Path | None = None) -> None:
         parsed = landing.parse_file_name(name, tz)
         if parsed is None or parsed.sgc not in sgcs:
@@ -535,9 +554,9 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
             marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-",
                                                       attachment=attachment))
         elif parsed.kind in landing.DOCUMENT_KINDS:
-            docs[parsed.sgc].append(pairing.Document(name, parsed.kind, parsed.timestamp))
-            if new:
-                mine[parsed.sgc].append(name)
+            docs[parsed.sgc][name] = pairing.Document(name, parsed.kind, parsed.timestamp)
+            if unregistered:
+                new[parsed.sgc].append(name)
 
     for name in on_disk:
         if name.startswith(".") or name.endswith(landing.IN_PROGRESS_SUFFIXES):
@@ -546,21 +565,59 @@ def _local_documents(conn: Connection, listing: Listing, folders: landing.Compan
                 final = final.removesuffix(suffix)
             offer(final, pairing.JsonState.WRITING)
         else:
-            offer(name, pairing.JsonState.LOADED, new=name not in registered,
+            offer(name, pairing.JsonState.LOADED, unregistered=name not in registered,
                   path=folders.processed / name)
     for name in registered.keys() - set(on_disk):
         offer(name, pairing.JsonState.LOADED)
     for entry in landing.read_quarantine(folders):
         offer(entry.original_name, pairing.JsonState.QUARANTINED, path=entry.path)
-    for sgc, own in sgcs.items():
-        if not mine[sgc]:
+    for name, parsed in docs_named.items():  # (registered elsewhere: found by its tie)
+        docs[parsed.sgc].setdefault(name, pairing.Document(name, parsed.kind,
+                                                           parsed.timestamp))
+    not_its: set[str] = set()
+    unsure: set[str] = set()
+    for sgc in sgcs:
+        if not docs[sgc]:
             continue
         # Pairing's answer, applied as it is: it ties a document only to its own JSON, by
         # its writer's order (the bot's JSON last, the detail writer's JSON first).
-        placed = pairing.place_documents(sgc, docs[sgc], marks[sgc])
-        for name in mine[sgc]:
-            if placed[name].request_json in own and placed[name].outcome in _FILED:
+        placed = pairing.place_documents(sgc, list(docs[sgc].values()), marks[sgc])
+        for name in new[sgc]:
+            if placed[name].request_json in own_jsons and placed[name].outcome in _FILED:
                 listing.names.add(name)
+        for name in docs[sgc]:
+            if name not in docs_named or name in new[sgc]:
+                continue
+            answer = placed[name]
+            if answer.request_json in own_jsons and answer.outcome in _FILED:
+                continue
+            if answer.outcome in _FILED and answer.request_json:
+                not_its.add(name)  # another request's now
+            elif answer.outcome in _FILED:
+                not_its.add(name)  # tied to no request: its SGC's folder, kept
+            else:
+                unsure.add(name)  # which request owns it cannot be told now
+    if not_its or unsure:
+        _keep_documents(listing, not_its | unsure)
+        listing.possibly = sorted(set(listing.possibly) | unsure)
+
+
+def _keep_documents(listing: Listing, names: set[str]) -> None:
+    """Take documents out of what the removal deletes (their names, registry rows and keys,
+    wherever their objects are or were): their versions are listed as not tied."""
+    listing.names -= names
+    keep_keys = set(listing.kept_keys)
+    rows = []
+    for row_id, key in listing.registry_rows:
+        if key.rsplit("/", 1)[-1] in names:
+            keep_keys.add(key)
+        else:
+            rows.append((row_id, key))
+    listing.registry_rows = rows
+    keep_keys |= {k for k in listing.keys if k.rsplit("/", 1)[-1] in names}
+    listing.keys -= keep_keys
+    listing.kept_names |= names
+    listing.kept_keys = sorted(keep_keys)
 
 
 def _attachment_named_at(path: Path) -> bool | None:
@@ -926,7 +983,9 @@ def _objects(listing: Listing, client: BaseClient, company: Company, settings: S
         for version in list_versions(client, settings.bucket, f"{prefix}{folder}/",
                                      conn_id=settings.aws_conn_id):
             name = version.key.rsplit("/", 1)[-1]
-            if folder == own or version.key in listing.keys or name in listing.names:
+            if version.key in listing.kept_keys or name in listing.kept_names:
+                not_tied.add(version.key)  # pairing gives it another request, or none
+            elif folder == own or version.key in listing.keys or name in listing.names:
                 versions.append(version)
             else:
                 not_tied.add(version.key)
@@ -1006,11 +1065,11 @@ def _database_rows(conn: Connection, listing: Listing, settings: Settings) -> No
             cur.execute(f"SELECT DISTINCT filename FROM {firstseen.TABLE} WHERE empresa = %s "
                         "AND outcome = %s ORDER BY filename",
                         (listing.empresa, firstseen.UNDECIDED))
-            listing.possibly = [
+            listing.possibly = sorted(set(listing.possibly) | {
                 name for (name,) in cur
                 if name not in listing.names
                 and (parsed := landing.parse_file_name(name, tz)) is not None
-                and parsed.sgc in parts]
+                and parsed.sgc in parts})
     listing.runs = sorted(set(listing.runs))
 
 

@@ -41,8 +41,6 @@ def _still_somewhere(db, s3, bucket, landing, name):
         processed / name).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="the removal takes the registered tie of R-2's "
-                   "documents to R-3's JSON, though R-2's JSON is in processed/")
 @pytest.mark.parametrize("sgc", ["RE900", "PQR_4_ERROR"])
 def test_a_removal_applies_the_tie_the_files_present_give(db, s3, bucket, settings, landing,
                                                           sgc):

@@ -67,9 +67,6 @@ def test_in_write_order_the_removal_keeps_documents_whose_request_cannot_be_told
     assert [n for n in r2 if not _still_somewhere(db, s3, bucket, landing, n)] == []
 
 
-@pytest.mark.xfail(strict=True, reason="out of write order, R-2's documents stay tied to R-3 "
-                   "in sin_sgc/R-3/ (files_retie_unsure, a log line) and R-3's removal "
-                   "deletes them")
 def test_a_removal_never_deletes_a_document_whose_request_can_no_longer_be_told(
         db, s3, bucket, settings, landing):
     r2 = _r2_documents(db, s3, settings, landing, out_of_order=True)

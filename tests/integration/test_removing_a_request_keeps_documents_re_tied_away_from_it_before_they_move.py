@@ -62,9 +62,6 @@ def _still_somewhere(db, s3, bucket, landing, name):
     return bool(rows) or bool(in_bucket) or (processed / name).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="R-3's removal takes the rows whose moving_from is in "
-                   "sin_sgc/R-3/: R-2's re-tied documents, deleted from registry, bucket "
-                   "and processed/")
 def test_removing_a_request_keeps_documents_re_tied_away_from_it_before_they_move(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto = _backlog_in_two_batches_second_not_uploaded(db, s3, settings, landing)
@@ -80,8 +77,6 @@ def test_removing_a_request_keeps_documents_re_tied_away_from_it_before_they_mov
     assert gone == [], f"R-3's removal deleted R-2's documents: {gone}"
 
 
-@pytest.mark.xfail(strict=True, reason="R-3's removal takes the rows whose moving_from is in "
-                   "sin_sgc/R-3/: R-2's re-tied documents leave R-2's request")
 def test_a_re_tied_document_stays_with_its_request_after_the_old_requests_removal(
         db, s3, bucket, settings, landing):
     r2_pdf, r2_adjunto = _backlog_in_two_batches_second_not_uploaded(db, s3, settings, landing)
