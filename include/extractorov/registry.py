@@ -953,6 +953,13 @@ def record_moves(conn: Connection, results: Sequence[MoveResult], run_id: str) -
                 SET moving_from = CASE WHEN u.outcome = 'error' THEN r.moving_from END,
                     moved_run_id = CASE WHEN u.outcome = 'moved' THEN %s
                                         ELSE r.moved_run_id END,
+                    -- Every key its object left (a versioned bucket keeps the old versions
+                    -- there): a removal of its request deletes them too.
+                    metadata = CASE WHEN u.outcome = 'moved' AND r.moving_from IS NOT NULL
+                                    THEN r.metadata || jsonb_build_object('moved_from',
+                                         COALESCE(r.metadata -> 'moved_from', '[]'::jsonb)
+                                         || to_jsonb(r.moving_from))
+                                    ELSE r.metadata END,
                     upload_status = CASE WHEN u.requeue THEN 'pending'
                                          ELSE r.upload_status END,
                     last_error = CASE WHEN u.outcome = 'error' THEN u.error

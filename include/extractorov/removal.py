@@ -396,7 +396,8 @@ def _registry_rows(conn: Connection, listing: Listing, settings: Settings) -> No
         names = sorted(listing.names)
         with conn.cursor() as cur:
             cur.execute(
-                f"""SELECT id, filename, s3_key, moving_from, last_run_id, moved_run_id
+                f"""SELECT id, filename, s3_key, moving_from, last_run_id, moved_run_id,
+                           COALESCE(metadata -> 'moved_from', '[]'::jsonb)
                     FROM {REGISTRY_TABLE}
                     WHERE empresa = %(empresa)s AND s3_bucket = %(bucket)s
                       AND (numero_radicado = %(radicado)s
@@ -409,8 +410,10 @@ def _registry_rows(conn: Connection, listing: Listing, settings: Settings) -> No
                 {"empresa": listing.empresa, "bucket": settings.bucket,
                  "radicado": listing.numero_radicado, "names": names,
                  "keys": sorted(listing.keys), "own": pattern})
-            for row_id, filename, key, moving_from, last_run, moved_run in cur:
+            for row_id, filename, key, moving_from, last_run, moved_run, left in cur:
                 rows[row_id] = (filename, key, moving_from, last_run, moved_run)
+                # Keys its object left by moves: their old versions go with it.
+                listing.keys.update(k for k in left if isinstance(k, str))
         before = (len(listing.names), len(listing.keys))
         for filename, key, moving_from, _, _ in rows.values():
             listing.names.add(filename)

@@ -44,8 +44,6 @@ def _versions(s3, bucket):
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="the removal never lists sin_sgc/R-3/, where the "
-                   "re-tie's move left the noncurrent versions of R-2's documents")
 def test_removing_a_request_deletes_every_version_of_its_re_tied_documents(
         db, s3, bucket, settings, landing):
     enable_versioning(s3, bucket)
@@ -65,8 +63,6 @@ def test_removing_a_request_deletes_every_version_of_its_re_tied_documents(
     assert left == [], f"R-2's documents left in the bucket after its removal: {left}"
 
 
-@pytest.mark.xfail(strict=True, reason="the removal never lists RE1/, where follow_sgc's "
-                   "move left the noncurrent versions of R-1's files")
 def test_removing_a_request_deletes_every_version_of_files_that_followed_its_new_sgc(
         db, s3, bucket, settings, landing):
     """The same for a request's new SGC (``registry.follow_sgc``, README "one folder per
