@@ -516,6 +516,13 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
     own_jsons = set(waiting) | {
         n for n in listing.names
         if (p := landing.parse_file_name(n, tz)) is not None and p.kind is landing.FileKind.DATA}
+    quarantined = landing.read_quarantine(folders)
+    for entry in quarantined:
+        # The documents that followed one of its JSONs into quarantine/ (a placeholder
+        # SGC): found through the request like any other, judged like any other.
+        followed = landing.followed_json(entry)
+        if followed and followed in own_jsons:
+            listing.names.add(entry.original_name)
     docs_named = {n: p for n in listing.names
                   if (p := landing.parse_file_name(n, tz)) is not None
                   and p.kind in landing.DOCUMENT_KINDS}
@@ -572,8 +579,16 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
                   path=folders.processed / name)
     for name in registered.keys() - set(on_disk):
         offer(name, pairing.JsonState.LOADED)
-    for entry in landing.read_quarantine(folders):
+    for entry in quarantined:
         offer(entry.original_name, pairing.JsonState.QUARANTINED, path=entry.path)
+    # Request JSONs of requests removed before: each keeps its place in the write order
+    # (as extract marks them, unsure), so a stretch never runs past one to this request.
+    for name in removed_names(conn, listing.empresa) - own_jsons:
+        parsed = landing.parse_file_name(name, tz)
+        if (parsed is not None and parsed.kind is landing.FileKind.DATA
+                and parsed.sgc in sgcs):
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp,
+                                                      pairing.JsonState.UNSURE))
     for name, parsed in docs_named.items():  # (registered elsewhere: found by its tie)
         docs[parsed.sgc].setdefault(name, pairing.Document(name, parsed.kind,
                                                            parsed.timestamp))
@@ -644,7 +659,8 @@ def _local_files(listing: Listing, folders: landing.CompanyFolders) -> None:
     quarantined = landing.read_quarantine(folders)
     for entry in quarantined:
         followed = landing.followed_json(entry)
-        if followed and followed in names:
+        # (Those pairing no longer gives it were set aside: _documents_by_pairing.)
+        if followed and followed in names and entry.original_name not in listing.kept_names:
             names.add(entry.original_name)
     found: list[LocalFile] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError), \
@@ -1315,6 +1331,8 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                             path.unlink()
             for folder in {f.path.parent for f in listing.local}:
                 _sync(folder)
+            _release_followers(listing, landing.company_folders(settings.landing_root,
+                                                                company.empresa))
         _delete_versions(client, settings, listing)
         left = find(conn, client, company, settings, numero_radicado)
         conn.rollback()
@@ -1328,6 +1346,21 @@ def remove(conn: Connection, client: BaseClient, company: Company, settings: Set
                 f"(audit row {audit.id} in {AUDIT_TABLE})")
         _complete(conn, audit.id, left, after)
         return _outcome(conn, audit.id)
+
+
+def _release_followers(listing: Listing, folders: landing.CompanyFolders) -> None:
+    """Documents that followed one of the request's JSONs into ``quarantine/`` but that
+    pairing gives another request (or none) now follow nothing once that JSON is gone:
+    back to ``processed/``, where the next ``extract`` places them (never left waiting for
+    a JSON that no longer exists)."""
+    for entry in landing.read_quarantine(folders):
+        followed = landing.followed_json(entry)
+        if (followed and followed in listing.names
+                and entry.original_name in listing.kept_names
+                and landing.readmit(entry, folders)):
+            log.info("removal: %s followed a request JSON of this request into quarantine/ "
+                     "but is not its own: moved back to processed/ for extract to place",
+                     landing.shown_name(entry.original_name))
 
 
 @contextlib.contextmanager

@@ -73,20 +73,15 @@ def _story(db, s3, settings, landing) -> list[str]:
     return r2
 
 
-@pytest.mark.xfail(strict=True, reason="removal._local_files deletes every quarantined "
-                   "document whose reason names the request's JSON, without asking pairing "
-                   "on the files present now (R-2's JSON gives them to R-2)")
 def test_a_removal_keeps_another_requests_documents_that_followed_its_quarantined_json(
         db, s3, bucket, settings, landing):
     r2 = _story(db, s3, settings, landing)
-    shown, outcome = remove_request(db, s3, settings, "R-3")
+    _shown, outcome = remove_request(db, s3, settings, "R-3")
     assert outcome.status == "completed"
     gone = [n for n in r2 if not _anywhere(db, s3, bucket, landing, n)]
     assert gone == [], f"R-3's removal deleted R-2's documents from quarantine/: {gone}"
 
 
-@pytest.mark.xfail(strict=True, reason="R-3's removal deleted R-2's quarantined documents: "
-                   "a readmit_quarantine run has nothing of R-2's to file")
 def test_another_requests_documents_reach_its_folder_after_a_removal_and_a_readmit(
         db, s3, bucket, settings, landing):
     r2 = _story(db, s3, settings, landing)

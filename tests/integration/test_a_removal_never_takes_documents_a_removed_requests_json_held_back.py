@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import pytest
 
-from extractorov import pipeline
 from extractorov.landing import company_folders
 from tests.landing_files import (
-    AFINIA,
     remove_request,
     run_all,
     write_adjunto,
@@ -41,9 +39,6 @@ pytestmark = pytest.mark.integration
 SGC = "PQR_4_ERROR"
 
 
-@pytest.mark.xfail(strict=True, reason="removal._documents_by_pairing gives pairing no mark "
-                   "for a request JSON removed on request (extract's UNSURE mark): R-0's "
-                   "documents, undecided for extract, are R-3's for the removal and deleted")
 def test_a_removal_never_takes_documents_a_removed_requests_json_held_back(
         db, s3, bucket, settings, landing):
     r0 = [write_pdf(landing, SGC, 0, "detalle de R-0"),
@@ -58,7 +53,7 @@ def test_a_removal_never_takes_documents_a_removed_requests_json_held_back(
     assert all((processed / n).exists() for n in r0)  # kept (possibly R-1's)
     run_all(db, s3, settings, "day-2")
     assert all((processed / n).exists() for n in r0)  # extract: still undecided
-    shown, outcome = remove_request(db, s3, settings, "R-3", run_id="rm-3")
+    _shown, outcome = remove_request(db, s3, settings, "R-3", run_id="rm-3")
     assert outcome.status == "completed"
     gone = [n for n in r0 if not (processed / n).exists()]
     assert gone == [], f"R-3's removal deleted R-0's documents from processed/: {gone}"
