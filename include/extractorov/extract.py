@@ -837,15 +837,23 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
     for sgc, mark in unread:
         if sgc in by_sgc:  # one being written holds its documents back even over a reading
             marks.put(sgc, mark, keep=mark.state is not JsonState.WRITING)
-    # JSONs quarantined by earlier runs still say where (or that nowhere) their documents go.
+    # JSONs quarantined by earlier runs still say where (or that nowhere) their documents
+    # go; documents there (set aside by a person, or following a JSON) are rivals still:
+    # a document's absence never decides a tie, as a JSON's never may (the removal's
+    # pairing weighs them too).
     for entry in quarantined:
         final = final_name(entry.original_name, run.settings.bot_timezone)
         parsed = run.parse(final) if final is not None else None
-        if (final is not None and parsed is not None and parsed.kind is FileKind.DATA
-                and parsed.sgc in by_sgc):
+        if final is None or parsed is None or parsed.sgc not in by_sgc:
+            continue
+        if parsed.kind is FileKind.DATA:
             marks.put(parsed.sgc, JsonMark(final, parsed.timestamp, JsonState.QUARANTINED,
                                            attachment=_attachment_named_at(entry.path)),
                       keep=True)
+        elif (parsed.kind in DOCUMENT_KINDS and final not in registered
+              and final not in by_sgc[parsed.sgc]):
+            known_docs.setdefault(parsed.sgc, []).append(
+                Document(final, parsed.kind, parsed.timestamp))
     registered.clear()
     # Only a document's own SGC part is ever looked up in it (pairing._place_real).
     folders_named = frozenset(registry.json_sgcs_named(conn, empresa, bucket, by_sgc.keys())

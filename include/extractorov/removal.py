@@ -604,7 +604,9 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
             if placed[name].request_json in own_jsons and placed[name].outcome in _FILED:
                 listing.names.add(name)
         for name in docs[sgc]:
-            if name not in docs_named or name in new[sgc]:
+            # (A name in processed/ not registered yet is found through the request only
+            # when an interrupted attempt of this removal wrote it ahead: judged again.)
+            if name not in docs_named:
                 continue
             answer = placed[name]
             if answer.request_json in own_jsons and answer.outcome in _FILED:
@@ -1398,6 +1400,12 @@ def _start(conn: Connection, removal_id: int, listing: Listing) -> None:
                             (s3_bucket, s3_key, empresa, removal_id)
                         SELECT %s, unnest(%s::text[]), %s, %s ON CONFLICT DO NOTHING""",
                     (listing.bucket, keys, listing.empresa, removal_id))
+        # What an earlier attempt wrote ahead that pairing, on the files present now, no
+        # longer gives the request: not the request's, so never held back from extract.
+        cur.execute(f"DELETE FROM {REMOVED_FILES_TABLE} WHERE removal_id = %s "
+                    "AND filename = ANY(%s)", (removal_id, sorted(listing.kept_names)))
+        cur.execute(f"DELETE FROM {REMOVED_OBJECTS_TABLE} WHERE removal_id = %s "
+                    "AND s3_key = ANY(%s)", (removal_id, listing.kept_keys))
     conn.commit()
 
 

@@ -97,7 +97,6 @@ def test_without_the_crash_the_removal_keeps_another_requests_documents(
     assert all(any(k == v for k in list_keys(s3, bucket)) for v in rows.values())
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_resumed_removal_keeps_documents_pairing_now_gives_another_request(
         db, s3, bucket, settings, landing, monkeypatch):
     p2, a2 = _interrupted_removal_then_batch_two(db, s3, settings, landing, monkeypatch)
@@ -112,7 +111,6 @@ def test_a_resumed_removal_keeps_documents_pairing_now_gives_another_request(
                 or name in quarantined), f"R-2's {name} is gone from every view"
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_documents_an_interrupted_removal_named_are_filed_once_pairing_gives_them_another_request(
         db, s3, bucket, settings, landing, monkeypatch):
     p2, a2 = _interrupted_removal_then_batch_two(db, s3, settings, landing, monkeypatch)

@@ -69,7 +69,6 @@ def _now():
     return datetime.now(UTC)
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_setting_aside_a_waiting_document_never_files_another_customers_document(
         db, s3, bucket, settings, landing):
     p900, _, _ = _set_aside_r901s_pdf(db, s3, settings, landing)
