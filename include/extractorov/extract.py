@@ -363,6 +363,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     refused = {path.name: run.reject(path, Reason.NOT_REGULAR, NOT_REGULAR)
                for path in found.not_regular}
     unread = _unread_marks(run, found, refused)
+    unread_docs = _unread_documents(run, found)
     log.info("extract: %d files in processed/", len(found.files))
     # What the registry knows of the scanned names only, streamed in their order (never
     # the company's history: a year holds ~900,000 rows; nor one answer a file of
@@ -382,7 +383,7 @@ def _extract(run: _Run, conn: Connection, manifest: Path, *, readmit_quarantine:
     progress = Progress("extract", summary.files_new)
     _read_requests(run, conn, new_jsons, marks, progress)
     new_jsons.clear()
-    _place_documents(run, conn, new_docs, unread, quarantined, marks, progress)
+    _place_documents(run, conn, new_docs, unread, unread_docs, quarantined, marks, progress)
     new_docs.clear()
     marks.clear()
     progress.update(summary.files_new, force=summary.files_new > 0)
@@ -794,7 +795,7 @@ def _known_values(run: _Run, conn: Connection, blanks: list[_Copy]
 
 
 def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
-                     unread: list[tuple[str, JsonMark]],
+                     unread: list[tuple[str, JsonMark]], unread_docs: list[Document],
                      quarantined: list[QuarantinedFile], marks: _Marks,
                      progress: Progress) -> None:
     """File each new PDF and attachment with its request, or leave it waiting.
@@ -837,6 +838,13 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
     for sgc, mark in unread:
         if sgc in by_sgc:  # one being written holds its documents back even over a reading
             marks.put(sgc, mark, keep=mark.state is not JsonState.WRITING)
+    # Documents still being written (or copied) are rivals too: not filed this run, but
+    # they keep their place in the write order (the removal's pairing counts them).
+    for doc in unread_docs:
+        parsed = run.parse(doc.name)
+        if (parsed is not None and parsed.sgc in by_sgc and doc.name not in registered
+                and doc.name not in by_sgc[parsed.sgc]):
+            known_docs.setdefault(parsed.sgc, []).append(doc)
     # JSONs quarantined by earlier runs still say where (or that nowhere) their documents
     # go; documents there (set aside by a person, or following a JSON) are rivals still:
     # a document's absence never decides a tie, as a JSON's never may (the removal's
@@ -930,6 +938,19 @@ def _waited_out(run: _Run, conn: Connection, filenames: list[str]) -> set[str]:
                                   limit_seconds=run.settings.orphan_after_hours * 3600,
                                   now=datetime.now(UTC))
     return {keys[k] for k in waited}
+
+
+def _unread_documents(run: _Run, found: Scan) -> list[Document]:
+    """The documents of the scan this run does not read (under a temporary name, within the
+    settle time, a temporary file whose writer stopped), by their final name
+    (:func:`extractorov.landing.final_name`): rivals in pairing, never filed this run."""
+    docs: dict[str, Document] = {}
+    for raw in (*found.in_progress, *(f.name for f in found.stale)):
+        name = final_name(raw, run.settings.bot_timezone)
+        parsed = run.parse(name) if name is not None else None
+        if name is not None and parsed is not None and parsed.kind in DOCUMENT_KINDS:
+            docs.setdefault(name, Document(name, parsed.kind, parsed.timestamp))
+    return list(docs.values())
 
 
 def _unread_marks(run: _Run, found: Scan, refused: dict[str, bool]

@@ -568,11 +568,14 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
             if unregistered:
                 new[parsed.sgc].append(name)
 
+    # Every name through landing.final_name, as extract reads them: a copy tool's
+    # temporary entry (``.x.json.Xy12Ab``, ``x.pdf.part``) keeps its file's place in the
+    # write order, being written (or its writer stopped).
     for name in on_disk:
-        if name.startswith(".") or name.endswith(landing.IN_PROGRESS_SUFFIXES):
-            final = name.lstrip(".")  # being written (or its writer stopped): a JSON waits
-            for suffix in landing.IN_PROGRESS_SUFFIXES:
-                final = final.removesuffix(suffix)
+        final = landing.final_name(name, tz)
+        if final is None:
+            continue
+        if final != name:
             offer(final, pairing.JsonState.WRITING)
         else:
             offer(name, pairing.JsonState.LOADED, unregistered=name not in registered,
@@ -580,7 +583,9 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
     for name in registered.keys() - set(on_disk):
         offer(name, pairing.JsonState.LOADED)
     for entry in quarantined:
-        offer(entry.original_name, pairing.JsonState.QUARANTINED, path=entry.path)
+        final = landing.final_name(entry.original_name, tz)
+        if final is not None:
+            offer(final, pairing.JsonState.QUARANTINED, path=entry.path)
     # Request JSONs of requests removed before: each keeps its place in the write order
     # (as extract marks them, unsure), so a stretch never runs past one to this request.
     for name in removed_names(conn, listing.empresa) - own_jsons:

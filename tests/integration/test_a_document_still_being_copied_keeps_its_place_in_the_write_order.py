@@ -51,7 +51,6 @@ def test_two_pdfs_before_one_placeholder_json_wait(db, s3, bucket, settings, lan
     assert (company_folders(landing, "afinia").processed / p2).exists()
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_pdf_being_copied_keeps_a_neighbours_pdf_from_being_filed_under_its_request(
         db, s3, bucket, settings, landing):
     p2 = write_pdf(landing, "PQR_4_ERROR", 35, "detalle de R-2")

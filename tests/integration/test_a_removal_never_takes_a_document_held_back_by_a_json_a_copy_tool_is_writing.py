@@ -68,7 +68,6 @@ def test_a_removal_keeps_a_document_held_back_by_a_json_being_written_as_part(
     assert _still_somewhere(s3, bucket, landing, p2), f"R-2's {p2} is gone from every view"
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.parametrize("sgc", ["PQR_4_ERROR", "RE7"])
 def test_a_removal_keeps_a_document_held_back_by_a_json_rsync_is_copying(
         db, s3, bucket, settings, landing, sgc):

@@ -35,7 +35,6 @@ REASON = ("the removal's pairing offers a quarantined entry by its stored name, 
           "name is no mark, and another customer's waiting document before it is deleted")
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_removal_keeps_a_document_whose_stalled_json_a_review_moved_to_quarantine(
         db, s3, bucket, settings, landing):
     write_json(landing, "PQR_4_ERROR", "R-1", 60, documento_prueba="")
