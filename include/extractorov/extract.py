@@ -139,6 +139,10 @@ WHY_STALE = (
     "a request JSON that could own it is a temporary file whose writer stopped (unchanged "
     "over ov_orphan_after_hours since first seen; reported as temp_file_stale): finish it or "
     "move it to quarantine/, and the next run files this document with it")
+WHY_TIED_JSON_GONE = (
+    "a filed document of its SGC is tied to a request JSON that is no longer anywhere (a "
+    "quarantined JSON deleted by hand, a registry row deleted): that JSON keeps its place "
+    "in the write order, so which request owns this document cannot be told")
 WHY_REMOVED = (
     "a request JSON that could own it belongs to a request removed on request "
     "(ov_remove_request) and is back in processed/: trigger the removal of that request "
@@ -862,6 +866,10 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
               and final not in by_sgc[parsed.sgc]):
             known_docs.setdefault(parsed.sgc, []).append(
                 Document(final, parsed.kind, parsed.timestamp))
+    # A request JSON a filed document is tied to keeps its place in the write order while
+    # that row names it, even once it is nowhere else (pairing never concludes from a
+    # JSON's absence): unsure, and the document keeps its tie (_retie).
+    gone = _tied_jsons_gone(run, registered, marks, by_sgc)
     registered.clear()
     # Only a document's own SGC part is ever looked up in it (pairing._place_real).
     folders_named = frozenset(registry.json_sgcs_named(conn, empresa, bucket, by_sgc.keys())
@@ -878,8 +886,28 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
             progress.update(done)
             _file_document(run, filename, name, placements[filename])
         for known in known_docs.get(sgc, ()):
-            if known.name in filed:
+            # A document whose JSON is gone keeps the tie it has: nothing says otherwise.
+            if known.name in filed and filed[known.name][1].request_json not in gone:
                 _retie(run, prefix, known.name, filed[known.name][1], placements[known.name])
+
+
+def _tied_jsons_gone(run: _Run, registered: dict[str, registry.KnownFile], marks: _Marks,
+                     by_sgc: dict[str, list[str]]) -> set[str]:
+    """The request JSONs filed documents are tied to that no input holds any more; each is
+    marked unsure under its SGC part. Returns their names."""
+    gone: set[str] = set()
+    for info in registered.values():
+        name = info.request_json
+        if not name or name in gone:
+            continue
+        parsed = run.parse(name)
+        if parsed is None or parsed.sgc not in by_sgc:
+            continue
+        if all(m.name != name for m in marks.of(parsed.sgc)):
+            gone.add(name)
+            marks.put(parsed.sgc, JsonMark(name, parsed.timestamp, JsonState.UNSURE,
+                                           why=WHY_TIED_JSON_GONE))
+    return gone
 
 
 def _retie(run: _Run, prefix: str, filename: str, info: registry.KnownFile,

@@ -543,10 +543,13 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
     with conn.cursor() as cur:
         # bool_and: a name registered twice (two buckets) names an attachment only if both
         # rows say so; NULL (not known) when neither says.
-        cur.execute(f"SELECT filename, bool_and((metadata ->> 'names_attachment')::boolean) "
+        cur.execute(f"SELECT filename, bool_and((metadata ->> 'names_attachment')::boolean), "
+                    "min(metadata ->> 'request_json') "
                     f"FROM {REGISTRY_TABLE} WHERE empresa = %s AND filename LIKE ANY(%s) "
                     "GROUP BY filename", (listing.empresa, patterns))
-        registered: dict[str, bool | None] = dict(cur.fetchall())
+        rows = cur.fetchall()
+    registered: dict[str, bool | None] = {name: fact for name, fact, _ in rows}
+    tied_to = {tie for _, _, tie in rows if tie}
     marks: dict[str, list[pairing.JsonMark]] = {sgc: [] for sgc in sgcs}
     docs: dict[str, dict[str, pairing.Document]] = {sgc: {} for sgc in sgcs}
     new: dict[str, list[str]] = {sgc: [] for sgc in sgcs}
@@ -594,6 +597,16 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
                 and parsed.sgc in sgcs):
             marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp,
                                                       pairing.JsonState.UNSURE))
+    # A request JSON a filed document is tied to keeps its place while that row names it,
+    # even once it is nowhere else (as extract marks it: unsure).
+    for name in tied_to:
+        parsed = landing.parse_file_name(name, tz)
+        if (parsed is not None and parsed.sgc in sgcs
+                and all(m.name != name for m in marks[parsed.sgc])):
+            # (One of this request's own, gone by an earlier attempt: still its own.)
+            state = (pairing.JsonState.LOADED if name in own_jsons
+                     else pairing.JsonState.UNSURE)
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-"))
     for name, parsed in docs_named.items():  # (registered elsewhere: found by its tie)
         docs[parsed.sgc].setdefault(name, pairing.Document(name, parsed.kind,
                                                            parsed.timestamp))

@@ -92,7 +92,6 @@ def test_a_document_tied_to_a_quarantined_json_still_there_stays_tied_to_it(
     assert _ties(db, a_pdf, a_adj) == {a_pdf: (None, a_json), a_adj: (None, a_json)}
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_a_document_tied_to_a_quarantined_json_deleted_by_hand_is_never_tied_to_the_next_request(
         db, s3, bucket, settings, landing):
     a_pdf, a_adj, _ = _session(db, s3, settings, landing)
@@ -101,7 +100,6 @@ def test_a_document_tied_to_a_quarantined_json_deleted_by_hand_is_never_tied_to_
         assert ties[name][0] != "R-B", f"{name} (request A's) is tied to R-B: {ties}"
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_removing_the_next_request_keeps_documents_of_a_quarantined_json_deleted_by_hand(
         db, s3, bucket, settings, landing):
     a_pdf, a_adj, _ = _session(db, s3, settings, landing)
