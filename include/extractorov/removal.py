@@ -607,6 +607,14 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
             state = (pairing.JsonState.LOADED if name in own_jsons
                      else pairing.JsonState.UNSURE)
             marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-"))
+    # Its own request JSONs an earlier attempt of this removal already took (written ahead,
+    # gone from every place): still its own, so its documents left are still its.
+    for name in own_jsons:
+        parsed = landing.parse_file_name(name, tz)
+        if (parsed is not None and parsed.sgc in sgcs
+                and all(m.name != name for m in marks[parsed.sgc])):
+            marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp,
+                                                      pairing.JsonState.LOADED, "-"))
     for name, parsed in docs_named.items():  # (registered elsewhere: found by its tie)
         docs[parsed.sgc].setdefault(name, pairing.Document(name, parsed.kind,
                                                            parsed.timestamp))
