@@ -37,6 +37,7 @@ from extractorov.landing import (
     NotRegularFile,
     QuarantinedFile,
     Scan,
+    attachment_named_at,
     company_folders,
     final_name,
     followed_json,
@@ -860,7 +861,7 @@ def _place_documents(run: _Run, conn: Connection, by_sgc: dict[str, list[str]],
             continue
         if parsed.kind is FileKind.DATA:
             marks.put(parsed.sgc, JsonMark(final, parsed.timestamp, JsonState.QUARANTINED,
-                                           attachment=_attachment_named_at(entry.path)),
+                                           attachment=attachment_named_at(entry.path)),
                       keep=True)
         elif (parsed.kind in DOCUMENT_KINDS and final not in registered
               and final not in by_sgc[parsed.sgc]):
@@ -1112,13 +1113,6 @@ def _read_record(run: _Run, file: LandingFile, name: FileName
     return record, sha256_bytes(raw), False, len(raw), record.names_attachment
 
 
-def _attachment_named_at(path: Path) -> bool | None:
-    """Whether the request JSON at ``path`` (in ``quarantine/``) names an attachment;
-    ``None`` when it cannot be read as a JSON object (nothing is known of it)."""
-    try:
-        return attachment_named_in(read_regular(path, MAX_JSON_BYTES))
-    except OSError:  # (NotRegularFile too)
-        return None
 
 
 def _order_key(record: Record) -> tuple[str, str]:

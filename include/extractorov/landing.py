@@ -40,6 +40,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from extractorov.errors import LandingMissing
+from extractorov.records import MAX_JSON_BYTES, attachment_named_in
 from extractorov.settings import BOGOTA
 
 _TS = r"(?P<ts>\d{8}_\d{6})"
@@ -184,6 +185,15 @@ def is_temporary(name: str) -> bool:
     until ``ov_orphan_after_hours`` after the pipeline first saw it unchanged
     (:mod:`extractorov.firstseen`); then it is a stopped writer's, reported."""
     return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def attachment_named_at(path: Path) -> bool | None:
+    """Whether the request JSON at ``path`` names an attachment
+    (:func:`extractorov.records.attachment_named_in`); ``None`` when it cannot be read."""
+    try:
+        return attachment_named_in(read_regular(path, MAX_JSON_BYTES))
+    except OSError:  # (NotRegularFile too)
+        return None
 
 
 def may_name_documents(sgc: str) -> bool:

@@ -100,7 +100,7 @@ from extractorov import findings, firstseen, landing, pairing, runsteps, storage
 from extractorov.companies import Company
 from extractorov.errors import PipelineError
 from extractorov.locks import DEFAULT_WAIT_SECONDS, company_writer
-from extractorov.records import MAX_JSON_BYTES, attachment_named_in
+from extractorov.records import MAX_JSON_BYTES
 from extractorov.settings import (
     LOADED_TABLE,
     REGISTRY_TABLE,
@@ -563,7 +563,7 @@ def _documents_by_pairing(conn: Connection, listing: Listing,
             # What extract gives pairing of this JSON: a registered one's fact is the
             # registry's (extract does not read it again); any other's, its bytes'.
             attachment = (registered[name] if name in registered
-                          else None if path is None else _attachment_named_at(path))
+                          else None if path is None else landing.attachment_named_at(path))
             marks[parsed.sgc].append(pairing.JsonMark(name, parsed.timestamp, state, "-",
                                                       attachment=attachment))
         elif parsed.kind in landing.DOCUMENT_KINDS:
@@ -666,12 +666,6 @@ def _keep_documents(listing: Listing, names: set[str]) -> None:
     listing.kept_keys = sorted(keep_keys)
 
 
-def _attachment_named_at(path: Path) -> bool | None:
-    """Whether the request JSON at ``path`` names an attachment (``None``: unreadable)."""
-    try:
-        return attachment_named_in(landing.read_regular(path, MAX_JSON_BYTES))
-    except OSError:
-        return None
 
 
 _FILED = frozenset({pairing.Outcome.FOLDER, pairing.Outcome.FOLDER_JSON_QUARANTINED,
